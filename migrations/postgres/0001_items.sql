@@ -1,0 +1,38 @@
+-- Items are stored whole as JSON (`doc`); the columns beside it are what queries need.
+CREATE TABLE items (
+    id        TEXT PRIMARY KEY,
+    source    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    published BIGINT NOT NULL,  -- unix milliseconds, UTC
+    hash      TEXT NOT NULL,     -- sha256 of doc: an identical upsert changes nothing
+    doc       TEXT NOT NULL
+);
+CREATE INDEX items_source ON items (source);
+
+-- Which feeds an item is in, ordered as the feeds list them.
+CREATE TABLE item_feeds (
+    feed      TEXT NOT NULL,
+    item_id   TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL,
+    published BIGINT NOT NULL,
+    PRIMARY KEY (feed, item_id)
+);
+CREATE INDEX item_feeds_order ON item_feeds (feed, published DESC, item_id DESC);
+CREATE INDEX item_feeds_item ON item_feeds (item_id);
+
+-- RFC 6721 tombstones of withdrawn items, per feed they were in.
+CREATE TABLE tombstones (
+    feed    TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    link    TEXT,
+    deleted BIGINT NOT NULL,
+    PRIMARY KEY (feed, item_id)
+);
+CREATE INDEX tombstones_order ON tombstones (feed, deleted DESC, item_id DESC);
+
+-- A counter per feed, bumped in the same transaction as every change to the feed:
+-- renderers compare it to what they rendered and redo only what moved.
+CREATE TABLE feed_versions (
+    feed    TEXT PRIMARY KEY,
+    version BIGINT NOT NULL
+);

@@ -1,0 +1,186 @@
+//! Rendered documents as ready-to-send bytes, keyed by URL path.
+//!
+//! Each document is compressed once (gzip and brotli) when it is rendered, and its
+//! validators are computed from data, never from the clock: the ETag is a hash of
+//! the bytes (with a suffix per encoding) and Last-Modified is the newest change in
+//! the items shown. The same content therefore gets the same validators after a
+//! restart and on every instance. A request only looks up an [`Entry`].
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use hyper::header::HeaderValue;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, RwLock};
+
+pub fn hash_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// One encoding of a document, with its own strong ETag.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub body: Bytes,
+    pub etag: HeaderValue,
+}
+
+/// A document in every encoding, plus the headers that do not depend on the request.
+#[derive(Debug)]
+pub struct Entry {
+    pub content_type: HeaderValue,
+    pub identity: Variant,
+    pub gzip: Option<Variant>,
+    pub br: Option<Variant>,
+    pub last_modified: Option<DateTime<Utc>>,
+    pub last_modified_header: Option<HeaderValue>,
+    pub cache_control: HeaderValue,
+    /// Feeds may be read by other sites' browser code.
+    pub cors: bool,
+}
+
+/// Documents under this size are not worth compressing.
+const MIN_COMPRESS: usize = 256;
+
+impl Entry {
+    pub fn new(
+        content_type: &'static str,
+        body: Vec<u8>,
+        last_modified: Option<DateTime<Utc>>,
+        max_age: u32,
+        cors: bool,
+    ) -> Entry {
+        let tag = &hash_hex(&body)[..32];
+        let (gzip, br) = if body.len() >= MIN_COMPRESS {
+            (
+                Some(Variant {
+                    etag: etag(tag, "-gz"),
+                    body: gzip(&body).into(),
+                }),
+                Some(Variant {
+                    etag: etag(tag, "-br"),
+                    body: brotli(&body).into(),
+                }),
+            )
+        } else {
+            (None, None)
+        };
+        Entry {
+            content_type: HeaderValue::from_static(content_type),
+            identity: Variant {
+                etag: etag(tag, ""),
+                body: body.into(),
+            },
+            gzip,
+            br,
+            last_modified,
+            last_modified_header: last_modified.map(|t| {
+                HeaderValue::from_str(&httpdate::fmt_http_date(t.into()))
+                    .expect("an HTTP date is a valid header")
+            }),
+            cache_control: HeaderValue::from_str(&format!("public, max-age={max_age}"))
+                .expect("ascii"),
+            cors,
+        }
+    }
+
+    /// Every ETag this document has been served under, in any encoding.
+    pub fn etags(&self) -> impl Iterator<Item = &HeaderValue> {
+        std::iter::once(&self.identity.etag)
+            .chain(self.gzip.iter().map(|v| &v.etag))
+            .chain(self.br.iter().map(|v| &v.etag))
+    }
+}
+
+fn etag(tag: &str, suffix: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{tag}{suffix}\"")).expect("hex is a valid header")
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::new(6),
+    );
+    enc.write_all(body).expect("writing to a Vec cannot fail");
+    enc.finish().expect("writing to a Vec cannot fail")
+}
+
+fn brotli(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() / 3);
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 6,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &body[..], &mut out, &params)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Path -> entry. Readers clone an `Arc` under a short read lock; the renderer swaps
+/// whole entries, so a request never sees half a document.
+#[derive(Default)]
+pub struct Cache {
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
+}
+
+impl Cache {
+    pub fn get(&self, path: &str) -> Option<Arc<Entry>> {
+        self.entries.read().expect("cache lock").get(path).cloned()
+    }
+
+    pub fn put(&self, path: String, entry: Entry) {
+        self.entries
+            .write()
+            .expect("cache lock")
+            .insert(path, Arc::new(entry));
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        let mut p: Vec<_> = self
+            .entries
+            .read()
+            .expect("cache lock")
+            .keys()
+            .cloned()
+            .collect();
+        p.sort();
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn variants_decompress_to_the_same_bytes_and_tags_follow_content() {
+        let body = "<rss>".repeat(200).into_bytes();
+        let e = Entry::new("application/rss+xml", body.clone(), None, 300, true);
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&e.gzip.as_ref().unwrap().body[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, body);
+        let mut plain = Vec::new();
+        brotli::BrotliDecompress(&mut &e.br.as_ref().unwrap().body[..], &mut plain).unwrap();
+        assert_eq!(plain, body);
+        let again = Entry::new("application/rss+xml", body, None, 300, true);
+        assert_eq!(again.identity.etag, e.identity.etag);
+        let other = Entry::new(
+            "application/rss+xml",
+            b"<rss/>".repeat(100),
+            None,
+            300,
+            true,
+        );
+        assert_ne!(other.identity.etag, e.identity.etag);
+        assert_eq!(e.etags().count(), 3);
+    }
+}

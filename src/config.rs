@@ -1,0 +1,392 @@
+//! `newswire.toml` to a typed, validated [`Config`]. Errors name the file, the key
+//! and what was expected, because the person reading them is editing that file.
+
+use crate::model::FeedId;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Parse {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}: key `{key}`: {message}")]
+    Invalid {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// The whole configuration: the site, its categories and how to serve and store it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from; content paths are relative to its folder.
+    pub file: PathBuf,
+    pub site: Site,
+    pub categories: Vec<Category>,
+    pub server: Server,
+    pub store: StoreConfig,
+    pub api: Api,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub title: String,
+    pub description: String,
+    /// The news site itself; article permalinks default to `{url}/articles/{id}`.
+    pub url: String,
+    /// Where newswire is reachable by readers: self links, OPML, HTML pages.
+    pub feeds_url: String,
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(with = "tz_name")]
+    pub timezone: Tz,
+    pub author: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub logo: Option<String>,
+    #[serde(default)]
+    pub icon: Option<String>,
+    #[serde(default)]
+    pub copyright: Option<String>,
+    /// Most items in one feed document.
+    #[serde(default = "default_feed_size")]
+    pub feed_size: usize,
+    /// Minutes a reader may cache a feed (RSS `ttl`, HTTP max-age).
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    /// The date in the `tag:` URIs (RFC 4151): a day the site owned its domain.
+    /// Fixed once, because changing it changes every id.
+    pub tag_start: NaiveDate,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Server {
+    pub listen: SocketAddr,
+    /// Largest request body the API accepts, in bytes.
+    pub max_body: usize,
+    /// Seconds a client may take to send its request headers.
+    pub header_timeout: u64,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: ([127, 0, 0, 1], 8080).into(),
+            max_body: 1 << 20,
+            header_timeout: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `postgres://…` to share one database between instances; unset means SQLite.
+    pub url: Option<String>,
+    /// Folder of the SQLite database, relative to the config file; `./data` when unset.
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Api {
+    #[serde(rename = "token")]
+    pub tokens: Vec<Token>,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    pub name: String,
+    pub token: String,
+    /// What it may write: `articles`, `breaking`.
+    pub scopes: Vec<Scope>,
+}
+
+impl std::fmt::Debug for Token {
+    // Tokens never reach a log, not even through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Articles,
+    Breaking,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    site: Site,
+    #[serde(default, rename = "category")]
+    categories: Vec<Category>,
+    #[serde(default)]
+    server: Server,
+    #[serde(default)]
+    store: StoreConfig,
+    #[serde(default)]
+    api: Api,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_feed_size() -> usize {
+    50
+}
+fn default_ttl() -> u32 {
+    5
+}
+
+mod tz_name {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse::<Tz>().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "unknown time zone {name:?} (an IANA name such as \"Africa/Casablanca\")"
+            ))
+        })
+    }
+}
+
+impl Config {
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+        Config::parse(file, &text)
+    }
+
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_owned(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            message: e.message().to_owned(),
+        })?;
+        let config = Config {
+            file: file.to_owned(),
+            site: raw.site,
+            categories: raw.categories,
+            server: raw.server,
+            store: raw.store,
+            api: raw.api,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.clone(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (key, url) in [
+            ("site.url", &self.site.url),
+            ("site.feeds_url", &self.site.feeds_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || host_of(url).is_empty()
+            {
+                return Err(self.invalid(
+                    key,
+                    format!("expected an absolute http(s) URL, got {url:?}"),
+                ));
+            }
+        }
+        if self.site.feed_size == 0 {
+            return Err(self.invalid("site.feed_size", "expected at least 1"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.categories.iter().enumerate() {
+            let key = format!("category[{i}].slug");
+            let valid = !c.slug.is_empty()
+                && c.slug
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid {
+                return Err(self.invalid(
+                    &key,
+                    format!(
+                        "expected lowercase letters, digits and '-', got {:?}",
+                        c.slug
+                    ),
+                ));
+            }
+            if c.slug == FeedId::ALL || c.slug == FeedId::BREAKING {
+                return Err(self.invalid(
+                    &key,
+                    format!("{:?} is reserved for a built-in feed", c.slug),
+                ));
+            }
+            if !seen.insert(&c.slug) {
+                return Err(self.invalid(&key, format!("category {:?} is defined twice", c.slug)));
+            }
+        }
+        for (i, t) in self.api.tokens.iter().enumerate() {
+            if t.token.len() < 16 {
+                return Err(self.invalid(
+                    &format!("api.token[{i}].token"),
+                    "expected at least 16 characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder content paths are relative to.
+    pub fn root(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    pub fn category(&self, slug: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.slug == slug)
+    }
+
+    /// `breaking`, `all`, then the categories in config order.
+    pub fn feeds(&self) -> Vec<FeedId> {
+        let mut feeds = vec![FeedId::breaking(), FeedId::all()];
+        feeds.extend(self.categories.iter().map(|c| FeedId(c.slug.clone())));
+        feeds
+    }
+
+    pub fn has_feed(&self, feed: &str) -> bool {
+        feed == FeedId::ALL || feed == FeedId::BREAKING || self.category(feed).is_some()
+    }
+
+    /// The `tag:` URI prefix of every id this site mints: `tag:news.example.com,2026-02-01:`.
+    pub fn tag_prefix(&self) -> String {
+        format!(
+            "tag:{},{}:",
+            host_of(&self.site.url),
+            self.site.tag_start.format("%Y-%m-%d")
+        )
+    }
+
+    /// The newswire base URL without a trailing slash.
+    pub fn feeds_base(&self) -> &str {
+        self.site.feeds_url.trim_end_matches('/')
+    }
+
+    pub fn site_base(&self) -> &str {
+        self.site.url.trim_end_matches('/')
+    }
+
+    /// Where SQLite keeps its file: as configured (relative to the config file), else
+    /// `./data`, so the content folder never holds the database.
+    pub fn data_dir(&self) -> PathBuf {
+        match &self.store.data_dir {
+            Some(dir) if dir.is_absolute() => dir.clone(),
+            Some(dir) => self.root().join(dir),
+            None => PathBuf::from("data"),
+        }
+    }
+}
+
+/// The authority part of an http(s) URL, without port or credentials.
+pub fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    host.split(':').next().unwrap_or("")
+}
+
+/// 1-based line of a byte offset, for file:line messages.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[site]
+title = "T"
+description = "D"
+url = "https://news.example.com"
+feeds_url = "http://127.0.0.1:8080"
+timezone = "Africa/Casablanca"
+author = "Desk"
+tag_start = "2026-02-01"
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::parse(Path::new("x.toml"), MINIMAL).unwrap();
+        assert_eq!(c.site.feed_size, 50);
+        assert_eq!(c.tag_prefix(), "tag:news.example.com,2026-02-01:");
+        assert_eq!(c.server.max_body, 1 << 20);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let bad_tz = MINIMAL.replace("Africa/Casablanca", "Mars/Olympus");
+        let e = Config::parse(Path::new("site.toml"), &bad_tz)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("site.toml:7:"), "{e}");
+        assert!(e.contains("Mars/Olympus"), "{e}");
+
+        let reserved = format!("{MINIMAL}\n[[category]]\nslug = \"all\"\ntitle = \"All\"\n");
+        let e = Config::parse(Path::new("site.toml"), &reserved)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("category[0].slug") && e.contains("reserved"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn host_of_strips_port_and_path() {
+        assert_eq!(
+            host_of("https://user@news.example.com:8443/a?b"),
+            "news.example.com"
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! The ingest API (`/api/v1/…`): JSON in, JSON or problem+json out. Bodies are read
+//! with a size limit and a time limit; the work itself is `crate::ingest`.
+
+use super::problem::{Problem, method_not_allowed, not_found};
+use super::router::{State, json_response};
+use crate::config::Scope;
+use crate::ingest::{self, ArticleInput, BreakingInput, IngestError, Mode};
+use crate::model::{FeedId, Item, ItemKind};
+use crate::render::feed_url;
+use crate::store::{Outcome, StoreError};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+use std::time::Duration;
+
+/// A client gets this long to send its whole body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 500;
+
+type Resp = Response<Full<Bytes>>;
+
+pub async fn handle(state: &State, req: Request<Incoming>, rest: &str) -> Resp {
+    match route(state, req, rest).await {
+        Ok(r) => r,
+        Err(p) => p.into_response(),
+    }
+}
+
+async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp, Problem> {
+    let segments: Vec<&str> = rest.split('/').collect();
+    let method = req.method().clone();
+    match (segments.as_slice(), &method) {
+        (["articles"], &Method::GET) => list_articles(state, req.uri().query()).await,
+        (["articles"], &Method::POST) => {
+            state.tokens.check(req.headers(), Scope::Articles)?;
+            let input: ArticleInput = read_json(state, req).await?;
+            let (item, outcome) = ingest::put_article(&state.site, input, None, Mode::Create)
+                .await
+                .map_err(problem)?;
+            Ok(article_response(state, &item, outcome))
+        }
+        (["articles"], _) => Ok(method_not_allowed("GET, POST")),
+        (["articles", key], &Method::GET) => {
+            let item = ingest::get_article(&state.site, key)
+                .await
+                .map_err(problem)?;
+            Ok(json_response(
+                StatusCode::OK,
+                &ArticleOutput::new(state, &item, None),
+            ))
+        }
+        (["articles", key], &Method::PUT) => {
+            state.tokens.check(req.headers(), Scope::Articles)?;
+            let input: ArticleInput = read_json(state, req).await?;
+            let (item, outcome) = ingest::put_article(&state.site, input, Some(key), Mode::Replace)
+                .await
+                .map_err(problem)?;
+            Ok(article_response(state, &item, outcome))
+        }
+        (["articles", key], &Method::PATCH) => {
+            state.tokens.check(req.headers(), Scope::Articles)?;
+            let patch: serde_json::Map<String, serde_json::Value> = read_json(state, req).await?;
+            let (item, outcome) = ingest::patch_article(&state.site, key, patch)
+                .await
+                .map_err(problem)?;
+            Ok(article_response(state, &item, outcome))
+        }
+        (["articles", key], &Method::DELETE) => {
+            state.tokens.check(req.headers(), Scope::Articles)?;
+            ingest::delete_article(&state.site, key)
+                .await
+                .map_err(problem)?;
+            Ok(no_content())
+        }
+        (["articles", _], _) => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
+        (["breaking"], &Method::POST) => {
+            state.tokens.check(req.headers(), Scope::Breaking)?;
+            let body: OneOrMany = read_json(state, req).await?;
+            let inputs = match body {
+                OneOrMany::One(b) => vec![b],
+                OneOrMany::Many(v) => v,
+            };
+            if inputs.is_empty() {
+                return Err(
+                    Problem::new(StatusCode::BAD_REQUEST, "no ticker items given").field("body"),
+                );
+            }
+            let stored = ingest::add_breaking(&state.site, inputs)
+                .await
+                .map_err(problem)?;
+            let created = stored.iter().any(|(_, o)| *o == Outcome::Created);
+            let out: Vec<_> = stored
+                .iter()
+                .map(|(item, o)| ArticleOutput::new(state, item, Some(*o)))
+                .collect();
+            Ok(json_response(
+                if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                },
+                &out,
+            ))
+        }
+        (["breaking"], _) => Ok(method_not_allowed("POST")),
+        (["breaking", key @ ..], &Method::DELETE) if !key.is_empty() => {
+            state.tokens.check(req.headers(), Scope::Breaking)?;
+            ingest::delete_breaking(&state.site, &key.join("/"))
+                .await
+                .map_err(problem)?;
+            Ok(no_content())
+        }
+        (["breaking", ..], _) => Ok(method_not_allowed("DELETE")),
+        _ => Err(not_found(&format!("/api/v1/{rest}"))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    Many(Vec<BreakingInput>),
+    One(BreakingInput),
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    state: &State,
+    req: Request<Incoming>,
+) -> Result<T, Problem> {
+    let max = state.site.config.server.max_body;
+    if let Some(ct) = req.headers().get(header::CONTENT_TYPE)
+        && !ct.to_str().is_ok_and(|c| c.contains("json"))
+    {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected Content-Type: application/json",
+        )
+        .field("Content-Type"));
+    }
+    let too_large = || {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over the limit of {max} bytes"),
+        )
+        .field("body")
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let collected =
+        tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), max).collect())
+            .await
+            .map_err(|_| {
+                Problem::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the body took too long to arrive",
+                )
+                .field("body")
+            })?;
+    let bytes = match collected {
+        Ok(c) => c.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(too_large());
+        }
+        Err(e) => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the body: {e}"),
+            )
+            .field("body"));
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|e| {
+        // serde names the offending field in its message; surface it as `field` too.
+        let msg = e.to_string();
+        let field = msg
+            .split('`')
+            .nth(1)
+            .filter(|_| msg.contains("field"))
+            .unwrap_or("body")
+            .to_owned();
+        Problem::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {msg}")).field(field)
+    })
+}
+
+fn problem(e: IngestError) -> Problem {
+    match e {
+        IngestError::Field(f) => {
+            Problem::new(StatusCode::BAD_REQUEST, f.to_string()).field(f.field)
+        }
+        IngestError::NotFound(..) => Problem::new(StatusCode::NOT_FOUND, e.to_string()).field("id"),
+        IngestError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m).field("id"),
+        IngestError::Store(StoreError::Unavailable(m)) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the database is unavailable, retry later: {m}"),
+        ),
+        IngestError::Store(StoreError::Database(e)) if is_connection_error(&e) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the database is unavailable, retry later: {e}"),
+        ),
+        IngestError::Store(e) => {
+            tracing::error!("store error: {e}");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the write failed; nothing was stored",
+            )
+        }
+    }
+}
+
+fn is_connection_error(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+    )
+}
+
+async fn list_articles(state: &State, query: Option<&str>) -> Result<Resp, Problem> {
+    let mut feed = FeedId::all();
+    let mut limit = DEFAULT_LIMIT;
+    for (k, v) in query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+    {
+        match k {
+            "category" if !v.is_empty() => {
+                if state.site.config.category(v).is_none() {
+                    return Err(Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("unknown category {v:?}"),
+                    )
+                    .field("category"));
+                }
+                feed = FeedId(v.to_owned());
+            }
+            "category" => {}
+            "limit" => {
+                limit = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        Problem::new(
+                            StatusCode::BAD_REQUEST,
+                            format!("expected a number from 1 to {MAX_LIMIT}, got {v:?}"),
+                        )
+                        .field("limit")
+                    })?;
+            }
+            other => {
+                return Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("unknown parameter {other:?}"),
+                )
+                .field(other));
+            }
+        }
+    }
+    let items = state
+        .site
+        .store
+        .list(&feed, Some(ItemKind::Article), limit)
+        .await
+        .map_err(|e| problem(e.into()))?;
+    let out: Vec<_> = items
+        .iter()
+        .map(|i| ArticleOutput::new(state, i, None))
+        .collect();
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+/// An item as the API shows it: its short id, permanent id and the feeds it is in.
+#[derive(Serialize)]
+struct ArticleOutput<'a> {
+    id: &'a str,
+    guid: &'a str,
+    kind: ItemKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'a str>,
+    published: String,
+    updated: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    tags: &'a [String],
+    source: String,
+    feeds: Vec<String>,
+}
+
+impl<'a> ArticleOutput<'a> {
+    fn new(state: &State, item: &'a Item, outcome: Option<Outcome>) -> Self {
+        let config = &state.site.config;
+        let tz = config.site.timezone;
+        ArticleOutput {
+            id: &item.key,
+            guid: &item.id,
+            kind: item.kind,
+            outcome,
+            title: &item.title,
+            category: item.category.as_deref(),
+            published: crate::localtime::in_zone(item.published, tz).to_rfc3339(),
+            updated: crate::localtime::in_zone(item.updated, tz).to_rfc3339(),
+            author: item.authors.first().map(|a| a.name.as_str()),
+            summary: item.summary.as_deref(),
+            content_html: item.content_html.as_deref(),
+            link: item.link.as_deref(),
+            image: item.image.as_deref(),
+            tags: &item.tags,
+            source: item.source.to_string(),
+            feeds: item
+                .feeds()
+                .iter()
+                .filter(|f| config.has_feed(f.as_str()))
+                .flat_map(|f| ["rss", "atom", "json"].map(|ext| feed_url(config, f, ext)))
+                .collect(),
+        }
+    }
+}
+
+fn article_response(state: &State, item: &Item, outcome: Outcome) -> Resp {
+    let status = if outcome == Outcome::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = json_response(status, &ArticleOutput::new(state, item, Some(outcome)));
+    if status == StatusCode::CREATED {
+        let location = format!("/api/v1/articles/{}", item.key);
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            resp.headers_mut().insert(header::LOCATION, v);
+        }
+    }
+    resp
+}
+
+fn no_content() -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
+}

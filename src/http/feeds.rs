@@ -1,0 +1,111 @@
+//! Serving a cached document: encoding negotiation and conditional GET (RFC 9110).
+//! Everything here is a lookup; nothing renders.
+
+use crate::cache::{Entry, Variant};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Response, StatusCode};
+
+const VARY: HeaderValue = HeaderValue::from_static("Accept-Encoding");
+
+pub fn respond(method: &Method, headers: &HeaderMap, entry: &Entry) -> Response<Full<Bytes>> {
+    let (variant, encoding) = negotiate(headers, entry);
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, variant.etag.clone());
+    h.insert(header::CACHE_CONTROL, entry.cache_control.clone());
+    h.insert(header::VARY, VARY);
+    if let Some(lm) = &entry.last_modified_header {
+        h.insert(header::LAST_MODIFIED, lm.clone());
+    }
+    if entry.cors {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("ETag, Last-Modified"),
+        );
+    }
+    if not_modified(headers, entry) {
+        *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        return resp;
+    }
+    h.insert(header::CONTENT_TYPE, entry.content_type.clone());
+    if let Some(enc) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+    }
+    h.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(variant.body.len()),
+    );
+    if method != Method::HEAD {
+        *resp.body_mut() = Full::new(variant.body.clone());
+    }
+    resp
+}
+
+/// If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2). Any encoding's tag
+/// matches: they name the same content.
+fn not_modified(headers: &HeaderMap, entry: &Entry) -> bool {
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
+        let Ok(inm) = inm.to_str() else { return false };
+        return inm
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == "*" || entry.etags().any(|e| e.as_bytes() == t.as_bytes()));
+    }
+    match (
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok()),
+        entry.last_modified,
+    ) {
+        (Some(ims), Some(lm)) => httpdate::parse_http_date(ims).is_ok_and(|since| {
+            lm.timestamp()
+                <= since
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64)
+        }),
+        _ => false,
+    }
+}
+
+/// Brotli, then gzip, then identity, as far as the client accepts them.
+fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> (&'a Variant, Option<&'static str>) {
+    let accept: Vec<(String, f32)> = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| {
+            let mut it = part.split(';');
+            let coding = it.next()?.trim().to_ascii_lowercase();
+            let q = it
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!coding.is_empty()).then_some((coding, q))
+        })
+        .collect();
+    let q = |name: &str| {
+        accept
+            .iter()
+            .find(|(c, _)| c == name)
+            .or_else(|| accept.iter().find(|(c, _)| c == "*"))
+            .map_or(0.0, |(_, q)| *q)
+    };
+    if let Some(br) = &entry.br
+        && q("br") > 0.0
+    {
+        return (br, Some("br"));
+    }
+    if let Some(gz) = &entry.gzip
+        && (q("gzip") > 0.0 || q("x-gzip") > 0.0)
+    {
+        return (gz, Some("gzip"));
+    }
+    (&entry.identity, None)
+}

@@ -1,0 +1,121 @@
+//! Which handler a request goes to. Feeds, pages and OPML are cache lookups by path.
+
+use super::auth::{ENV_TOKEN, Tokens};
+use super::problem::{Problem, method_not_allowed, not_found};
+use super::{api, feeds};
+use crate::site::Site;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use std::convert::Infallible;
+use std::sync::Arc;
+
+pub struct State {
+    pub site: Arc<Site>,
+    pub tokens: Tokens,
+}
+
+impl State {
+    pub fn new(site: Arc<Site>) -> State {
+        let tokens = Tokens::new(&site.config, std::env::var(ENV_TOKEN).ok());
+        State { site, tokens }
+    }
+}
+
+pub async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let method = req.method().clone();
+    let span = tracing::debug_span!("request", %method, %path);
+    let _enter = span.enter();
+    let resp = if let Some(rest) = path.strip_prefix("/api/v1/") {
+        let rest = rest.to_owned();
+        drop(_enter);
+        api::handle(&state, req, &rest).await
+    } else {
+        static_like(&state, &req, &path)
+    };
+    tracing::debug!(status = resp.status().as_u16(), "answered");
+    Ok(resp)
+}
+
+fn static_like(state: &State, req: &Request<Incoming>, path: &str) -> Response<Full<Bytes>> {
+    if path == "/healthz" {
+        return match *req.method() {
+            Method::GET | Method::HEAD => health(state),
+            _ => method_not_allowed("GET, HEAD"),
+        };
+    }
+    let Some(entry) = state.site.cache.get(path) else {
+        return not_found(path).into_response();
+    };
+    match *req.method() {
+        Method::GET | Method::HEAD => feeds::respond(req.method(), req.headers(), &entry),
+        Method::OPTIONS if entry.cors => preflight(),
+        _ => method_not_allowed("GET, HEAD, OPTIONS"),
+    }
+}
+
+/// CORS preflight: any site may read the feeds, conditionally.
+fn preflight() -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("If-None-Match, If-Modified-Since"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    h.insert(
+        header::ALLOW,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    );
+    resp
+}
+
+fn health(state: &State) -> Response<Full<Bytes>> {
+    let problems = state.site.diagnostics.lock().map(|d| d.len()).unwrap_or(0);
+    let body = serde_json::json!({ "status": "ok", "documents": state.site.cache.paths().len(), "content_problems": problems });
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+pub fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec_pretty(value).expect("serializes");
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+impl From<Problem> for Response<Full<Bytes>> {
+    fn from(p: Problem) -> Self {
+        p.into_response()
+    }
+}

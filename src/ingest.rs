@@ -1,0 +1,365 @@
+//! What the ingest API does, without HTTP: payloads to items, corrections that keep
+//! ids, withdrawals. The HTTP layer maps [`IngestError`] to status codes.
+
+use crate::content::article::{Body, Draft, FieldError, check_key, check_url};
+use crate::content::files::breaking_item;
+use crate::content::ticker::TickerItem;
+use crate::localtime;
+use crate::model::{Item, ItemKind, Source};
+use crate::site::Site;
+use crate::store::{Outcome, Ownership, StoreError};
+use chrono::{NaiveDate, NaiveTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    #[error("no {0} with id {1:?}")]
+    NotFound(&'static str, String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An article as the API takes it. Unknown fields are refused so a typo is not
+/// silently dropped.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub published: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_html: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_markdown: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+fn required(value: Option<String>, name: &'static str) -> Result<String, FieldError> {
+    value.filter(|v| !v.trim().is_empty()).ok_or(FieldError {
+        field: name,
+        message: "is required".into(),
+    })
+}
+
+impl ArticleInput {
+    fn into_draft(self) -> Result<Draft, FieldError> {
+        let body = match (self.content_html, self.content_markdown) {
+            (Some(_), Some(_)) => {
+                return Err(FieldError {
+                    field: "content_html",
+                    message: "give content_html or content_markdown, not both".into(),
+                });
+            }
+            (Some(h), None) => Body::Html(h),
+            (None, Some(m)) => Body::Markdown(m),
+            (None, None) => Body::Html(String::new()),
+        };
+        Ok(Draft {
+            key: self.id,
+            title: required(self.title, "title")?,
+            category: required(self.category, "category")?,
+            published: required(self.published, "published")?,
+            updated: self.updated,
+            author: self.author,
+            summary: self.summary,
+            body,
+            link: self.link,
+            image: self.image,
+            tags: self.tags,
+        })
+    }
+
+    /// The stored article in input form, so a PATCH can be applied to it.
+    pub fn from_item(item: &Item) -> ArticleInput {
+        ArticleInput {
+            id: Some(item.key.clone()),
+            title: Some(item.title.clone()),
+            category: item.category.clone(),
+            published: Some(item.published.to_rfc3339()),
+            updated: Some(item.updated.to_rfc3339()),
+            author: item.authors.first().map(|a| a.name.clone()),
+            summary: item.summary.clone(),
+            content_html: item.content_html.clone(),
+            content_markdown: None,
+            link: item.link.clone(),
+            image: item.image.clone(),
+            tags: item.tags.clone(),
+        }
+    }
+}
+
+/// How an article write should treat an existing article with the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// POST: create; repeating the identical request is fine, a different one conflicts.
+    Create,
+    /// PUT/PATCH: create or replace.
+    Replace,
+}
+
+fn article_id(site: &Site, key: &str) -> String {
+    format!("{}article/{key}", site.config.tag_prefix())
+}
+
+fn breaking_id(site: &Site, key: &str) -> String {
+    format!("{}breaking/{key}", site.config.tag_prefix())
+}
+
+/// Stores an article and queues its feeds. `path_key` is the id in the URL, if any.
+pub async fn put_article(
+    site: &Site,
+    mut input: ArticleInput,
+    path_key: Option<&str>,
+    mode: Mode,
+) -> Result<(Item, Outcome), IngestError> {
+    if let Some(k) = path_key {
+        match &input.id {
+            Some(id) if id != k => {
+                return Err(FieldError {
+                    field: "id",
+                    message: format!("{id:?} differs from the id in the URL, {k:?}"),
+                }
+                .into());
+            }
+            _ => input.id = Some(k.to_owned()),
+        }
+    }
+    let explicit_updated = input.updated.is_some();
+    let mut item = input.into_draft()?.into_item(&site.config, Source::Api)?;
+    let existing = site.store.get(&item.id).await?;
+    if let Some(old) = &existing {
+        if old.kind != ItemKind::Article {
+            return Err(IngestError::Conflict(format!(
+                "{:?} is not an article",
+                item.key
+            )));
+        }
+        let same = Item {
+            updated: old.updated,
+            ..item.clone()
+        } == *old;
+        if mode == Mode::Create && !same {
+            return Err(IngestError::Conflict(format!(
+                "an article with id {:?} exists with other content; PUT /api/v1/articles/{} replaces it",
+                item.key, item.key
+            )));
+        }
+        if same && !explicit_updated {
+            item.updated = old.updated;
+        } else if !explicit_updated {
+            // A correction: readers see it updated in place, under the same id.
+            item.updated = Utc::now().trunc_subsecs(0).max(item.published);
+        }
+    }
+    let written = site
+        .store
+        .upsert(std::slice::from_ref(&item), Ownership::Take)
+        .await?;
+    site.mark(&written);
+    Ok((item, written.outcomes[0]))
+}
+
+/// Applies a JSON merge patch (RFC 7396, top level) to a stored article.
+pub async fn patch_article(
+    site: &Site,
+    key: &str,
+    patch: serde_json::Map<String, serde_json::Value>,
+) -> Result<(Item, Outcome), IngestError> {
+    let old = get_article(site, key).await?;
+    let mut merged = serde_json::to_value(ArticleInput::from_item(&old)).expect("serializes");
+    let obj = merged.as_object_mut().expect("an object");
+    if patch.contains_key("content_markdown") {
+        obj.remove("content_html");
+    }
+    // Without an explicit `updated`, a patch that changes the article is a correction
+    // dated now (put_article decides).
+    if !patch.contains_key("updated") {
+        obj.remove("updated");
+    }
+    for (k, v) in patch {
+        if v.is_null() {
+            obj.remove(&k)
+        } else {
+            obj.insert(k, v)
+        };
+    }
+    let input: ArticleInput = serde_json::from_value(merged).map_err(|e| FieldError {
+        field: "body",
+        message: e.to_string(),
+    })?;
+    put_article(site, input, Some(key), Mode::Replace).await
+}
+
+pub async fn get_article(site: &Site, key: &str) -> Result<Item, IngestError> {
+    check_key(key).map_err(|m| FieldError {
+        field: "id",
+        message: m,
+    })?;
+    match site.store.get(&article_id(site, key)).await? {
+        Some(item) if item.kind == ItemKind::Article => Ok(item),
+        _ => Err(IngestError::NotFound("article", key.to_owned())),
+    }
+}
+
+pub async fn delete_article(site: &Site, key: &str) -> Result<(), IngestError> {
+    get_article(site, key).await?;
+    withdraw(site, &article_id(site, key), "article", key).await
+}
+
+async fn withdraw(site: &Site, id: &str, what: &'static str, key: &str) -> Result<(), IngestError> {
+    match site.store.delete(id, Utc::now().trunc_subsecs(0)).await? {
+        Some(written) => {
+            site.mark(&written);
+            Ok(())
+        }
+        None => Err(IngestError::NotFound(what, key.to_owned())),
+    }
+}
+
+/// One ticker item as the API takes it: a local `date` and `time`, or a full `published`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakingInput {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    pub published: Option<String>,
+    #[serde(default)]
+    pub headline: Option<String>,
+    #[serde(default)]
+    pub link: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+impl BreakingInput {
+    /// Checks and dates one item. Without an id, the key is the local date and time
+    /// plus a short hash of the headline, so posting the same item twice makes one.
+    pub fn into_item(self, site: &Site) -> Result<Item, FieldError> {
+        let tz = site.config.site.timezone;
+        let headline = required(self.headline, "headline")?;
+        let published = match (self.published, self.date, self.time) {
+            (Some(p), None, None) => localtime::parse_date(&p, tz).map_err(|e| FieldError {
+                field: "published",
+                message: e.to_string(),
+            })?,
+            (None, Some(d), Some(t)) => {
+                let date = NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| FieldError {
+                    field: "date",
+                    message: format!("expected YYYY-MM-DD, got {d:?}"),
+                })?;
+                let time = NaiveTime::parse_from_str(&t, "%H:%M").map_err(|_| FieldError {
+                    field: "time",
+                    message: format!("expected HH:MM, got {t:?}"),
+                })?;
+                localtime::local_date_time(date, time, tz).map_err(|e| FieldError {
+                    field: "time",
+                    message: e.to_string(),
+                })?
+            }
+            _ => {
+                return Err(FieldError {
+                    field: "published",
+                    message: "give either published, or date and time".into(),
+                });
+            }
+        };
+        if let Some(c) = &self.category
+            && site.config.category(c).is_none()
+        {
+            return Err(FieldError {
+                field: "category",
+                message: format!("unknown category {c:?}"),
+            });
+        }
+        if let Some(l) = &self.link {
+            check_url(l).map_err(|m| FieldError {
+                field: "link",
+                message: m,
+            })?;
+        }
+        let key = match self.id {
+            Some(id) => {
+                check_key(&id).map_err(|m| FieldError {
+                    field: "id",
+                    message: m,
+                })?;
+                id
+            }
+            None => {
+                let local = localtime::in_zone(published, tz);
+                format!(
+                    "{}-{}",
+                    local.format("%Y-%m-%d-%H%M"),
+                    &crate::cache::hash_hex(headline.trim().as_bytes())[..8]
+                )
+            }
+        };
+        let t = TickerItem {
+            key,
+            headline: headline.trim().to_owned(),
+            published,
+            link: self.link,
+            category: self.category,
+            line: 0,
+        };
+        Ok(breaking_item(&site.config, t, Source::Api))
+    }
+}
+
+/// Stores ticker items, all or none: one bad item refuses the batch, naming it.
+pub async fn add_breaking(
+    site: &Site,
+    inputs: Vec<BreakingInput>,
+) -> Result<Vec<(Item, Outcome)>, IngestError> {
+    let mut items = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.into_iter().enumerate() {
+        items.push(input.into_item(site).map_err(|e| {
+            if i == 0 {
+                e
+            } else {
+                FieldError {
+                    field: e.field,
+                    message: format!("item {i}: {}", e.message),
+                }
+            }
+        })?);
+    }
+    let written = site.store.upsert(&items, Ownership::Take).await?;
+    site.mark(&written);
+    Ok(items.into_iter().zip(written.outcomes).collect())
+}
+
+pub async fn delete_breaking(site: &Site, key: &str) -> Result<(), IngestError> {
+    let id = breaking_id(site, key);
+    match site.store.get(&id).await? {
+        Some(item) if item.kind == ItemKind::Breaking => {
+            withdraw(site, &id, "breaking item", key).await
+        }
+        _ => Err(IngestError::NotFound("breaking item", key.to_owned())),
+    }
+}

@@ -1,0 +1,19 @@
+//! newswire: site content in, valid feeds out.
+//!
+//! The modules follow the data flow: `content` turns files and API payloads into
+//! [`model::Item`]s, `store` persists them and says which feeds changed, `render`
+//! turns a feed's items into documents, `cache` holds those documents as ready-made
+//! bytes, and `http` only moves the bytes. `site` wires the stages together.
+
+pub mod cache;
+pub mod config;
+pub mod content;
+pub mod http;
+pub mod import;
+pub mod ingest;
+pub mod localtime;
+pub mod model;
+pub mod render;
+pub mod site;
+pub mod store;
+pub mod watch;

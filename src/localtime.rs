@@ -1,0 +1,109 @@
+//! Local wall-clock times of the site to UTC and back, through chrono-tz so that
+//! zone rules (Morocco's Ramadan switch to UTC+0) come from the tz database.
+
+use chrono::{
+    DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+};
+use chrono_tz::Tz;
+
+/// Why a date string was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DateError {
+    #[error(
+        "expected RFC 3339 (2026-02-01T17:00:00+01:00) or local \"YYYY-MM-DD HH:MM\", got {0:?}"
+    )]
+    Format(String),
+    #[error("{0} does not exist in {1} (clocks jump over it)")]
+    Skipped(NaiveDateTime, Tz),
+}
+
+/// A local date and time in the site's zone. An ambiguous time (clocks set back)
+/// takes the earlier instant, so a ticker keeps its order.
+pub fn local_to_utc(local: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, DateError> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(earlier, _) => Ok(earlier.with_timezone(&Utc)),
+        LocalResult::None => Err(DateError::Skipped(local, tz)),
+    }
+}
+
+pub fn local_date_time(
+    date: NaiveDate,
+    time: NaiveTime,
+    tz: Tz,
+) -> Result<DateTime<Utc>, DateError> {
+    local_to_utc(date.and_time(time), tz)
+}
+
+/// Either an RFC 3339 timestamp (its own offset wins) or a local `YYYY-MM-DD HH:MM[:SS]`
+/// read in the site's zone, as authors and CMSs write dates.
+pub fn parse_date(s: &str, tz: Tz) -> Result<DateTime<Utc>, DateError> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
+        if let Ok(local) = NaiveDateTime::parse_from_str(s, fmt) {
+            return local_to_utc(local, tz);
+        }
+    }
+    Err(DateError::Format(s.to_owned()))
+}
+
+/// The instant as the site's readers see it, with the numeric offset in force then.
+pub fn in_zone(t: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
+    t.with_timezone(&tz).fixed_offset()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn casablanca() -> Tz {
+        chrono_tz::Africa::Casablanca
+    }
+
+    #[test]
+    fn casablanca_is_utc_plus_one_outside_ramadan() {
+        let t = parse_date("2026-02-01 17:00", casablanca()).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-02-01T16:00:00+00:00");
+        assert_eq!(
+            in_zone(t, casablanca()).to_rfc3339(),
+            "2026-02-01T17:00:00+01:00"
+        );
+    }
+
+    #[test]
+    fn casablanca_is_utc_during_ramadan_2026() {
+        // Ramadan 1447 runs from about 2026-02-18 to 2026-03-19; Morocco keeps UTC+0 then.
+        let t = parse_date("2026-03-01 12:00", casablanca()).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-03-01T12:00:00+00:00");
+        assert_eq!(
+            in_zone(t, casablanca()).to_rfc2822(),
+            "Sun, 1 Mar 2026 12:00:00 +0000"
+        );
+    }
+
+    #[test]
+    fn explicit_offset_wins_over_site_zone() {
+        let t = parse_date("2026-02-01T17:00:00+03:00", casablanca()).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-02-01T14:00:00+00:00");
+    }
+
+    #[test]
+    fn garbage_is_a_format_error() {
+        assert!(matches!(
+            parse_date("yesterday", casablanca()),
+            Err(DateError::Format(_))
+        ));
+        assert!(matches!(
+            parse_date("2026-02-30 10:00", casablanca()),
+            Err(DateError::Format(_))
+        ));
+    }
+}

@@ -1,0 +1,267 @@
+//! The `newswire` command: a thin layer that parses arguments and calls the library.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use newswire::config::Config;
+use newswire::content::files;
+use newswire::site::Site;
+use newswire::store::{self, Store};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "newswire",
+    version,
+    about = "RSS 2.0, Atom 1.0 and JSON Feed 1.1 feeds for a news site, served from pre-rendered bytes"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the site's feeds over HTTP, reloading content files as they change.
+    Serve {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Address to listen on (overrides [server] listen; port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Write every document `serve` would answer to a folder, for static hosting.
+    Build {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Output folder: gets feeds/{slug}.{rss,atom,json,html}, feeds.opml, index.html.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Validate the config and every content file; exit 1 with file:line errors.
+    Check {
+        #[arg(long, default_value = "feeds/newswire.toml")]
+        config: PathBuf,
+    },
+    /// Load articles (.md, .html), ticker lists (YYYY-MM-DD.txt) or JSON lines of the
+    /// API's shape (.jsonl) into the store.
+    Import {
+        #[command(flatten)]
+        site: SiteArgs,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Copy a whole site's history from one database to another, idempotently.
+    Migrate {
+        /// Source: sqlite:PATH or postgres://…
+        #[arg(long)]
+        from: String,
+        /// Target: sqlite:PATH or postgres://…
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Args)]
+struct SiteArgs {
+    /// The site's config file; content folders are next to it.
+    #[arg(long, default_value = "feeds/newswire.toml")]
+    config: PathBuf,
+    /// Folder of the SQLite database (default: [store] data_dir, else ./data).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// postgres://… to share one database between instances (default: SQLite).
+    #[arg(long, env = "NEWSWIRE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl SiteArgs {
+    async fn open(&self) -> Result<(Config, Arc<dyn Store>)> {
+        let config = Config::load(&self.config)?;
+        let url = self
+            .database_url
+            .clone()
+            .or_else(|| config.store.url.clone());
+        let dir = self.data.clone().unwrap_or_else(|| config.data_dir());
+        let store = store::open(url.as_deref(), &dir)
+            .await
+            .context("opening the store")?;
+        Ok((config, store))
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("newswire: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve { site, listen } => serve(site, listen).await,
+        Command::Build { site, out } => build(site, &out).await,
+        Command::Check { config } => check(&config),
+        Command::Import { site, files } => newswire_import(site, &files).await,
+        Command::Migrate { from, to } => migrate(&from, &to).await,
+    }
+}
+
+async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::process::ExitCode> {
+    let (config, store) = args.open().await?;
+    let addr = listen.unwrap_or(config.server.listen);
+    let site = Site::new(config, store);
+    site.sync_files().await.context("syncing content files")?;
+    site.render_everything().await.context("rendering feeds")?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    tokio::spawn(site.clone().run_renderer());
+    tokio::spawn(site.clone().run_follower());
+    tokio::spawn(newswire::watch::run(site.clone()));
+    // The one line a script or test waits for; the port is real even with --listen :0.
+    println!("newswire: listening on http://{local}");
+    tracing::info!(
+        "serving {} documents on http://{local}",
+        site.cache.paths().len()
+    );
+    newswire::http::serve(site, listener, shutdown_signal()).await;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn build(args: SiteArgs, out: &Path) -> Result<std::process::ExitCode> {
+    let (config, store) = args.open().await?;
+    let site = Site::new(config, store);
+    let problems = site.sync_files().await?;
+    site.render_everything().await?;
+    let mut written = 0;
+    for path in site.cache.paths() {
+        let entry = site.cache.get(&path).expect("listed");
+        let file = if path == "/" {
+            out.join("index.html")
+        } else {
+            out.join(path.trim_start_matches('/'))
+        };
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&file, &entry.identity.body)
+            .with_context(|| format!("writing {}", file.display()))?;
+        written += 1;
+    }
+    println!(
+        "newswire: wrote {written} documents to {}{}",
+        out.display(),
+        if problems.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} content problems, see above)", problems.len())
+        }
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn check(config_path: &Path) -> Result<std::process::ExitCode> {
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("{e}");
+            return Ok(std::process::ExitCode::FAILURE);
+        }
+    };
+    let loaded = files::load(&config);
+    for d in &loaded.diagnostics {
+        println!("{d}");
+    }
+    let articles = loaded
+        .items
+        .iter()
+        .filter(|i| i.kind == newswire::model::ItemKind::Article)
+        .count();
+    let ticker = loaded.items.len() - articles;
+    if loaded.diagnostics.is_empty() {
+        println!(
+            "ok: {} categories, {articles} articles, {ticker} ticker items",
+            config.categories.len()
+        );
+        Ok(std::process::ExitCode::SUCCESS)
+    } else {
+        println!("{} problems", loaded.diagnostics.len());
+        Ok(std::process::ExitCode::FAILURE)
+    }
+}
+
+async fn newswire_import(args: SiteArgs, paths: &[PathBuf]) -> Result<std::process::ExitCode> {
+    let (config, store) = args.open().await?;
+    let site = Site::new(config, store);
+    let report = newswire::import::run(&site, paths).await;
+    let mut rejected = 0;
+    for file in &report {
+        println!(
+            "{}: {} added, {} updated, {} unchanged, {} rejected",
+            file.path.display(),
+            file.added,
+            file.updated,
+            file.unchanged,
+            file.rejected.len()
+        );
+        for r in &file.rejected {
+            println!("  {r}");
+        }
+        rejected += file.rejected.len();
+    }
+    Ok(if rejected == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}
+
+async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {
+    if from == to {
+        bail!("--from and --to are the same database");
+    }
+    let source = store::open(Some(from), Path::new("data"))
+        .await
+        .with_context(|| format!("opening {from}"))?;
+    let target = store::open(Some(to), Path::new("data"))
+        .await
+        .with_context(|| format!("opening {to}"))?;
+    let counts = newswire::import::migrate(source.as_ref(), target.as_ref()).await?;
+    println!(
+        "newswire: migrated {} items ({} new, {} updated, {} unchanged) and {} tombstones",
+        counts.items, counts.created, counts.updated, counts.unchanged, counts.tombstones
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}

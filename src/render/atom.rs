@@ -1,0 +1,155 @@
+//! Atom 1.0 (RFC 4287) through atom_syndication, with RFC 6721 `at:deleted-entry`
+//! tombstones so syndicating sites learn about withdrawn items.
+
+use super::{FeedData, GENERATOR, GENERATOR_URI};
+use atom_syndication::extension::{Extension, ExtensionMap};
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
+use quick_xml::escape::escape;
+use std::collections::BTreeMap;
+
+pub const TOMBSTONES_NS: &str = "http://purl.org/atompub/tombstones/1.0";
+
+pub fn render(data: &FeedData<'_>) -> Vec<u8> {
+    let site = &data.config.site;
+    let mut feed = Feed {
+        title: Text::plain(data.title()),
+        id: format!("{}feed/{}", data.config.tag_prefix(), data.feed),
+        updated: data.local(data.updated_or_epoch()),
+        authors: vec![Person {
+            name: site.author.clone(),
+            email: site.email.clone(),
+            ..Default::default()
+        }],
+        generator: Some(Generator {
+            value: GENERATOR.into(),
+            uri: Some(GENERATOR_URI.into()),
+            version: None,
+        }),
+        icon: site.icon.clone(),
+        logo: site.logo.clone(),
+        links: vec![
+            link(data.url("atom"), "self", "application/atom+xml"),
+            link(data.url("html"), "alternate", "text/html"),
+        ],
+        rights: site.copyright.clone().map(Text::plain),
+        subtitle: Some(Text::plain(data.description())),
+        entries: data.items.iter().map(|i| entry(data, i)).collect(),
+        lang: Some(site.language.clone()),
+        ..Default::default()
+    };
+    if !data.tombstones.is_empty() {
+        feed.namespaces.insert("at".into(), TOMBSTONES_NS.into());
+        feed.extensions = tombstones(data);
+    }
+    feed.write_to(Vec::new())
+        .expect("writing XML to a Vec cannot fail")
+}
+
+fn link(href: String, rel: &str, mime: &str) -> Link {
+    Link {
+        href,
+        rel: rel.into(),
+        mime_type: Some(mime.into()),
+        ..Default::default()
+    }
+}
+
+fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
+    let mut links = Vec::new();
+    if let Some(l) = &it.link {
+        links.push(Link {
+            href: l.clone(),
+            rel: "alternate".into(),
+            mime_type: Some("text/html".into()),
+            ..Default::default()
+        });
+    }
+    if let Some(img) = &it.image {
+        links.push(link(img.clone(), "enclosure", super::rss::image_type(img)));
+    }
+    let mut categories: Vec<Category> = it
+        .category
+        .iter()
+        .map(|c| Category {
+            term: c.clone(),
+            ..Default::default()
+        })
+        .collect();
+    categories.extend(it.tags.iter().map(|t| Category {
+        term: t.clone(),
+        ..Default::default()
+    }));
+    // A ticker item has no body: its headline is its content, so the entry stands alone.
+    let content = match &it.content_html {
+        Some(html) => Content {
+            value: Some(html.clone()),
+            content_type: Some("html".into()),
+            ..Default::default()
+        },
+        None => Content {
+            value: Some(it.title.clone()),
+            content_type: Some("text".into()),
+            ..Default::default()
+        },
+    };
+    Entry {
+        title: Text::plain(it.title.clone()),
+        id: it.id.clone(),
+        updated: data.local(it.updated.max(it.published)),
+        published: Some(data.local(it.published)),
+        authors: it
+            .authors
+            .iter()
+            .map(|a| Person {
+                name: a.name.clone(),
+                email: a.email.clone(),
+                uri: a.uri.clone(),
+                ..Default::default()
+            })
+            .collect(),
+        categories,
+        links,
+        summary: it.summary.clone().map(Text::plain),
+        content: Some(content),
+        ..Default::default()
+    }
+}
+
+fn tombstones(data: &FeedData<'_>) -> ExtensionMap {
+    let entries = data
+        .tombstones
+        .iter()
+        .map(|t| {
+            // atom_syndication writes extension attributes verbatim: escape them here.
+            let mut attrs = BTreeMap::new();
+            attrs.insert("ref".to_owned(), escape(t.id.as_str()).into_owned());
+            attrs.insert("when".to_owned(), data.local(t.deleted).to_rfc3339());
+            let mut children = BTreeMap::new();
+            if let Some(l) = &t.link {
+                let mut link_attrs = BTreeMap::new();
+                link_attrs.insert("rel".to_owned(), "alternate".to_owned());
+                link_attrs.insert("href".to_owned(), escape(l.as_str()).into_owned());
+                children.insert(
+                    "link".to_owned(),
+                    vec![Extension {
+                        name: "link".into(),
+                        value: None,
+                        attrs: link_attrs,
+                        children: BTreeMap::new(),
+                    }],
+                );
+            }
+            Extension {
+                name: "at:deleted-entry".into(),
+                value: None,
+                attrs,
+                children,
+            }
+        })
+        .collect();
+    let mut by_name = BTreeMap::new();
+    by_name.insert("deleted-entry".to_owned(), entries);
+    let mut map = ExtensionMap::new();
+    map.insert("at".to_owned(), by_name);
+    map
+}

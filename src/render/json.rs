@@ -1,0 +1,91 @@
+//! JSON Feed 1.1 (https://jsonfeed.org/version/1.1) through serde.
+
+use super::FeedData;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Feed<'a> {
+    version: &'static str,
+    title: String,
+    home_page_url: String,
+    feed_url: String,
+    description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icon: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    favicon: Option<&'a str>,
+    authors: Vec<Author<'a>>,
+    language: &'a str,
+    items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    date_published: String,
+    date_modified: String,
+    authors: Vec<Author<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+}
+
+pub fn render(data: &FeedData<'_>) -> Vec<u8> {
+    let site = &data.config.site;
+    let feed = Feed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: data.title(),
+        home_page_url: data.url("html"),
+        feed_url: data.url("json"),
+        description: data.description(),
+        icon: site.logo.as_deref(),
+        favicon: site.icon.as_deref(),
+        authors: vec![Author { name: &site.author }],
+        language: &site.language,
+        items: data
+            .items
+            .iter()
+            .map(|it| Item {
+                id: &it.id,
+                url: it.link.as_deref(),
+                title: &it.title,
+                content_html: it.content_html.as_deref(),
+                // Every item needs content_html or content_text: a ticker item's is its headline.
+                content_text: it.content_html.is_none().then_some(it.title.as_str()),
+                summary: it.summary.as_deref(),
+                image: it.image.as_deref(),
+                date_published: data.local(it.published).to_rfc3339(),
+                date_modified: data.local(it.updated.max(it.published)).to_rfc3339(),
+                authors: data
+                    .authors(it)
+                    .into_iter()
+                    .map(|name| Author { name })
+                    .collect(),
+                tags: it
+                    .category
+                    .iter()
+                    .chain(&it.tags)
+                    .map(String::as_str)
+                    .collect(),
+            })
+            .collect(),
+    };
+    let mut out = serde_json::to_vec_pretty(&feed).expect("a JSON Feed always serializes");
+    out.push(b'\n');
+    out
+}

@@ -1,0 +1,147 @@
+//! Items to documents. Each format lives in its own module and uses the crate made
+//! for it (rss, atom_syndication, serde for JSON Feed, quick-xml for OPML); nothing
+//! here formats XML by hand. Output depends only on the config and the data passed
+//! in (no clock, no host), so every instance renders the same bytes.
+
+pub mod atom;
+pub mod json;
+pub mod opml;
+pub mod page;
+pub mod rss;
+
+use crate::cache::Entry;
+use crate::config::Config;
+use crate::model::{FeedId, Item, Tombstone};
+use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
+
+pub const GENERATOR: &str = "newswire";
+pub const GENERATOR_URI: &str = "https://github.com/newswire/newswire";
+
+pub const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
+pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
+pub const JSON_TYPE: &str = "application/feed+json; charset=utf-8";
+pub const HTML_TYPE: &str = "text/html; charset=utf-8";
+pub const OPML_TYPE: &str = "text/x-opml; charset=utf-8";
+
+/// Everything one feed's documents are made from.
+pub struct FeedData<'a> {
+    pub config: &'a Config,
+    pub feed: &'a FeedId,
+    pub items: &'a [Item],
+    pub tombstones: &'a [Tombstone],
+}
+
+impl FeedData<'_> {
+    pub fn title(&self) -> String {
+        let site = &self.config.site.title;
+        match self.feed.as_str() {
+            FeedId::ALL => site.clone(),
+            FeedId::BREAKING => format!("{site}: Breaking news"),
+            slug => format!(
+                "{site}: {}",
+                self.config
+                    .category(slug)
+                    .map_or(slug, |c| c.title.as_str())
+            ),
+        }
+    }
+
+    pub fn description(&self) -> String {
+        match self.feed.as_str() {
+            FeedId::ALL => self.config.site.description.clone(),
+            FeedId::BREAKING => format!("Breaking-news ticker of {}", self.config.site.title),
+            slug => self
+                .config
+                .category(slug)
+                .and_then(|c| c.description.clone())
+                .unwrap_or_else(|| format!("{} from {}", self.title(), self.config.site.title)),
+        }
+    }
+
+    pub fn url(&self, ext: &str) -> String {
+        feed_url(self.config, self.feed, ext)
+    }
+
+    /// The newest change among what the documents show: the Last-Modified header,
+    /// RSS lastBuildDate, Atom and JSON updated.
+    pub fn last_modified(&self) -> Option<DateTime<Utc>> {
+        let items = self.items.iter().map(|i| i.updated.max(i.published));
+        let stones = self.tombstones.iter().map(|t| t.deleted);
+        items.chain(stones).max()
+    }
+
+    /// Atom requires an `updated` even for an empty feed; the site's tag date is
+    /// fixed data, so this stays the same on every instance.
+    pub fn updated_or_epoch(&self) -> DateTime<Utc> {
+        self.last_modified().unwrap_or_else(|| {
+            self.config
+                .site
+                .tag_start
+                .and_time(NaiveTime::MIN)
+                .and_utc()
+        })
+    }
+
+    pub fn local(&self, t: DateTime<Utc>) -> DateTime<FixedOffset> {
+        crate::localtime::in_zone(t, self.config.site.timezone)
+    }
+
+    /// The people an item is credited to, falling back to the site's author.
+    pub fn authors<'b>(&'b self, item: &'b Item) -> Vec<&'b str> {
+        if item.authors.is_empty() {
+            vec![self.config.site.author.as_str()]
+        } else {
+            item.authors.iter().map(|a| a.name.as_str()).collect()
+        }
+    }
+}
+
+pub fn feed_url(config: &Config, feed: &FeedId, ext: &str) -> String {
+    format!("{}/feeds/{}.{ext}", config.feeds_base(), feed)
+}
+
+pub fn feed_path(feed: &FeedId, ext: &str) -> String {
+    format!("/feeds/{feed}.{ext}")
+}
+
+/// A feed's four documents (RSS, Atom, JSON Feed, HTML) as cache entries by path.
+pub fn feed_documents(data: &FeedData<'_>) -> Vec<(String, Entry)> {
+    let max_age = data.config.site.ttl * 60;
+    let lm = data.last_modified();
+    vec![
+        (
+            feed_path(data.feed, "rss"),
+            Entry::new(RSS_TYPE, rss::render(data), lm, max_age, true),
+        ),
+        (
+            feed_path(data.feed, "atom"),
+            Entry::new(ATOM_TYPE, atom::render(data), lm, max_age, true),
+        ),
+        (
+            feed_path(data.feed, "json"),
+            Entry::new(JSON_TYPE, json::render(data), lm, max_age, true),
+        ),
+        (
+            feed_path(data.feed, "html"),
+            Entry::new(HTML_TYPE, page::feed_page(data), lm, max_age, false),
+        ),
+    ]
+}
+
+/// The documents about the whole site: the HTML index (with the latest items) and OPML.
+pub fn site_documents(config: &Config, latest: &[Item]) -> Vec<(String, Entry)> {
+    let max_age = config.site.ttl * 60;
+    let lm = latest.iter().map(|i| i.updated.max(i.published)).max();
+    vec![
+        (
+            "/".to_owned(),
+            Entry::new(HTML_TYPE, page::index(config, latest), lm, max_age, false),
+        ),
+        (
+            "/feeds.opml".to_owned(),
+            Entry::new(OPML_TYPE, opml::render(config), None, max_age, true),
+        ),
+    ]
+}
+
+pub const FORMATS: [&str; 4] = ["rss", "atom", "json", "html"];

@@ -1,0 +1,59 @@
+//! OPML 2.0 subscription list of every feed, so a reader imports the site in one step.
+
+use super::feed_url;
+use crate::config::Config;
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, Event};
+
+pub fn render(config: &Config) -> Vec<u8> {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    let write = |w: &mut Writer<Vec<u8>>| -> std::io::Result<()> {
+        w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        w.create_element("opml")
+            .with_attribute(("version", "2.0"))
+            .write_inner_content(|w| {
+                w.create_element("head").write_inner_content(|w| {
+                    w.create_element("title").write_text_content(
+                        quick_xml::events::BytesText::new(&config.site.title),
+                    )?;
+                    w.create_element("ownerName").write_text_content(
+                        quick_xml::events::BytesText::new(&config.site.author),
+                    )?;
+                    w.create_element("docs").write_text_content(
+                        quick_xml::events::BytesText::new("http://opml.org/spec2.opml"),
+                    )?;
+                    Ok(())
+                })?;
+                w.create_element("body").write_inner_content(|w| {
+                    for feed in config.feeds() {
+                        let data = super::FeedData {
+                            config,
+                            feed: &feed,
+                            items: &[],
+                            tombstones: &[],
+                        };
+                        let title = data.title();
+                        w.create_element("outline")
+                            .with_attributes([
+                                ("type", "rss"),
+                                ("text", title.as_str()),
+                                ("title", title.as_str()),
+                                ("description", data.description().as_str()),
+                                ("xmlUrl", feed_url(config, &feed, "rss").as_str()),
+                                ("htmlUrl", feed_url(config, &feed, "html").as_str()),
+                                ("language", config.site.language.as_str()),
+                                ("version", "RSS2"),
+                            ])
+                            .write_empty()?;
+                    }
+                    Ok(())
+                })?;
+                Ok(())
+            })?;
+        Ok(())
+    };
+    write(&mut w).expect("writing XML to a Vec cannot fail");
+    let mut out = w.into_inner();
+    out.push(b'\n');
+    out
+}

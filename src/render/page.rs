@@ -1,0 +1,151 @@
+//! The human side: an HTML index with feed autodiscovery, and one HTML page per feed
+//! (the alternate link of the feeds, and the page ticker items without their own
+//! page link to, by anchor).
+
+use super::{FORMATS, FeedData, feed_url};
+use crate::config::Config;
+use crate::content::files::anchor;
+use crate::model::{FeedId, Item, ItemKind};
+use quick_xml::escape::escape;
+use std::fmt::Write;
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}\
+li{margin:.4rem 0}time{color:#555;font-size:.9em}code{font-size:.9em}";
+
+const FORMAT_TYPES: [(&str, &str, &str); 3] = [
+    ("rss", "application/rss+xml", "RSS"),
+    ("atom", "application/atom+xml", "Atom"),
+    ("json", "application/feed+json", "JSON Feed"),
+];
+
+fn head(out: &mut String, config: &Config, title: &str, feeds: &[FeedId]) {
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n",
+        escape(config.site.language.as_str()),
+        escape(title)
+    );
+    for feed in feeds {
+        let data = FeedData {
+            config,
+            feed,
+            items: &[],
+            tombstones: &[],
+        };
+        for (ext, mime, name) in FORMAT_TYPES {
+            let _ = writeln!(
+                out,
+                "<link rel=\"alternate\" type=\"{mime}\" title=\"{} ({name})\" href=\"{}\">",
+                escape(data.title().as_str()),
+                escape(feed_url(config, feed, ext).as_str())
+            );
+        }
+    }
+    out.push_str("</head>\n<body>\n");
+}
+
+fn item_list(out: &mut String, config: &Config, items: &[Item]) {
+    out.push_str("<ul>\n");
+    for it in items {
+        let local = crate::localtime::in_zone(it.published, config.site.timezone);
+        let id = if it.kind == ItemKind::Breaking {
+            anchor(&it.key)
+        } else {
+            format!("a-{}", anchor(&it.key))
+        };
+        let _ = write!(
+            out,
+            "<li id=\"{}\"><time datetime=\"{}\">{}</time> ",
+            escape(id.as_str()),
+            local.to_rfc3339(),
+            local.format("%Y-%m-%d %H:%M")
+        );
+        match &it.link {
+            // A ticker item's own link points back here: show it as text.
+            Some(l) if !l.starts_with(&feed_url(config, &FeedId::breaking(), "html")) => {
+                let _ = write!(
+                    out,
+                    "<a href=\"{}\">{}</a>",
+                    escape(l.as_str()),
+                    escape(it.title.as_str())
+                );
+            }
+            _ => out.push_str(&escape(it.title.as_str())),
+        }
+        if let Some(s) = &it.summary {
+            let _ = write!(out, "<br>{}", escape(s.as_str()));
+        }
+        out.push_str("</li>\n");
+    }
+    out.push_str("</ul>\n");
+}
+
+pub fn feed_page(data: &FeedData<'_>) -> Vec<u8> {
+    let mut out = String::with_capacity(8192);
+    let title = data.title();
+    head(
+        &mut out,
+        data.config,
+        &title,
+        std::slice::from_ref(data.feed),
+    );
+    let _ = write!(
+        out,
+        "<h1>{}</h1>\n<p>{}</p>\n<p>",
+        escape(title.as_str()),
+        escape(data.description().as_str())
+    );
+    for (ext, _, name) in FORMAT_TYPES {
+        let _ = write!(
+            out,
+            "<a href=\"{}\">{name}</a> ",
+            escape(data.url(ext).as_str())
+        );
+    }
+    out.push_str("</p>\n");
+    item_list(&mut out, data.config, data.items);
+    out.push_str("</body>\n</html>\n");
+    out.into_bytes()
+}
+
+pub fn index(config: &Config, latest: &[Item]) -> Vec<u8> {
+    let mut out = String::with_capacity(16384);
+    let feeds = config.feeds();
+    head(&mut out, config, &config.site.title, &feeds);
+    let _ = write!(
+        out,
+        "<h1>{}</h1>\n<p>{}</p>\n<h2>Feeds</h2>\n<ul>\n",
+        escape(config.site.title.as_str()),
+        escape(config.site.description.as_str())
+    );
+    for feed in &feeds {
+        let data = FeedData {
+            config,
+            feed,
+            items: &[],
+            tombstones: &[],
+        };
+        let _ = write!(
+            out,
+            "<li><a href=\"{}\">{}</a>:",
+            escape(data.url("html").as_str()),
+            escape(data.title().as_str())
+        );
+        for ext in &FORMATS[..3] {
+            let _ = write!(
+                out,
+                " <a href=\"{}\"><code>{feed}.{ext}</code></a>",
+                escape(data.url(ext).as_str())
+            );
+        }
+        out.push_str("</li>\n");
+    }
+    let _ = write!(
+        out,
+        "<li><a href=\"{}/feeds.opml\">All feeds as OPML</a></li>\n</ul>\n<h2>Latest</h2>\n",
+        escape(config.feeds_base())
+    );
+    item_list(&mut out, config, latest);
+    out.push_str("</body>\n</html>\n");
+    out.into_bytes()
+}

@@ -1,0 +1,105 @@
+//! RSS 2.0 through the rss crate, with `atom:link rel="self"`, `content:encoded` for
+//! the full body and `dc:creator` for authors (RSS `author` must be an e-mail address).
+
+use super::{FeedData, GENERATOR};
+use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::{Category, Channel, Enclosure, Guid, Image, Item};
+
+pub fn render(data: &FeedData<'_>) -> Vec<u8> {
+    let site = &data.config.site;
+    let home = data.url("html");
+    let channel = Channel {
+        title: data.title(),
+        link: home.clone(),
+        description: data.description(),
+        language: Some(site.language.clone()),
+        copyright: site.copyright.clone(),
+        managing_editor: site
+            .email
+            .as_ref()
+            .map(|e| format!("{e} ({})", site.author)),
+        last_build_date: data.last_modified().map(|t| data.local(t).to_rfc2822()),
+        generator: Some(GENERATOR.into()),
+        docs: Some("https://www.rssboard.org/rss-specification".into()),
+        ttl: Some(site.ttl.to_string()),
+        image: site.logo.as_ref().map(|url| Image {
+            url: url.clone(),
+            title: data.title(),
+            link: home.clone(),
+            ..Default::default()
+        }),
+        atom_ext: Some(AtomExtension {
+            links: vec![Link {
+                href: data.url("rss"),
+                rel: "self".into(),
+                mime_type: Some("application/rss+xml".into()),
+                ..Default::default()
+            }],
+        }),
+        items: data.items.iter().map(|i| item(data, i)).collect(),
+        ..Default::default()
+    };
+    channel
+        .write_to(Vec::new())
+        .expect("writing XML to a Vec cannot fail")
+}
+
+fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
+    let mut categories: Vec<Category> = it
+        .category
+        .iter()
+        .map(|c| Category {
+            name: c.clone(),
+            domain: None,
+        })
+        .collect();
+    categories.extend(it.tags.iter().map(|t| Category {
+        name: t.clone(),
+        domain: None,
+    }));
+    let creators = data.authors(it).into_iter().map(str::to_owned).collect();
+    Item {
+        title: Some(it.title.clone()),
+        link: it.link.clone(),
+        description: it
+            .summary
+            .clone()
+            .or_else(|| (it.content_html.is_none()).then(|| it.title.clone())),
+        categories,
+        enclosure: it.image.as_ref().map(|url| Enclosure {
+            url: url.clone(),
+            length: "0".into(),
+            mime_type: image_type(url).into(),
+        }),
+        // Our ids are tag: URIs, never fetchable, so never a permalink.
+        guid: Some(Guid {
+            value: it.id.clone(),
+            permalink: false,
+        }),
+        pub_date: Some(data.local(it.published).to_rfc2822()),
+        content: it.content_html.clone(),
+        dublin_core_ext: Some(DublinCoreExtension {
+            creators,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The media type of an image URL by its extension, for enclosures.
+pub fn image_type(url: &str) -> &'static str {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
+    match path.rsplit('.').next() {
+        Some("png") => "image/png",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("svg") => "image/svg+xml",
+        Some("avif") => "image/avif",
+        _ => "image/jpeg",
+    }
+}

@@ -1,0 +1,245 @@
+//! The behaviour every [`Store`] must have, as one function that the tests call once
+//! per backend. A difference between backends is a bug in one of them.
+
+use super::{Outcome, Ownership, Store};
+use crate::model::{FeedId, Item, ItemKind, Person, Source};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeSet;
+
+fn item(id: &str, category: &str, minutes: i64) -> Item {
+    let t = DateTime::parse_from_rfc3339("2026-02-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+        + Duration::minutes(minutes);
+    Item {
+        id: format!("tag:conformance.example,2026-02-01:article/{id}"),
+        key: id.into(),
+        kind: ItemKind::Article,
+        source: Source::Api,
+        category: Some(category.into()),
+        title: format!("Title {id}"),
+        link: Some(format!("https://conformance.example/{id}")),
+        summary: Some("summary".into()),
+        content_html: Some("<p>body</p>".into()),
+        published: t,
+        updated: t,
+        authors: vec![Person {
+            name: "A".into(),
+            email: None,
+            uri: None,
+        }],
+        tags: vec!["t".into()],
+        image: None,
+    }
+}
+
+fn feeds(names: &[&str]) -> BTreeSet<FeedId> {
+    names.iter().map(|n| FeedId((*n).into())).collect()
+}
+
+/// Runs every check against a store that starts empty. Panics on the first failure.
+pub async fn run(store: &dyn Store) {
+    let world = FeedId("world".into());
+    let tech = FeedId("tech".into());
+
+    // Create, then an identical upsert changes nothing.
+    let a = item("a", "world", 0);
+    let w = store
+        .upsert(std::slice::from_ref(&a), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Created]);
+    assert_eq!(w.changed, feeds(&["all", "world"]));
+    let v1 = store.versions().await.unwrap();
+    let w = store
+        .upsert(std::slice::from_ref(&a), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged]);
+    assert!(w.changed.is_empty());
+    assert_eq!(
+        store.versions().await.unwrap(),
+        v1,
+        "an unchanged upsert bumps no version"
+    );
+    assert_eq!(
+        store.get(&a.id).await.unwrap().as_ref(),
+        Some(&a),
+        "items round-trip exactly"
+    );
+
+    // Moving an item to another category changes both categories.
+    let mut moved = a.clone();
+    moved.category = Some("tech".into());
+    moved.title = "Corrected".into();
+    let w = store
+        .upsert(std::slice::from_ref(&moved), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Updated]);
+    assert_eq!(w.changed, feeds(&["all", "tech", "world"]));
+    assert!(store.list(&world, None, 10).await.unwrap().is_empty());
+    assert_eq!(store.list(&tech, None, 10).await.unwrap(), [moved.clone()]);
+    let v2 = store.versions().await.unwrap();
+    assert!(v2[&tech] > v1.get(&tech).copied().unwrap_or(0));
+
+    // Order: newest first, ties broken by id descending; limit; kind filter.
+    let b = item("b", "tech", 5);
+    let c = item("c", "tech", 5);
+    let mut d = item("d", "tech", -5);
+    d.kind = ItemKind::Breaking;
+    store
+        .upsert(&[b.clone(), c.clone(), d.clone()], Ownership::Take)
+        .await
+        .unwrap();
+    let ids: Vec<_> = store
+        .list(&tech, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.key)
+        .collect();
+    assert_eq!(ids, ["c", "b", "a", "d"]);
+    assert_eq!(store.list(&tech, None, 2).await.unwrap().len(), 2);
+    let articles: Vec<_> = store
+        .list(&tech, Some(ItemKind::Article), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.key)
+        .collect();
+    assert_eq!(articles, ["c", "b", "a"]);
+    let breaking: Vec<_> = store
+        .list(&FeedId::breaking(), None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.key)
+        .collect();
+    assert_eq!(breaking, ["d"]);
+
+    // Delete leaves tombstones in every feed the item was in; deleting twice is None.
+    let at = DateTime::parse_from_rfc3339("2026-02-02T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let w = store.delete(&b.id, at).await.unwrap().expect("b exists");
+    assert_eq!(w.changed, feeds(&["all", "tech"]));
+    assert!(store.delete(&b.id, at).await.unwrap().is_none());
+    assert!(store.get(&b.id).await.unwrap().is_none());
+    let stones = store.tombstones(&tech, 10).await.unwrap();
+    assert_eq!(stones.len(), 1);
+    assert_eq!(
+        (stones[0].id.as_str(), stones[0].deleted),
+        (b.id.as_str(), at)
+    );
+    assert_eq!(stones[0].link, b.link);
+    // Re-creating it removes the tombstone.
+    store
+        .upsert(std::slice::from_ref(&b), Ownership::Take)
+        .await
+        .unwrap();
+    assert!(store.tombstones(&tech, 10).await.unwrap().is_empty());
+
+    // Sync of a scope: upserts, withdraws what is gone, keeps failed sources, skips others' items.
+    let mut f1 = item("f1", "world", 1);
+    f1.source = Source::File("articles/f1.md".into());
+    let mut f2 = item("f2", "world", 2);
+    f2.source = Source::File("articles/f2.md".into());
+    let w = store
+        .sync("file:", &[f1.clone(), f2.clone()], &[])
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Created, Outcome::Created]);
+    let w = store
+        .sync("file:", &[f1.clone(), f2.clone()], &[])
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged, Outcome::Unchanged]);
+    assert!(
+        w.changed.is_empty(),
+        "re-syncing the same files changes nothing"
+    );
+    // f2's file fails to parse: it stays.
+    let w = store
+        .sync("file:", std::slice::from_ref(&f1), &[f2.source.clone()])
+        .await
+        .unwrap();
+    assert!(w.changed.is_empty());
+    assert!(store.get(&f2.id).await.unwrap().is_some());
+    // f2's file is removed: it is withdrawn with a tombstone.
+    let w = store
+        .sync("file:", std::slice::from_ref(&f1), &[])
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged, Outcome::Deleted]);
+    assert!(store.get(&f2.id).await.unwrap().is_none());
+    assert_eq!(store.tombstones(&world, 10).await.unwrap()[0].id, f2.id);
+    // The API takes f1 over; a later file sync neither overwrites nor withdraws it.
+    let mut corrected = f1.clone();
+    corrected.source = Source::Api;
+    corrected.title = "Corrected by the CMS".into();
+    store
+        .upsert(std::slice::from_ref(&corrected), Ownership::Take)
+        .await
+        .unwrap();
+    let w = store
+        .sync("file:", std::slice::from_ref(&f1), &[])
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Skipped]);
+    let w = store.sync("file:", &[], &[]).await.unwrap();
+    assert!(w.outcomes.is_empty());
+    assert_eq!(
+        store.get(&f1.id).await.unwrap().unwrap().title,
+        "Corrected by the CMS"
+    );
+
+    // Export/import round-trips into the same store without changes.
+    let export = store.export().await.unwrap();
+    assert_eq!(export.items.len(), 5);
+    assert!(!export.tombstones.is_empty());
+    let w = store.import(&export).await.unwrap();
+    assert!(
+        w.changed.is_empty(),
+        "importing what is there changes nothing: {w:?}"
+    );
+
+    // Concurrent upserts of the same new id make one item.
+    let e = item("e", "world", 30);
+    let writes: Vec<_> = (0..8)
+        .map(|_| store.upsert(std::slice::from_ref(&e), Ownership::Take))
+        .collect();
+    let results = futures_util::future::join_all(writes).await;
+    let created = results
+        .iter()
+        .filter(|r| r.as_ref().unwrap().outcomes == [Outcome::Created])
+        .count();
+    assert!(created >= 1);
+    let in_world: Vec<_> = store
+        .list(&world, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.key == "e")
+        .collect();
+    assert_eq!(in_world.len(), 1);
+
+    // Tombstones are capped per feed.
+    let many: Vec<Item> = (0..(super::TOMBSTONES_KEPT + 5))
+        .map(|n| item(&format!("gone{n}"), "sports", n as i64))
+        .collect();
+    store.upsert(&many, Ownership::Take).await.unwrap();
+    for it in &many {
+        store.delete(&it.id, it.published).await.unwrap();
+    }
+    let sports = store
+        .tombstones(&FeedId("sports".into()), 1000)
+        .await
+        .unwrap();
+    assert_eq!(sports.len(), super::TOMBSTONES_KEPT);
+    assert_eq!(
+        sports[0].id,
+        many.last().unwrap().id,
+        "newest tombstone first"
+    );
+}

@@ -1,0 +1,169 @@
+//! Persistence behind one trait. SQLite is the embedded default; PostgreSQL lets
+//! several instances share one site. Both pass [`conformance::run`] unchanged.
+//!
+//! Writes report which feeds they changed, so the renderer redoes only those; every
+//! feed also has a version counter so an instance that missed a notification can
+//! catch up by comparing numbers instead of re-rendering everything.
+
+pub mod conformance;
+pub mod sqlite;
+
+use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored item {id:?} is unreadable: {message}")]
+    Corrupt { id: String, message: String },
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What one upsert did to one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    /// Another source owns this id (e.g. the API corrected a file article); left alone.
+    Skipped,
+    /// Withdrawn because its source no longer lists it.
+    Deleted,
+}
+
+/// The result of a write: per-item outcomes and the feeds whose documents changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub outcomes: Vec<Outcome>,
+    pub changed: BTreeSet<FeedId>,
+}
+
+/// How an upsert treats an id that another source already owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ownership {
+    /// The writer takes the item over (the API correcting anything).
+    Take,
+    /// Only items of the writer's own source are touched (file sync).
+    Respect,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts or replaces items by id, in one transaction. An item identical to the
+    /// stored one is `Unchanged` and changes no feed and no version.
+    async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written, StoreError>;
+
+    /// Makes the items of every source under `scope` (e.g. `file:`) exactly `items`:
+    /// upserts them and withdraws the scope's other items, except those of the
+    /// sources in `keep` (files that failed to parse keep their last good version).
+    async fn sync(
+        &self,
+        scope: &str,
+        items: &[Item],
+        keep: &[Source],
+    ) -> Result<Written, StoreError>;
+
+    /// Withdraws an item, leaving a tombstone in each feed it was in. `None` if unknown.
+    async fn delete(&self, id: &str, at: DateTime<Utc>) -> Result<Option<Written>, StoreError>;
+
+    async fn get(&self, id: &str) -> Result<Option<Item>, StoreError>;
+
+    /// A feed's items, newest first (ties by id, so every instance orders alike).
+    async fn list(
+        &self,
+        feed: &FeedId,
+        kind: Option<ItemKind>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError>;
+
+    /// A feed's most recent tombstones, newest first.
+    async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError>;
+
+    /// Every feed's change counter.
+    async fn versions(&self) -> Result<BTreeMap<FeedId, i64>, StoreError>;
+
+    /// Everything, for `newswire migrate`: items, and tombstones with their feed.
+    async fn export(&self) -> Result<Export, StoreError>;
+
+    /// Writes an export as is (same ids, dates, tombstones); idempotent.
+    async fn import(&self, data: &Export) -> Result<Written, StoreError>;
+
+    /// Feeds changed by any instance (including this one), as they commit. Only a
+    /// shared database has other writers; `None` means nobody else writes.
+    async fn subscribe(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<Vec<FeedId>>>, StoreError> {
+        Ok(None)
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub items: Vec<Item>,
+    pub tombstones: Vec<(FeedId, Tombstone)>,
+}
+
+/// How many tombstones each feed keeps.
+pub const TOMBSTONES_KEPT: usize = 100;
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+pub(crate) fn encode(item: &Item) -> (String, String) {
+    let doc = serde_json::to_string(item).expect("an Item always serializes");
+    let hash = crate::cache::hash_hex(doc.as_bytes());
+    (doc, hash)
+}
+
+pub(crate) fn decode(id: &str, doc: &str) -> Result<Item, StoreError> {
+    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
+        id: id.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+pub(crate) fn kind_str(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Article => "article",
+        ItemKind::Breaking => "breaking",
+    }
+}
+
+/// Opens the store a config asks for: PostgreSQL when a URL is given, else SQLite
+/// under the data directory.
+pub async fn open(
+    url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match url {
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => Err(
+            StoreError::Unavailable("PostgreSQL support is not built yet".into()),
+        ),
+        Some(u) if u.starts_with("sqlite:") => {
+            Ok(std::sync::Arc::new(sqlite::SqliteStore::open_url(u).await?))
+        }
+        Some(u) => Err(StoreError::Unavailable(format!(
+            "unsupported database URL {u:?} (postgres://… or sqlite:PATH)"
+        ))),
+        None => Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::open_dir(data_dir).await?,
+        )),
+    }
+}

@@ -1,0 +1,374 @@
+//! The embedded default: one SQLite file in WAL mode with `synchronous = FULL`, so a
+//! write acknowledged after commit survives a crash of the process or the machine.
+//!
+//! SQLite has one writer at a time; writes go through a single-connection pool so
+//! they queue instead of failing with `SQLITE_BUSY`, while reads use their own pool
+//! and never wait for a writer (WAL).
+
+use super::{
+    Export, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written, decode, encode,
+    from_millis, kind_str, millis,
+};
+use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Row, SqliteConnection};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "items".into(),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("../../migrations/sqlite/0001_items.sql")),
+        false,
+    )])
+}
+
+impl SqliteStore {
+    pub const FILE: &'static str = "newswire.sqlite";
+
+    /// Opens (creating if needed) `DIR/newswire.sqlite`.
+    pub async fn open_dir(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        Self::open(SqliteConnectOptions::new().filename(dir.join(Self::FILE))).await
+    }
+
+    /// Opens a `sqlite:PATH` URL.
+    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
+        Self::open(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    async fn open(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        migrator().run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { read, write })
+    }
+}
+
+async fn bump(conn: &mut SqliteConnection, feeds: &BTreeSet<FeedId>) -> Result<(), StoreError> {
+    for feed in feeds {
+        sqlx::query("INSERT INTO feed_versions (feed, version) VALUES (?, 1) ON CONFLICT (feed) DO UPDATE SET version = version + 1")
+            .bind(feed.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn upsert_one(
+    conn: &mut SqliteConnection,
+    item: &Item,
+    ownership: Ownership,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Outcome, StoreError> {
+    let (doc, hash) = encode(item);
+    let old: Option<(String, String, String)> =
+        sqlx::query_as("SELECT source, hash, doc FROM items WHERE id = ?")
+            .bind(&item.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let outcome = match &old {
+        Some((_, old_hash, _)) if *old_hash == hash => return Ok(Outcome::Unchanged),
+        Some((source, _, _))
+            if ownership == Ownership::Respect && *source != item.source.to_string() =>
+        {
+            return Ok(Outcome::Skipped);
+        }
+        Some((_, _, old_doc)) => {
+            changed.extend(decode(&item.id, old_doc)?.feeds());
+            Outcome::Updated
+        }
+        None => Outcome::Created,
+    };
+    sqlx::query(
+        "INSERT INTO items (id, source, kind, published, hash, doc) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET source = excluded.source, kind = excluded.kind,
+           published = excluded.published, hash = excluded.hash, doc = excluded.doc",
+    )
+    .bind(&item.id)
+    .bind(item.source.to_string())
+    .bind(kind_str(item.kind))
+    .bind(millis(item.published))
+    .bind(&hash)
+    .bind(&doc)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM item_feeds WHERE item_id = ?")
+        .bind(&item.id)
+        .execute(&mut *conn)
+        .await?;
+    for feed in item.feeds() {
+        sqlx::query("INSERT INTO item_feeds (feed, item_id, kind, published) VALUES (?, ?, ?, ?)")
+            .bind(feed.as_str())
+            .bind(&item.id)
+            .bind(kind_str(item.kind))
+            .bind(millis(item.published))
+            .execute(&mut *conn)
+            .await?;
+        changed.insert(feed);
+    }
+    // A withdrawn item that comes back is no longer deleted.
+    let revived = sqlx::query("DELETE FROM tombstones WHERE item_id = ? RETURNING feed")
+        .bind(&item.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    changed.extend(revived.iter().map(|r| FeedId(r.get("feed"))));
+    Ok(outcome)
+}
+
+async fn delete_one(
+    conn: &mut SqliteConnection,
+    id: &str,
+    at: DateTime<Utc>,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<bool, StoreError> {
+    let Some((doc,)): Option<(String,)> =
+        sqlx::query_as("DELETE FROM items WHERE id = ? RETURNING doc")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(false);
+    };
+    let item = decode(id, &doc)?;
+    sqlx::query("DELETE FROM item_feeds WHERE item_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for feed in item.feeds() {
+        insert_tombstone(
+            conn,
+            &feed,
+            &Tombstone {
+                id: id.to_owned(),
+                link: item.link.clone(),
+                deleted: at,
+            },
+        )
+        .await?;
+        changed.insert(feed);
+    }
+    Ok(true)
+}
+
+async fn insert_tombstone(
+    conn: &mut SqliteConnection,
+    feed: &FeedId,
+    t: &Tombstone,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tombstones (feed, item_id, link, deleted) VALUES (?, ?, ?, ?)
+         ON CONFLICT (feed, item_id) DO UPDATE SET link = excluded.link, deleted = excluded.deleted",
+    )
+    .bind(feed.as_str())
+    .bind(&t.id)
+    .bind(&t.link)
+    .bind(millis(t.deleted))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM tombstones WHERE feed = ?1 AND item_id NOT IN
+           (SELECT item_id FROM tombstones WHERE feed = ?1 ORDER BY deleted DESC, item_id DESC LIMIT ?2)",
+    )
+    .bind(feed.as_str())
+    .bind(TOMBSTONES_KEPT as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut written = Written::default();
+        for item in items {
+            let outcome = upsert_one(&mut tx, item, ownership, &mut written.changed).await?;
+            written.outcomes.push(outcome);
+        }
+        bump(&mut tx, &written.changed).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn sync(
+        &self,
+        scope: &str,
+        items: &[Item],
+        keep: &[Source],
+    ) -> Result<Written, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut written = Written::default();
+        for item in items {
+            let outcome =
+                upsert_one(&mut tx, item, Ownership::Respect, &mut written.changed).await?;
+            written.outcomes.push(outcome);
+        }
+        let listed: BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let keep: BTreeSet<String> = keep.iter().map(Source::to_string).collect();
+        let present: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, source FROM items WHERE substr(source, 1, length(?1)) = ?1")
+                .bind(scope)
+                .fetch_all(&mut *tx)
+                .await?;
+        let now = Utc::now();
+        for (id, source) in present {
+            if !listed.contains(id.as_str())
+                && !keep.contains(&source)
+                && delete_one(&mut tx, &id, now, &mut written.changed).await?
+            {
+                written.outcomes.push(Outcome::Deleted);
+            }
+        }
+        bump(&mut tx, &written.changed).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn delete(&self, id: &str, at: DateTime<Utc>) -> Result<Option<Written>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut written = Written::default();
+        if !delete_one(&mut tx, id, at, &mut written.changed).await? {
+            return Ok(None);
+        }
+        written.outcomes.push(Outcome::Deleted);
+        bump(&mut tx, &written.changed).await?;
+        tx.commit().await?;
+        Ok(Some(written))
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT doc FROM items WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|(doc,)| decode(id, &doc)).transpose()
+    }
+
+    async fn list(
+        &self,
+        feed: &FeedId,
+        kind: Option<ItemKind>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT i.id, i.doc FROM item_feeds f JOIN items i ON i.id = f.item_id
+             WHERE f.feed = ?1 AND (?2 IS NULL OR f.kind = ?2)
+             ORDER BY f.published DESC, f.item_id DESC LIMIT ?3",
+        )
+        .bind(feed.as_str())
+        .bind(kind.map(kind_str))
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+    }
+
+    async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError> {
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT item_id, link, deleted FROM tombstones WHERE feed = ? ORDER BY deleted DESC, item_id DESC LIMIT ?",
+        )
+        .bind(feed.as_str())
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, link, deleted)| Tombstone {
+                id,
+                link,
+                deleted: from_millis(deleted),
+            })
+            .collect())
+    }
+
+    async fn versions(&self) -> Result<BTreeMap<FeedId, i64>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT feed, version FROM feed_versions")
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(|(f, v)| (FeedId(f), v)).collect())
+    }
+
+    async fn export(&self) -> Result<Export, StoreError> {
+        let items: Vec<(String, String)> = sqlx::query_as("SELECT id, doc FROM items ORDER BY id")
+            .fetch_all(&self.read)
+            .await?;
+        let stones: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT feed, item_id, link, deleted FROM tombstones ORDER BY feed, item_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        Ok(Export {
+            items: items
+                .iter()
+                .map(|(id, doc)| decode(id, doc))
+                .collect::<Result<_, _>>()?,
+            tombstones: stones
+                .into_iter()
+                .map(|(feed, id, link, deleted)| {
+                    (
+                        FeedId(feed),
+                        Tombstone {
+                            id,
+                            link,
+                            deleted: from_millis(deleted),
+                        },
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    async fn import(&self, data: &Export) -> Result<Written, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut written = Written::default();
+        for item in &data.items {
+            let outcome = upsert_one(&mut tx, item, Ownership::Take, &mut written.changed).await?;
+            written.outcomes.push(outcome);
+        }
+        for (feed, t) in &data.tombstones {
+            let exists: Option<(i64,)> =
+                sqlx::query_as("SELECT deleted FROM tombstones WHERE feed = ? AND item_id = ?")
+                    .bind(feed.as_str())
+                    .bind(&t.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.map(|(d,)| d) != Some(millis(t.deleted)) {
+                insert_tombstone(&mut tx, feed, t).await?;
+                written.changed.insert(feed.clone());
+            }
+        }
+        bump(&mut tx, &written.changed).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+}
