@@ -19,7 +19,7 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
             .email
             .as_ref()
             .map(|e| format!("{e} ({})", site.author)),
-        last_build_date: data.last_modified().map(|t| data.local(t).to_rfc2822()),
+        last_build_date: data.last_modified().map(|t| rfc822(data.local(t))),
         generator: Some(GENERATOR.into()),
         docs: Some("https://www.rssboard.org/rss-specification".into()),
         ttl: Some(site.ttl.to_string()),
@@ -77,7 +77,7 @@ fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
             value: it.id.clone(),
             permalink: false,
         }),
-        pub_date: Some(data.local(it.published).to_rfc2822()),
+        pub_date: Some(rfc822(data.local(it.published))),
         content: it.content_html.clone(),
         dublin_core_ext: Some(DublinCoreExtension {
             creators,
@@ -85,6 +85,12 @@ fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
         }),
         ..Default::default()
     }
+}
+
+/// RFC 822 date with a two-digit day (`Sun, 01 Feb 2026 17:00:00 +0100`), as the RSS
+/// spec's examples write it; chrono's `to_rfc2822` writes `Sun, 1 Feb`.
+fn rfc822(t: chrono::DateTime<chrono::FixedOffset>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S %z").to_string()
 }
 
 /// The media type of an image URL by its extension, for enclosures.
