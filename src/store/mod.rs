@@ -6,6 +6,7 @@
 //! catch up by comparing numbers instead of re-rendering everything.
 
 pub mod conformance;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
@@ -153,9 +154,9 @@ pub async fn open(
     data_dir: &std::path::Path,
 ) -> Result<std::sync::Arc<dyn Store>, StoreError> {
     match url {
-        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => Err(
-            StoreError::Unavailable("PostgreSQL support is not built yet".into()),
-        ),
+        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            Ok(std::sync::Arc::new(postgres::PgStore::open(u).await?))
+        }
         Some(u) if u.starts_with("sqlite:") => {
             Ok(std::sync::Arc::new(sqlite::SqliteStore::open_url(u).await?))
         }

@@ -3,6 +3,8 @@
 //! its own data directory, so tests run in parallel without seeing each other.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

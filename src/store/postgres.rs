@@ -1,0 +1,719 @@
+//! PostgreSQL: one database shared by several instances serving the same site.
+//!
+//! The semantics are those of [`super::sqlite`] (both pass the same conformance
+//! suite); what differs is that other processes write at the same time:
+//!
+//! - **Idempotent upserts across instances.** Every write locks the item rows it
+//!   touches (`SELECT … FOR UPDATE`). An id that does not exist yet is created with
+//!   `INSERT … ON CONFLICT (id) DO NOTHING`; if another instance created it first,
+//!   the row is selected again `FOR UPDATE` and compared like any existing item, so
+//!   two instances syncing the same files at once make each item exactly once.
+//!   Rows are locked in id order so two batches never wait on each other in a
+//!   cycle; a deadlock or serialization failure reported anyway is retried.
+//! - **Change notifications.** A committing write runs `pg_notify('newswire_feeds',
+//!   'world,all')` inside its transaction; PostgreSQL delivers it only on commit, so a
+//!   listener never hears of a change it cannot read yet. [`PgStore::subscribe`]
+//!   forwards them; the site's follower also compares `versions()` periodically, which
+//!   covers notifications lost while a listener was reconnecting.
+//! - **Outages.** Connection failures (refused, reset, pool timeout, server
+//!   shutting down) become [`StoreError::Unavailable`], which the API answers with
+//!   503; the renderer keeps serving the last good documents meanwhile.
+//! - **Migrations at start.** They are embedded in the binary and applied by sqlx's
+//!   `Migrator`, whose `locking` flag is on by default: on PostgreSQL it holds
+//!   `pg_advisory_lock(<id derived from the database name>)` around the whole run
+//!   (`sqlx-postgres` `migrate.rs`, `lock`/`unlock`), so instances starting together
+//!   apply them once and the others wait, then find them applied.
+
+use super::{
+    Export, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written, decode, encode,
+    from_millis, kind_str, millis,
+};
+use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The channel every instance writes to and listens on.
+pub const CHANNEL: &str = "newswire_feeds";
+
+/// Connections per instance: enough for the API's concurrent writes plus the
+/// renderer, small enough that a dozen instances stay under `max_connections`.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// How long a request waits for a connection. Short, so that while the database is
+/// down the API answers 503 quickly instead of holding clients.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Reconnection backoff of the notification listener.
+const LISTEN_BACKOFF_MIN: Duration = Duration::from_millis(100);
+const LISTEN_BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; longer lists of feeds
+/// are split over several notifications.
+const MAX_PAYLOAD: usize = 7000;
+
+/// A whole write transaction is replayed this many times after a deadlock or
+/// serialization failure before the error is returned.
+const WRITE_ATTEMPTS: u32 = 4;
+
+pub struct PgStore {
+    pool: PgPool,
+    /// Kept to open the listener's own connection: LISTEN needs a dedicated session,
+    /// which a pooled connection handed back and forth cannot be.
+    options: PgConnectOptions,
+}
+
+/// The embedded migrations. `with_migrations` keeps sqlx's default `locking: true`,
+/// so `run` holds a PostgreSQL advisory lock for the whole run (see the module doc):
+/// instances starting together do not race to create the tables.
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "items".into(),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("../../migrations/postgres/0001_items.sql")),
+        false,
+    )])
+}
+
+impl PgStore {
+    /// Connects to a `postgres://` URL and applies pending migrations. Fails within
+    /// about [`ACQUIRE_TIMEOUT`] when the server is unreachable.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::connect(url).await.map_err(classify)
+    }
+
+    async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?.application_name("newswire");
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
+        let mut conn = pool.acquire().await?;
+        if let Err(e) = migrator().run(&mut *conn).await {
+            // A failed run may still hold the session's advisory lock; closing the
+            // session releases it so other instances are not blocked behind us.
+            conn.close_on_drop();
+            return Err(e.into());
+        }
+        drop(conn);
+        Ok(PgStore { pool, options })
+    }
+
+    /// Runs one write transaction, replaying it after a deadlock or serialization
+    /// failure (both leave nothing behind: PostgreSQL rolled the transaction back).
+    async fn write<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(e) if tries < WRITE_ATTEMPTS && is_retryable(&e) => {
+                    tracing::debug!("write conflict, retrying ({tries}): {e}");
+                    tokio::time::sleep(Duration::from_millis(5 * u64::from(tries))).await;
+                    tries += 1;
+                }
+                result => return result.map_err(classify),
+            }
+        }
+    }
+
+    async fn try_upsert(
+        &self,
+        items: &[Item],
+        ownership: Ownership,
+    ) -> Result<Written, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut changed = BTreeSet::new();
+        let outcomes = upsert_all(&mut tx, items, ownership, &mut changed).await?;
+        finish(&mut tx, &changed).await?;
+        tx.commit().await?;
+        Ok(Written { outcomes, changed })
+    }
+
+    async fn try_sync(
+        &self,
+        scope: &str,
+        items: &[Item],
+        keep: &[Source],
+    ) -> Result<Written, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut changed = BTreeSet::new();
+        let outcomes = upsert_all(&mut tx, items, Ownership::Respect, &mut changed).await?;
+        let mut written = Written { outcomes, changed };
+        let listed: BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let keep: BTreeSet<String> = keep.iter().map(Source::to_string).collect();
+        // Ordered by id, like the upserts above, so concurrent syncs lock alike.
+        let present: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, source FROM items WHERE left(source, length($1)) = $1 ORDER BY id",
+        )
+        .bind(scope)
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = Utc::now();
+        for (id, source) in present {
+            if !listed.contains(id.as_str())
+                && !keep.contains(&source)
+                && delete_one(&mut tx, &id, now, &mut written.changed).await?
+            {
+                written.outcomes.push(Outcome::Deleted);
+            }
+        }
+        finish(&mut tx, &written.changed).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn try_delete(&self, id: &str, at: DateTime<Utc>) -> Result<Option<Written>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut written = Written::default();
+        if !delete_one(&mut tx, id, at, &mut written.changed).await? {
+            return Ok(None);
+        }
+        written.outcomes.push(Outcome::Deleted);
+        finish(&mut tx, &written.changed).await?;
+        tx.commit().await?;
+        Ok(Some(written))
+    }
+
+    async fn try_import(&self, data: &Export) -> Result<Written, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut changed = BTreeSet::new();
+        let outcomes = upsert_all(&mut tx, &data.items, Ownership::Take, &mut changed).await?;
+        let mut written = Written { outcomes, changed };
+        for (feed, t) in &data.tombstones {
+            let exists: Option<(i64,)> = sqlx::query_as(
+                "SELECT deleted FROM tombstones WHERE feed = $1 AND item_id = $2 FOR UPDATE",
+            )
+            .bind(feed.as_str())
+            .bind(&t.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if exists.map(|(d,)| d) != Some(millis(t.deleted)) {
+                insert_tombstone(&mut tx, feed, t).await?;
+                written.changed.insert(feed.clone());
+            }
+        }
+        finish(&mut tx, &written.changed).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn try_export(&self) -> Result<Export, StoreError> {
+        // One snapshot for both queries, so no item and its tombstone both appear.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let items: Vec<(String, String)> = sqlx::query_as("SELECT id, doc FROM items ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
+        let stones: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT feed, item_id, link, deleted FROM tombstones ORDER BY feed, item_id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Export {
+            items: items
+                .iter()
+                .map(|(id, doc)| decode(id, doc))
+                .collect::<Result<_, _>>()?,
+            tombstones: stones
+                .into_iter()
+                .map(|(feed, id, link, deleted)| {
+                    (
+                        FeedId(feed),
+                        Tombstone {
+                            id,
+                            link,
+                            deleted: from_millis(deleted),
+                        },
+                    )
+                })
+                .collect(),
+        })
+    }
+}
+
+/// True for errors that mean "the database cannot be reached right now", as opposed
+/// to a bad query or bad data: the caller should retry later (HTTP 503).
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // Class 08: connection exception; 57P01-03: the server is shutting down or
+        // starting up; 53300: too many connections.
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// Turns connection failures into [`StoreError::Unavailable`]; other errors pass.
+fn classify(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Database(d) if is_unavailable(&d) => StoreError::Unavailable(d.to_string()),
+        StoreError::Migrate(MigrateError::Execute(d)) if is_unavailable(&d) => {
+            StoreError::Unavailable(d.to_string())
+        }
+        other => other,
+    }
+}
+
+/// Deadlock detected (40P01) or serialization failure (40001).
+fn is_retryable(e: &StoreError) -> bool {
+    match e {
+        StoreError::Database(sqlx::Error::Database(d)) => {
+            d.code().is_some_and(|c| matches!(&*c, "40P01" | "40001"))
+        }
+        _ => false,
+    }
+}
+
+/// Bumps the changed feeds' versions and queues the notification; both take effect
+/// at commit, together with the write.
+async fn finish(conn: &mut PgConnection, feeds: &BTreeSet<FeedId>) -> Result<(), StoreError> {
+    // BTreeSet order: concurrent transactions lock feed_versions rows alike.
+    for feed in feeds {
+        sqlx::query(
+            "INSERT INTO feed_versions (feed, version) VALUES ($1, 1)
+             ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version + 1",
+        )
+        .bind(feed.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    for payload in payloads(feeds) {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Comma-separated feed slugs, split so that no payload exceeds [`MAX_PAYLOAD`].
+fn payloads(feeds: &BTreeSet<FeedId>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for feed in feeds {
+        if !current.is_empty() && current.len() + 1 + feed.as_str().len() > MAX_PAYLOAD {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(',');
+        }
+        current.push_str(feed.as_str());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn parse_payload(payload: &str) -> Vec<FeedId> {
+    payload
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| FeedId(s.to_owned()))
+        .collect()
+}
+
+/// Upserts a batch, locking rows in id order (stable, so repeated ids keep their
+/// relative order) and reporting outcomes in input order.
+async fn upsert_all(
+    conn: &mut PgConnection,
+    items: &[Item],
+    ownership: Ownership,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Vec<Outcome>, StoreError> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
+    let mut outcomes = vec![Outcome::Unchanged; items.len()];
+    for i in order {
+        outcomes[i] = upsert_one(conn, &items[i], ownership, changed).await?;
+    }
+    Ok(outcomes)
+}
+
+/// The stored row of `id`, locked for this transaction; `None` once this
+/// transaction has created it from `item` (then it is locked too).
+async fn lock_or_create(
+    conn: &mut PgConnection,
+    item: &Item,
+    hash: &str,
+    doc: &str,
+) -> Result<Option<(String, String, String)>, StoreError> {
+    // Each round ends only when another transaction created the id and a third
+    // deleted it in between; a few rounds mean heavy churn on one id.
+    for _ in 0..8 {
+        let old: Option<(String, String, String)> =
+            sqlx::query_as("SELECT source, hash, doc FROM items WHERE id = $1 FOR UPDATE")
+                .bind(&item.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if old.is_some() {
+            return Ok(old);
+        }
+        // Waits for a concurrent creator of the same id; if it commits, nothing is
+        // inserted and the next round locks and compares its row.
+        let inserted = sqlx::query(
+            "INSERT INTO items (id, source, kind, published, hash, doc)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING id",
+        )
+        .bind(&item.id)
+        .bind(item.source.to_string())
+        .bind(kind_str(item.kind))
+        .bind(millis(item.published))
+        .bind(hash)
+        .bind(doc)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if inserted.is_some() {
+            return Ok(None);
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "item {:?} is being created and deleted concurrently; retry",
+        item.id
+    )))
+}
+
+async fn upsert_one(
+    conn: &mut PgConnection,
+    item: &Item,
+    ownership: Ownership,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Outcome, StoreError> {
+    let (doc, hash) = encode(item);
+    let old = lock_or_create(conn, item, &hash, &doc).await?;
+    let outcome = match &old {
+        Some((_, old_hash, _)) if *old_hash == hash => return Ok(Outcome::Unchanged),
+        Some((source, _, _))
+            if ownership == Ownership::Respect && *source != item.source.to_string() =>
+        {
+            return Ok(Outcome::Skipped);
+        }
+        Some((_, _, old_doc)) => {
+            changed.extend(decode(&item.id, old_doc)?.feeds());
+            sqlx::query(
+                "UPDATE items SET source = $2, kind = $3, published = $4, hash = $5, doc = $6
+                 WHERE id = $1",
+            )
+            .bind(&item.id)
+            .bind(item.source.to_string())
+            .bind(kind_str(item.kind))
+            .bind(millis(item.published))
+            .bind(&hash)
+            .bind(&doc)
+            .execute(&mut *conn)
+            .await?;
+            Outcome::Updated
+        }
+        None => Outcome::Created,
+    };
+    sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
+        .bind(&item.id)
+        .execute(&mut *conn)
+        .await?;
+    for feed in item.feeds() {
+        sqlx::query(
+            "INSERT INTO item_feeds (feed, item_id, kind, published) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(feed.as_str())
+        .bind(&item.id)
+        .bind(kind_str(item.kind))
+        .bind(millis(item.published))
+        .execute(&mut *conn)
+        .await?;
+        changed.insert(feed);
+    }
+    // A withdrawn item that comes back is no longer deleted.
+    let revived = sqlx::query("DELETE FROM tombstones WHERE item_id = $1 RETURNING feed")
+        .bind(&item.id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in &revived {
+        changed.insert(FeedId(row.try_get("feed")?));
+    }
+    Ok(outcome)
+}
+
+async fn delete_one(
+    conn: &mut PgConnection,
+    id: &str,
+    at: DateTime<Utc>,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<bool, StoreError> {
+    // DELETE locks the row; a concurrent delete of the same id waits, then finds
+    // nothing and reports `false`, so one withdrawal leaves one set of tombstones.
+    let Some((doc,)): Option<(String,)> =
+        sqlx::query_as("DELETE FROM items WHERE id = $1 RETURNING doc")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(false);
+    };
+    let item = decode(id, &doc)?;
+    // item_feeds rows go with the item (ON DELETE CASCADE).
+    for feed in item.feeds() {
+        insert_tombstone(
+            conn,
+            &feed,
+            &Tombstone {
+                id: id.to_owned(),
+                link: item.link.clone(),
+                deleted: at,
+            },
+        )
+        .await?;
+        changed.insert(feed);
+    }
+    Ok(true)
+}
+
+async fn insert_tombstone(
+    conn: &mut PgConnection,
+    feed: &FeedId,
+    t: &Tombstone,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tombstones (feed, item_id, link, deleted) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (feed, item_id) DO UPDATE SET link = excluded.link, deleted = excluded.deleted",
+    )
+    .bind(feed.as_str())
+    .bind(&t.id)
+    .bind(&t.link)
+    .bind(millis(t.deleted))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM tombstones WHERE feed = $1 AND item_id NOT IN
+           (SELECT item_id FROM tombstones WHERE feed = $1
+            ORDER BY deleted DESC, item_id DESC LIMIT $2)",
+    )
+    .bind(feed.as_str())
+    .bind(TOMBSTONES_KEPT as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A listener on [`CHANNEL`] over its own connection (LISTEN belongs to a session).
+async fn listen(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with(options.clone().application_name("newswire-listener"))
+        .await?;
+    let mut listener = PgListener::connect_with(&pool).await?;
+    // Report a lost connection at once; `follow` reconnects with its own backoff.
+    listener.eager_reconnect(false);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Forwards notifications until the receiver is dropped, reconnecting with
+/// exponential backoff whenever the connection is lost or cannot be made.
+async fn follow(
+    options: PgConnectOptions,
+    mut listener: Option<PgListener>,
+    tx: mpsc::Sender<Vec<FeedId>>,
+) {
+    let mut backoff = LISTEN_BACKOFF_MIN;
+    loop {
+        let mut current = match listener.take() {
+            Some(l) => l,
+            None => match listen(&options).await {
+                Ok(l) => {
+                    tracing::info!("listening for other instances' changes again");
+                    backoff = LISTEN_BACKOFF_MIN;
+                    l
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot listen for other instances' changes, retrying in {backoff:?}: {e}"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {},
+                        () = tx.closed() => return,
+                    }
+                    backoff = (backoff * 2).min(LISTEN_BACKOFF_MAX);
+                    continue;
+                }
+            },
+        };
+        loop {
+            let received = tokio::select! {
+                r = current.try_recv() => r,
+                () = tx.closed() => return,
+            };
+            match received {
+                Ok(Some(n)) => {
+                    let feeds = parse_payload(n.payload());
+                    if !feeds.is_empty() && tx.send(feeds).await.is_err() {
+                        return;
+                    }
+                }
+                // Notifications sent until the next connection are lost; the
+                // follower's periodic version check picks those changes up.
+                Ok(None) => {
+                    tracing::warn!("lost the notification connection; reconnecting");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!("notification connection failed, reconnecting: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written, StoreError> {
+        self.write(move || self.try_upsert(items, ownership)).await
+    }
+
+    async fn sync(
+        &self,
+        scope: &str,
+        items: &[Item],
+        keep: &[Source],
+    ) -> Result<Written, StoreError> {
+        self.write(move || self.try_sync(scope, items, keep)).await
+    }
+
+    async fn delete(&self, id: &str, at: DateTime<Utc>) -> Result<Option<Written>, StoreError> {
+        self.write(move || self.try_delete(id, at)).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT doc FROM items WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| classify(e.into()))?;
+        row.map(|(doc,)| decode(id, &doc)).transpose()
+    }
+
+    async fn list(
+        &self,
+        feed: &FeedId,
+        kind: Option<ItemKind>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT i.id, i.doc FROM item_feeds f JOIN items i ON i.id = f.item_id
+             WHERE f.feed = $1 AND ($2::text IS NULL OR f.kind = $2)
+             ORDER BY f.published DESC, f.item_id DESC LIMIT $3",
+        )
+        .bind(feed.as_str())
+        .bind(kind.map(kind_str))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| classify(e.into()))?;
+        rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+    }
+
+    async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError> {
+        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT item_id, link, deleted FROM tombstones WHERE feed = $1
+             ORDER BY deleted DESC, item_id DESC LIMIT $2",
+        )
+        .bind(feed.as_str())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| classify(e.into()))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, link, deleted)| Tombstone {
+                id,
+                link,
+                deleted: from_millis(deleted),
+            })
+            .collect())
+    }
+
+    async fn versions(&self) -> Result<BTreeMap<FeedId, i64>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT feed, version FROM feed_versions")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| classify(e.into()))?;
+        Ok(rows.into_iter().map(|(f, v)| (FeedId(f), v)).collect())
+    }
+
+    async fn export(&self) -> Result<Export, StoreError> {
+        self.try_export().await.map_err(classify)
+    }
+
+    async fn import(&self, data: &Export) -> Result<Written, StoreError> {
+        self.write(move || self.try_import(data)).await
+    }
+
+    /// Starts a task that listens on [`CHANNEL`] and forwards each notification's
+    /// feeds. The first connection is made before returning, so changes committed
+    /// after this call are heard; if it fails, the task keeps retrying.
+    async fn subscribe(&self) -> Result<Option<mpsc::Receiver<Vec<FeedId>>>, StoreError> {
+        let (tx, rx) = mpsc::channel(256);
+        let first = match listen(&self.options).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!("cannot listen for other instances' changes yet: {e}");
+                None
+            }
+        };
+        tokio::spawn(follow(self.options.clone(), first, tx));
+        Ok(Some(rx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(names: &[&str]) -> BTreeSet<FeedId> {
+        names.iter().map(|n| FeedId((*n).into())).collect()
+    }
+
+    #[test]
+    fn payloads_round_trip_and_stay_under_the_limit() {
+        let feeds = set(&["all", "world", "breaking"]);
+        let p = payloads(&feeds);
+        assert_eq!(p, ["all,breaking,world"]);
+        assert_eq!(
+            parse_payload(&p[0]).into_iter().collect::<BTreeSet<_>>(),
+            feeds
+        );
+        assert!(payloads(&BTreeSet::new()).is_empty());
+
+        let many: BTreeSet<FeedId> = (0..2000).map(|n| FeedId(format!("feed-{n:05}"))).collect();
+        let p = payloads(&many);
+        assert!(p.len() > 1);
+        assert!(p.iter().all(|s| s.len() <= MAX_PAYLOAD));
+        let back: BTreeSet<FeedId> = p.iter().flat_map(|s| parse_payload(s)).collect();
+        assert_eq!(back, many);
+    }
+}

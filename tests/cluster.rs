@@ -1,0 +1,498 @@
+//! Several `newswire serve` instances on one PostgreSQL database serve one site: a
+//! write through any of them is served by all within a second, byte for byte with
+//! the same validators, and killing one mid-write loses no acknowledged article and
+//! duplicates none. Also: while the database is down, the API answers 503 and the
+//! feeds keep being served.
+//!
+//! PostgreSQL only: skipped (with a note) without `NEWSWIRE_TEST_DATABASE_URL`.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const CATEGORIES: [&str; 5] = ["world", "tech", "economy", "morocco", "sports"];
+
+/// One cluster at a time: each runs three servers, and the latency asserted in
+/// `three_instances_serve_one_site` must not measure another test's 1,000-write
+/// burst competing for the same CPUs.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// `n` instances of one copy of the demo site, each with its own data directory,
+/// started at the same time on a fresh database (so they race to migrate and to
+/// sync the same files).
+struct Cluster {
+    servers: Vec<Server>,
+    _site: SiteDir,
+    _db: pg::Guard,
+}
+
+fn start_cluster(n: usize) -> Option<Cluster> {
+    let (url, db) = pg::fresh_database()?;
+    let site = SiteDir::demo();
+    let servers = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (site, url) = (&site, &url);
+                s.spawn(move || {
+                    Server::start_with(
+                        site.config(),
+                        &site.path(&format!("data-{i}")),
+                        &["--database-url", url],
+                        &[],
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("an instance starts"))
+            .collect()
+    });
+    Some(Cluster {
+        servers,
+        _site: site,
+        _db: db,
+    })
+}
+
+fn article(title: &str, category: &str) -> Value {
+    json!({
+        "title": title,
+        "category": category,
+        "published": "2026-02-01 18:00",
+        "content_markdown": format!("Text of *{title}*."),
+    })
+}
+
+/// Sends a write; Err is a transport failure (no answer), not an HTTP error.
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: &Value,
+) -> Result<(u16, Value), reqwest::Error> {
+    let resp = client
+        .request(method, url)
+        .bearer_auth(TOKEN)
+        .json(body)
+        .send()
+        .await?;
+    let status = resp.status().as_u16();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+/// What a reader sees of a document: status, body, ETag, Last-Modified.
+type Seen = (u16, Vec<u8>, String, String);
+
+async fn seen(server: &Server, path: &str, headers: &[(&str, &str)]) -> Seen {
+    let (status, h, body) = get(&server.url(path), headers).await;
+    (
+        status,
+        body,
+        header(&h, "etag"),
+        header(&h, "last-modified"),
+    )
+}
+
+/// Waits until every server answers every demo feed path identically (in each
+/// encoding), then returns one server's view of each; panics naming the first
+/// difference if they do not converge.
+async fn converged(servers: &[&Server]) -> BTreeMap<String, Seen> {
+    let encodings: [&[(&str, &str)]; 3] = [
+        &[],
+        &[("accept-encoding", "gzip")],
+        &[("accept-encoding", "br")],
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut first_difference = None;
+        let mut views = BTreeMap::new();
+        'paths: for path in demo_feed_paths() {
+            for enc in encodings {
+                let reference = seen(servers[0], &path, enc).await;
+                for s in &servers[1..] {
+                    let other = seen(s, &path, enc).await;
+                    if other != reference {
+                        first_difference = Some(format!(
+                            "{path} {enc:?}: {} answers {} {:?} {:?} ({} bytes), {} answers {} {:?} {:?} ({} bytes)",
+                            servers[0].base,
+                            reference.0,
+                            reference.2,
+                            reference.3,
+                            reference.1.len(),
+                            s.base,
+                            other.0,
+                            other.2,
+                            other.3,
+                            other.1.len()
+                        ));
+                        break 'paths;
+                    }
+                }
+                if enc.is_empty() {
+                    assert_eq!(reference.0, 200, "{path}");
+                    assert!(
+                        !reference.2.is_empty() && !reference.3.is_empty(),
+                        "{path} has validators"
+                    );
+                    views.insert(path.clone(), reference);
+                }
+            }
+        }
+        match first_difference {
+            None => return views,
+            Some(d) if Instant::now() > deadline => {
+                panic!("instances still differ after 10 s: {d}")
+            }
+            Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+fn text(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_serve_one_site() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(cluster) = start_cluster(3) else {
+        return;
+    };
+    let [a, b, c] = [
+        &cluster.servers[0],
+        &cluster.servers[1],
+        &cluster.servers[2],
+    ];
+    let client = client();
+
+    // Before any write, the three agree on what the files gave them.
+    converged(&[a, b, c]).await;
+
+    // Written through A, served by B and C within a second.
+    let title = "Cluster check: one write, three servers";
+    let (status, created) = send(
+        &client,
+        reqwest::Method::POST,
+        &a.url("/api/v1/articles"),
+        &article(title, "world"),
+    )
+    .await
+    .expect("A answers");
+    assert_eq!(status, 201, "{created}");
+    let acknowledged = Instant::now();
+    let key = created["id"].as_str().expect("an id").to_owned();
+    let guid = created["guid"].as_str().expect("a guid").to_owned();
+    let entry_id = format!("<id>{guid}</id>");
+    // Both polled at once, so neither measurement includes the other's.
+    let delays = futures_util::future::join_all([b, c].map(|s| {
+        let entry_id = &entry_id;
+        async move {
+            let found = eventually(Duration::from_secs(5), || async {
+                let (_, _, body) = get(&s.url("/feeds/world.atom"), &[]).await;
+                text(&body).contains(entry_id).then(Instant::now)
+            })
+            .await
+            .unwrap_or_else(|| panic!("{} never served the article", s.base));
+            (s.base.clone(), found.duration_since(acknowledged))
+        }
+    }))
+    .await;
+    for (base, delay) in delays {
+        eprintln!("{base} served it {delay:?} after A acknowledged it");
+        assert!(delay < Duration::from_secs(1), "{base} took {delay:?}");
+    }
+
+    // Every feed: same bytes, same ETag, same Last-Modified everywhere.
+    let views = converged(&[a, b, c]).await;
+    assert!(text(&views["/feeds/world.atom"].1).contains(&entry_id));
+
+    // A validator from one instance is good on the others.
+    let (_, _, etag, last_modified) = &views["/feeds/world.atom"];
+    let (status, _, body) = get(&b.url("/feeds/world.atom"), &[("if-none-match", etag)]).await;
+    assert_eq!(status, 304, "B honours A's ETag");
+    assert!(body.is_empty());
+    let (status, _, _) = get(
+        &c.url("/feeds/world.rss"),
+        &[("if-none-match", &views["/feeds/world.rss"].2)],
+    )
+    .await;
+    assert_eq!(status, 304, "C honours A's RSS ETag");
+    let (status, _, _) = get(
+        &c.url("/feeds/world.atom"),
+        &[("if-modified-since", last_modified)],
+    )
+    .await;
+    assert_eq!(status, 304, "C honours A's Last-Modified");
+
+    // A correction through C is an update in place on every instance.
+    let corrected = "Cluster check: one write, three servers (corrected)";
+    let (status, updated) = send(
+        &client,
+        reqwest::Method::PUT,
+        &c.url(&format!("/api/v1/articles/{key}")),
+        &article(corrected, "world"),
+    )
+    .await
+    .expect("C answers");
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["outcome"], "updated");
+    assert_eq!(updated["id"], key.as_str(), "same id");
+    assert_eq!(updated["guid"], guid.as_str(), "same permanent id");
+    for s in [a, b, c] {
+        eventually(Duration::from_secs(5), || async {
+            let (_, _, body) = get(&s.url("/feeds/world.atom"), &[]).await;
+            text(&body).contains(corrected).then_some(())
+        })
+        .await
+        .unwrap_or_else(|| panic!("{} never served the correction", s.base));
+    }
+    let views = converged(&[a, b, c]).await;
+    for path in [
+        "/feeds/world.atom",
+        "/feeds/all.atom",
+        "/feeds/world.rss",
+        "/feeds/world.json",
+    ] {
+        let body = text(&views[path].1);
+        assert_eq!(
+            body.matches(&guid).count(),
+            1,
+            "{path}: one entry with that id"
+        );
+        assert!(body.contains(corrected), "{path} has the new title");
+        assert!(
+            !body.contains(&format!("{title}<")) && !body.contains(&format!("\"{title}\"")),
+            "{path} still has the old title"
+        );
+    }
+    for s in [a, b, c] {
+        let (status, _, body) = get(&s.url(&format!("/api/v1/articles/{key}")), &[]).await;
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["title"], corrected, "{}", s.base);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn acknowledged_writes_survive_killing_an_instance_mid_burst() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some(mut cluster) = start_cluster(3) else {
+        return;
+    };
+    const TOTAL: usize = 1000;
+    const KILL_AFTER: usize = 250;
+    let bases: Vec<String> = cluster.servers.iter().map(|s| s.base.clone()).collect();
+    let b = Arc::new(std::sync::Mutex::new(Some(cluster.servers.remove(1))));
+    let client = client();
+    let permits = Arc::new(tokio::sync::Semaphore::new(64));
+    let finished = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+
+    let mut tasks = Vec::with_capacity(TOTAL);
+    for n in 0..TOTAL {
+        let (client, permits, finished, b) =
+            (client.clone(), permits.clone(), finished.clone(), b.clone());
+        let target = n % 3;
+        let url = format!("{}/api/v1/articles", bases[target]);
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            let title = format!("Burst article {n:04}");
+            let result = send(
+                &client,
+                reqwest::Method::POST,
+                &url,
+                &article(&title, CATEGORIES[n % 5]),
+            )
+            .await;
+            if finished.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER {
+                // SIGKILL B while ~64 writes are in flight on all three.
+                let server = b.lock().unwrap().take();
+                if let Some(server) = server {
+                    tokio::task::spawn_blocking(move || server.kill());
+                }
+            }
+            (n, target, result)
+        }));
+    }
+    let mut acked: BTreeMap<String, usize> = BTreeMap::new();
+    let mut per_target = [[0usize; 2]; 3]; // [acknowledged, not]
+    let mut refused = Vec::new();
+    for t in tasks {
+        let (n, target, result) = t.await.unwrap();
+        match result {
+            Ok((status, body)) if (200..300).contains(&status) => {
+                let key = body["id"]
+                    .as_str()
+                    .expect("an acknowledged write has an id")
+                    .to_owned();
+                assert!(acked.insert(key, n).is_none(), "two writes got the same id");
+                per_target[target][0] += 1;
+            }
+            Ok((status, body)) => {
+                per_target[target][1] += 1;
+                refused.push(format!("#{n} on {}: {status} {body}", bases[target]));
+            }
+            Err(_) => per_target[target][1] += 1,
+        }
+    }
+    eprintln!(
+        "burst done in {:?}: [acknowledged, not] per instance A, B, C = {per_target:?}",
+        started.elapsed()
+    );
+    assert!(b.lock().unwrap().is_none(), "B was killed during the burst");
+    assert_eq!(
+        per_target[0][1] + per_target[2][1],
+        0,
+        "A and C acknowledged every write: {refused:?}"
+    );
+    assert!(per_target[1][0] > 0, "B acknowledged writes before it died");
+    assert!(per_target[1][1] > 0, "writes to B failed after it died");
+
+    // Every acknowledged article is stored; none twice.
+    let a = &cluster.servers[0];
+    let c = &cluster.servers[1];
+    let missing = futures_util::future::join_all(acked.keys().map(|key| {
+        let url = a.url(&format!("/api/v1/articles/{key}"));
+        let client = client.clone();
+        async move {
+            let status = client.get(&url).send().await.map(|r| r.status().as_u16());
+            (status.ok() != Some(200)).then(|| key.clone())
+        }
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not stored: {missing:?}"
+    );
+
+    let mut listed_everywhere = Vec::new();
+    for s in [a, c] {
+        let mut listed = Vec::new();
+        for category in CATEGORIES {
+            let (status, _, body) = get(
+                &s.url(&format!("/api/v1/articles?category={category}&limit=500")),
+                &[],
+            )
+            .await;
+            assert_eq!(status, 200);
+            let list: Vec<Value> = serde_json::from_slice(&body).unwrap();
+            assert!(list.len() < 500, "the listing of {category} is complete");
+            listed.extend(
+                list.iter()
+                    .filter(|v| {
+                        v["title"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("Burst article"))
+                    })
+                    .map(|v| v["id"].as_str().unwrap().to_owned()),
+            );
+        }
+        let unique: BTreeSet<_> = listed.iter().cloned().collect();
+        assert_eq!(
+            unique.len(),
+            listed.len(),
+            "no article is listed twice on {}",
+            s.base
+        );
+        assert!(
+            acked.keys().all(|k| unique.contains(k)),
+            "every acknowledged article is listed on {}",
+            s.base
+        );
+        assert!(listed.len() <= TOTAL);
+        listed_everywhere.push(unique);
+    }
+    assert_eq!(
+        listed_everywhere[0], listed_everywhere[1],
+        "A and C list the same articles"
+    );
+
+    // The survivors converge on the same documents.
+    converged(&[a, c]).await;
+}
+
+/// One instance whose database goes away: writes get 503 problem+json, the feeds
+/// keep being served from the cache, and writes work again once it is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_outage_answers_503_and_keeps_serving() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some((url, _db)) = pg::fresh_database() else {
+        return;
+    };
+    let proxy = pg::Proxy::start(pg::server_addr(&url));
+    let site = SiteDir::demo();
+    let server = Server::start_with(
+        site.config(),
+        &site.data(),
+        &["--database-url", &pg::via(&url, proxy.addr)],
+        &[],
+    );
+    let client = client();
+    let before = seen(&server, "/feeds/world.atom", &[]).await;
+    assert_eq!(before.0, 200);
+
+    proxy.cut();
+    let started = Instant::now();
+    let body = article("Written while the database is down", "world");
+    let resp = client
+        .post(server.url("/api/v1/articles"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(
+        header(resp.headers(), "content-type"),
+        "application/problem+json"
+    );
+    let problem: Value = resp.json().await.unwrap();
+    assert_eq!(problem["status"], 503);
+    eprintln!("503 after {:?}: {problem}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        seen(&server, "/feeds/world.atom", &[]).await,
+        before,
+        "the cached feed is still served"
+    );
+    let (status, _, _) = get(
+        &server.url("/feeds/world.atom"),
+        &[("if-none-match", &before.2)],
+    )
+    .await;
+    assert_eq!(status, 304);
+
+    proxy.restore();
+    let stored = eventually(Duration::from_secs(15), || async {
+        match send(
+            &client,
+            reqwest::Method::POST,
+            &server.url("/api/v1/articles"),
+            &body,
+        )
+        .await
+        {
+            Ok((201, v)) => Some(v),
+            _ => None,
+        }
+    })
+    .await
+    .expect("writes work again once the database is back");
+    let guid = stored["guid"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(5), || async {
+        let (_, _, b) = get(&server.url("/feeds/world.atom"), &[]).await;
+        text(&b).contains(&guid).then_some(())
+    })
+    .await
+    .expect("and the feed shows them");
+}

@@ -1,0 +1,528 @@
+//! The store backends: one conformance suite run against each, then what only a
+//! shared PostgreSQL database has (several writers, notifications, outages) and
+//! `newswire migrate` from SQLite to PostgreSQL through the CLI.
+//!
+//! PostgreSQL tests need `NEWSWIRE_TEST_DATABASE_URL`; see `tests/common/pg.rs`.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::pg;
+use newswire::model::{FeedId, Item, ItemKind, Source};
+use newswire::store::postgres::PgStore;
+use newswire::store::sqlite::SqliteStore;
+use newswire::store::{self, Outcome, Ownership, Store, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The one check every backend must pass, opened through `store::open` exactly as
+/// `newswire serve` opens it (`url` None is the SQLite default under `data`).
+async fn conforms(url: Option<&str>, data: &Path) {
+    let store = store::open(url, data).await.expect("open the store");
+    newswire::store::conformance::run(store.as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    conforms(None, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_conforms() {
+    let Some((url, _db)) = pg::fresh_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    conforms(Some(&url), dir.path()).await;
+}
+
+/// Ties in a feed are broken by id in byte order on every backend, whatever the
+/// database's locale: `newswire build` must give the same bytes from either.
+async fn ties_order_by_id_bytes(url: Option<&str>, data: &Path) {
+    let store = store::open(url, data).await.expect("open the store");
+    // A locale sorts these a, B, Z, _x (or similar); bytes sort B, Z, _x, a.
+    let keys = ["a", "B", "_x", "Z", "b-1", "b1"];
+    let items: Vec<Item> = keys
+        .iter()
+        .map(|k| Item {
+            id: format!("tag:store.example,2026-02-01:article/{k}"),
+            key: (*k).into(),
+            ..file_item(0, k)
+        })
+        .collect();
+    store.upsert(&items, Ownership::Take).await.unwrap();
+    let listed: Vec<String> = store
+        .list(&FeedId("world".into()), None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.key)
+        .collect();
+    let mut expected: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    expected.sort_by(|x, y| y.as_bytes().cmp(x.as_bytes()));
+    assert_eq!(listed, expected, "ties in descending byte order of id");
+}
+
+#[tokio::test]
+async fn sqlite_orders_ties_by_id_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    ties_order_by_id_bytes(None, dir.path()).await;
+}
+
+#[tokio::test]
+async fn postgres_orders_ties_by_id_bytes_in_an_en_us_database() {
+    let Some((url, _db)) = pg::fresh_database_with(
+        "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    ties_order_by_id_bytes(Some(&url), dir.path()).await;
+}
+
+fn file_item(n: usize, title: &str) -> Item {
+    let t: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-02-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+        + chrono::Duration::minutes(n as i64);
+    Item {
+        id: format!("tag:store.example,2026-02-01:article/f{n:03}"),
+        key: format!("f{n:03}"),
+        kind: ItemKind::Article,
+        source: Source::File(format!("articles/f{n:03}.md")),
+        category: Some(["world", "tech", "economy"][n % 3].into()),
+        title: title.into(),
+        link: Some(format!("https://store.example/f{n:03}")),
+        summary: None,
+        content_html: Some("<p>body</p>".into()),
+        published: t,
+        updated: t,
+        authors: Vec::new(),
+        tags: Vec::new(),
+        image: None,
+    }
+}
+
+fn count(results: &[Result<store::Written, StoreError>], outcome: Outcome) -> usize {
+    results
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .expect("a concurrent write succeeds")
+                .outcomes
+                .iter()
+                .filter(|o| **o == outcome)
+                .count()
+        })
+        .sum()
+}
+
+/// Three instances start at once on an empty database (the migrations' advisory
+/// lock lets one apply them), then sync the same files at the same moment: every
+/// item is created once, changed once, withdrawn once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_syncing_the_same_files_write_each_change_once() {
+    let Some((url, _db)) = pg::fresh_database() else {
+        return;
+    };
+    let opened = futures_util::future::join_all((0..3).map(|_| PgStore::open(&url))).await;
+    let stores: Vec<PgStore> = opened
+        .into_iter()
+        .map(|s| s.expect("every instance opens and migrates"))
+        .collect();
+
+    const N: usize = 60;
+    let items: Vec<Item> = (0..N).map(|n| file_item(n, "first")).collect();
+    let sync_all = |items: Vec<Item>| {
+        let stores = &stores;
+        async move {
+            futures_util::future::join_all(stores.iter().map(|s| s.sync("file:", &items, &[])))
+                .await
+        }
+    };
+
+    let results = sync_all(items.clone()).await;
+    assert_eq!(
+        count(&results, Outcome::Created),
+        N,
+        "each item created once"
+    );
+    assert_eq!(count(&results, Outcome::Unchanged), 2 * N);
+
+    // A third of the files change.
+    let mut changed = items.clone();
+    for it in changed.iter_mut().step_by(3) {
+        it.title = "second".into();
+    }
+    let results = sync_all(changed.clone()).await;
+    assert_eq!(
+        count(&results, Outcome::Updated),
+        N / 3,
+        "each change applied once"
+    );
+    assert_eq!(count(&results, Outcome::Created), 0);
+
+    // One file is removed: one withdrawal, one tombstone per feed it was in.
+    let gone = changed.pop().unwrap();
+    let results = sync_all(changed.clone()).await;
+    assert_eq!(count(&results, Outcome::Deleted), 1, "withdrawn once");
+    let feed = FeedId(gone.category.clone().unwrap());
+    let stones = stores[1].tombstones(&feed, 10).await.unwrap();
+    assert_eq!(stones.len(), 1);
+    assert_eq!(stones[0].id, gone.id);
+
+    let all = stores[2].list(&FeedId::all(), None, 1000).await.unwrap();
+    assert_eq!(all.len(), N - 1);
+    let ids: BTreeSet<_> = all.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids.len(), N - 1, "no item listed twice");
+    assert_eq!(
+        all.iter().filter(|i| i.title == "second").count(),
+        N / 3 - usize::from(gone.title == "second")
+    );
+}
+
+/// A write on one instance reaches another instance's subscription, also after the
+/// listening connection was killed (it reconnects).
+#[tokio::test(flavor = "multi_thread")]
+async fn notifications_reach_other_instances_and_survive_a_lost_connection() {
+    let Some((url, db)) = pg::fresh_database() else {
+        return;
+    };
+    let reader = PgStore::open(&url).await.unwrap();
+    let writer = PgStore::open(&url).await.unwrap();
+    let mut rx = reader
+        .subscribe()
+        .await
+        .unwrap()
+        .expect("PostgreSQL has other writers, so it notifies");
+
+    let started = Instant::now();
+    writer
+        .upsert(&[file_item(1, "hello")], Ownership::Take)
+        .await
+        .unwrap();
+    let feeds = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+        .await
+        .expect("a notification within 2 s")
+        .expect("the subscription is open");
+    assert_eq!(
+        feeds.into_iter().collect::<BTreeSet<_>>(),
+        ["all", "tech"].map(|f| FeedId(f.into())).into(),
+        "the notification names the feeds that changed"
+    );
+    eprintln!("notification after {:?}", started.elapsed());
+
+    // Kill the listener's session from the server side.
+    let killed = terminate_listeners(&url, db.name()).await;
+    assert_eq!(
+        killed, 1,
+        "exactly the one listening session was terminated"
+    );
+
+    // Writes keep coming; one of them must be heard once the listener is back.
+    let heard = async {
+        for n in 2.. {
+            writer
+                .upsert(&[file_item(n, "again")], Ownership::Take)
+                .await
+                .unwrap();
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+                return n;
+            }
+        }
+        unreachable!()
+    };
+    let n = tokio::time::timeout(Duration::from_secs(15), heard)
+        .await
+        .expect("the listener reconnects and hears new writes");
+    eprintln!("heard write {n} after the reconnect");
+}
+
+async fn terminate_listeners(url: &str, database: &str) -> u64 {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = $1 AND application_name = 'newswire-listener'",
+    )
+    .bind(database)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    rows.iter().filter(|(ok,)| *ok).count() as u64
+}
+
+/// While the database cannot be reached, calls fail soon with `Unavailable` (the
+/// API's 503); when it is back, the same store works again without a restart, and
+/// its subscription hears writes again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_is_unavailable_and_the_store_recovers() {
+    let Some((url, _db)) = pg::fresh_database() else {
+        return;
+    };
+    let proxy = pg::Proxy::start(pg::server_addr(&url));
+    let store = PgStore::open(&pg::via(&url, proxy.addr)).await.unwrap();
+    let direct = PgStore::open(&url).await.unwrap();
+    let mut rx = store.subscribe().await.unwrap().unwrap();
+    store
+        .upsert(&[file_item(1, "before")], Ownership::Take)
+        .await
+        .unwrap();
+
+    proxy.cut();
+    let started = Instant::now();
+    let err = store.get(&file_item(1, "").id).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable(_)),
+        "a read while down is Unavailable, got {err:?}"
+    );
+    let err = store
+        .upsert(&[file_item(2, "during")], Ownership::Take)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unavailable(_)),
+        "a write while down is Unavailable, got {err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "failing took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        direct.get(&file_item(2, "").id).await.unwrap().is_none(),
+        "nothing was written"
+    );
+
+    proxy.restore();
+    let w = store
+        .upsert(&[file_item(2, "after")], Ownership::Take)
+        .await
+        .expect("the pool reconnects once the database is back");
+    assert_eq!(w.outcomes, [Outcome::Created]);
+    while rx.try_recv().is_ok() {}
+    let heard = async {
+        loop {
+            direct
+                .upsert(
+                    &[file_item(3, &format!("{:?}", Instant::now()))],
+                    Ownership::Take,
+                )
+                .await
+                .unwrap();
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), heard)
+        .await
+        .expect("the subscription listens again after the outage");
+}
+
+/// No PostgreSQL needed: a server that is not there fails fast, as Unavailable.
+#[tokio::test]
+async fn an_unreachable_server_fails_fast_as_unavailable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let err = store::open(
+        Some(&format!("postgres://postgres@127.0.0.1:{port}/none")),
+        Path::new("unused"),
+    )
+    .await
+    .err()
+    .expect("nothing listens there");
+    assert!(matches!(err, StoreError::Unavailable(_)), "got {err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+fn newswire(args: &[&str]) -> String {
+    let out = Command::new(common::bin())
+        .args(args)
+        .env_remove("NEWSWIRE_DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run newswire");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "newswire {args:?} failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Every file under `dir`, by relative path.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// `newswire migrate` copies a SQLite site (file articles, API articles, a
+/// tombstone) into PostgreSQL exactly; a second run adds nothing; and `newswire
+/// build` renders byte-identical documents from either database.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_from_sqlite_to_postgres_through_the_cli() {
+    let Some((url, _db)) = pg::fresh_database() else {
+        return;
+    };
+    let site = common::SiteDir::demo();
+    let config = site.config();
+    let config = config.to_str().unwrap();
+    let data = site.data();
+    let data_s = data.to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let out_path = |name: &str| out.path().join(name).to_string_lossy().into_owned();
+
+    // The demo files, then three API articles, then one file removed (a tombstone).
+    newswire(&[
+        "build",
+        "--config",
+        config,
+        "--data",
+        data_s,
+        "--out",
+        &out_path("first"),
+    ]);
+    let lines: String = (1..=3)
+        .map(|n| {
+            format!(
+                "{}\n",
+                serde_json::json!({
+                    "title": format!("Imported article {n}"),
+                    "category": "economy",
+                    "published": format!("2026-02-01 1{n}:30"),
+                    "content_markdown": format!("Body **{n}**."),
+                })
+            )
+        })
+        .collect();
+    let jsonl = out.path().join("articles.jsonl");
+    std::fs::write(&jsonl, lines).unwrap();
+    let imported = newswire(&[
+        "import",
+        "--config",
+        config,
+        "--data",
+        data_s,
+        jsonl.to_str().unwrap(),
+    ]);
+    assert!(imported.contains("3 added"), "{imported}");
+    std::fs::remove_file(site.path("articles/waymo-16-billion-funding-round.md")).unwrap();
+    newswire(&[
+        "build",
+        "--config",
+        config,
+        "--data",
+        data_s,
+        "--out",
+        &out_path("second"),
+    ]);
+
+    let sqlite = SqliteStore::open_dir(&data).await.unwrap();
+    let expected = sqlite.export().await.unwrap();
+    drop(sqlite);
+    let (items, stones) = (expected.items.len(), expected.tombstones.len());
+    assert!(
+        items >= 10 && stones >= 2,
+        "{items} items, {stones} tombstones"
+    );
+
+    let from = format!("sqlite:{}", data.join(SqliteStore::FILE).display());
+    let first = newswire(&["migrate", "--from", &from, "--to", &url]);
+    assert!(
+        first.contains(&format!(
+            "migrated {items} items ({items} new, 0 updated, 0 unchanged) and {stones} tombstones"
+        )),
+        "{first}"
+    );
+    let again = newswire(&["migrate", "--from", &from, "--to", &url]);
+    assert!(
+        again.contains(&format!(
+            "migrated {items} items (0 new, 0 updated, {items} unchanged) and {stones} tombstones"
+        )),
+        "a second run adds nothing: {again}"
+    );
+
+    let pg_store = PgStore::open(&url).await.unwrap();
+    assert_eq!(
+        pg_store.export().await.unwrap(),
+        expected,
+        "PostgreSQL holds exactly what SQLite held"
+    );
+    let before = pg_store.versions().await.unwrap();
+
+    newswire(&[
+        "build",
+        "--config",
+        config,
+        "--data",
+        data_s,
+        "--out",
+        &out_path("sqlite"),
+    ]);
+    newswire(&[
+        "build",
+        "--config",
+        config,
+        "--database-url",
+        &url,
+        "--out",
+        &out_path("pg"),
+    ]);
+    assert_eq!(
+        pg_store.versions().await.unwrap(),
+        before,
+        "building from the migrated database changed nothing in it"
+    );
+    let a = tree(&out.path().join("sqlite"));
+    let b = tree(&out.path().join("pg"));
+    assert!(a.len() > 20, "{} documents", a.len());
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, bytes) in &a {
+        assert!(
+            bytes == &b[path],
+            "{path} differs between SQLite and PostgreSQL"
+        );
+    }
+    let tech = String::from_utf8_lossy(&a["feeds/tech.atom"]);
+    assert!(tech.contains("deleted-entry"), "the tombstone is rendered");
+    assert!(String::from_utf8_lossy(&a["feeds/economy.atom"]).contains("Imported article 2"));
+}
+
+/// `store::open` is the only router; both URL schemes reach PostgreSQL.
+#[tokio::test]
+async fn postgresql_scheme_is_routed_too() {
+    let Some((url, _db)) = pg::fresh_database() else {
+        return;
+    };
+    let alt = url.replacen("postgres://", "postgresql://", 1);
+    assert_ne!(alt, url);
+    let s: Arc<dyn Store> = store::open(Some(&alt), Path::new("unused")).await.unwrap();
+    assert!(s.versions().await.unwrap().is_empty());
+}
