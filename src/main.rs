@@ -254,10 +254,10 @@ async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {
     }
     let source = store::open(Some(from), Path::new("data"))
         .await
-        .with_context(|| format!("opening {from}"))?;
+        .with_context(|| format!("opening {}", store::redact(from)))?;
     let target = store::open(Some(to), Path::new("data"))
         .await
-        .with_context(|| format!("opening {to}"))?;
+        .with_context(|| format!("opening {}", store::redact(to)))?;
     let counts = newswire::import::migrate(source.as_ref(), target.as_ref()).await?;
     println!(
         "newswire: migrated {} items ({} new, {} updated, {} unchanged) and {} tombstones",

@@ -4,8 +4,7 @@
 //! Writers (file sync, the ingest API, other instances' notifications) only mark
 //! feeds dirty. One renderer task takes the dirty set, renders each feed once in
 //! every format, and swaps the new bytes into the cache; concurrent writes landing
-//! while it works are coalesced into its next pass. Each pass records how many marks
-//! it covers, so a caller can wait until its write is visible.
+//! while it works are coalesced into its next pass.
 
 use crate::cache::Cache;
 use crate::config::Config;
@@ -16,7 +15,7 @@ use crate::store::{Store, StoreError, Written};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 /// Items listed on the HTML index.
 const INDEX_ITEMS: usize = 30;
@@ -25,11 +24,9 @@ pub struct Site {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub cache: Arc<Cache>,
-    /// Feeds to render, and a count of the marks that added to it.
-    dirty: Mutex<(BTreeSet<FeedId>, u64)>,
+    /// Feeds to render at the next pass.
+    dirty: Mutex<BTreeSet<FeedId>>,
     wake: Notify,
-    /// The mark count covered by the last completed pass.
-    rendered_marks: watch::Sender<u64>,
     /// Store versions of what the cache holds, for catching up on missed changes.
     rendered: Mutex<BTreeMap<FeedId, i64>>,
     /// Problems found in content files at the last sync.
@@ -42,9 +39,8 @@ impl Site {
             config: Arc::new(config),
             store,
             cache: Arc::new(Cache::default()),
-            dirty: Mutex::new((BTreeSet::new(), 0)),
+            dirty: Mutex::new(BTreeSet::new()),
             wake: Notify::new(),
-            rendered_marks: watch::channel(0).0,
             rendered: Mutex::new(BTreeMap::new()),
             diagnostics: Mutex::new(Vec::new()),
         })
@@ -76,14 +72,13 @@ impl Site {
 
     pub fn mark_feeds(&self, feeds: impl IntoIterator<Item = FeedId>) {
         let mut dirty = self.dirty.lock().expect("lock");
-        let before = dirty.0.len();
-        dirty.0.extend(
+        let before = dirty.len();
+        dirty.extend(
             feeds
                 .into_iter()
                 .filter(|f| self.config.has_feed(f.as_str())),
         );
-        if dirty.0.len() != before {
-            dirty.1 += 1;
+        if dirty.len() != before {
             self.wake.notify_one();
         }
     }
@@ -92,13 +87,6 @@ impl Site {
     pub async fn render_everything(&self) -> Result<(), StoreError> {
         let all: BTreeSet<FeedId> = self.config.feeds().into_iter().collect();
         self.render(all).await
-    }
-
-    /// Waits until everything marked before this call is in the cache.
-    pub async fn visible(&self) {
-        let ticket = self.dirty.lock().expect("lock").1;
-        let mut rx = self.rendered_marks.subscribe();
-        let _ = rx.wait_for(|done| *done >= ticket).await;
     }
 
     async fn render(&self, feeds: BTreeSet<FeedId>) -> Result<(), StoreError> {
@@ -160,17 +148,13 @@ impl Site {
     pub async fn run_renderer(self: Arc<Self>) {
         loop {
             self.wake.notified().await;
-            let (feeds, ticket) = {
-                let mut dirty = self.dirty.lock().expect("lock");
-                (std::mem::take(&mut dirty.0), dirty.1)
-            };
+            let feeds = std::mem::take(&mut *self.dirty.lock().expect("lock"));
             if feeds.is_empty() {
                 continue;
             }
             match self.render(feeds.clone()).await {
                 Ok(()) => {
                     tracing::debug!(?feeds, "rendered");
-                    self.rendered_marks.send_replace(ticket);
                 }
                 Err(e) => {
                     tracing::error!(

@@ -73,39 +73,35 @@ fn not_modified(headers: &HeaderMap, entry: &Entry) -> bool {
     }
 }
 
-/// Brotli, then gzip, then identity, as far as the client accepts them.
+/// Brotli, then gzip, then identity, as far as the client accepts them. Runs on
+/// every request, so it reads the header in place without allocating.
 fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> (&'a Variant, Option<&'static str>) {
-    let accept: Vec<(String, f32)> = headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|part| {
+    let (mut br, mut gzip, mut any) = (None, None, None);
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for part in value.split(',') {
             let mut it = part.split(';');
-            let coding = it.next()?.trim().to_ascii_lowercase();
-            let q = it
-                .filter_map(|p| p.trim().strip_prefix("q="))
-                .find_map(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
-            (!coding.is_empty()).then_some((coding, q))
-        })
-        .collect();
-    let q = |name: &str| {
-        accept
-            .iter()
-            .find(|(c, _)| c == name)
-            .or_else(|| accept.iter().find(|(c, _)| c == "*"))
-            .map_or(0.0, |(_, q)| *q)
-    };
-    if let Some(br) = &entry.br
-        && q("br") > 0.0
-    {
-        return (br, Some("br"));
+            let coding = it.next().unwrap_or("").trim();
+            let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok())).unwrap_or(1.0);
+            if coding.eq_ignore_ascii_case("br") {
+                br = Some(q);
+            } else if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                gzip = Some(q);
+            } else if coding == "*" {
+                any = Some(q);
+            }
+        }
     }
-    if let Some(gz) = &entry.gzip
-        && (q("gzip") > 0.0 || q("x-gzip") > 0.0)
+    let accepts = |q: Option<f32>| q.or(any).is_some_and(|q| q > 0.0);
+    if let Some(v) = &entry.br
+        && accepts(br)
     {
-        return (gz, Some("gzip"));
+        return (v, Some("br"));
+    }
+    if let Some(v) = &entry.gzip
+        && accepts(gzip)
+    {
+        return (v, Some("gzip"));
     }
     (&entry.identity, None)
 }

@@ -11,6 +11,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::sync::Arc;
+use tracing::Instrument;
 
 pub struct State {
     pub site: Arc<Site>,
@@ -28,18 +29,15 @@ pub async fn handle(
     state: Arc<State>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = req.uri().path().to_owned();
-    let method = req.method().clone();
-    let span = tracing::debug_span!("request", %method, %path);
-    let _enter = span.enter();
-    let resp = if let Some(rest) = path.strip_prefix("/api/v1/") {
-        let rest = rest.to_owned();
-        drop(_enter);
-        api::handle(&state, req, &rest).await
-    } else {
-        static_like(&state, &req, &path)
+    let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path());
+    let resp = match req.uri().path().strip_prefix("/api/v1/") {
+        Some(rest) => {
+            let rest = rest.to_owned();
+            api::handle(&state, req, &rest).instrument(span.clone()).await
+        }
+        None => span.in_scope(|| static_like(&state, &req, req.uri().path())),
     };
-    tracing::debug!(status = resp.status().as_u16(), "answered");
+    span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
     Ok(resp)
 }
 

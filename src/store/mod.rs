@@ -147,6 +147,19 @@ pub(crate) fn kind_str(kind: ItemKind) -> &'static str {
     }
 }
 
+/// A database URL fit for a log or an error message: any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Opens the store a config asks for: PostgreSQL when a URL is given, else SQLite
 /// under the data directory.
 pub async fn open(
@@ -161,10 +174,21 @@ pub async fn open(
             Ok(std::sync::Arc::new(sqlite::SqliteStore::open_url(u).await?))
         }
         Some(u) => Err(StoreError::Unavailable(format!(
-            "unsupported database URL {u:?} (postgres://… or sqlite:PATH)"
+            "unsupported database URL {:?} (postgres://… or sqlite:PATH)",
+            redact(u)
         ))),
         None => Ok(std::sync::Arc::new(
             sqlite::SqliteStore::open_dir(data_dir).await?,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(super::redact("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(super::redact("postgres://u@db/x"), "postgres://u@db/x");
+        assert_eq!(super::redact("sqlite:data/a.sqlite"), "sqlite:data/a.sqlite");
     }
 }
