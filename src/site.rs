@@ -20,6 +20,8 @@ use tokio::sync::Notify;
 /// Items listed on the HTML index.
 const INDEX_ITEMS: usize = 30;
 
+const OPML_PATH: &str = "/feeds.opml";
+
 pub struct Site {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
@@ -94,33 +96,42 @@ impl Site {
         // the feed, never leaves the cache older than the recorded version.
         let versions = self.store.versions().await?;
         let size = self.config.site.feed_size;
-        let mut jobs = Vec::new();
+        let mut data = Vec::with_capacity(feeds.len());
         for feed in &feeds {
             let items = self.store.list(feed, None, size).await?;
             let tombstones = self.store.tombstones(feed, size).await?;
-            let config = self.config.clone();
-            let feed = feed.clone();
-            jobs.push(tokio::task::spawn_blocking(move || {
-                render::feed_documents(&FeedData {
+            data.push((feed.clone(), items, tombstones));
+        }
+        let latest = if feeds.contains(&FeedId::all()) || self.cache.get("/").is_none() {
+            Some(self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?)
+        } else {
+            None
+        };
+        // One blocking task renders the whole pass in turn: rendering takes at most
+        // one core, so a burst of writes never starves the requests themselves.
+        let config = self.config.clone();
+        let cache = self.cache.clone();
+        tokio::task::spawn_blocking(move || {
+            for (feed, items, tombstones) in &data {
+                let docs = render::feed_documents(&FeedData {
                     config: &config,
-                    feed: &feed,
-                    items: &items,
-                    tombstones: &tombstones,
-                })
-            }));
-        }
-        if feeds.contains(&FeedId::all()) || self.cache.get("/").is_none() {
-            let latest = self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?;
-            let config = self.config.clone();
-            jobs.push(tokio::task::spawn_blocking(move || {
-                render::site_documents(&config, &latest)
-            }));
-        }
-        for job in jobs {
-            for (path, entry) in job.await.expect("rendering does not panic") {
-                self.cache.put(path, entry);
+                    feed,
+                    items,
+                    tombstones,
+                });
+                for (path, entry) in docs {
+                    cache.put(path, entry);
+                }
             }
-        }
+            if let Some(latest) = latest {
+                cache.put("/".into(), render::index_document(&config, &latest));
+            }
+            if cache.get(OPML_PATH).is_none() {
+                cache.put(OPML_PATH.into(), render::opml_document(&config));
+            }
+        })
+        .await
+        .expect("rendering does not panic");
         let mut rendered = self.rendered.lock().expect("lock");
         for feed in feeds {
             rendered.insert(feed.clone(), versions.get(&feed).copied().unwrap_or(0));
@@ -152,9 +163,10 @@ impl Site {
             if feeds.is_empty() {
                 continue;
             }
+            let started = std::time::Instant::now();
             match self.render(feeds.clone()).await {
                 Ok(()) => {
-                    tracing::debug!(?feeds, "rendered");
+                    tracing::debug!(?feeds, took = ?started.elapsed(), "rendered");
                 }
                 Err(e) => {
                     tracing::error!(

@@ -82,7 +82,13 @@ fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> (&'a Variant, Option<
         for part in value.split(',') {
             let mut it = part.split(';');
             let coding = it.next().unwrap_or("").trim();
-            let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok())).unwrap_or(1.0);
+            let q = it
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
             if coding.eq_ignore_ascii_case("br") {
                 br = Some(q);
             } else if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {

@@ -33,7 +33,9 @@ pub async fn handle(
     let resp = match req.uri().path().strip_prefix("/api/v1/") {
         Some(rest) => {
             let rest = rest.to_owned();
-            api::handle(&state, req, &rest).instrument(span.clone()).await
+            api::handle(&state, req, &rest)
+                .instrument(span.clone())
+                .await
         }
         None => span.in_scope(|| static_like(&state, &req, req.uri().path())),
     };

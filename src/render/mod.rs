@@ -128,20 +128,27 @@ pub fn feed_documents(data: &FeedData<'_>) -> Vec<(String, Entry)> {
     ]
 }
 
-/// The documents about the whole site: the HTML index (with the latest items) and OPML.
-pub fn site_documents(config: &Config, latest: &[Item]) -> Vec<(String, Entry)> {
-    let max_age = config.site.ttl * 60;
+/// The HTML index, with the latest items; it changes whenever `all` does.
+pub fn index_document(config: &Config, latest: &[Item]) -> Entry {
     let lm = latest.iter().map(|i| i.updated.max(i.published)).max();
-    vec![
-        (
-            "/".to_owned(),
-            Entry::new(HTML_TYPE, page::index(config, latest), lm, max_age, false),
-        ),
-        (
-            "/feeds.opml".to_owned(),
-            Entry::new(OPML_TYPE, opml::render(config), None, max_age, true),
-        ),
-    ]
+    Entry::new(
+        HTML_TYPE,
+        page::index(config, latest),
+        lm,
+        config.site.ttl * 60,
+        false,
+    )
+}
+
+/// The OPML list of feeds; it depends on the config only.
+pub fn opml_document(config: &Config) -> Entry {
+    Entry::new(
+        OPML_TYPE,
+        opml::render(config),
+        None,
+        config.site.ttl * 60,
+        true,
+    )
 }
 
 pub const FORMATS: [&str; 4] = ["rss", "atom", "json", "html"];

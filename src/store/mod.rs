@@ -149,7 +149,9 @@ pub(crate) fn kind_str(kind: ItemKind) -> &'static str {
 
 /// A database URL fit for a log or an error message: any password replaced by `***`.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     match authority.rsplit_once('@') {
         Some((userinfo, host)) if userinfo.contains(':') => {
@@ -187,8 +189,14 @@ pub async fn open(
 mod tests {
     #[test]
     fn redact_hides_passwords_only() {
-        assert_eq!(super::redact("postgres://u:secret@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(
+            super::redact("postgres://u:secret@db:5432/x"),
+            "postgres://u:***@db:5432/x"
+        );
         assert_eq!(super::redact("postgres://u@db/x"), "postgres://u@db/x");
-        assert_eq!(super::redact("sqlite:data/a.sqlite"), "sqlite:data/a.sqlite");
+        assert_eq!(
+            super::redact("sqlite:data/a.sqlite"),
+            "sqlite:data/a.sqlite"
+        );
     }
 }

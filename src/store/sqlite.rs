@@ -74,14 +74,24 @@ impl SqliteStore {
     }
 }
 
+/// Bumps the version of every feed in one statement (`json_each` expands the list).
 async fn bump(conn: &mut SqliteConnection, feeds: &BTreeSet<FeedId>) -> Result<(), StoreError> {
-    for feed in feeds {
-        sqlx::query("INSERT INTO feed_versions (feed, version) VALUES (?, 1) ON CONFLICT (feed) DO UPDATE SET version = version + 1")
-            .bind(feed.as_str())
-            .execute(&mut *conn)
-            .await?;
+    if feeds.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "INSERT INTO feed_versions (feed, version) SELECT value, 1 FROM json_each(?) WHERE true
+         ON CONFLICT (feed) DO UPDATE SET version = version + 1",
+    )
+    .bind(feed_list(feeds.iter()))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+fn feed_list<'a>(feeds: impl Iterator<Item = &'a FeedId>) -> String {
+    serde_json::to_string(&feeds.map(FeedId::as_str).collect::<Vec<_>>())
+        .expect("strings serialize")
 }
 
 async fn upsert_one(
@@ -122,26 +132,30 @@ async fn upsert_one(
     .bind(&doc)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM item_feeds WHERE item_id = ?")
-        .bind(&item.id)
-        .execute(&mut *conn)
-        .await?;
-    for feed in item.feeds() {
-        sqlx::query("INSERT INTO item_feeds (feed, item_id, kind, published) VALUES (?, ?, ?, ?)")
-            .bind(feed.as_str())
+    if outcome == Outcome::Updated {
+        sqlx::query("DELETE FROM item_feeds WHERE item_id = ?")
             .bind(&item.id)
-            .bind(kind_str(item.kind))
-            .bind(millis(item.published))
             .execute(&mut *conn)
             .await?;
-        changed.insert(feed);
     }
-    // A withdrawn item that comes back is no longer deleted.
-    let revived = sqlx::query("DELETE FROM tombstones WHERE item_id = ? RETURNING feed")
+    let feeds = item.feeds();
+    sqlx::query("INSERT INTO item_feeds (feed, item_id, kind, published) SELECT value, ?, ?, ? FROM json_each(?)")
         .bind(&item.id)
-        .fetch_all(&mut *conn)
+        .bind(kind_str(item.kind))
+        .bind(millis(item.published))
+        .bind(feed_list(feeds.iter()))
+        .execute(&mut *conn)
         .await?;
-    changed.extend(revived.iter().map(|r| FeedId(r.get("feed"))));
+    changed.extend(feeds);
+    if outcome == Outcome::Created {
+        // A withdrawn item that comes back is no longer deleted. (A stored item has
+        // no tombstones: they are removed when it is created again.)
+        let revived = sqlx::query("DELETE FROM tombstones WHERE item_id = ? RETURNING feed")
+            .bind(&item.id)
+            .fetch_all(&mut *conn)
+            .await?;
+        changed.extend(revived.iter().map(|r| FeedId(r.get("feed"))));
+    }
     Ok(outcome)
 }
 
