@@ -116,6 +116,49 @@ pub struct Export {
     pub tombstones: Vec<(FeedId, Tombstone)>,
 }
 
+/// What an upsert does with an item, given the stored row (source, hash, doc) if
+/// any. Both backends decide through this, so they cannot drift apart.
+pub(crate) enum Decision {
+    Create,
+    /// Replace; the old version's feeds change too.
+    Update(Vec<FeedId>),
+    Keep(Outcome),
+}
+
+pub(crate) fn decide(
+    old: Option<&(String, String, String)>,
+    item: &Item,
+    hash: &str,
+    ownership: Ownership,
+) -> Result<Decision, StoreError> {
+    Ok(match old {
+        None => Decision::Create,
+        Some((_, old_hash, _)) if old_hash == hash => Decision::Keep(Outcome::Unchanged),
+        Some((source, _, _))
+            if ownership == Ownership::Respect && *source != item.source.to_string() =>
+        {
+            Decision::Keep(Outcome::Skipped)
+        }
+        Some((_, _, old_doc)) => Decision::Update(decode(&item.id, old_doc)?.feeds()),
+    })
+}
+
+/// Which stored items (id, source) of a synced scope to withdraw: those no longer
+/// listed, except items of the sources kept because they failed to load.
+pub(crate) fn to_withdraw(
+    present: Vec<(String, String)>,
+    items: &[Item],
+    keep: &[Source],
+) -> Vec<String> {
+    let listed: BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    let keep: BTreeSet<String> = keep.iter().map(Source::to_string).collect();
+    present
+        .into_iter()
+        .filter(|(id, source)| !listed.contains(id.as_str()) && !keep.contains(source))
+        .map(|(id, _)| id)
+        .collect()
+}
+
 /// How many tombstones each feed keeps.
 pub const TOMBSTONES_KEPT: usize = 100;
 

@@ -25,8 +25,8 @@
 //!   apply them once and the others wait, then find them applied.
 
 use super::{
-    Export, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written, decode, encode,
-    from_millis, kind_str, millis,
+    Decision, Export, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written, decide,
+    decode, encode, from_millis, kind_str, millis, to_withdraw,
 };
 use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
 use async_trait::async_trait;
@@ -151,8 +151,6 @@ impl PgStore {
         let mut changed = BTreeSet::new();
         let outcomes = upsert_all(&mut tx, items, Ownership::Respect, &mut changed).await?;
         let mut written = Written { outcomes, changed };
-        let listed: BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
-        let keep: BTreeSet<String> = keep.iter().map(Source::to_string).collect();
         // Ordered by id, like the upserts above, so concurrent syncs lock alike.
         let present: Vec<(String, String)> = sqlx::query_as(
             "SELECT id, source FROM items WHERE left(source, length($1)) = $1 ORDER BY id",
@@ -161,11 +159,8 @@ impl PgStore {
         .fetch_all(&mut *tx)
         .await?;
         let now = Utc::now();
-        for (id, source) in present {
-            if !listed.contains(id.as_str())
-                && !keep.contains(&source)
-                && delete_one(&mut tx, &id, now, &mut written.changed).await?
-            {
+        for id in to_withdraw(present, items, keep) {
+            if delete_one(&mut tx, &id, now, &mut written.changed).await? {
                 written.outcomes.push(Outcome::Deleted);
             }
         }
@@ -403,15 +398,10 @@ async fn upsert_one(
 ) -> Result<Outcome, StoreError> {
     let (doc, hash) = encode(item);
     let old = lock_or_create(conn, item, &hash, &doc).await?;
-    let outcome = match &old {
-        Some((_, old_hash, _)) if *old_hash == hash => return Ok(Outcome::Unchanged),
-        Some((source, _, _))
-            if ownership == Ownership::Respect && *source != item.source.to_string() =>
-        {
-            return Ok(Outcome::Skipped);
-        }
-        Some((_, _, old_doc)) => {
-            changed.extend(decode(&item.id, old_doc)?.feeds());
+    let outcome = match decide(old.as_ref(), item, &hash, ownership)? {
+        Decision::Keep(outcome) => return Ok(outcome),
+        Decision::Update(old_feeds) => {
+            changed.extend(old_feeds);
             sqlx::query(
                 "UPDATE items SET source = $2, kind = $3, published = $4, hash = $5, doc = $6
                  WHERE id = $1",
@@ -426,7 +416,7 @@ async fn upsert_one(
             .await?;
             Outcome::Updated
         }
-        None => Outcome::Created,
+        Decision::Create => Outcome::Created,
     };
     sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
         .bind(&item.id)

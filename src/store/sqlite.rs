@@ -6,8 +6,8 @@
 //! and never wait for a writer (WAL).
 
 use super::{
-    Export, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written, decode, encode,
-    from_millis, kind_str, millis,
+    Decision, Export, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written, decide,
+    decode, encode, from_millis, kind_str, millis, to_withdraw,
 };
 use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
 use async_trait::async_trait;
@@ -106,18 +106,13 @@ async fn upsert_one(
             .bind(&item.id)
             .fetch_optional(&mut *conn)
             .await?;
-    let outcome = match &old {
-        Some((_, old_hash, _)) if *old_hash == hash => return Ok(Outcome::Unchanged),
-        Some((source, _, _))
-            if ownership == Ownership::Respect && *source != item.source.to_string() =>
-        {
-            return Ok(Outcome::Skipped);
-        }
-        Some((_, _, old_doc)) => {
-            changed.extend(decode(&item.id, old_doc)?.feeds());
+    let outcome = match decide(old.as_ref(), item, &hash, ownership)? {
+        Decision::Keep(outcome) => return Ok(outcome),
+        Decision::Update(old_feeds) => {
+            changed.extend(old_feeds);
             Outcome::Updated
         }
-        None => Outcome::Created,
+        Decision::Create => Outcome::Created,
     };
     sqlx::query(
         "INSERT INTO items (id, source, kind, published, hash, doc) VALUES (?, ?, ?, ?, ?, ?)
@@ -247,19 +242,14 @@ impl Store for SqliteStore {
                 upsert_one(&mut tx, item, Ownership::Respect, &mut written.changed).await?;
             written.outcomes.push(outcome);
         }
-        let listed: BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
-        let keep: BTreeSet<String> = keep.iter().map(Source::to_string).collect();
         let present: Vec<(String, String)> =
             sqlx::query_as("SELECT id, source FROM items WHERE substr(source, 1, length(?1)) = ?1")
                 .bind(scope)
                 .fetch_all(&mut *tx)
                 .await?;
         let now = Utc::now();
-        for (id, source) in present {
-            if !listed.contains(id.as_str())
-                && !keep.contains(&source)
-                && delete_one(&mut tx, &id, now, &mut written.changed).await?
-            {
+        for id in to_withdraw(present, items, keep) {
+            if delete_one(&mut tx, &id, now, &mut written.changed).await? {
                 written.outcomes.push(Outcome::Deleted);
             }
         }
