@@ -78,23 +78,15 @@ async fn import_file(site: &Site, path: &Path, report: &mut FileReport) -> Resul
             report
                 .rejected
                 .extend(diags.iter().map(ToString::to_string));
-            // The same checks as the content folder's ticker lists (files::load).
-            let checked = items.into_iter().filter(|t| {
-                let problem = match (&t.category, &t.link) {
-                    (Some(c), _) if config.category(c).is_none() => {
-                        Some(format!("unknown category {c:?}"))
+            items
+                .into_iter()
+                .filter(|t| match files::check_ticker_item(config, t) {
+                    Ok(()) => true,
+                    Err(m) => {
+                        report.rejected.push(format!("line {}: {m}", t.line));
+                        false
                     }
-                    (_, Some(l)) => crate::content::article::check_url(l)
-                        .err()
-                        .map(|m| format!("link: {m}")),
-                    _ => None,
-                };
-                if let Some(m) = &problem {
-                    report.rejected.push(format!("line {}: {m}", t.line));
-                }
-                problem.is_none()
-            });
-            checked
+                })
                 .map(|t| files::breaking_item(config, t, Source::Api))
                 .collect()
         }

@@ -1,7 +1,7 @@
 //! What the ingest API does, without HTTP: payloads to items, corrections that keep
 //! ids, withdrawals. The HTTP layer maps [`IngestError`] to status codes.
 
-use crate::content::article::{Body, Draft, FieldError, check_key, check_url};
+use crate::content::article::{Body, Draft, FieldError, check_key, check_text, check_url};
 use crate::content::files::breaking_item;
 use crate::content::ticker::TickerItem;
 use crate::localtime;
@@ -61,37 +61,8 @@ fn required(value: Option<String>, name: &'static str) -> Result<String, FieldEr
     })
 }
 
-/// Refuses characters XML 1.0 cannot carry, not even escaped (C0 controls other than
-/// tab and newlines, U+FFFE, U+FFFF): one of them would break every feed the item is
-/// in. DEL and the C1 controls, which XML only discourages, go too: never real text.
-fn xml_text<'a>(
-    field: &'static str,
-    values: impl IntoIterator<Item = &'a String>,
-) -> Result<(), FieldError> {
-    let allowed = |c: char| match c {
-        '\t' | '\n' | '\r' => true,
-        c => !c.is_control() && c != '\u{FFFE}' && c != '\u{FFFF}',
-    };
-    let mut chars = values.into_iter().flat_map(|v| v.chars());
-    match chars.find(|&c| !allowed(c)) {
-        Some(c) => Err(FieldError {
-            field,
-            message: format!("contains U+{:04X}, a character XML cannot carry", c as u32),
-        }),
-        None => Ok(()),
-    }
-}
-
 impl ArticleInput {
     fn into_draft(self) -> Result<Draft, FieldError> {
-        xml_text("title", &self.title)?;
-        xml_text("summary", &self.summary)?;
-        xml_text("author", &self.author)?;
-        xml_text("content_html", &self.content_html)?;
-        xml_text("content_markdown", &self.content_markdown)?;
-        xml_text("link", &self.link)?;
-        xml_text("image", &self.image)?;
-        xml_text("tags", &self.tags)?;
         let body = match (self.content_html, self.content_markdown) {
             (Some(_), Some(_)) => {
                 return Err(FieldError {
@@ -290,8 +261,7 @@ impl BreakingInput {
     /// plus a short hash of the headline, so posting the same item twice makes one.
     pub fn into_item(self, site: &Site) -> Result<Item, FieldError> {
         let tz = site.config.site.timezone;
-        xml_text("headline", &self.headline)?;
-        xml_text("link", &self.link)?;
+        check_text("headline", &self.headline)?;
         let headline = required(self.headline, "headline")?;
         let published = match (self.published, self.date, self.time) {
             (Some(p), None, None) => localtime::parse_date(&p, tz).map_err(|e| FieldError {

@@ -46,12 +46,58 @@ fn field(field: &'static str, message: impl Into<String>) -> FieldError {
     }
 }
 
+/// Refuses characters XML 1.0 cannot carry, not even escaped (controls other than
+/// tab and newlines, U+FFFE, U+FFFF): one of them would break every feed the item
+/// is in, whichever way it arrived.
+pub fn check_text<'a>(
+    field: &'static str,
+    values: impl IntoIterator<Item = &'a String>,
+) -> Result<(), FieldError> {
+    let allowed = |c: char| match c {
+        '\t' | '\n' | '\r' => true,
+        c => !c.is_control() && c != '\u{FFFE}' && c != '\u{FFFF}',
+    };
+    match values
+        .into_iter()
+        .flat_map(|v| v.chars())
+        .find(|&c| !allowed(c))
+    {
+        Some(c) => Err(FieldError {
+            field,
+            message: format!("contains U+{:04X}, a character XML cannot carry", c as u32),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Most tags an item may carry, and their longest length: every read has a limit.
+const MAX_TAGS: usize = 100;
+const MAX_TAG_CHARS: usize = 100;
+
 /// Longest derived summary, in characters.
 const SUMMARY_CHARS: usize = 400;
 
 impl Draft {
     pub fn into_item(self, config: &Config, source: Source) -> Result<Item, FieldError> {
         let tz = config.site.timezone;
+        let (body_field, body_text) = match &self.body {
+            Body::Markdown(md) => ("content_markdown", md),
+            Body::Html(html) => ("content_html", html),
+        };
+        check_text("title", [&self.title])?;
+        check_text("summary", &self.summary)?;
+        check_text("author", &self.author)?;
+        check_text(body_field, [body_text])?;
+        check_text("link", &self.link)?;
+        check_text("image", &self.image)?;
+        check_text("tags", &self.tags)?;
+        if self.tags.len() > MAX_TAGS || self.tags.iter().any(|t| t.chars().count() > MAX_TAG_CHARS)
+        {
+            return Err(field(
+                "tags",
+                format!("at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters"),
+            ));
+        }
         let title = self.title.trim().to_owned();
         if title.is_empty() {
             return Err(field("title", "must not be empty"));
@@ -280,6 +326,53 @@ mod tests {
         assert_eq!(
             derive_summary(&Body::Html("<p>A &amp; <b>B</b></p><p>C</p>".into())),
             "A & B"
+        );
+    }
+
+    #[test]
+    fn text_xml_cannot_carry_is_refused_whatever_the_source() {
+        assert!(check_text("title", [&"tab\tand newline\n".to_owned()]).is_ok());
+        let e = check_text("title", [&"bell\u{7}".to_owned()]).unwrap_err();
+        assert_eq!(
+            (e.field, e.message.as_str()),
+            ("title", "contains U+0007, a character XML cannot carry")
+        );
+        assert!(check_text("tags", &["ok".to_owned(), "\u{FFFF}".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn drafts_check_text_and_tag_limits() {
+        let config = crate::config::Config::parse(
+            std::path::Path::new("t.toml"),
+            "[site]\ntitle = \"T\"\ndescription = \"D\"\nurl = \"https://x.example\"\nfeeds_url = \"http://127.0.0.1:8080\"\n\
+             timezone = \"Africa/Casablanca\"\nauthor = \"A\"\ntag_start = \"2026-02-01\"\n[[category]]\nslug = \"world\"\ntitle = \"World\"\n",
+        )
+        .unwrap();
+        let draft = |title: &str, tags: Vec<String>| Draft {
+            key: Some("k".into()),
+            title: title.into(),
+            category: "world".into(),
+            published: "2026-02-01 10:00".into(),
+            updated: None,
+            author: None,
+            summary: None,
+            body: Body::Markdown("Body with a \u{1} inside".into()),
+            link: None,
+            image: None,
+            tags,
+        };
+        let e = draft("Fine", vec![])
+            .into_item(&config, Source::Api)
+            .unwrap_err();
+        assert_eq!(e.field, "content_markdown");
+        let mut ok = draft("Fine", vec!["t".into(); 100]);
+        ok.body = Body::Markdown("clean".into());
+        assert!(ok.into_item(&config, Source::Api).is_ok());
+        let mut too_many = draft("Fine", vec!["t".into(); 101]);
+        too_many.body = Body::Markdown("clean".into());
+        assert_eq!(
+            too_many.into_item(&config, Source::Api).unwrap_err().field,
+            "tags"
         );
     }
 

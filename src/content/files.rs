@@ -84,25 +84,30 @@ pub fn load(config: &Config) -> Loaded {
         };
         let (items, mut diags) = ticker::parse(&text, day, config.site.timezone);
         for t in items {
-            if let Some(c) = &t.category
-                && config.category(c).is_none()
-            {
-                diags.push(Diagnostic::at(t.line, format!("unknown category {c:?}")));
-                continue;
+            match check_ticker_item(config, &t) {
+                Ok(()) => loaded.items.push(breaking_item(config, t, source.clone())),
+                Err(m) => diags.push(Diagnostic::at(t.line, m)),
             }
-            if let Some(link) = &t.link
-                && let Err(m) = super::article::check_url(link)
-            {
-                diags.push(Diagnostic::at(t.line, format!("link: {m}")));
-                continue;
-            }
-            loaded.items.push(breaking_item(config, t, source.clone()));
         }
         if !diags.is_empty() {
             fail(&mut loaded, &path, source, diags);
         }
     }
     loaded
+}
+
+/// What a ticker list cannot say by its syntax alone: its category exists, its
+/// link is absolute, its headline is text XML can carry.
+pub fn check_ticker_item(config: &Config, t: &ticker::TickerItem) -> Result<(), String> {
+    if let Some(c) = &t.category
+        && config.category(c).is_none()
+    {
+        return Err(format!("unknown category {c:?}"));
+    }
+    if let Some(link) = &t.link {
+        super::article::check_url(link).map_err(|m| format!("link: {m}"))?;
+    }
+    super::article::check_text("headline", [&t.headline]).map_err(|e| e.to_string())
 }
 
 /// A ticker item as a feed item. One without a page of its own links to its
