@@ -215,6 +215,18 @@ async fn insert_tombstone(
     Ok(())
 }
 
+/// A feed's newest items, the same query shape as the PostgreSQL store's: the
+/// LIMIT applies to an ordered scan of `item_feeds_order` before the join.
+/// (`LIST` takes the kind parameter too, as `''`, so both bind alike.)
+const LIST: &str = "SELECT i.id, i.doc FROM
+      (SELECT item_id, published FROM item_feeds WHERE feed = ?1 AND ?2 = ''
+       ORDER BY published DESC, item_id DESC LIMIT ?3) f
+    JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC";
+const LIST_KIND: &str = "SELECT i.id, i.doc FROM
+      (SELECT item_id, published FROM item_feeds WHERE feed = ?1 AND kind = ?2
+       ORDER BY published DESC, item_id DESC LIMIT ?3) f
+    JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC";
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written, StoreError> {
@@ -284,13 +296,12 @@ impl Store for SqliteStore {
         kind: Option<ItemKind>,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT i.id, i.doc FROM item_feeds f JOIN items i ON i.id = f.item_id
-             WHERE f.feed = ?1 AND (?2 IS NULL OR f.kind = ?2)
-             ORDER BY f.published DESC, f.item_id DESC LIMIT ?3",
-        )
+        let rows: Vec<(String, String)> = sqlx::query_as(match kind {
+            None => LIST,
+            Some(_) => LIST_KIND,
+        })
         .bind(feed.as_str())
-        .bind(kind.map(kind_str))
+        .bind(kind.map(kind_str).unwrap_or(""))
         .bind(limit as i64)
         .fetch_all(&self.read)
         .await?;
