@@ -271,6 +271,45 @@ fn scaled(n: usize, scale: f64) -> usize {
     ((n as f64 * scale).round() as usize).max(1)
 }
 
+/// POSTs `n` articles over [`CONNECTIONS`] connections, spread evenly over `bases`.
+async fn concurrent(
+    bases: Vec<String>,
+    n: usize,
+    articles: Arc<Articles>,
+) -> (Duration, Vec<Duration>) {
+    let many = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()
+        .unwrap();
+    let left = Arc::new(AtomicUsize::new(n));
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..CONNECTIONS {
+        let (client, base, articles, left) = (
+            many.clone(),
+            bases[i % bases.len()].clone(),
+            articles.clone(),
+            left.clone(),
+        );
+        tasks.spawn(async move {
+            let mut latencies = Vec::new();
+            while left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1))
+                .is_ok()
+            {
+                latencies.push(post(&client, &base, &articles.next()).await);
+            }
+            latencies
+        });
+    }
+    let mut latencies = Vec::with_capacity(n);
+    while let Some(l) = tasks.join_next().await {
+        latencies.extend(l.expect("a POST task"));
+    }
+    (t0.elapsed(), latencies)
+}
+
 async fn run(bin: PathBuf, database_url: Option<String>, scale: f64) {
     let work = tempfile::tempdir().expect("temp dir");
     let site = work.path().join("site");
@@ -329,40 +368,25 @@ async fn run(bin: PathBuf, database_url: Option<String>, scale: f64) {
         latencies,
     });
 
-    // (b) Concurrent connections.
+    // (b) Concurrent connections; with PostgreSQL also spread over two instances.
     let n = scaled(CONCURRENT, scale);
-    let many = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()
-        .unwrap();
-    let left = Arc::new(AtomicUsize::new(n));
-    let t0 = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..CONNECTIONS {
-        let (client, base, articles, left) =
-            (many.clone(), a.base.clone(), articles.clone(), left.clone());
-        tasks.spawn(async move {
-            let mut latencies = Vec::new();
-            while left
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| l.checked_sub(1))
-                .is_ok()
-            {
-                latencies.push(post(&client, &base, &articles.next()).await);
-            }
-            latencies
-        });
-    }
-    let mut latencies = Vec::with_capacity(n);
-    while let Some(l) = tasks.join_next().await {
-        latencies.extend(l.expect("a POST task"));
-    }
+    let (elapsed, latencies) = concurrent(vec![a.base.clone()], n, articles.clone()).await;
     rows.push(Row {
         name: format!("(b) concurrent POST, {CONNECTIONS} connections"),
         n,
-        elapsed: Some(t0.elapsed()),
+        elapsed: Some(elapsed),
         latencies,
     });
+    if let Some(b) = &b {
+        let (elapsed, latencies) =
+            concurrent(vec![a.base.clone(), b.base.clone()], n, articles.clone()).await;
+        rows.push(Row {
+            name: format!("(b) concurrent POST, {CONNECTIONS} connections over A and B"),
+            n,
+            elapsed: Some(elapsed),
+            latencies,
+        });
+    }
 
     // (c) POST to visible, on the same instance and (with PostgreSQL) on another.
     let mut targets = vec![("same instance", &a)];
