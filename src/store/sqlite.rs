@@ -21,10 +21,76 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// Upserts go to the group-commit task (see [`commit_groups`]).
+    upserts: mpsc::Sender<UpsertJob>,
+}
+
+/// One caller's upsert, waiting for the transaction it lands in.
+struct UpsertJob {
+    items: Vec<Item>,
+    ownership: Ownership,
+    reply: oneshot::Sender<Result<Written, StoreError>>,
+}
+
+/// Most upserts committed in one transaction.
+const GROUP_MAX: usize = 64;
+
+/// Group commit: upserts that arrive while a transaction is being written wait and
+/// then share the next one, so concurrent writers pay for one commit (one fsync)
+/// instead of one each. Each caller still gets only its own outcomes and feeds, and
+/// its reply only after the commit: acknowledged means durable. If a group fails,
+/// its jobs are retried one by one, so one bad write cannot fail the others.
+async fn commit_groups(write: SqlitePool, mut jobs: mpsc::Receiver<UpsertJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        match upsert_group(&write, &group).await {
+            Ok(results) => {
+                for (job, written) in group.into_iter().zip(results) {
+                    let _ = job.reply.send(Ok(written));
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                let _ = group.pop().expect("one job").reply.send(Err(e));
+            }
+            Err(_) => {
+                for job in group {
+                    let result = upsert_group(&write, std::slice::from_ref(&job))
+                        .await
+                        .map(|mut r| r.remove(0));
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Written>, StoreError> {
+    let mut tx = write.begin().await?;
+    let mut results = Vec::with_capacity(group.len());
+    let mut all_changed = BTreeSet::new();
+    for job in group {
+        let mut written = Written::default();
+        for item in &job.items {
+            let outcome = upsert_one(&mut tx, item, job.ownership, &mut written.changed).await?;
+            written.outcomes.push(outcome);
+        }
+        all_changed.extend(written.changed.iter().cloned());
+        results.push(written);
+    }
+    bump(&mut tx, &all_changed).await?;
+    tx.commit().await?;
+    Ok(results)
 }
 
 fn migrator() -> Migrator {
@@ -70,7 +136,13 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { read, write })
+        let (upserts, jobs) = mpsc::channel(4 * GROUP_MAX);
+        tokio::spawn(commit_groups(write.clone(), jobs));
+        Ok(SqliteStore {
+            read,
+            write,
+            upserts,
+        })
     }
 }
 
@@ -230,15 +302,15 @@ const LIST_KIND: &str = "SELECT i.id, i.doc FROM
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written, StoreError> {
-        let mut tx = self.write.begin().await?;
-        let mut written = Written::default();
-        for item in items {
-            let outcome = upsert_one(&mut tx, item, ownership, &mut written.changed).await?;
-            written.outcomes.push(outcome);
-        }
-        bump(&mut tx, &written.changed).await?;
-        tx.commit().await?;
-        Ok(written)
+        let (reply, answer) = oneshot::channel();
+        let job = UpsertJob {
+            items: items.to_vec(),
+            ownership,
+            reply,
+        };
+        let closed = || StoreError::Unavailable("the SQLite writer has stopped".into());
+        self.upserts.send(job).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 
     async fn sync(
