@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use hyper::header::HeaderValue;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::Write;
 use std::sync::{Arc, RwLock};
 
@@ -28,6 +29,20 @@ pub fn hash_hex(bytes: &[u8]) -> String {
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
+    /// The same bytes in an in-memory file, for large bodies on Linux, so the HTTP
+    /// layer can `sendfile(2)` them instead of copying them into every socket.
+    pub file: Option<Arc<File>>,
+}
+
+impl Variant {
+    fn new(body: Vec<u8>, etag: HeaderValue) -> Variant {
+        let file = mirror(&body);
+        Variant {
+            body: body.into(),
+            etag,
+            file,
+        }
+    }
 }
 
 /// A document in every encoding, plus the headers that do not depend on the request.
@@ -47,6 +62,30 @@ pub struct Entry {
 /// Documents under this size are not worth compressing.
 const MIN_COMPRESS: usize = 256;
 
+/// Bodies under this size are copied: one copy costs less than the extra system
+/// call of sending the head and the body apart.
+const MIN_MIRROR: usize = 16 * 1024;
+
+/// An anonymous in-memory file (memfd) holding `body`. Without one (another OS,
+/// or memfd refused) the body is copied as usual, so failure is only logged.
+fn mirror(body: &[u8]) -> Option<Arc<File>> {
+    if body.len() < MIN_MIRROR || !cfg!(target_os = "linux") {
+        return None;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let made = tempfile::tempfile().and_then(|mut file| {
+            file.write_all(body)?;
+            Ok(file)
+        });
+        match made {
+            Ok(file) => return Some(Arc::new(file)),
+            Err(e) => tracing::debug!("no file for a document, copying it: {e}"),
+        }
+    }
+    None
+}
+
 impl Entry {
     pub fn new(
         content_type: &'static str,
@@ -58,24 +97,15 @@ impl Entry {
         let tag = &hash_hex(&body)[..32];
         let (gzip, br) = if body.len() >= MIN_COMPRESS {
             (
-                Some(Variant {
-                    etag: etag(tag, "-gz"),
-                    body: gzip(&body).into(),
-                }),
-                Some(Variant {
-                    etag: etag(tag, "-br"),
-                    body: brotli(&body).into(),
-                }),
+                Some(Variant::new(gzip(&body), etag(tag, "-gz"))),
+                Some(Variant::new(brotli(&body), etag(tag, "-br"))),
             )
         } else {
             (None, None)
         };
         Entry {
             content_type: HeaderValue::from_static(content_type),
-            identity: Variant {
-                etag: etag(tag, ""),
-                body: body.into(),
-            },
+            identity: Variant::new(body, etag(tag, "")),
             gzip,
             br,
             last_modified,

@@ -142,7 +142,9 @@ async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::proces
         "serving {} documents on http://{local}",
         site.cache.paths().len()
     );
-    newswire::http::serve(site, listener, shutdown_signal()).await;
+    newswire::http::serve(site, listener, shutdown_signal())
+        .await
+        .context("starting the HTTP workers")?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 

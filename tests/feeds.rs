@@ -524,6 +524,122 @@ async fn gzip_and_brotli_bodies_decompress_to_the_identity_bytes() {
     assert!(server.stop());
 }
 
+/// Reads one HTTP/1.1 response with a Content-Length (or none, for 304 and HEAD)
+/// from a raw stream: (status line, headers lowercased, body).
+fn read_response(
+    r: &mut impl std::io::BufRead,
+    head_only: bool,
+) -> (String, BTreeMap<String, String>, Vec<u8>) {
+    let mut status = String::new();
+    r.read_line(&mut status).unwrap();
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (k, v) = line.split_once(':').unwrap();
+        headers.insert(k.to_ascii_lowercase(), v.trim().to_owned());
+    }
+    let len = match headers.get("content-length") {
+        Some(n) if !head_only && !status.contains(" 304 ") => n.parse().unwrap(),
+        _ => 0,
+    };
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    (status.trim_end().to_owned(), headers, body)
+}
+
+// Large bodies leave from a file with sendfile(2), small ones and heads are copied:
+// whatever mix a pipelining client asks for, and however slowly it reads, every
+// response carries exactly the bytes of the document.
+#[tokio::test]
+async fn pipelined_requests_and_a_slow_reader_get_every_byte_right() {
+    use std::io::Write as _;
+    let site = SiteDir::demo();
+    let server = Server::start(&site, &[]);
+    let mut expected = BTreeMap::new();
+    for (path, enc) in [
+        ("/feeds/all.rss", "identity"),
+        ("/feeds/all.atom", "gzip"),
+        ("/feeds/all.json", "br"),
+        ("/feeds/sports.rss", "identity"),
+    ] {
+        let (status, h, body) = get(&server.url(path), &[("Accept-Encoding", enc)]).await;
+        assert_eq!(status, 200);
+        expected.insert((path, enc), (body, header(&h, "etag")));
+    }
+    let big = expected[&("/feeds/all.rss", "identity")].0.len();
+    let small = expected[&("/feeds/sports.rss", "identity")].0.len();
+    assert!(
+        big > 16 * 1024,
+        "all.rss is large enough to leave by sendfile ({big} bytes)"
+    );
+    assert!(
+        small < 16 * 1024,
+        "sports.rss is small enough to be copied ({small} bytes)"
+    );
+
+    // 2,000 requests in one write: bodies large and small in every encoding, HEADs and
+    // 304s in between, megabytes in all, more than the socket buffers hold.
+    let mut plan = Vec::new();
+    let mut requests = String::new();
+    for i in 0..2000 {
+        let (&(path, enc), (_, etag)) = expected.iter().nth(i % expected.len()).unwrap();
+        let (method, extra) = match i % 10 {
+            3 => ("HEAD", String::new()),
+            7 => ("GET", format!("If-None-Match: {etag}\r\n")),
+            _ => ("GET", String::new()),
+        };
+        requests.push_str(&format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: {enc}\r\n{extra}\r\n"
+        ));
+        plan.push((path, enc, method, !extra.is_empty()));
+    }
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stream.write_all(requests.as_bytes()).unwrap();
+        // Let the server fill the socket buffers and wait for room mid-body.
+        std::thread::sleep(Duration::from_millis(300));
+        // Small reads, so the server's writes keep coming back partial.
+        let mut r = std::io::BufReader::with_capacity(4096, stream);
+        plan.into_iter()
+            .map(|(path, enc, method, conditional)| {
+                (
+                    (path, enc, method, conditional),
+                    read_response(&mut r, method == "HEAD"),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    for ((path, enc, method, conditional), (status, h, body)) in reader.await.unwrap() {
+        let (want, etag) = &expected[&(path, enc)];
+        let what = format!("{method} {path} ({enc}, conditional {conditional})");
+        assert_eq!(h.get("etag"), Some(etag), "{what}");
+        if conditional {
+            assert_eq!(status, "HTTP/1.1 304 Not Modified", "{what}");
+            continue;
+        }
+        assert_eq!(status, "HTTP/1.1 200 OK", "{what}");
+        assert_eq!(h["content-length"], want.len().to_string(), "{what}");
+        if method == "GET" {
+            assert!(
+                body == *want,
+                "{what}: body differs ({} vs {} bytes)",
+                body.len(),
+                want.len()
+            );
+        }
+    }
+    assert!(server.stop());
+}
+
 // 6.
 #[tokio::test]
 async fn head_has_the_headers_of_get_and_no_body() {

@@ -1,6 +1,7 @@
 //! Serving a cached document: encoding negotiation and conditional GET (RFC 9110).
 //! Everything here is a lookup; nothing renders.
 
+use super::sendfile::Pending;
 use crate::cache::{Entry, Variant};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -9,10 +10,19 @@ use hyper::{Method, Response, StatusCode};
 
 const VARY: HeaderValue = HeaderValue::from_static("Accept-Encoding");
 
-pub fn respond(method: &Method, headers: &HeaderMap, entry: &Entry) -> Response<Full<Bytes>> {
+/// The response for a cached document; a body about to be sent is noted in
+/// `pending`, so the connection can send it from its file.
+pub fn respond(
+    method: &Method,
+    headers: &HeaderMap,
+    entry: &Entry,
+    pending: &Pending,
+) -> Response<Full<Bytes>> {
     let (variant, encoding) = negotiate(headers, entry);
     let mut resp = Response::new(Full::new(Bytes::new()));
     let h = resp.headers_mut();
+    // Room for every header below at once, instead of growing mid-way.
+    h.reserve(10);
     h.insert(header::ETAG, variant.etag.clone());
     h.insert(header::CACHE_CONTROL, entry.cache_control.clone());
     h.insert(header::VARY, VARY);
@@ -42,6 +52,7 @@ pub fn respond(method: &Method, headers: &HeaderMap, entry: &Entry) -> Response<
         HeaderValue::from(variant.body.len()),
     );
     if method != Method::HEAD {
+        pending.set(variant);
         *resp.body_mut() = Full::new(variant.body.clone());
     }
     resp

@@ -6,10 +6,10 @@ pub mod auth;
 pub mod feeds;
 pub mod problem;
 pub mod router;
+mod sendfile;
+mod workers;
 
 use crate::site::Site;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::sync::Arc;
@@ -21,12 +21,21 @@ const DRAIN: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown` resolves, then stops accepting and drains open
 /// connections (up to [`DRAIN`]).
-pub async fn serve(site: Arc<Site>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let state = Arc::new(router::State::new(site.clone()));
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(site.config.server.header_timeout))
-        .keep_alive(true);
+///
+/// This task only accepts; connections are served by [`workers`], one
+/// single-threaded runtime per core, the way nginx runs one process per core. A
+/// feed request is a cache lookup and a write, so what it costs is mostly the
+/// scheduling around it: keeping each connection on one thread avoids the
+/// work-stealing hand-offs and cross-core wake-ups of a shared runtime. Writes
+/// to the API still run on the calling (main) runtime, next to the store.
+pub async fn serve(
+    site: Arc<Site>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let header_timeout = Duration::from_secs(site.config.server.header_timeout);
+    let state = Arc::new(router::State::new(site));
+    let pool = workers::Pool::start(state, header_timeout)?;
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -41,15 +50,7 @@ pub async fn serve(site: Arc<Site>, listener: TcpListener, shutdown: impl Future
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
-                let state = state.clone();
-                let service = hyper::service::service_fn(move |req| router::handle(state.clone(), req));
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, "connection ended: {e}");
-                    }
-                });
+                pool.dispatch(stream, peer, graceful.watcher());
             }
             () = &mut shutdown => break,
         }
@@ -60,4 +61,6 @@ pub async fn serve(site: Arc<Site>, listener: TcpListener, shutdown: impl Future
         () = graceful.shutdown() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(DRAIN) => tracing::warn!("drain timed out; closing remaining connections"),
     }
+    pool.stop().await;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use super::auth::{ENV_TOKEN, Tokens};
 use super::problem::{Problem, method_not_allowed, not_found};
+use super::sendfile::Pending;
 use super::{api, feeds};
 use crate::site::Site;
 use bytes::Bytes;
@@ -16,34 +17,55 @@ use tracing::Instrument;
 pub struct State {
     pub site: Arc<Site>,
     pub tokens: Tokens,
+    /// The runtime the store's connections and background tasks live on. API
+    /// requests run there; connection workers only serve cached bytes.
+    main: tokio::runtime::Handle,
 }
 
 impl State {
+    /// Must be called on the main runtime.
     pub fn new(site: Arc<Site>) -> State {
         let tokens = Tokens::new(&site.config, std::env::var(ENV_TOKEN).ok());
-        State { site, tokens }
+        State {
+            site,
+            tokens,
+            main: tokio::runtime::Handle::current(),
+        }
     }
 }
 
 pub async fn handle(
     state: Arc<State>,
+    pending: Pending,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path());
     let resp = match req.uri().path().strip_prefix("/api/v1/") {
         Some(rest) => {
             let rest = rest.to_owned();
-            api::handle(&state, req, &rest)
-                .instrument(span.clone())
-                .await
+            let api_state = state.clone();
+            let call = async move { api::handle(&api_state, req, &rest).await };
+            match state.main.spawn(call.instrument(span.clone())).await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    tracing::error!("API request failed: {e}");
+                    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the request failed")
+                        .into_response()
+                }
+            }
         }
-        None => span.in_scope(|| static_like(&state, &req, req.uri().path())),
+        None => span.in_scope(|| static_like(&state, &pending, &req, req.uri().path())),
     };
     span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
     Ok(resp)
 }
 
-fn static_like(state: &State, req: &Request<Incoming>, path: &str) -> Response<Full<Bytes>> {
+fn static_like(
+    state: &State,
+    pending: &Pending,
+    req: &Request<Incoming>,
+    path: &str,
+) -> Response<Full<Bytes>> {
     if path == "/healthz" {
         return match *req.method() {
             Method::GET | Method::HEAD => health(state),
@@ -54,7 +76,7 @@ fn static_like(state: &State, req: &Request<Incoming>, path: &str) -> Response<F
         return not_found(path).into_response();
     };
     match *req.method() {
-        Method::GET | Method::HEAD => feeds::respond(req.method(), req.headers(), &entry),
+        Method::GET | Method::HEAD => feeds::respond(req.method(), req.headers(), &entry, pending),
         Method::OPTIONS if entry.cors => preflight(),
         _ => method_not_allowed("GET, HEAD, OPTIONS"),
     }
