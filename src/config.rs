@@ -222,14 +222,25 @@ impl Config {
             ("site.url", &self.site.url),
             ("site.feeds_url", &self.site.feeds_url),
         ] {
-            if !(url.starts_with("http://") || url.starts_with("https://"))
-                || host_of(url).is_empty()
+            let parsed = url::Url::parse(url).ok();
+            if !parsed
+                .as_ref()
+                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
             {
                 return Err(self.invalid(
                     key,
                     format!("expected an absolute http(s) URL, got {url:?}"),
                 ));
             }
+        }
+        if matches!(
+            url::Url::parse(&self.site.url).map(|u| u.host().map(|h| h.to_owned())),
+            Ok(Some(url::Host::Ipv6(_)))
+        ) {
+            return Err(self.invalid(
+                "site.url",
+                "its host names the tag: URIs of every id, so it must be a DNS name",
+            ));
         }
         if self.site.feed_size == 0 {
             return Err(self.invalid("site.feed_size", "expected at least 1"));
@@ -285,7 +296,8 @@ impl Config {
 
     /// `breaking`, `all`, then the categories in config order.
     pub fn feeds(&self) -> Vec<FeedId> {
-        let mut feeds = vec![FeedId::breaking(), FeedId::all()];
+        // `all` first: readers that take the first autodiscovery link get everything.
+        let mut feeds = vec![FeedId::all(), FeedId::breaking()];
         feeds.extend(self.categories.iter().map(|c| FeedId(c.slug.clone())));
         feeds
     }
@@ -323,12 +335,13 @@ impl Config {
     }
 }
 
-/// The authority part of an http(s) URL, without port or credentials.
-pub fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    host.split(':').next().unwrap_or("")
+/// The host of an http(s) URL, lowercased, without port or credentials: the
+/// authority of the site's `tag:` URIs.
+pub fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// 1-based line of a byte offset, for file:line messages.
@@ -388,5 +401,7 @@ tag_start = "2026-02-01"
             host_of("https://user@news.example.com:8443/a?b"),
             "news.example.com"
         );
+        // RFC 4151 tag authorities are lowercase DNS names.
+        assert_eq!(host_of("https://News.Example.COM/"), "news.example.com");
     }
 }

@@ -346,6 +346,50 @@ async fn ticker_and_article_dates_ids_and_bodies_are_exact() {
         assert!(html.contains(last_words));
     }
 
+    // An article tagged with its own category lists it once, in every format; Atom
+    // labels it with the category's title.
+    let ksar = "ksar-el-kebir-floods-evacuations";
+    let rss = rss_doc(&get_ok(&server, "/feeds/morocco.rss").await);
+    let item = rss
+        .items()
+        .iter()
+        .find(|i| i.link().is_some_and(|l| l.ends_with(ksar)))
+        .unwrap();
+    let names: Vec<_> = item.categories().iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "morocco").count(),
+        1,
+        "{names:?}"
+    );
+    let atom = atom_doc(&get_ok(&server, "/feeds/morocco.atom").await);
+    let entry = atom
+        .entries()
+        .iter()
+        .find(|e| e.id().ends_with(ksar))
+        .unwrap();
+    let terms: Vec<_> = entry
+        .categories()
+        .iter()
+        .map(|c| (c.term(), c.label()))
+        .collect();
+    assert_eq!(
+        terms.iter().filter(|(t, _)| *t == "morocco").count(),
+        1,
+        "{terms:?}"
+    );
+    assert_eq!(terms[0], ("morocco", Some("Morocco")));
+    let json = json_doc(&get_ok(&server, "/feeds/morocco.json").await);
+    let it = json_items(&json)
+        .iter()
+        .find(|i| i["id"].as_str().unwrap().ends_with(ksar))
+        .unwrap();
+    let tags: Vec<_> = it["tags"].as_array().unwrap().iter().collect();
+    assert_eq!(
+        tags.iter().filter(|t| **t == "morocco").count(),
+        1,
+        "{tags:?}"
+    );
+
     // No noise from the page the seed was taken from, anywhere.
     for path in every_document_path() {
         let text = String::from_utf8(get_ok(&server, &path).await).unwrap();
@@ -1010,6 +1054,12 @@ async fn opml_index_and_breaking_page_make_the_feeds_discoverable() {
     assert_eq!(status, 200);
     assert!(header(&h, "content-type").starts_with("text/html"));
     let index = String::from_utf8(index).unwrap();
+    // Readers that take the first autodiscovery link get everything.
+    let first = index
+        .lines()
+        .find(|l| l.starts_with("<link rel=\"alternate\""))
+        .unwrap();
+    assert!(first.contains("/feeds/all.rss\""), "{first}");
     for slug in SLUGS {
         for (ext, mime) in [
             ("rss", "application/rss+xml"),

@@ -129,11 +129,12 @@ impl Draft {
             }
             None => derive_key(&title, published, tz),
         };
-        for (name, url) in [("link", &self.link), ("image", &self.image)] {
-            if let Some(u) = url {
-                check_url(u).map_err(|m| field(name, m))?;
-            }
-        }
+        let [link, image] = [("link", &self.link), ("image", &self.image)].map(|(name, url)| {
+            url.as_deref()
+                .map(|u| check_url(u).map_err(|m| field(name, m)))
+                .transpose()
+        });
+        let (link, image) = (link?, image?);
         let content_html = match &self.body {
             Body::Markdown(md) => markdown_to_html(md),
             Body::Html(html) => html.clone(),
@@ -146,9 +147,7 @@ impl Draft {
             Some(s) => s,
             None => derive_summary(&self.body),
         };
-        let link = self
-            .link
-            .unwrap_or_else(|| format!("{}/articles/{key}", config.site_base()));
+        let link = link.unwrap_or_else(|| format!("{}/articles/{key}", config.site_base()));
         Ok(Item {
             id: format!("{}article/{key}", config.tag_prefix()),
             key,
@@ -177,7 +176,7 @@ impl Draft {
                 .map(|t| t.trim().to_owned())
                 .filter(|t| !t.is_empty())
                 .collect(),
-            image: self.image,
+            image,
         })
     }
 }
@@ -199,18 +198,16 @@ pub fn check_key(key: &str) -> Result<(), String> {
     }
 }
 
-pub fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(r)
-            if !r.is_empty() && !r.starts_with('/') && !url.chars().any(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(format!("expected an absolute http(s) URL, got {url:?}")),
+/// An absolute http(s) URL in the form every feed format can carry: the url crate
+/// lowercases the host, turns an IDN into punycode and percent-encodes what a URI
+/// may not contain (spaces, quotes, non-ASCII). Callers store what it returns.
+pub fn check_url(url: &str) -> Result<String, String> {
+    let bad = || format!("expected an absolute http(s) URL, got {url:?}");
+    let parsed = url::Url::parse(url).map_err(|e| format!("{}: {e}", bad()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(bad());
     }
+    Ok(parsed.into())
 }
 
 /// `2026-02-01-fuel-prices-rise-again`: the local publication day and the title, so
@@ -381,7 +378,10 @@ mod tests {
         assert!(check_key("salt-typhoon_2.v1").is_ok());
         assert!(check_key("../etc").is_err());
         assert!(check_key("a b").is_err());
-        assert!(check_url("https://x.example/a").is_ok());
+        assert_eq!(
+            check_url("https://News.Example/a b?q=\"x\"").as_deref(),
+            Ok("https://news.example/a%20b?q=%22x%22")
+        );
         assert!(check_url("/relative").is_err());
         assert!(check_url("javascript:alert(1)").is_err());
     }

@@ -113,7 +113,9 @@ pub fn check_ticker_item(config: &Config, t: &ticker::TickerItem) -> Result<(), 
 /// A ticker item as a feed item. One without a page of its own links to its
 /// anchor in the breaking feed's HTML page, so every reader gets a usable link.
 pub fn breaking_item(config: &Config, t: ticker::TickerItem, source: Source) -> Item {
-    let link = t.link.unwrap_or_else(|| {
+    // Checked already (`check_ticker_item`); this stores the normalized form.
+    let link = t.link.map(|l| super::article::check_url(&l).unwrap_or(l));
+    let link = link.unwrap_or_else(|| {
         format!(
             "{}/feeds/breaking.html#{}",
             config.feeds_base(),

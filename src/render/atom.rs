@@ -67,18 +67,16 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
     if let Some(img) = &it.image {
         links.push(link(img.clone(), "enclosure", super::rss::image_type(img)));
     }
-    let mut categories: Vec<Category> = it
-        .category
-        .iter()
-        .map(|c| Category {
-            term: c.clone(),
+    // The category's title as its label, so readers show "World", not "world".
+    let categories = data
+        .categories(it)
+        .into_iter()
+        .map(|term| Category {
+            term: term.to_owned(),
+            label: data.config.category(term).map(|c| c.title.clone()),
             ..Default::default()
         })
         .collect();
-    categories.extend(it.tags.iter().map(|t| Category {
-        term: t.clone(),
-        ..Default::default()
-    }));
     // A ticker item has no body: its headline is its content, so the entry stands alone.
     let content = match &it.content_html {
         Some(html) => Content {

@@ -76,12 +76,7 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
                     .into_iter()
                     .map(|name| Author { name })
                     .collect(),
-                tags: it
-                    .category
-                    .iter()
-                    .chain(&it.tags)
-                    .map(String::as_str)
-                    .collect(),
+                tags: data.categories(it),
             })
             .collect(),
     };

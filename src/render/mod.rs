@@ -86,6 +86,18 @@ impl FeedData<'_> {
         crate::localtime::in_zone(t, self.config.site.timezone)
     }
 
+    /// An item's category, then its tags, each once (an article may be tagged
+    /// with its own category).
+    pub fn categories<'b>(&self, item: &'b Item) -> Vec<&'b str> {
+        let mut out: Vec<&str> = Vec::with_capacity(1 + item.tags.len());
+        for c in item.category.iter().chain(&item.tags) {
+            if !out.contains(&c.as_str()) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// The people an item is credited to, falling back to the site's author.
     pub fn authors<'b>(&'b self, item: &'b Item) -> Vec<&'b str> {
         if item.authors.is_empty() {

@@ -2,6 +2,7 @@
 //! the full body and `dc:creator` for authors (RSS `author` must be an e-mail address).
 
 use super::{FeedData, GENERATOR};
+use quick_xml::escape::escape;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Enclosure, Guid, Image, Item};
@@ -46,26 +47,24 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
 }
 
 fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
-    let mut categories: Vec<Category> = it
-        .category
-        .iter()
+    let categories = data
+        .categories(it)
+        .into_iter()
         .map(|c| Category {
-            name: c.clone(),
+            name: c.to_owned(),
             domain: None,
         })
         .collect();
-    categories.extend(it.tags.iter().map(|t| Category {
-        name: t.clone(),
-        domain: None,
-    }));
     let creators = data.authors(it).into_iter().map(str::to_owned).collect();
     Item {
         title: Some(it.title.clone()),
         link: it.link.clone(),
+        // RSS reads description as HTML; our summary is plain text, so escape it.
         description: it
             .summary
-            .clone()
-            .or_else(|| (it.content_html.is_none()).then(|| it.title.clone())),
+            .as_deref()
+            .or_else(|| it.content_html.is_none().then_some(it.title.as_str()))
+            .map(|text| escape(text).into_owned()),
         categories,
         enclosure: it.image.as_ref().map(|url| Enclosure {
             url: url.clone(),
