@@ -29,20 +29,17 @@ pub fn hash_hex(bytes: &[u8]) -> String {
 pub struct Variant {
     pub body: Bytes,
     pub etag: HeaderValue,
-    /// The same bytes in an in-memory file, for large bodies on Linux, so the HTTP
+    /// Where the same bytes lie in a file, for large bodies on Linux, so the HTTP
     /// layer can `sendfile(2)` them instead of copying them into every socket.
-    pub file: Option<Arc<File>>,
+    pub file: Option<FileRange>,
 }
 
-impl Variant {
-    fn new(body: Vec<u8>, etag: HeaderValue) -> Variant {
-        let file = mirror(&body);
-        Variant {
-            body: body.into(),
-            etag,
-            file,
-        }
-    }
+/// A body's bytes in a file: the file (shared by a document's encodings) and the
+/// offset they start at.
+#[derive(Debug, Clone)]
+pub struct FileRange {
+    pub file: Arc<File>,
+    pub offset: u64,
 }
 
 /// A document in every encoding, plus the headers that do not depend on the request.
@@ -66,24 +63,42 @@ const MIN_COMPRESS: usize = 256;
 /// call of sending the head and the body apart.
 const MIN_MIRROR: usize = 16 * 1024;
 
-/// An anonymous in-memory file (memfd) holding `body`. Without one (another OS,
-/// or memfd refused) the body is copied as usual, so failure is only logged.
-fn mirror(body: &[u8]) -> Option<Arc<File>> {
-    if body.len() < MIN_MIRROR || !cfg!(target_os = "linux") {
-        return None;
+/// Writes a document's large bodies, one after the other, into one unlinked
+/// temporary file: one descriptor per document, whatever its encodings. A
+/// page-cache file, not a memfd: tmpfs splices page by page and costs more than
+/// the copy it saves. Without a file (another OS, no writable temp dir) bodies are
+/// copied as usual, so a failure is only logged.
+fn mirror(bodies: &[&[u8]]) -> Vec<Option<FileRange>> {
+    let mut ranges = vec![None; bodies.len()];
+    if !cfg!(target_os = "linux") || bodies.iter().all(|b| b.len() < MIN_MIRROR) {
+        return ranges;
     }
-    #[cfg(target_os = "linux")]
-    {
-        let made = tempfile::tempfile().and_then(|mut file| {
-            file.write_all(body)?;
-            Ok(file)
-        });
-        match made {
-            Ok(file) => return Some(Arc::new(file)),
-            Err(e) => tracing::debug!("no file for a document, copying it: {e}"),
+    let written = tempfile::tempfile().and_then(|mut file| {
+        let mut at = Vec::with_capacity(bodies.len());
+        let mut offset = 0;
+        for body in bodies {
+            if body.len() >= MIN_MIRROR {
+                file.write_all(body)?;
+                at.push(Some(offset));
+                offset += body.len() as u64;
+            } else {
+                at.push(None);
+            }
         }
+        Ok((Arc::new(file), at))
+    });
+    match written {
+        Ok((file, at)) => {
+            for (range, offset) in ranges.iter_mut().zip(at) {
+                *range = offset.map(|offset| FileRange {
+                    file: file.clone(),
+                    offset,
+                });
+            }
+        }
+        Err(e) => tracing::debug!("no file for a document, copying it: {e}"),
     }
-    None
+    ranges
 }
 
 impl Entry {
@@ -95,17 +110,29 @@ impl Entry {
         cors: bool,
     ) -> Entry {
         let tag = &hash_hex(&body)[..32];
-        let (gzip, br) = if body.len() >= MIN_COMPRESS {
-            (
-                Some(Variant::new(gzip(&body), etag(tag, "-gz"))),
-                Some(Variant::new(brotli(&body), etag(tag, "-br"))),
-            )
+        let compressed = if body.len() >= MIN_COMPRESS {
+            Some((gzip(&body), brotli(&body)))
         } else {
-            (None, None)
+            None
+        };
+        let ranges = match &compressed {
+            Some((gz, br)) => mirror(&[&body, gz, br]),
+            None => mirror(&[&body]),
+        };
+        let mut ranges = ranges.into_iter();
+        let mut variant = |body: Vec<u8>, suffix: &str| Variant {
+            body: body.into(),
+            etag: etag(tag, suffix),
+            file: ranges.next().flatten(),
+        };
+        let identity = variant(body, "");
+        let (gzip, br) = match compressed {
+            Some((gz, br)) => (Some(variant(gz, "-gz")), Some(variant(br, "-br"))),
+            None => (None, None),
         };
         Entry {
             content_type: HeaderValue::from_static(content_type),
-            identity: Variant::new(body, etag(tag, "")),
+            identity,
             gzip,
             br,
             last_modified,

@@ -124,6 +124,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
 }
 
 async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::process::ExitCode> {
+    raise_open_file_limit();
     let (config, store) = args.open().await?;
     let addr = listen.unwrap_or(config.server.listen);
     let site = Site::new(config, store);
@@ -146,6 +147,28 @@ async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::proces
         .await
         .context("starting the HTTP workers")?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// A server holds a descriptor per connection and per large document; the usual
+/// soft limit of 1024 is far below the hard one, so take the hard one, as nginx's
+/// `worker_rlimit_nofile` and Go's runtime do.
+fn raise_open_file_limit() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if let (Some(soft), Some(hard)) = (limit.current, limit.maximum)
+            && soft < hard
+        {
+            let raised = rustix::process::Rlimit {
+                current: Some(hard),
+                maximum: Some(hard),
+            };
+            if let Err(e) = setrlimit(Resource::Nofile, raised) {
+                tracing::warn!("cannot raise the open-file limit: {e}");
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -227,3 +227,37 @@ fn every_subcommand_has_help() {
     let bad = newswire(&["frobnicate"]);
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
 }
+
+// A descriptor per connection and per large document: `serve` takes the hard
+// open-file limit when it starts under a low soft one.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_raises_the_soft_open_file_limit() {
+    use std::io::{BufRead, BufReader};
+    let site = SiteDir::demo();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 256 && exec "$0" serve --config "$1" --data "$2" --listen 127.0.0.1:0"#)
+        .arg(bin())
+        .arg(site.config())
+        .arg(site.data())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("newswire: listening on"), "{line:?}");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let soft: u64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse().ok())
+        .expect("a soft limit");
+    assert!(soft > 256, "soft open-file limit still {soft}:\n{limits}");
+}

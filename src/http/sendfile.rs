@@ -1,6 +1,7 @@
-//! Zero-copy bodies: a connection that is about to send a cached document hands the
-//! kernel its in-memory file (`sendfile(2)`) instead of copying the bytes into the
-//! socket, the way nginx serves static files.
+//! Zero-copy bodies: a connection that is about to send a large cached document
+//! hands the kernel the file that mirrors it (`sendfile(2)`, see
+//! [`crate::cache::FileRange`]) instead of copying the bytes into the socket, the
+//! way nginx serves static files.
 //!
 //! hyper owns the connection and writes response bodies through the I/O type it is
 //! given; it only sees byte slices. So the service notes which cached body it
@@ -39,7 +40,8 @@ impl Pending {
         let noted = self.0.lock().expect("pending lock");
         let variant = noted.as_ref()?;
         let (at, offset) = find_body(bufs, &variant.body)?;
-        Some((variant.file.clone()?, at, offset))
+        let range = variant.file.as_ref()?;
+        Some((range.file.clone(), at, range.offset + offset))
     }
 }
 
