@@ -5,10 +5,8 @@ use super::sendfile::Pending;
 use crate::cache::{Entry, Variant};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderMap};
 use hyper::{Method, Response, StatusCode};
-
-const VARY: HeaderValue = HeaderValue::from_static("Accept-Encoding");
 
 /// The response for a cached document; a body about to be sent is noted in
 /// `pending`, so the connection can send it from its file.
@@ -18,39 +16,14 @@ pub fn respond(
     entry: &Entry,
     pending: &Pending,
 ) -> Response<Full<Bytes>> {
-    let (variant, encoding) = negotiate(headers, entry);
+    let variant = negotiate(headers, entry);
     let mut resp = Response::new(Full::new(Bytes::new()));
-    let h = resp.headers_mut();
-    // Room for every header below at once, instead of growing mid-way.
-    h.reserve(10);
-    h.insert(header::ETAG, variant.etag.clone());
-    h.insert(header::CACHE_CONTROL, entry.cache_control.clone());
-    h.insert(header::VARY, VARY);
-    if let Some(lm) = &entry.last_modified_header {
-        h.insert(header::LAST_MODIFIED, lm.clone());
-    }
-    if entry.cors {
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("ETag, Last-Modified"),
-        );
-    }
     if not_modified(headers, entry) {
         *resp.status_mut() = StatusCode::NOT_MODIFIED;
+        *resp.headers_mut() = variant.not_modified.clone();
         return resp;
     }
-    h.insert(header::CONTENT_TYPE, entry.content_type.clone());
-    if let Some(enc) = encoding {
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
-    }
-    h.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(variant.body.len()),
-    );
+    *resp.headers_mut() = variant.headers.clone();
     if method != Method::HEAD {
         pending.set(variant);
         *resp.body_mut() = Full::new(variant.body.clone());
@@ -86,7 +59,7 @@ fn not_modified(headers: &HeaderMap, entry: &Entry) -> bool {
 
 /// Brotli, then gzip, then identity, as far as the client accepts them. Runs on
 /// every request, so it reads the header in place without allocating.
-fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> (&'a Variant, Option<&'static str>) {
+fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> &'a Variant {
     let (mut br, mut gzip, mut any) = (None, None, None);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
@@ -113,12 +86,12 @@ fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> (&'a Variant, Option<
     if let Some(v) = &entry.br
         && accepts(br)
     {
-        return (v, Some("br"));
+        return v;
     }
     if let Some(v) = &entry.gzip
         && accepts(gzip)
     {
-        return (v, Some("gzip"));
+        return v;
     }
-    (&entry.identity, None)
+    &entry.identity
 }
