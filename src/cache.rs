@@ -230,11 +230,11 @@ impl Cache {
         self.entries.read().expect("cache lock").get(path).cloned()
     }
 
-    pub fn put(&self, path: String, entry: Entry) {
-        self.entries
-            .write()
-            .expect("cache lock")
-            .insert(path, Arc::new(entry));
+    /// Swaps in several documents at once: a write shows in every feed it touched
+    /// at the same moment, never in `breaking` before `world`.
+    pub fn put_all(&self, docs: impl IntoIterator<Item = (String, Entry)>) {
+        let docs: Vec<_> = docs.into_iter().map(|(p, e)| (p, Arc::new(e))).collect();
+        self.entries.write().expect("cache lock").extend(docs);
     }
 
     pub fn paths(&self) -> Vec<String> {

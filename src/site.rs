@@ -111,24 +111,25 @@ impl Site {
         // one core, so a burst of writes never starves the requests themselves.
         let config = self.config.clone();
         let cache = self.cache.clone();
+        // The pass's documents are swapped in together, so readers never see one
+        // feed of the pass updated and another not yet.
         tokio::task::spawn_blocking(move || {
+            let mut docs = Vec::new();
             for (feed, items, tombstones) in &data {
-                let docs = render::feed_documents(&FeedData {
+                docs.extend(render::feed_documents(&FeedData {
                     config: &config,
                     feed,
                     items,
                     tombstones,
-                });
-                for (path, entry) in docs {
-                    cache.put(path, entry);
-                }
+                }));
             }
             if let Some(latest) = latest {
-                cache.put("/".into(), render::index_document(&config, &latest));
+                docs.push(("/".into(), render::index_document(&config, &latest)));
             }
             if cache.get(OPML_PATH).is_none() {
-                cache.put(OPML_PATH.into(), render::opml_document(&config));
+                docs.push((OPML_PATH.into(), render::opml_document(&config)));
             }
+            cache.put_all(docs);
         })
         .await
         .expect("rendering does not panic");
