@@ -4,7 +4,8 @@
 //! validators are computed from data, never from the clock: the ETag is a hash of
 //! the bytes (with a suffix per encoding) and Last-Modified is the newest change in
 //! the items shown. The same content therefore gets the same validators after a
-//! restart and on every instance. A request only looks up an [`Entry`].
+//! restart and on every instance. Response headers are built here too, per
+//! encoding; a request only looks up an [`Entry`] and clones what it needs.
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -219,7 +220,8 @@ fn brotli(body: &[u8]) -> Vec<u8> {
 }
 
 /// Path -> entry. Readers clone an `Arc` under a short read lock; the renderer swaps
-/// whole entries, so a request never sees half a document.
+/// whole entries, a render pass's all at once, so a request never sees half a
+/// document, nor one feed of a write updated and another not yet.
 #[derive(Default)]
 pub struct Cache {
     entries: RwLock<HashMap<String, Arc<Entry>>>,

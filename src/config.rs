@@ -294,9 +294,9 @@ impl Config {
         self.categories.iter().find(|c| c.slug == slug)
     }
 
-    /// `breaking`, `all`, then the categories in config order.
+    /// `all`, `breaking`, then the categories in config order. `all` comes first
+    /// because readers that take the first autodiscovery link should get everything.
     pub fn feeds(&self) -> Vec<FeedId> {
-        // `all` first: readers that take the first autodiscovery link get everything.
         let mut feeds = vec![FeedId::all(), FeedId::breaking()];
         feeds.extend(self.categories.iter().map(|c| FeedId(c.slug.clone())));
         feeds
