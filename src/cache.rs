@@ -7,6 +7,7 @@
 //! restart and on every instance. Response headers are built here too, per
 //! encoding; a request only looks up an [`Entry`] and clones what it needs.
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hyper::header::{self, HeaderMap, HeaderValue};
@@ -14,7 +15,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 pub fn hash_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -219,34 +220,40 @@ fn brotli(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Path -> entry. Readers clone an `Arc` under a short read lock; the renderer swaps
-/// whole entries, a render pass's all at once, so a request never sees half a
-/// document, nor one feed of a write updated and another not yet.
+/// Path -> entry. The map is swapped whole: the renderer publishes a render pass's
+/// documents at once, so a request never sees half a document, nor one feed of a
+/// write updated and another not yet. Readers take no lock: every request on every
+/// core reads this map, and a lock's counter, written by all of them, would move
+/// between cores on each request.
 #[derive(Default)]
 pub struct Cache {
-    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    entries: ArcSwap<HashMap<String, Arc<Entry>>>,
 }
 
 impl Cache {
     pub fn get(&self, path: &str) -> Option<Arc<Entry>> {
-        self.entries.read().expect("cache lock").get(path).cloned()
+        self.entries.load().get(path).cloned()
+    }
+
+    /// Runs `f` on the document at `path` without taking a reference to it: the
+    /// per-request path, which only borrows.
+    pub fn with<R>(&self, path: &str, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+        self.entries.load().get(path).map(|e| f(e))
     }
 
     /// Swaps in several documents at once: a write shows in every feed it touched
     /// at the same moment, never in `breaking` before `world`.
     pub fn put_all(&self, docs: impl IntoIterator<Item = (String, Entry)>) {
         let docs: Vec<_> = docs.into_iter().map(|(p, e)| (p, Arc::new(e))).collect();
-        self.entries.write().expect("cache lock").extend(docs);
+        self.entries.rcu(|old| {
+            let mut map = HashMap::clone(old);
+            map.extend(docs.iter().cloned());
+            map
+        });
     }
 
     pub fn paths(&self) -> Vec<String> {
-        let mut p: Vec<_> = self
-            .entries
-            .read()
-            .expect("cache lock")
-            .keys()
-            .cloned()
-            .collect();
+        let mut p: Vec<_> = self.entries.load().keys().cloned().collect();
         p.sort();
         p
     }

@@ -89,8 +89,11 @@ pub struct Server {
     pub listen: SocketAddr,
     /// Largest request body the API accepts, in bytes.
     pub max_body: usize,
-    /// Seconds a client may take to send its request headers.
+    /// Seconds a client may take to send its request headers, the next request's
+    /// on a kept-alive connection included.
     pub header_timeout: u64,
+    /// Seconds a client may leave a response unread before it is cut off.
+    pub send_timeout: u64,
 }
 
 impl Default for Server {
@@ -99,6 +102,7 @@ impl Default for Server {
             listen: ([127, 0, 0, 1], 8080).into(),
             max_body: 1 << 20,
             header_timeout: 10,
+            send_timeout: 60,
         }
     }
 }
@@ -244,6 +248,15 @@ impl Config {
         }
         if self.site.feed_size == 0 {
             return Err(self.invalid("site.feed_size", "expected at least 1"));
+        }
+        // The connection clock ticks in whole seconds; 0 would cut every client.
+        for (key, secs) in [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.send_timeout", self.server.send_timeout),
+        ] {
+            if secs == 0 {
+                return Err(self.invalid(key, "expected at least 1 (seconds)"));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.categories.iter().enumerate() {

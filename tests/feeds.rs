@@ -1163,6 +1163,74 @@ async fn slow_clients_are_cut_off_and_sigterm_exits_zero() {
     assert!(server.stop(), "SIGTERM exits 0");
 }
 
+// A client that stops reading is cut off after send_timeout; one that keeps reading,
+// however long the whole takes, is not. (Like nginx's send_timeout, the limit runs
+// between two writes, and the kernel only asks for the next write once a third of
+// the send buffer is free, so the steady reader reads at a few MB/s.)
+#[tokio::test]
+async fn clients_that_stop_reading_are_cut_off_and_slow_readers_are_not() {
+    use std::io::Write as _;
+    let site = SiteDir::demo();
+    site.append_config("[server]\nsend_timeout = 1\n");
+    let server = Server::start(&site, &[]);
+    let one = get_ok(&server, "/feeds/all.rss").await.len();
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    // 1,000 feeds in one write: 25 MB, far more than the socket buffers hold, and
+    // more than the steady reader reads in 3 s.
+    const N: usize = 1000;
+    let requests = "GET /feeds/all.rss HTTP/1.1\r\nHost: x\r\n\r\n".repeat(N);
+    let pipelined = move || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(requests.as_bytes()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    };
+    let (stalled, reading) = tokio::task::spawn_blocking(move || {
+        // Reads nothing for 3 s, then everything it can.
+        let mut stalled = pipelined();
+        std::thread::sleep(Duration::from_secs(3));
+        let mut got = Vec::new();
+        let outcome = stalled.read_to_end(&mut got).map_err(|e| e.kind());
+        // Reads 32 KiB every 10 ms for the same 3 s, then the rest.
+        let mut reading = pipelined();
+        let mut all = Vec::new();
+        let mut buf = vec![0; 32 * 1024];
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(3) {
+            let n = reading.read(&mut buf).unwrap();
+            assert!(n > 0, "slow reader cut off after {} bytes", all.len());
+            all.extend_from_slice(&buf[..n]);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let read_slowly = all.len();
+        let mut seen = all.windows(6).filter(|w| w == b"</rss>").count();
+        while seen < N {
+            let n = reading.read(&mut buf).unwrap();
+            assert!(n > 0, "slow reader cut off after {} bytes", all.len());
+            // Counts only in the new bytes (and a match across the seam).
+            let from = all.len().saturating_sub(5);
+            all.extend_from_slice(&buf[..n]);
+            seen += all[from..].windows(6).filter(|w| w == b"</rss>").count();
+        }
+        ((outcome, got.len()), (read_slowly, all))
+    })
+    .await
+    .unwrap();
+    match stalled {
+        (Ok(_), n) => assert!(n < N * one, "the stalled client got all {n} bytes"),
+        (Err(kind), _) => assert_eq!(kind, std::io::ErrorKind::ConnectionReset),
+    }
+    let (read_slowly, all) = reading;
+    assert!(
+        read_slowly > 1 << 20 && read_slowly < N * one,
+        "the slow reader took {read_slowly} bytes in 3 s, out of {}",
+        N * one
+    );
+    let text = String::from_utf8_lossy(&all);
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), N);
+    assert!(server.stop());
+}
+
 #[tokio::test]
 async fn sigterm_with_an_idle_keep_alive_connection_still_exits_zero_quickly() {
     let site = SiteDir::demo();

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+mod conns;
 pub mod feeds;
 pub mod problem;
 pub mod router;
@@ -10,7 +11,6 @@ mod sendfile;
 mod workers;
 
 use crate::site::Site;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,10 +33,12 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let header_timeout = Duration::from_secs(site.config.server.header_timeout);
+    let limits = conns::Limits {
+        head: site.config.server.header_timeout,
+        send: site.config.server.send_timeout,
+    };
     let state = Arc::new(router::State::new(site));
-    let pool = workers::Pool::start(state, header_timeout)?;
-    let graceful = GracefulShutdown::new();
+    let pool = workers::Pool::start(state, limits)?;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -50,16 +52,17 @@ pub async fn serve(
                         continue;
                     }
                 };
-                pool.dispatch(stream, peer, graceful.watcher());
+                pool.dispatch(stream, peer);
             }
             () = &mut shutdown => break,
         }
     }
     drop(listener);
     tracing::info!("shutting down: draining open connections");
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(DRAIN) => tracing::warn!("drain timed out; closing remaining connections"),
+    if pool.drain(DRAIN).await {
+        tracing::info!("all connections closed");
+    } else {
+        tracing::warn!("drain timed out; closing remaining connections");
     }
     pool.stop().await;
     Ok(())

@@ -10,7 +10,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -34,30 +35,42 @@ impl State {
     }
 }
 
-pub async fn handle(
-    state: Arc<State>,
-    pending: Pending,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+/// An answer, or the API call that will give one.
+pub enum Routed {
+    /// Cached documents, health, errors: answered on the connection's thread.
+    Now(Response<Full<Bytes>>),
+    /// API requests, which run on the main runtime next to the store.
+    Later(Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>),
+}
+
+pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> Routed {
     let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path());
-    let resp = match req.uri().path().strip_prefix("/api/v1/") {
-        Some(rest) => {
-            let rest = rest.to_owned();
-            let api_state = state.clone();
-            let call = async move { api::handle(&api_state, req, &rest).await };
-            match state.main.spawn(call.instrument(span.clone())).await {
+    let Some(rest) = req.uri().path().strip_prefix("/api/v1/") else {
+        return span.in_scope(|| {
+            let resp = static_like(state, pending, &req, req.uri().path());
+            tracing::debug!(status = resp.status().as_u16(), "answered");
+            Routed::Now(resp)
+        });
+    };
+    let rest = rest.to_owned();
+    let api_state = state.clone();
+    let call = async move { api::handle(&api_state, req, &rest).await };
+    let main = state.main.clone();
+    Routed::Later(Box::pin(
+        async move {
+            let resp = match main.spawn(call.in_current_span()).await {
                 Ok(resp) => resp,
                 Err(e) => {
                     tracing::error!("API request failed: {e}");
                     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the request failed")
                         .into_response()
                 }
-            }
+            };
+            tracing::debug!(status = resp.status().as_u16(), "answered");
+            resp
         }
-        None => span.in_scope(|| static_like(&state, &pending, &req, req.uri().path())),
-    };
-    span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
-    Ok(resp)
+        .instrument(span),
+    ))
 }
 
 fn static_like(
@@ -72,14 +85,12 @@ fn static_like(
             _ => method_not_allowed("GET, HEAD"),
         };
     }
-    let Some(entry) = state.site.cache.get(path) else {
-        return not_found(path).into_response();
-    };
-    match *req.method() {
-        Method::GET | Method::HEAD => feeds::respond(req.method(), req.headers(), &entry, pending),
+    let answer = state.site.cache.with(path, |entry| match *req.method() {
+        Method::GET | Method::HEAD => feeds::respond(req.method(), req.headers(), entry, pending),
         Method::OPTIONS if entry.cors => preflight(),
         _ => method_not_allowed("GET, HEAD, OPTIONS"),
-    }
+    });
+    answer.unwrap_or_else(|| not_found(path).into_response())
 }
 
 /// CORS preflight: any site may read the feeds, conditionally.

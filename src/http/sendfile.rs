@@ -12,50 +12,68 @@
 //! writes, other bodies) the bytes on the wire are the ones hyper asked for; at worst
 //! they are copied as before.
 
-use crate::cache::Variant;
+use super::conns::Slot;
+use crate::cache::{FileRange, Variant};
+use bytes::Bytes;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::rt::TokioIo;
+use std::cell::RefCell;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 use tokio::net::TcpStream;
 
 /// The cached body a connection is answering with, shared by its service and its
-/// [`Conn`].
+/// [`Conn`] on the connection's thread.
 #[derive(Clone, Default)]
-pub struct Pending(Arc<Mutex<Option<Variant>>>);
+pub struct Pending(Rc<RefCell<Option<(Bytes, FileRange)>>>);
 
 impl Pending {
     /// Notes a body about to be sent; a body without a file is copied as usual.
     pub fn set(&self, variant: &Variant) {
-        if variant.file.is_some() {
-            *self.0.lock().expect("pending lock") = Some(variant.clone());
+        if let Some(range) = &variant.file {
+            *self.0.borrow_mut() = Some((variant.body.clone(), range.clone()));
         }
     }
 
-    /// The noted body's file and the offset there of the first slice of `bufs` that
-    /// lies inside the noted body, with that slice's index.
-    fn locate(&self, bufs: &[IoSlice<'_>]) -> Option<(Arc<std::fs::File>, usize, u64)> {
-        let noted = self.0.lock().expect("pending lock");
-        let variant = noted.as_ref()?;
-        let (at, offset) = find_body(bufs, &variant.body)?;
-        let range = variant.file.as_ref()?;
-        Some((range.file.clone(), at, range.offset + offset))
+    /// Sends `bufs` with the noted body's slice from its file, if one of them lies
+    /// inside the noted body; `None` if none does.
+    #[cfg(target_os = "linux")]
+    fn write_from_file(
+        &self,
+        stream: &TcpStream,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Option<Poll<io::Result<usize>>> {
+        let noted = self.0.borrow();
+        let (body, range) = noted.as_ref()?;
+        let (at, offset) = find_body(bufs, body)?;
+        Some(poll_write_from_file(
+            stream,
+            cx,
+            bufs,
+            at,
+            &range.file,
+            range.offset + offset,
+        ))
     }
 }
 
-/// A TCP connection as hyper's I/O, with the zero-copy path for noted bodies.
+/// A TCP connection as hyper's I/O, with the zero-copy path for noted bodies. It
+/// tells the connection's [`Slot`] when bytes go out or cannot.
 pub struct Conn {
     io: TokioIo<TcpStream>,
     pending: Pending,
+    slot: Rc<Slot>,
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, pending: Pending) -> Conn {
+    pub fn new(stream: TcpStream, pending: Pending, slot: Rc<Slot>) -> Conn {
         Conn {
             io: TokioIo::new(stream),
             pending,
+            slot,
         }
     }
 }
@@ -85,11 +103,19 @@ impl Write for Conn {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
         #[cfg(target_os = "linux")]
-        if let Some((file, at, offset)) = self.pending.locate(bufs) {
-            return self.poll_write_from_file(cx, bufs, at, &file, offset);
+        let from_file = this.pending.write_from_file(this.io.inner(), cx, bufs);
+        #[cfg(not(target_os = "linux"))]
+        let from_file = None;
+        let written =
+            from_file.unwrap_or_else(|| Pin::new(&mut this.io).poll_write_vectored(cx, bufs));
+        match &written {
+            Poll::Ready(Ok(n)) if *n > 0 => this.slot.progress(),
+            Poll::Pending => this.slot.stalled(),
+            _ => {}
         }
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        written
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -115,54 +141,51 @@ fn find_body(bufs: &[IoSlice<'_>], body: &[u8]) -> Option<(usize, u64)> {
     })
 }
 
+/// Writes the slices before the body (the response head) with `MSG_MORE`, so
+/// they leave in one segment with the body's start, then the body slice with
+/// `sendfile`. Returns how many bytes of `bufs` went out, as a write would.
 #[cfg(target_os = "linux")]
-impl Conn {
-    /// Writes the slices before the body (the response head) with `MSG_MORE`, so
-    /// they leave in one segment with the body's start, then the body slice with
-    /// `sendfile`. Returns how many bytes of `bufs` went out, as a write would.
-    fn poll_write_from_file(
-        &mut self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-        at: usize,
-        file: &std::fs::File,
-        offset: u64,
-    ) -> Poll<io::Result<usize>> {
-        use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
-        use tokio::io::Interest;
+fn poll_write_from_file(
+    stream: &TcpStream,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+    at: usize,
+    file: &std::fs::File,
+    offset: u64,
+) -> Poll<io::Result<usize>> {
+    use rustix::net::{SendAncillaryBuffer, SendFlags, sendmsg};
+    use tokio::io::Interest;
 
-        let stream = self.io.inner();
-        let head: usize = bufs[..at].iter().map(|b| b.len()).sum();
-        let mut sent = 0;
-        if head > 0 {
-            sent = ready!(poll_io(stream, cx, || {
-                sendmsg(
-                    stream,
-                    &bufs[..at],
-                    &mut SendAncillaryBuffer::default(),
-                    SendFlags::MORE | SendFlags::NOSIGNAL,
-                )
-                .map_err(io::Error::from)
-            }))?;
-            if sent < head {
-                return Poll::Ready(Ok(sent));
-            }
+    let head: usize = bufs[..at].iter().map(|b| b.len()).sum();
+    let mut sent = 0;
+    if head > 0 {
+        sent = ready!(poll_io(stream, cx, || {
+            sendmsg(
+                stream,
+                &bufs[..at],
+                &mut SendAncillaryBuffer::default(),
+                SendFlags::MORE | SendFlags::NOSIGNAL,
+            )
+            .map_err(io::Error::from)
+        }))?;
+        if sent < head {
+            return Poll::Ready(Ok(sent));
         }
-        let count = bufs[at].len();
-        let send_body = || {
-            let mut offset = offset;
-            rustix::fs::sendfile(stream, file, Some(&mut offset), count).map_err(io::Error::from)
-        };
-        if sent > 0 {
-            // The head is out: report it now rather than wait for room for the body.
-            return Poll::Ready(match stream.try_io(Interest::WRITABLE, send_body) {
-                Ok(n) => Ok(sent + n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(sent),
-                Err(e) => Err(e),
-            });
-        }
-        poll_io(stream, cx, send_body)
     }
+    let count = bufs[at].len();
+    let send_body = || {
+        let mut offset = offset;
+        rustix::fs::sendfile(stream, file, Some(&mut offset), count).map_err(io::Error::from)
+    };
+    if sent > 0 {
+        // The head is out: report it now rather than wait for room for the body.
+        return Poll::Ready(match stream.try_io(Interest::WRITABLE, send_body) {
+            Ok(n) => Ok(sent + n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(sent),
+            Err(e) => Err(e),
+        });
+    }
+    poll_io(stream, cx, send_body)
 }
 
 /// Runs a non-blocking write when the socket is writable, waiting as tokio does.

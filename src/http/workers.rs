@@ -3,28 +3,38 @@
 //!
 //! The acceptor gives each new connection to the worker with the fewest open ones,
 //! so long-lived keep-alive connections spread evenly. A request never moves
-//! between threads, so serving one costs no cross-core wake-up.
+//! between threads, and what serving it touches (the connection's state, its
+//! clock slot, the cache map through a lock-free read) is written by that thread
+//! alone, so no cache line moves between cores per request.
 
-use super::router::{self, State};
+use super::conns::{Conns, Limits, Slot};
+use super::router::{self, Routed, State};
 use super::sendfile::{Conn, Pending};
+use bytes::Bytes;
+use futures_util::future::Either;
+use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioTimer;
-use hyper_util::server::graceful::Watcher;
+use hyper::{Request, Response};
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
 use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// An accepted connection on its way to a worker.
-struct Accepted {
-    stream: std::net::TcpStream,
-    peer: SocketAddr,
-    watcher: Watcher,
+enum Job {
+    Serve(std::net::TcpStream, SocketAddr),
+    /// Finish the requests in flight, then close every connection.
+    Drain,
 }
 
 struct Worker {
-    inbox: mpsc::UnboundedSender<Accepted>,
+    inbox: mpsc::UnboundedSender<Job>,
     open: Arc<AtomicUsize>,
     thread: std::thread::JoinHandle<()>,
 }
@@ -35,12 +45,10 @@ pub(super) struct Pool {
 
 impl Pool {
     /// One worker per available core.
-    pub fn start(state: Arc<State>, header_timeout: Duration) -> std::io::Result<Pool> {
+    pub fn start(state: Arc<State>, limits: Limits) -> std::io::Result<Pool> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .keep_alive(true);
+        http.keep_alive(true);
         let workers = (0..cores)
             .map(|i| {
                 let (inbox, rx) = mpsc::unbounded_channel();
@@ -51,7 +59,10 @@ impl Pool {
                 let (state, http, count) = (state.clone(), http.clone(), open.clone());
                 let thread = std::thread::Builder::new()
                     .name(format!("newswire-http-{i}"))
-                    .spawn(move || runtime.block_on(run(rx, count, state, http)))?;
+                    .spawn(move || {
+                        let local = tokio::task::LocalSet::new();
+                        local.block_on(&runtime, run(rx, count, state, http, limits));
+                    })?;
                 Ok(Worker {
                     inbox,
                     open,
@@ -63,7 +74,7 @@ impl Pool {
     }
 
     /// Hands a connection to the least busy worker.
-    pub fn dispatch(&self, stream: tokio::net::TcpStream, peer: SocketAddr, watcher: Watcher) {
+    pub fn dispatch(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
         // Leave the acceptor's runtime; the worker registers the socket with its own.
         let stream = match stream.into_std() {
             Ok(s) => s,
@@ -78,18 +89,31 @@ impl Pool {
             .min_by_key(|w| w.open.load(Ordering::Relaxed))
             .expect("a pool has at least one worker");
         worker.open.fetch_add(1, Ordering::Relaxed);
-        let accepted = Accepted {
-            stream,
-            peer,
-            watcher,
-        };
-        if worker.inbox.send(accepted).is_err() {
+        if worker.inbox.send(Job::Serve(stream, peer)).is_err() {
             worker.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
-    /// Closes the inboxes and waits for the workers. Called after the drain, so any
-    /// connection still open then is dropped with its worker's runtime.
+    /// Lets every connection finish its request and close; true if all closed
+    /// within `limit`.
+    pub async fn drain(&self, limit: Duration) -> bool {
+        for w in &self.workers {
+            let _ = w.inbox.send(Job::Drain);
+        }
+        let closed = async {
+            while self
+                .workers
+                .iter()
+                .any(|w| w.open.load(Ordering::Relaxed) > 0)
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(limit, closed).await.is_ok()
+    }
+
+    /// Closes the inboxes and waits for the workers. Any connection still open is
+    /// dropped with its worker's runtime.
     pub async fn stop(self) {
         for w in self.workers {
             drop(w.inbox);
@@ -100,17 +124,23 @@ impl Pool {
 }
 
 async fn run(
-    mut inbox: mpsc::UnboundedReceiver<Accepted>,
+    mut inbox: mpsc::UnboundedReceiver<Job>,
     open: Arc<AtomicUsize>,
     state: Arc<State>,
     http: http1::Builder,
+    limits: Limits,
 ) {
-    while let Some(Accepted {
-        stream,
-        peer,
-        watcher,
-    }) = inbox.recv().await
-    {
+    let conns = Rc::new(Conns::default());
+    let clock = conns.clone();
+    tokio::task::spawn_local(async move { clock.run_clock(limits).await });
+    while let Some(job) = inbox.recv().await {
+        let (stream, peer) = match job {
+            Job::Serve(stream, peer) => (stream, peer),
+            Job::Drain => {
+                conns.drain();
+                continue;
+            }
+        };
         let stream = match tokio::net::TcpStream::from_std(stream) {
             Ok(s) => s,
             Err(e) => {
@@ -120,19 +150,77 @@ async fn run(
             }
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
+        let slot = conns.open();
         let pending = Pending::default();
-        let io = Conn::new(stream, pending.clone());
-        let service = hyper::service::service_fn(move |req| {
-            router::handle(state.clone(), pending.clone(), req)
-        });
-        let conn = watcher.watch(http.serve_connection(io, service));
+        let io = Conn::new(stream, pending.clone(), slot.clone());
+        let service = Service {
+            state: state.clone(),
+            pending,
+            slot: slot.clone(),
+        };
+        let conn = http.serve_connection(io, service);
         let open = open.clone();
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, "connection ended: {e}");
+        tokio::task::spawn_local(async move {
+            match watch(conn, &slot).await {
+                Ok(()) => {}
+                Err(Ended::Cut) => tracing::debug!(%peer, "connection cut off: no progress"),
+                Err(Ended::Http(e)) => tracing::debug!(%peer, "connection ended: {e}"),
             }
             open.fetch_sub(1, Ordering::Relaxed);
         });
+    }
+}
+
+enum Ended {
+    Cut,
+    Http(hyper::Error),
+}
+
+/// Runs a connection until it ends, the clock cuts it off, or a drain closes it
+/// after its current request.
+async fn watch(conn: http1::Connection<Conn, Service>, slot: &Slot) -> Result<(), Ended> {
+    let mut conn = pin!(conn);
+    let mut draining = false;
+    std::future::poll_fn(|cx| {
+        if slot.is_cut(cx) {
+            return Poll::Ready(Err(Ended::Cut));
+        }
+        if slot.must_drain() && !draining {
+            draining = true;
+            conn.as_mut().graceful_shutdown();
+        }
+        conn.as_mut().poll(cx).map_err(Ended::Http)
+    })
+    .await
+}
+
+/// A connection's requests. Cached documents are answered in the call itself, with
+/// no task, lock or shared count touched.
+struct Service {
+    state: Arc<State>,
+    pending: Pending,
+    slot: Rc<Slot>,
+}
+
+type Answer = Result<Response<Full<Bytes>>, Infallible>;
+
+impl hyper::service::Service<Request<Incoming>> for Service {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Either<Ready<Answer>, Pin<Box<dyn Future<Output = Answer>>>>;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        self.slot.progress();
+        match router::route(&self.state, &self.pending, req) {
+            Routed::Now(resp) => Either::Left(ready(Ok(resp))),
+            Routed::Later(answer) => {
+                let busy = self.slot.busy();
+                Either::Right(Box::pin(async move {
+                    let resp = answer.await;
+                    drop(busy);
+                    Ok(resp)
+                }))
+            }
+        }
     }
 }
