@@ -406,6 +406,15 @@ tag_start = "2026-02-01"
             e.contains("category[0].slug") && e.contains("reserved"),
             "{e}"
         );
+
+        let no_time = format!("{MINIMAL}\n[server]\nsend_timeout = 0\n");
+        let e = Config::parse(Path::new("site.toml"), &no_time)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("server.send_timeout") && e.contains("at least 1"),
+            "{e}"
+        );
     }
 
     #[test]
