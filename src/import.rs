@@ -80,14 +80,13 @@ async fn import_file(site: &Site, path: &Path, report: &mut FileReport) -> Resul
                 .extend(diags.iter().map(ToString::to_string));
             items
                 .into_iter()
-                .filter(|t| match files::check_ticker_item(config, t) {
-                    Ok(()) => true,
-                    Err(m) => {
-                        report.rejected.push(format!("line {}: {m}", t.line));
-                        false
+                .filter_map(|t| match files::check_ticker_item(config, t) {
+                    Ok(t) => Some(files::breaking_item(config, t, Source::Api)),
+                    Err((line, m)) => {
+                        report.rejected.push(format!("line {line}: {m}"));
+                        None
                     }
                 })
-                .map(|t| files::breaking_item(config, t, Source::Api))
                 .collect()
         }
         "jsonl" | "ndjson" | "json" => return import_json_lines(site, &text, report).await,

@@ -297,12 +297,15 @@ impl BreakingInput {
                 message: format!("unknown category {c:?}"),
             });
         }
-        if let Some(l) = &self.link {
-            check_url(l).map_err(|m| FieldError {
+        let link = self
+            .link
+            .as_deref()
+            .map(check_url)
+            .transpose()
+            .map_err(|m| FieldError {
                 field: "link",
                 message: m,
             })?;
-        }
         let key = match self.id {
             Some(id) => {
                 check_key(&id).map_err(|m| FieldError {
@@ -324,7 +327,7 @@ impl BreakingInput {
             key,
             headline: headline.trim().to_owned(),
             published,
-            link: self.link,
+            link,
             category: self.category,
             line: 0,
         };

@@ -1277,6 +1277,19 @@ async fn hostile_input_never_breaks_the_server_or_a_feed() {
         r.json["image"],
         "https://news.example.com/images/caf%C3%A9.jpg"
     );
+    let r = post(
+        &server,
+        "/api/v1/breaking",
+        json!({"date": "2026-02-04", "time": "10:05", "headline": "Odd link",
+               "link": "https://News.Example.com/live blog"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let flash = r.json.to_string();
+    assert!(
+        flash.contains("https://news.example.com/live%20blog"),
+        "ticker link normalized: {flash}"
+    );
     let r = post(&server, "/api/v1/articles", base("patch-target")).await;
     assert_eq!(r.status, 201);
     let r = call(

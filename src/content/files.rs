@@ -84,9 +84,9 @@ pub fn load(config: &Config) -> Loaded {
         };
         let (items, mut diags) = ticker::parse(&text, day, config.site.timezone);
         for t in items {
-            match check_ticker_item(config, &t) {
-                Ok(()) => loaded.items.push(breaking_item(config, t, source.clone())),
-                Err(m) => diags.push(Diagnostic::at(t.line, m)),
+            match check_ticker_item(config, t) {
+                Ok(t) => loaded.items.push(breaking_item(config, t, source.clone())),
+                Err((line, m)) => diags.push(Diagnostic::at(line, m)),
             }
         }
         if !diags.is_empty() {
@@ -97,25 +97,28 @@ pub fn load(config: &Config) -> Loaded {
 }
 
 /// What a ticker list cannot say by its syntax alone: its category exists, its
-/// link is absolute, its headline is text XML can carry.
-pub fn check_ticker_item(config: &Config, t: &ticker::TickerItem) -> Result<(), String> {
+/// link is absolute, its headline is text XML can carry. Returns the item with its
+/// link in the normalized form that is stored.
+pub fn check_ticker_item(
+    config: &Config,
+    mut t: ticker::TickerItem,
+) -> Result<ticker::TickerItem, (usize, String)> {
     if let Some(c) = &t.category
         && config.category(c).is_none()
     {
-        return Err(format!("unknown category {c:?}"));
+        return Err((t.line, format!("unknown category {c:?}")));
     }
     if let Some(link) = &t.link {
-        super::article::check_url(link).map_err(|m| format!("link: {m}"))?;
+        t.link = Some(super::article::check_url(link).map_err(|m| (t.line, format!("link: {m}")))?);
     }
-    super::article::check_text("headline", [&t.headline]).map_err(|e| e.to_string())
+    super::article::check_text("headline", [&t.headline]).map_err(|e| (t.line, e.to_string()))?;
+    Ok(t)
 }
 
 /// A ticker item as a feed item. One without a page of its own links to its
 /// anchor in the breaking feed's HTML page, so every reader gets a usable link.
 pub fn breaking_item(config: &Config, t: ticker::TickerItem, source: Source) -> Item {
-    // Checked already (`check_ticker_item`); this stores the normalized form.
-    let link = t.link.map(|l| super::article::check_url(&l).unwrap_or(l));
-    let link = link.unwrap_or_else(|| {
+    let link = t.link.unwrap_or_else(|| {
         format!(
             "{}/feeds/breaking.html#{}",
             config.feeds_base(),
