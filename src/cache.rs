@@ -7,24 +7,15 @@
 //! restart and on every instance. Response headers are built here too, per
 //! encoding; a request only looks up an [`Entry`] and clones what it needs.
 
+use crate::hash::hash_hex;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hyper::header::{self, HeaderMap, HeaderValue};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
-
-pub fn hash_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
 
 /// One encoding of a document, with its own strong ETag.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! What the ingest API does, without HTTP: payloads to items, corrections that keep
 //! ids, withdrawals. The HTTP layer maps [`IngestError`] to status codes.
 
-use crate::content::article::{Body, Draft, FieldError, check_key, check_text, check_url};
+use crate::content::article::{Body, Draft, FieldError, check_key};
 use crate::content::files::breaking_item;
 use crate::content::ticker::TickerItem;
 use crate::localtime;
@@ -159,10 +159,7 @@ pub async fn put_article(
             ..item.clone()
         } == *old;
         if mode == Mode::Create && !same {
-            return Err(IngestError::Conflict(format!(
-                "an article with id {:?} exists with other content; PUT /api/v1/articles/{} replaces it",
-                item.key, item.key
-            )));
+            return Err(conflict(&item.key));
         }
         if same && !explicit_updated {
             item.updated = old.updated;
@@ -171,12 +168,27 @@ pub async fn put_article(
             item.updated = Utc::now().trunc_subsecs(0).max(item.published);
         }
     }
+    // The store decides a create atomically: of two concurrent POSTs of one id with
+    // different content, the one that commits second gets a conflict.
+    let ownership = match mode {
+        Mode::Create => Ownership::Create,
+        Mode::Replace => Ownership::Take,
+    };
     let written = site
         .store
-        .upsert(std::slice::from_ref(&item), Ownership::Take)
+        .upsert(std::slice::from_ref(&item), ownership)
         .await?;
+    if written.outcomes[0] == Outcome::Conflict {
+        return Err(conflict(&item.key));
+    }
     site.mark(&written);
     Ok((item, written.outcomes[0]))
+}
+
+fn conflict(key: &str) -> IngestError {
+    IngestError::Conflict(format!(
+        "an article with id {key:?} exists with other content; PUT /api/v1/articles/{key} replaces it"
+    ))
 }
 
 /// Applies a JSON merge patch (RFC 7396, top level) to a stored article.
@@ -222,8 +234,22 @@ pub async fn get_article(site: &Site, key: &str) -> Result<Item, IngestError> {
 }
 
 pub async fn delete_article(site: &Site, key: &str) -> Result<(), IngestError> {
-    get_article(site, key).await?;
+    let item = get_article(site, key).await?;
+    refuse_file_owned(site, &item)?;
     withdraw(site, &article_id(site, key), "article", key).await
+}
+
+/// An item that a content file owns would come back at the next file sync; the
+/// author withdraws it by deleting the file (or its ticker line) instead.
+fn refuse_file_owned(site: &Site, item: &Item) -> Result<(), IngestError> {
+    match &item.source {
+        Source::File(path) => Err(IngestError::Conflict(format!(
+            "{:?} comes from the content file {path} (next to {}); delete it there, or the next file sync brings it back",
+            item.key,
+            site.config.file.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 async fn withdraw(site: &Site, id: &str, what: &'static str, key: &str) -> Result<(), IngestError> {
@@ -261,7 +287,6 @@ impl BreakingInput {
     /// plus a short hash of the headline, so posting the same item twice makes one.
     pub fn into_item(self, site: &Site) -> Result<Item, FieldError> {
         let tz = site.config.site.timezone;
-        check_text("headline", &self.headline)?;
         let headline = required(self.headline, "headline")?;
         let published = match (self.published, self.date, self.time) {
             (Some(p), None, None) => localtime::parse_date(&p, tz).map_err(|e| FieldError {
@@ -289,23 +314,6 @@ impl BreakingInput {
                 });
             }
         };
-        if let Some(c) = &self.category
-            && site.config.category(c).is_none()
-        {
-            return Err(FieldError {
-                field: "category",
-                message: format!("unknown category {c:?}"),
-            });
-        }
-        let link = self
-            .link
-            .as_deref()
-            .map(check_url)
-            .transpose()
-            .map_err(|m| FieldError {
-                field: "link",
-                message: m,
-            })?;
         let key = match self.id {
             Some(id) => {
                 check_key(&id).map_err(|m| FieldError {
@@ -319,7 +327,7 @@ impl BreakingInput {
                 format!(
                     "{}-{}",
                     local.format("%Y-%m-%d-%H%M"),
-                    &crate::cache::hash_hex(headline.trim().as_bytes())[..8]
+                    &crate::hash::hash_hex(headline.trim().as_bytes())[..8]
                 )
             }
         };
@@ -327,11 +335,11 @@ impl BreakingInput {
             key,
             headline: headline.trim().to_owned(),
             published,
-            link,
+            link: self.link,
             category: self.category,
             line: 0,
         };
-        Ok(breaking_item(&site.config, t, Source::Api))
+        breaking_item(&site.config, t, Source::Api)
     }
 }
 
@@ -362,6 +370,7 @@ pub async fn delete_breaking(site: &Site, key: &str) -> Result<(), IngestError> 
     let id = breaking_id(site, key);
     match site.store.get(&id).await? {
         Some(item) if item.kind == ItemKind::Breaking => {
+            refuse_file_owned(site, &item)?;
             withdraw(site, &id, "breaking item", key).await
         }
         _ => Err(IngestError::NotFound("breaking item", key.to_owned())),

@@ -8,6 +8,8 @@
 pub mod cache;
 pub mod config;
 pub mod content;
+pub mod gate;
+pub mod hash;
 pub mod http;
 pub mod import;
 pub mod ingest;

@@ -100,8 +100,10 @@ impl Site {
         for feed in &feeds {
             let items = self.store.list(feed, None, size).await?;
             let tombstones = self.store.tombstones(feed, size).await?;
-            data.push((feed.clone(), items, tombstones));
+            let modified = versions.get(feed).map(|s| s.modified);
+            data.push((feed.clone(), items, tombstones, modified));
         }
+        let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
         let latest = if feeds.contains(&FeedId::all()) || self.cache.get("/").is_none() {
             Some(self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?)
         } else {
@@ -115,16 +117,20 @@ impl Site {
         // feed of the pass updated and another not yet.
         tokio::task::spawn_blocking(move || {
             let mut docs = Vec::new();
-            for (feed, items, tombstones) in &data {
+            for (feed, items, tombstones, modified) in &data {
                 docs.extend(render::feed_documents(&FeedData {
                     config: &config,
                     feed,
                     items,
                     tombstones,
+                    modified: *modified,
                 }));
             }
             if let Some(latest) = latest {
-                docs.push(("/".into(), render::index_document(&config, &latest)));
+                docs.push((
+                    "/".into(),
+                    render::index_document(&config, &latest, all_modified),
+                ));
             }
             if cache.get(OPML_PATH).is_none() {
                 docs.push((OPML_PATH.into(), render::opml_document(&config)));
@@ -135,7 +141,7 @@ impl Site {
         .expect("rendering does not panic");
         let mut rendered = self.rendered.lock().expect("lock");
         for feed in feeds {
-            rendered.insert(feed.clone(), versions.get(&feed).copied().unwrap_or(0));
+            rendered.insert(feed.clone(), versions.get(&feed).map_or(0, |s| s.version));
         }
         Ok(())
     }
@@ -148,7 +154,7 @@ impl Site {
             let rendered = self.rendered.lock().expect("lock");
             versions
                 .iter()
-                .filter(|(f, v)| rendered.get(*f) != Some(v))
+                .filter(|(f, s)| rendered.get(*f) != Some(&s.version))
                 .map(|(f, _)| f.clone())
                 .collect()
         };

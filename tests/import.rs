@@ -141,7 +141,7 @@ async fn import_reports_per_file_is_idempotent_and_feeds_show_it() {
         report(&first, &txt),
         FileReport {
             counts: (2, 0, 0, 1),
-            details: vec!["line 4: unknown category \"weather\"".into()]
+            details: vec!["line 4: category: unknown category \"weather\"".into()]
         }
     );
     let j = report(&first, &jsonl);

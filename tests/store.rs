@@ -40,6 +40,40 @@ async fn postgres_conforms() {
     conforms(Some(&url), dir.path()).await;
 }
 
+/// The conformance suite's named cases, each against both backends on a fresh store.
+macro_rules! conformance_cases {
+    ($($case:ident),* $(,)?) => {
+        mod cases {
+            use super::*;
+            $(
+                pub mod $case {
+                    use super::*;
+                    #[tokio::test(flavor = "multi_thread")]
+                    async fn sqlite() {
+                        let dir = tempfile::tempdir().unwrap();
+                        let store = store::open(None, dir.path()).await.unwrap();
+                        newswire::store::conformance::$case(store.as_ref()).await;
+                    }
+                    #[tokio::test(flavor = "multi_thread")]
+                    async fn postgres() {
+                        let Some((url, _db)) = pg::fresh_database() else {
+                            return;
+                        };
+                        let dir = tempfile::tempdir().unwrap();
+                        let store = store::open(Some(&url), dir.path()).await.unwrap();
+                        newswire::store::conformance::$case(store.as_ref()).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance_cases!(
+    concurrent_creates_make_exactly_one,
+    last_modified_advances_with_every_change,
+);
+
 /// Ties in a feed are broken by id in byte order on every backend, whatever the
 /// database's locale: `newswire build` must give the same bytes from either.
 async fn ties_order_by_id_bytes(url: Option<&str>, data: &Path) {

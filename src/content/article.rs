@@ -3,6 +3,7 @@
 //! same article gets the same id and the same rendering whichever way it arrived.
 
 use crate::config::Config;
+use crate::gate::Trust;
 use crate::localtime;
 use crate::model::{Item, ItemKind, Person, Source};
 use chrono::{DateTime, Utc};
@@ -31,48 +32,11 @@ pub struct Draft {
     pub tags: Vec<String>,
 }
 
-/// A draft field that is wrong, named as the author wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
+pub use crate::gate::{FieldError, check_url};
 
 fn field(field: &'static str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field,
-        message: message.into(),
-    }
+    FieldError::new(field, message)
 }
-
-/// Refuses characters XML 1.0 cannot carry, not even escaped (controls other than
-/// tab and newlines, U+FFFE, U+FFFF): one of them would break every feed the item
-/// is in, whichever way it arrived.
-pub fn check_text<'a>(
-    field: &'static str,
-    values: impl IntoIterator<Item = &'a String>,
-) -> Result<(), FieldError> {
-    let allowed = |c: char| match c {
-        '\t' | '\n' | '\r' => true,
-        c => !c.is_control() && c != '\u{FFFE}' && c != '\u{FFFF}',
-    };
-    match values
-        .into_iter()
-        .flat_map(|v| v.chars())
-        .find(|&c| !allowed(c))
-    {
-        Some(c) => Err(FieldError {
-            field,
-            message: format!("contains U+{:04X}, a character XML cannot carry", c as u32),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// Most tags an item may carry, and their longest length: every read has a limit.
-const MAX_TAGS: usize = 100;
-const MAX_TAG_CHARS: usize = 100;
 
 /// Longest derived summary, in characters.
 const SUMMARY_CHARS: usize = 400;
@@ -80,24 +44,6 @@ const SUMMARY_CHARS: usize = 400;
 impl Draft {
     pub fn into_item(self, config: &Config, source: Source) -> Result<Item, FieldError> {
         let tz = config.site.timezone;
-        let (body_field, body_text) = match &self.body {
-            Body::Markdown(md) => ("content_markdown", md),
-            Body::Html(html) => ("content_html", html),
-        };
-        check_text("title", [&self.title])?;
-        check_text("summary", &self.summary)?;
-        check_text("author", &self.author)?;
-        check_text(body_field, [body_text])?;
-        check_text("link", &self.link)?;
-        check_text("image", &self.image)?;
-        check_text("tags", &self.tags)?;
-        if self.tags.len() > MAX_TAGS || self.tags.iter().any(|t| t.chars().count() > MAX_TAG_CHARS)
-        {
-            return Err(field(
-                "tags",
-                format!("at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters"),
-            ));
-        }
         let title = self.title.trim().to_owned();
         if title.is_empty() {
             return Err(field("title", "must not be empty"));
@@ -119,9 +65,6 @@ impl Draft {
             Some(u) => localtime::parse_date(u, tz).map_err(|e| field("updated", e.to_string()))?,
             None => published,
         };
-        if updated < published {
-            return Err(field("updated", "is earlier than published"));
-        }
         let key = match self.key {
             Some(k) => {
                 check_key(&k).map_err(|m| field("id", m))?;
@@ -129,12 +72,6 @@ impl Draft {
             }
             None => derive_key(&title, published, tz),
         };
-        let [link, image] = [("link", &self.link), ("image", &self.image)].map(|(name, url)| {
-            url.as_deref()
-                .map(|u| check_url(u).map_err(|m| field(name, m)))
-                .transpose()
-        });
-        let (link, image) = (link?, image?);
         let content_html = match &self.body {
             Body::Markdown(md) => markdown_to_html(md),
             Body::Html(html) => html.clone(),
@@ -147,8 +84,11 @@ impl Draft {
             Some(s) => s,
             None => derive_summary(&self.body),
         };
-        let link = link.unwrap_or_else(|| format!("{}/articles/{key}", config.site_base()));
-        Ok(Item {
+        let link = self
+            .link
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or_else(|| format!("{}/articles/{key}", config.site_base()));
+        let item = Item {
             id: format!("{}article/{key}", config.tag_prefix()),
             key,
             kind: ItemKind::Article,
@@ -176,8 +116,9 @@ impl Draft {
                 .map(|t| t.trim().to_owned())
                 .filter(|t| !t.is_empty())
                 .collect(),
-            image,
-        })
+            image: self.image,
+        };
+        crate::gate::admit(item, Trust::FirstParty, Utc::now())
     }
 }
 
@@ -198,18 +139,6 @@ pub fn check_key(key: &str) -> Result<(), String> {
     }
 }
 
-/// An absolute http(s) URL in the form every feed format can carry: the url crate
-/// lowercases the host, turns an IDN into punycode and percent-encodes what a URI
-/// may not contain (spaces, quotes, non-ASCII). Callers store what it returns.
-pub fn check_url(url: &str) -> Result<String, String> {
-    let bad = || format!("expected an absolute http(s) URL, got {url:?}");
-    let parsed = url::Url::parse(url).map_err(|e| format!("{}: {e}", bad()))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(bad());
-    }
-    Ok(parsed.into())
-}
-
 /// `2026-02-01-fuel-prices-rise-again`: the local publication day and the title, so
 /// posting the same article twice without an id still makes one item.
 pub fn derive_key(title: &str, published: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -227,7 +156,7 @@ pub fn derive_key(title: &str, published: DateTime<Utc>, tz: chrono_tz::Tz) -> S
     let slug = slug.trim_end_matches('-');
     let day = localtime::in_zone(published, tz).format("%Y-%m-%d");
     if slug.is_empty() {
-        format!("{day}-{}", &crate::cache::hash_hex(title.as_bytes())[..12])
+        format!("{day}-{}", &crate::hash::hash_hex(title.as_bytes())[..12])
     } else {
         format!("{day}-{slug}")
     }
@@ -260,41 +189,9 @@ fn derive_summary(body: &Body) -> String {
             }
             text
         }
-        Body::Html(html) => html_text(html),
+        Body::Html(html) => crate::gate::html_text(html, true),
     };
-    cut(&text, SUMMARY_CHARS)
-}
-
-/// Text of an HTML fragment up to its first paragraph end, for a summary only: the
-/// result is escaped again wherever it is written, so this needs no sanitizing.
-fn html_text(html: &str) -> String {
-    let first = html.find("</p>").map(|i| &html[..i]).unwrap_or(html);
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in first.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    quick_xml::escape::unescape(&text)
-        .map(|t| t.into_owned())
-        .unwrap_or(text)
-}
-
-fn cut(text: &str, max: usize) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() <= max {
-        return text;
-    }
-    let mut out: String = text.chars().take(max).collect();
-    if let Some(space) = out.rfind(' ') {
-        out.truncate(space);
-    }
-    out.push('…');
-    out
+    crate::gate::clean_text(&text, SUMMARY_CHARS)
 }
 
 #[cfg(test)]
@@ -327,18 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn text_xml_cannot_carry_is_refused_whatever_the_source() {
-        assert!(check_text("title", [&"tab\tand newline\n".to_owned()]).is_ok());
-        let e = check_text("title", [&"bell\u{7}".to_owned()]).unwrap_err();
-        assert_eq!(
-            (e.field, e.message.as_str()),
-            ("title", "contains U+0007, a character XML cannot carry")
-        );
-        assert!(check_text("tags", &["ok".to_owned(), "\u{FFFF}".to_owned()]).is_err());
-    }
-
-    #[test]
-    fn drafts_check_text_and_tag_limits() {
+    fn drafts_pass_the_gate() {
         let config = crate::config::Config::parse(
             std::path::Path::new("t.toml"),
             "[site]\ntitle = \"T\"\ndescription = \"D\"\nurl = \"https://x.example\"\nfeeds_url = \"http://127.0.0.1:8080\"\n\
@@ -353,23 +239,26 @@ mod tests {
             updated: None,
             author: None,
             summary: None,
-            body: Body::Markdown("Body with a \u{1} inside".into()),
+            body: Body::Markdown("Body with a \u{1} inside <script>x()</script>".into()),
             link: None,
             image: None,
             tags,
         };
-        let e = draft("Fine", vec![])
+        let item = draft("Fine\u{7}", vec!["t".into(); 101])
             .into_item(&config, Source::Api)
-            .unwrap_err();
-        assert_eq!(e.field, "content_markdown");
-        let mut ok = draft("Fine", vec!["t".into(); 100]);
-        ok.body = Body::Markdown("clean".into());
-        assert!(ok.into_item(&config, Source::Api).is_ok());
-        let mut too_many = draft("Fine", vec!["t".into(); 101]);
-        too_many.body = Body::Markdown("clean".into());
+            .unwrap();
+        assert_eq!(item.title, "Fine");
+        assert_eq!(item.tags, vec!["t".to_owned()]);
+        let html = item.content_html.unwrap();
+        assert!(
+            html.contains("Body with a  inside") && !html.contains("script"),
+            "{html}"
+        );
+        let mut future = draft("Fine", vec![]);
+        future.published = "9999-01-01 10:00".into();
         assert_eq!(
-            too_many.into_item(&config, Source::Api).unwrap_err().field,
-            "tags"
+            future.into_item(&config, Source::Api).unwrap_err().field,
+            "published"
         );
     }
 

@@ -10,6 +10,7 @@ use super::Diagnostic;
 use super::article::{Body, Draft};
 use super::ticker;
 use crate::config::{Config, line_of};
+use crate::gate::{FieldError, Trust};
 use crate::model::{Item, ItemKind, Source};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -84,9 +85,10 @@ pub fn load(config: &Config) -> Loaded {
         };
         let (items, mut diags) = ticker::parse(&text, day, config.site.timezone);
         for t in items {
-            match check_ticker_item(config, t) {
-                Ok(t) => loaded.items.push(breaking_item(config, t, source.clone())),
-                Err((line, m)) => diags.push(Diagnostic::at(line, m)),
+            let line = t.line;
+            match breaking_item(config, t, source.clone()) {
+                Ok(item) => loaded.items.push(item),
+                Err(e) => diags.push(Diagnostic::at(line, e.to_string())),
             }
         }
         if !diags.is_empty() {
@@ -96,28 +98,23 @@ pub fn load(config: &Config) -> Loaded {
     loaded
 }
 
-/// What a ticker list cannot say by its syntax alone: its category exists, its
-/// link is absolute, its headline is text XML can carry. Returns the item with its
-/// link in the normalized form that is stored.
-pub fn check_ticker_item(
+/// A ticker item as a feed item, through the gate. One without a page of its own
+/// links to its anchor in the breaking feed's HTML page, so every reader gets a
+/// usable link. It has no body: its headline is all there is, and repeating it as
+/// a description would show readers the same line twice.
+pub fn breaking_item(
     config: &Config,
-    mut t: ticker::TickerItem,
-) -> Result<ticker::TickerItem, (usize, String)> {
+    t: ticker::TickerItem,
+    source: Source,
+) -> Result<Item, FieldError> {
     if let Some(c) = &t.category
         && config.category(c).is_none()
     {
-        return Err((t.line, format!("unknown category {c:?}")));
+        return Err(FieldError::new(
+            "category",
+            format!("unknown category {c:?}"),
+        ));
     }
-    if let Some(link) = &t.link {
-        t.link = Some(super::article::check_url(link).map_err(|m| (t.line, format!("link: {m}")))?);
-    }
-    super::article::check_text("headline", [&t.headline]).map_err(|e| (t.line, e.to_string()))?;
-    Ok(t)
-}
-
-/// A ticker item as a feed item. One without a page of its own links to its
-/// anchor in the breaking feed's HTML page, so every reader gets a usable link.
-pub fn breaking_item(config: &Config, t: ticker::TickerItem, source: Source) -> Item {
     let link = t.link.unwrap_or_else(|| {
         format!(
             "{}/feeds/breaking.html#{}",
@@ -125,7 +122,7 @@ pub fn breaking_item(config: &Config, t: ticker::TickerItem, source: Source) -> 
             anchor(&t.key)
         )
     });
-    Item {
+    let item = Item {
         id: format!("{}breaking/{}", config.tag_prefix(), t.key),
         key: t.key,
         kind: ItemKind::Breaking,
@@ -140,7 +137,11 @@ pub fn breaking_item(config: &Config, t: ticker::TickerItem, source: Source) -> 
         authors: Vec::new(),
         tags: Vec::new(),
         image: None,
-    }
+    };
+    crate::gate::admit(item, Trust::FirstParty, chrono::Utc::now()).map_err(|e| match e.field {
+        "title" => FieldError::new("headline", e.message),
+        _ => e,
+    })
 }
 
 /// An HTML fragment id for an item key (`2026-02-01/1420-2` -> `b-2026-02-01-1420-2`).

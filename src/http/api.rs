@@ -146,31 +146,44 @@ async fn read_json<T: serde::de::DeserializeOwned>(
             format!("the body is over the limit of {max} bytes"),
         )
         .field("body")
+        .close()
     };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let expects_continue = req
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let mut body = req.into_body();
     if declared.is_some_and(|n| n > max as u64) {
+        // A client that waits for 100 Continue sends nothing more; one that does not
+        // is writing the body now and reads only when done, so it is read away
+        // first, or closing on unread data would reset the connection under it.
+        if !expects_continue {
+            linger(&mut body).await;
+        }
         return Err(too_large());
     }
-    let collected =
-        tokio::time::timeout(BODY_TIMEOUT, Limited::new(req.into_body(), max).collect())
-            .await
-            .map_err(|_| {
-                Problem::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the body took too long to arrive",
-                )
-                .field("body")
-            })?;
+    let collected = tokio::time::timeout(BODY_TIMEOUT, Limited::new(&mut body, max).collect())
+        .await
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body took too long to arrive",
+            )
+            .field("body")
+            .close()
+        })?;
     let bytes = match collected {
         Ok(c) => c.to_bytes(),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
+            linger(&mut body).await;
             return Err(too_large());
         }
         Err(e) => {
@@ -178,20 +191,53 @@ async fn read_json<T: serde::de::DeserializeOwned>(
                 StatusCode::BAD_REQUEST,
                 format!("cannot read the body: {e}"),
             )
-            .field("body"));
+            .field("body")
+            .close());
         }
     };
-    serde_json::from_slice(&bytes).map_err(|e| {
-        // serde names the offending field in its message; surface it as `field` too.
-        let msg = e.to_string();
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.contains("field"))
-            .unwrap_or("body")
-            .to_owned();
-        Problem::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {msg}")).field(field)
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        // The field is the first named step of the path (`[2].headline` is a
+        // ticker item's `headline`, `tags[3]` is `tags`); a syntax error, or a
+        // value with no named step, is the body's.
+        let named = e.path().iter().find_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            _ => None,
+        });
+        let inner = e.into_inner();
+        let field = match named {
+            Some(name) if !(inner.is_syntax() || inner.is_eof()) => name,
+            _ => "body".to_owned(),
+        };
+        // An unknown field is named by serde in its message, not in the path.
+        let field = match inner.to_string().split('`').nth(1) {
+            Some(name) if inner.to_string().starts_with("unknown field") => name.to_owned(),
+            _ => field,
+        };
+        Problem::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {inner}")).field(field)
     })
+}
+
+/// How much of a refused body is read and thrown away, and for how long, before
+/// the answer: nginx's lingering close, bounded so that a client cannot keep a
+/// connection busy by sending forever.
+const LINGER_BYTES: u64 = 64 << 20;
+const LINGER_TIME: Duration = Duration::from_secs(10);
+
+async fn linger(body: &mut Incoming) {
+    let mut read = 0u64;
+    let drain = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { break };
+            if let Some(data) = frame.data_ref() {
+                read += data.len() as u64;
+                if read > LINGER_BYTES {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
 }
 
 fn problem(e: IngestError) -> Problem {
@@ -233,22 +279,17 @@ fn is_connection_error(e: &sqlx::Error) -> bool {
 async fn list_articles(state: &State, query: Option<&str>) -> Result<Resp, Problem> {
     let mut feed = FeedId::all();
     let mut limit = DEFAULT_LIMIT;
-    for (k, v) in query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-    {
-        match k {
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match &*k {
             "category" if !v.is_empty() => {
-                if state.site.config.category(v).is_none() {
+                if state.site.config.category(&v).is_none() {
                     return Err(Problem::new(
                         StatusCode::BAD_REQUEST,
                         format!("unknown category {v:?}"),
                     )
                     .field("category"));
                 }
-                feed = FeedId(v.to_owned());
+                feed = FeedId(v.into_owned());
             }
             "category" => {}
             "limit" => {
@@ -269,7 +310,7 @@ async fn list_articles(state: &State, query: Option<&str>) -> Result<Resp, Probl
                     StatusCode::BAD_REQUEST,
                     format!("unknown parameter {other:?}"),
                 )
-                .field(other));
+                .field(other.to_owned()));
             }
         }
     }

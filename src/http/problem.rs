@@ -16,6 +16,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Answer with `Connection: close`: the request's body was not read to its end.
+    #[serde(skip)]
+    pub close: bool,
 }
 
 impl Problem {
@@ -26,11 +29,17 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
+            close: false,
         }
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Problem {
         self.field = Some(field.into());
+        self
+    }
+
+    pub fn close(mut self) -> Problem {
+        self.close = true;
         self
     }
 
@@ -43,6 +52,10 @@ impl Problem {
             CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.close {
+            resp.headers_mut()
+                .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         resp
     }
 }

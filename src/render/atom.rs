@@ -65,7 +65,9 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
         });
     }
     if let Some(img) = &it.image {
-        links.push(link(img.clone(), "enclosure", super::rss::image_type(img)));
+        let mut enclosure = link(img.clone(), "enclosure", super::rss::image_type(img));
+        enclosure.length = Some(super::rss::UNKNOWN_LENGTH.into());
+        links.push(enclosure);
     }
     // The category's title as its label, so readers show "World", not "world".
     let categories = data
@@ -77,19 +79,13 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
             ..Default::default()
         })
         .collect();
-    // A ticker item has no body: its headline is its content, so the entry stands alone.
-    let content = match &it.content_html {
-        Some(html) => Content {
-            value: Some(html.clone()),
-            content_type: Some("html".into()),
-            ..Default::default()
-        },
-        None => Content {
-            value: Some(it.title.clone()),
-            content_type: Some("text".into()),
-            ..Default::default()
-        },
-    };
+    // A ticker item has no body and no content element: its title says it all,
+    // and its alternate link (which every item has) is what RFC 4287 then asks for.
+    let content = it.content_html.as_ref().map(|html| Content {
+        value: Some(html.clone()),
+        content_type: Some("html".into()),
+        ..Default::default()
+    });
     Entry {
         title: Text::plain(it.title.clone()),
         id: it.id.clone(),
@@ -108,7 +104,7 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
         categories,
         links,
         summary: it.summary.clone().map(Text::plain),
-        content: Some(content),
+        content,
         ..Default::default()
     }
 }

@@ -16,7 +16,17 @@ struct Feed<'a> {
     favicon: Option<&'a str>,
     authors: Vec<Author<'a>>,
     language: &'a str,
+    /// JSON Feed has no rights field; an extension object carries the site's
+    /// copyright as RSS `copyright` and Atom `rights` do.
+    #[serde(rename = "_rights", skip_serializing_if = "Option::is_none")]
+    rights: Option<Rights<'a>>,
     items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Rights<'a> {
+    about: &'static str,
+    copyright: &'a str,
 }
 
 #[derive(Serialize)]
@@ -57,6 +67,10 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         favicon: site.icon.as_deref(),
         authors: vec![Author { name: &site.author }],
         language: &site.language,
+        rights: site.copyright.as_deref().map(|copyright| Rights {
+            about: "https://www.rssboard.org/rss-specification#optionalChannelElements",
+            copyright,
+        }),
         items: data
             .items
             .iter()
@@ -65,8 +79,9 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
                 url: it.link.as_deref(),
                 title: &it.title,
                 content_html: it.content_html.as_deref(),
-                // Every item needs content_html or content_text: a ticker item's is its headline.
-                content_text: it.content_html.is_none().then_some(it.title.as_str()),
+                // Every item needs content_html or content_text. A ticker item has no
+                // body: an empty text, rather than its headline said twice.
+                content_text: it.content_html.is_none().then_some(""),
                 summary: it.summary.as_deref(),
                 image: it.image.as_deref(),
                 date_published: data.local(it.published).to_rfc3339(),

@@ -29,6 +29,9 @@ pub struct FeedData<'a> {
     pub feed: &'a FeedId,
     pub items: &'a [Item],
     pub tombstones: &'a [Tombstone],
+    /// The store's Last-Modified for the feed ([`crate::store::FeedState`]), which
+    /// advances with every change; `None` for a feed never written.
+    pub modified: Option<DateTime<Utc>>,
 }
 
 impl FeedData<'_> {
@@ -119,7 +122,9 @@ pub fn feed_path(feed: &FeedId, ext: &str) -> String {
 /// A feed's four documents (RSS, Atom, JSON Feed, HTML) as cache entries by path.
 pub fn feed_documents(data: &FeedData<'_>) -> Vec<(String, Entry)> {
     let max_age = data.config.site.ttl * 60;
-    let lm = data.last_modified();
+    // The header follows every change (the store's time); the documents' own dates
+    // (lastBuildDate, updated) follow the items, so the bytes depend on data only.
+    let lm = data.modified.or_else(|| data.last_modified());
     vec![
         (
             feed_path(data.feed, "rss"),
@@ -141,8 +146,8 @@ pub fn feed_documents(data: &FeedData<'_>) -> Vec<(String, Entry)> {
 }
 
 /// The HTML index, with the latest items; it changes whenever `all` does.
-pub fn index_document(config: &Config, latest: &[Item]) -> Entry {
-    let lm = latest.iter().map(|i| i.updated.max(i.published)).max();
+pub fn index_document(config: &Config, latest: &[Item], modified: Option<DateTime<Utc>>) -> Entry {
+    let lm = modified.or_else(|| latest.iter().map(|i| i.updated.max(i.published)).max());
     Entry::new(
         HTML_TYPE,
         page::index(config, latest),

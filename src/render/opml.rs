@@ -31,6 +31,7 @@ pub fn render(config: &Config) -> Vec<u8> {
                             feed: &feed,
                             items: &[],
                             tombstones: &[],
+                            modified: None,
                         };
                         let title = data.title();
                         w.create_element("outline")

@@ -31,6 +31,7 @@ fn head(out: &mut String, config: &Config, title: &str, feeds: &[FeedId]) {
             feed,
             items: &[],
             tombstones: &[],
+            modified: None,
         };
         for (ext, mime, name) in FORMAT_TYPES {
             let _ = writeln!(
@@ -124,6 +125,7 @@ pub fn index(config: &Config, latest: &[Item]) -> Vec<u8> {
             feed,
             items: &[],
             tombstones: &[],
+            modified: None,
         };
         let _ = write!(
             out,

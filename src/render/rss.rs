@@ -5,6 +5,7 @@ use super::{FeedData, GENERATOR};
 use quick_xml::escape::escape;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
+use rss::extension::{Extension, ExtensionMap};
 use rss::{Category, Channel, Enclosure, Guid, Image, Item};
 
 pub fn render(data: &FeedData<'_>) -> Vec<u8> {
@@ -39,6 +40,11 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
             }],
         }),
         items: data.items.iter().map(|i| item(data, i)).collect(),
+        namespaces: if data.items.iter().any(|i| i.image.is_some()) {
+            [("media".to_owned(), MEDIA_NS.to_owned())].into()
+        } else {
+            Default::default()
+        },
         ..Default::default()
     };
     channel
@@ -59,18 +65,16 @@ fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
     Item {
         title: Some(it.title.clone()),
         link: it.link.clone(),
-        // RSS reads description as HTML; our summary is plain text, so escape it.
-        description: it
-            .summary
-            .as_deref()
-            .or_else(|| it.content_html.is_none().then_some(it.title.as_str()))
-            .map(|text| escape(text).into_owned()),
+        // RSS reads description as HTML; our summary is plain text, so escape it. A
+        // ticker item has none: its title is all it says.
+        description: it.summary.as_deref().map(|text| escape(text).into_owned()),
         categories,
         enclosure: it.image.as_ref().map(|url| Enclosure {
             url: url.clone(),
-            length: "0".into(),
+            length: UNKNOWN_LENGTH.into(),
             mime_type: image_type(url).into(),
         }),
+        extensions: media(it),
         // Our ids are tag: URIs, never fetchable, so never a permalink.
         guid: Some(Guid {
             value: it.id.clone(),
@@ -84,6 +88,44 @@ fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
         }),
         ..Default::default()
     }
+}
+
+/// An enclosure's size in bytes when we do not know it. We never fetch the images
+/// an item links to, and the RSS Best Practices Profile (RSS Advisory Board) says
+/// a publisher that cannot determine the size should give 0; the same value goes
+/// into Atom's `length` so both formats agree.
+pub const UNKNOWN_LENGTH: &str = "0";
+
+/// Media RSS (https://www.rssboard.org/media-rss), the form news partners'
+/// importers read an article's picture from: `media:content medium="image"` and
+/// a `media:thumbnail` of the same picture.
+pub const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
+
+fn media(it: &crate::model::Item) -> ExtensionMap {
+    let mut map = ExtensionMap::new();
+    let Some(url) = &it.image else { return map };
+    let element = |name: &str, attrs: &[(&str, &str)]| Extension {
+        name: name.into(),
+        attrs: attrs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Default::default()
+    };
+    let mut media = std::collections::BTreeMap::new();
+    media.insert(
+        "content".to_owned(),
+        vec![element(
+            "media:content",
+            &[("url", url), ("type", image_type(url)), ("medium", "image")],
+        )],
+    );
+    media.insert(
+        "thumbnail".to_owned(),
+        vec![element("media:thumbnail", &[("url", url)])],
+    );
+    map.insert("media".to_owned(), media);
+    map
 }
 
 /// RFC 822 date with a two-digit day (`Sun, 01 Feb 2026 17:00:00 +0100`), as the RSS

@@ -81,7 +81,7 @@ pub async fn run(store: &dyn Store) {
     assert!(store.list(&world, None, 10).await.unwrap().is_empty());
     assert_eq!(store.list(&tech, None, 10).await.unwrap(), [moved.clone()]);
     let v2 = store.versions().await.unwrap();
-    assert!(v2[&tech] > v1.get(&tech).copied().unwrap_or(0));
+    assert!(v2[&tech].version > v1.get(&tech).map_or(0, |s| s.version));
 
     // Order: newest first, ties broken by id descending; limit; kind filter.
     let b = item("b", "tech", 5);
@@ -242,4 +242,110 @@ pub async fn run(store: &dyn Store) {
         many.last().unwrap().id,
         "newest tombstone first"
     );
+}
+
+/// Of concurrent creates ([`Ownership::Create`]) of one id with different content,
+/// exactly one is `Created` and every other a `Conflict`; the winner's content is
+/// what is stored, and creating it again is `Unchanged`.
+pub async fn concurrent_creates_make_exactly_one(store: &dyn Store) {
+    const N: usize = 8;
+    let versions: Vec<Item> = (0..N)
+        .map(|n| {
+            let mut it = item("race", "world", 0);
+            it.title = format!("Contender {n}");
+            it
+        })
+        .collect();
+    let results = futures_util::future::join_all(
+        versions
+            .iter()
+            .map(|it| store.upsert(std::slice::from_ref(it), Ownership::Create)),
+    )
+    .await;
+    let outcomes: Vec<Outcome> = results
+        .into_iter()
+        .map(|r| r.unwrap().outcomes[0])
+        .collect();
+    let created: Vec<usize> = (0..N)
+        .filter(|&i| outcomes[i] == Outcome::Created)
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one create wins: {outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|&&o| o == Outcome::Conflict).count(),
+        N - 1,
+        "every other create conflicts: {outcomes:?}"
+    );
+    let winner = &versions[created[0]];
+    assert_eq!(store.get(&winner.id).await.unwrap().as_ref(), Some(winner));
+    let mut again = winner.clone();
+    again.updated += Duration::minutes(5);
+    let w = store.upsert(&[again], Ownership::Create).await.unwrap();
+    assert_eq!(
+        w.outcomes,
+        [Outcome::Unchanged],
+        "the same content is no conflict"
+    );
+    assert!(w.changed.is_empty());
+}
+
+/// A feed's Last-Modified advances with every change, by at least a second, even
+/// when the change brings no newer date (a backdated item, a withdrawal, a move).
+pub async fn last_modified_advances_with_every_change(store: &dyn Store) {
+    let world = FeedId("world".into());
+    let modified = |v: &std::collections::BTreeMap<FeedId, super::FeedState>| v[&world].modified;
+    let first = item("lm-first", "world", 0);
+    store
+        .upsert(std::slice::from_ref(&first), Ownership::Take)
+        .await
+        .unwrap();
+    let v = store.versions().await.unwrap();
+    assert_eq!(
+        modified(&v),
+        first.published,
+        "a fresh feed's Last-Modified is its data's"
+    );
+    let mut last = modified(&v);
+    let mut backdated = item("lm-backdated", "world", -60 * 24 * 30);
+    let mut check = |v: std::collections::BTreeMap<FeedId, super::FeedState>, what: &str| {
+        let now = modified(&v);
+        assert!(
+            now >= last + Duration::seconds(1),
+            "{what}: {last} -> {now}"
+        );
+        assert!(
+            now <= Utc::now() + Duration::seconds(5),
+            "{what}: {now} is in the future"
+        );
+        last = now;
+    };
+    store
+        .upsert(std::slice::from_ref(&backdated), Ownership::Take)
+        .await
+        .unwrap();
+    check(store.versions().await.unwrap(), "a backdated item");
+    backdated.title = "Backdated, corrected without a new date".into();
+    store
+        .upsert(std::slice::from_ref(&backdated), Ownership::Take)
+        .await
+        .unwrap();
+    check(
+        store.versions().await.unwrap(),
+        "a correction without a date",
+    );
+    store
+        .delete(&backdated.id, first.published)
+        .await
+        .unwrap()
+        .unwrap();
+    check(
+        store.versions().await.unwrap(),
+        "a withdrawal dated in the past",
+    );
+    let mut moved = first.clone();
+    moved.category = Some("tech".into());
+    store
+        .upsert(std::slice::from_ref(&moved), Ownership::Take)
+        .await
+        .unwrap();
+    check(store.versions().await.unwrap(), "an item moved out");
 }

@@ -42,6 +42,9 @@ pub enum Outcome {
     Skipped,
     /// Withdrawn because its source no longer lists it.
     Deleted,
+    /// A create ([`Ownership::Create`]) of an id that exists with other content;
+    /// nothing was written.
+    Conflict,
 }
 
 /// The result of a write: per-item outcomes and the feeds whose documents changed.
@@ -58,6 +61,23 @@ pub enum Ownership {
     Take,
     /// Only items of the writer's own source are touched (file sync).
     Respect,
+    /// Create only (the API's POST): an id that exists with other content is a
+    /// [`Outcome::Conflict`], decided inside the write's transaction so that of two
+    /// concurrent creates exactly one wins. The same content again (whatever its
+    /// `updated`) is `Unchanged`.
+    Create,
+}
+
+/// A feed's change counter and the `Last-Modified` that goes with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedState {
+    pub version: i64,
+    /// Advances with every change to the feed: to the newest date among the items
+    /// the change wrote when that is newer, else to the database's clock, and
+    /// always by at least a second (HTTP dates have seconds), so a client that
+    /// sends only If-Modified-Since sees every change. Never later than the
+    /// database's clock at the change.
+    pub modified: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -92,8 +112,8 @@ pub trait Store: Send + Sync + 'static {
     /// A feed's most recent tombstones, newest first.
     async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError>;
 
-    /// Every feed's change counter.
-    async fn versions(&self) -> Result<BTreeMap<FeedId, i64>, StoreError>;
+    /// Every feed's change counter and Last-Modified.
+    async fn versions(&self) -> Result<BTreeMap<FeedId, FeedState>, StoreError>;
 
     /// Everything, for `newswire migrate`: items, and tombstones with their feed.
     async fn export(&self) -> Result<Export, StoreError>;
@@ -134,6 +154,18 @@ pub(crate) fn decide(
     Ok(match old {
         None => Decision::Create,
         Some((_, old_hash, _)) if old_hash == hash => Decision::Keep(Outcome::Unchanged),
+        Some((_, _, old_doc)) if ownership == Ownership::Create => {
+            let old = decode(&item.id, old_doc)?;
+            let same = Item {
+                updated: old.updated,
+                ..item.clone()
+            } == old;
+            Decision::Keep(if same {
+                Outcome::Unchanged
+            } else {
+                Outcome::Conflict
+            })
+        }
         Some((source, _, _))
             if ownership == Ownership::Respect && *source != item.source.to_string() =>
         {
@@ -159,6 +191,44 @@ pub(crate) fn to_withdraw(
         .collect()
 }
 
+/// Per feed, the newest date (unix milliseconds) among the items a write created
+/// or updated there: what lets a feed's Last-Modified follow its data. A changed
+/// feed missing here (an item moved out, a withdrawal) did not get newer data, and
+/// its Last-Modified takes the database's clock instead.
+pub(crate) fn data_dates(items: &[Item], outcomes: &[Outcome]) -> BTreeMap<String, i64> {
+    let mut dates = BTreeMap::new();
+    for (item, outcome) in items.iter().zip(outcomes) {
+        if matches!(outcome, Outcome::Created | Outcome::Updated) {
+            let t = millis(item.updated.max(item.published));
+            for feed in item.feeds() {
+                let d = dates.entry(feed.0).or_insert(t);
+                *d = (*d).max(t);
+            }
+        }
+    }
+    dates
+}
+
+/// The feeds of a write as JSON `[[feed, newest data date or 0], ...]`, which both
+/// backends expand in SQL to bump versions and Last-Modified in one statement.
+pub(crate) fn feed_changes(changed: &BTreeSet<FeedId>, dates: &BTreeMap<String, i64>) -> String {
+    let rows: Vec<(&str, i64)> = changed
+        .iter()
+        .map(|f| (f.as_str(), dates.get(f.as_str()).copied().unwrap_or(0)))
+        .collect();
+    serde_json::to_string(&rows).expect("strings and numbers serialize")
+}
+
+/// `feed_versions` rows (feed, version, modified) as the map `versions()` returns.
+pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, FeedState> {
+    rows.into_iter()
+        .map(|(feed, version, modified)| {
+            let modified = from_millis(modified);
+            (FeedId(feed), FeedState { version, modified })
+        })
+        .collect()
+}
+
 /// How many tombstones each feed keeps.
 pub const TOMBSTONES_KEPT: usize = 100;
 
@@ -172,7 +242,7 @@ pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
 
 pub(crate) fn encode(item: &Item) -> (String, String) {
     let doc = serde_json::to_string(item).expect("an Item always serializes");
-    let hash = crate::cache::hash_hex(doc.as_bytes());
+    let hash = crate::hash::hash_hex(doc.as_bytes());
     (doc, hash)
 }
 

@@ -25,14 +25,14 @@
 //!   apply them once and the others wait, then find them applied.
 
 use super::{
-    Decision, Export, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written, decide,
-    decode, encode, from_millis, kind_str, millis, to_withdraw,
+    Decision, Export, FeedState, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written,
+    data_dates, decide, decode, encode, feed_states, from_millis, kind_str, millis, to_withdraw,
 };
 use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -70,18 +70,10 @@ pub struct PgStore {
     options: PgConnectOptions,
 }
 
-/// The embedded migrations. `with_migrations` keeps sqlx's default `locking: true`,
-/// so `run` holds a PostgreSQL advisory lock for the whole run (see the module doc):
-/// instances starting together do not race to create the tables.
-fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "items".into(),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(include_str!("../../migrations/postgres/0001_items.sql")),
-        false,
-    )])
-}
+/// The embedded migrations, one file per change in `migrations/postgres/`. sqlx's
+/// `locking` is on by default, so `run` holds a PostgreSQL advisory lock for the
+/// whole run (see the module doc): instances starting together do not race.
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 impl PgStore {
     /// Connects to a `postgres://` URL and applies pending migrations. Fails within
@@ -98,7 +90,7 @@ impl PgStore {
             .connect_with(options.clone())
             .await?;
         let mut conn = pool.acquire().await?;
-        if let Err(e) = migrator().run(&mut *conn).await {
+        if let Err(e) = MIGRATOR.run(&mut *conn).await {
             // A failed run may still hold the session's advisory lock; closing the
             // session releases it so other instances are not blocked behind us.
             conn.close_on_drop();
@@ -136,7 +128,7 @@ impl PgStore {
         let mut tx = self.pool.begin().await?;
         let mut changed = BTreeSet::new();
         let outcomes = upsert_all(&mut tx, items, ownership, &mut changed).await?;
-        finish(&mut tx, &changed).await?;
+        finish(&mut tx, &changed, &data_dates(items, &outcomes)).await?;
         tx.commit().await?;
         Ok(Written { outcomes, changed })
     }
@@ -159,12 +151,13 @@ impl PgStore {
         .fetch_all(&mut *tx)
         .await?;
         let now = Utc::now();
+        let dates = data_dates(items, &written.outcomes);
         for id in to_withdraw(present, items, keep) {
             if delete_one(&mut tx, &id, now, &mut written.changed).await? {
                 written.outcomes.push(Outcome::Deleted);
             }
         }
-        finish(&mut tx, &written.changed).await?;
+        finish(&mut tx, &written.changed, &dates).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -176,7 +169,7 @@ impl PgStore {
             return Ok(None);
         }
         written.outcomes.push(Outcome::Deleted);
-        finish(&mut tx, &written.changed).await?;
+        finish(&mut tx, &written.changed, &BTreeMap::new()).await?;
         tx.commit().await?;
         Ok(Some(written))
     }
@@ -199,7 +192,8 @@ impl PgStore {
                 written.changed.insert(feed.clone());
             }
         }
-        finish(&mut tx, &written.changed).await?;
+        let dates = data_dates(&data.items, &written.outcomes);
+        finish(&mut tx, &written.changed, &dates).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -282,14 +276,26 @@ fn is_retryable(e: &StoreError) -> bool {
 
 /// Bumps the changed feeds' versions and queues the notification; both take effect
 /// at commit, together with the write.
-async fn finish(conn: &mut PgConnection, feeds: &BTreeSet<FeedId>) -> Result<(), StoreError> {
+async fn finish(
+    conn: &mut PgConnection,
+    feeds: &BTreeSet<FeedId>,
+    dates: &BTreeMap<String, i64>,
+) -> Result<(), StoreError> {
+    // The database's clock in whole seconds, as unix milliseconds.
+    const DB_NOW: &str = "(floor(extract(epoch from clock_timestamp())) * 1000)::bigint";
     // BTreeSet order: concurrent transactions lock feed_versions rows alike.
     for feed in feeds {
-        sqlx::query(
-            "INSERT INTO feed_versions (feed, version) VALUES ($1, 1)
-             ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version + 1",
-        )
+        let data = dates.get(feed.as_str()).copied().unwrap_or(0);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO feed_versions (feed, version, modified)
+             VALUES ($1, 1, CASE WHEN $2 > 0 THEN least($2, {DB_NOW}) ELSE {DB_NOW} END)
+             ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version + 1,
+               modified = greatest(CASE WHEN excluded.modified > feed_versions.modified
+                                        THEN excluded.modified ELSE {DB_NOW} END,
+                                   feed_versions.modified + 1000)"
+        )))
         .bind(feed.as_str())
+        .bind(data)
         .execute(&mut *conn)
         .await?;
     }
@@ -659,12 +665,13 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn versions(&self) -> Result<BTreeMap<FeedId, i64>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT feed, version FROM feed_versions")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| classify(e.into()))?;
-        Ok(rows.into_iter().map(|(f, v)| (FeedId(f), v)).collect())
+    async fn versions(&self) -> Result<BTreeMap<FeedId, FeedState>, StoreError> {
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT feed, version, modified FROM feed_versions")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| classify(e.into()))?;
+        Ok(feed_states(rows))
     }
 
     async fn export(&self) -> Result<Export, StoreError> {

@@ -6,13 +6,14 @@
 //! and never wait for a writer (WAL).
 
 use super::{
-    Decision, Export, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written, decide,
-    decode, encode, from_millis, kind_str, millis, to_withdraw,
+    Decision, Export, FeedState, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written,
+    data_dates, decide, decode, encode, feed_changes, feed_states, from_millis, kind_str, millis,
+    to_withdraw,
 };
 use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -79,6 +80,7 @@ async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Wri
     let mut tx = write.begin().await?;
     let mut results = Vec::with_capacity(group.len());
     let mut all_changed = BTreeSet::new();
+    let mut dates = BTreeMap::new();
     for job in group {
         let mut written = Written::default();
         for item in &job.items {
@@ -86,22 +88,19 @@ async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Wri
             written.outcomes.push(outcome);
         }
         all_changed.extend(written.changed.iter().cloned());
+        for (feed, t) in data_dates(&job.items, &written.outcomes) {
+            let d = dates.entry(feed).or_insert(t);
+            *d = (*d).max(t);
+        }
         results.push(written);
     }
-    bump(&mut tx, &all_changed).await?;
+    bump(&mut tx, &all_changed, &dates).await?;
     tx.commit().await?;
     Ok(results)
 }
 
-fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "items".into(),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(include_str!("../../migrations/sqlite/0001_items.sql")),
-        false,
-    )])
-}
+/// The embedded migrations, one file per change in `migrations/sqlite/`.
+static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 impl SqliteStore {
     pub const FILE: &'static str = "newswire.sqlite";
@@ -131,7 +130,7 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        migrator().run(&write).await?;
+        MIGRATOR.run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -146,16 +145,31 @@ impl SqliteStore {
     }
 }
 
-/// Bumps the version of every feed in one statement (`json_each` expands the list).
-async fn bump(conn: &mut SqliteConnection, feeds: &BTreeSet<FeedId>) -> Result<(), StoreError> {
+/// The database's clock in whole seconds, as unix milliseconds.
+const DB_NOW: &str = "(CAST(strftime('%s', 'now') AS INTEGER) * 1000)";
+
+/// Bumps the version and Last-Modified of every changed feed in one statement
+/// (`json_each` expands the list); see [`FeedState::modified`] for the rule.
+async fn bump(
+    conn: &mut SqliteConnection,
+    feeds: &BTreeSet<FeedId>,
+    dates: &BTreeMap<String, i64>,
+) -> Result<(), StoreError> {
     if feeds.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO feed_versions (feed, version) SELECT value, 1 FROM json_each(?) WHERE true
-         ON CONFLICT (feed) DO UPDATE SET version = version + 1",
-    )
-    .bind(feed_list(feeds.iter()))
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO feed_versions (feed, version, modified)
+         SELECT json_extract(value, '$[0]'), 1,
+                CASE WHEN json_extract(value, '$[1]') > 0
+                     THEN min(json_extract(value, '$[1]'), {DB_NOW}) ELSE {DB_NOW} END
+         FROM json_each(?) WHERE true
+         ON CONFLICT (feed) DO UPDATE SET version = version + 1,
+           modified = max(CASE WHEN excluded.modified > feed_versions.modified
+                               THEN excluded.modified ELSE {DB_NOW} END,
+                          feed_versions.modified + 1000)"
+    )))
+    .bind(feed_changes(feeds, dates))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -332,12 +346,13 @@ impl Store for SqliteStore {
                 .fetch_all(&mut *tx)
                 .await?;
         let now = Utc::now();
+        let dates = data_dates(items, &written.outcomes);
         for id in to_withdraw(present, items, keep) {
             if delete_one(&mut tx, &id, now, &mut written.changed).await? {
                 written.outcomes.push(Outcome::Deleted);
             }
         }
-        bump(&mut tx, &written.changed).await?;
+        bump(&mut tx, &written.changed, &dates).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -349,7 +364,7 @@ impl Store for SqliteStore {
             return Ok(None);
         }
         written.outcomes.push(Outcome::Deleted);
-        bump(&mut tx, &written.changed).await?;
+        bump(&mut tx, &written.changed, &BTreeMap::new()).await?;
         tx.commit().await?;
         Ok(Some(written))
     }
@@ -398,11 +413,12 @@ impl Store for SqliteStore {
             .collect())
     }
 
-    async fn versions(&self) -> Result<BTreeMap<FeedId, i64>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT feed, version FROM feed_versions")
-            .fetch_all(&self.read)
-            .await?;
-        Ok(rows.into_iter().map(|(f, v)| (FeedId(f), v)).collect())
+    async fn versions(&self) -> Result<BTreeMap<FeedId, FeedState>, StoreError> {
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT feed, version, modified FROM feed_versions")
+                .fetch_all(&self.read)
+                .await?;
+        Ok(feed_states(rows))
     }
 
     async fn export(&self) -> Result<Export, StoreError> {
@@ -454,7 +470,8 @@ impl Store for SqliteStore {
                 written.changed.insert(feed.clone());
             }
         }
-        bump(&mut tx, &written.changed).await?;
+        let dates = data_dates(&data.items, &written.outcomes);
+        bump(&mut tx, &written.changed, &dates).await?;
         tx.commit().await?;
         Ok(written)
     }
