@@ -103,6 +103,7 @@ impl Entry {
         last_modified: Option<DateTime<Utc>>,
         max_age: u32,
         cors: bool,
+        negotiated: bool,
     ) -> Entry {
         let tag = &hash_hex(&body)[..32];
         let compressed = if body.len() >= MIN_COMPRESS {
@@ -116,7 +117,16 @@ impl Entry {
         };
         // What every answer about the document says, 304s included (RFC 9110 15.4.5).
         let mut common = HeaderMap::with_capacity(8);
-        common.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        // A feed's URL answers browsers with its HTML page (`negotiated`), so caches
+        // must key those answers on Accept too.
+        common.insert(
+            header::VARY,
+            HeaderValue::from_static(if negotiated {
+                "Accept, Accept-Encoding"
+            } else {
+                "Accept-Encoding"
+            }),
+        );
         common.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("ascii"),
@@ -243,6 +253,19 @@ impl Cache {
         });
     }
 
+    /// Documents held and their bytes, every encoding counted.
+    pub fn size(&self) -> (usize, usize) {
+        let map = self.entries.load();
+        let bytes = map
+            .values()
+            .map(|e| {
+                let len = |v: &Option<Variant>| v.as_ref().map_or(0, |v| v.body.len());
+                e.identity.body.len() + len(&e.gzip) + len(&e.br)
+            })
+            .sum();
+        (map.len(), bytes)
+    }
+
     pub fn paths(&self) -> Vec<String> {
         let mut p: Vec<_> = self.entries.load().keys().cloned().collect();
         p.sort();
@@ -258,7 +281,7 @@ mod tests {
     #[test]
     fn variants_decompress_to_the_same_bytes_and_tags_follow_content() {
         let body = "<rss>".repeat(200).into_bytes();
-        let e = Entry::new("application/rss+xml", body.clone(), None, 300, true);
+        let e = Entry::new("application/rss+xml", body.clone(), None, 300, true, true);
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&e.gzip.as_ref().unwrap().body[..])
             .read_to_end(&mut plain)
@@ -267,13 +290,14 @@ mod tests {
         let mut plain = Vec::new();
         brotli::BrotliDecompress(&mut &e.br.as_ref().unwrap().body[..], &mut plain).unwrap();
         assert_eq!(plain, body);
-        let again = Entry::new("application/rss+xml", body, None, 300, true);
+        let again = Entry::new("application/rss+xml", body, None, 300, true, true);
         assert_eq!(again.identity.etag, e.identity.etag);
         let other = Entry::new(
             "application/rss+xml",
             b"<rss/>".repeat(100),
             None,
             300,
+            true,
             true,
         );
         assert_ne!(other.identity.etag, e.identity.etag);

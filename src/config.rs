@@ -94,6 +94,8 @@ pub struct Server {
     pub header_timeout: u64,
     /// Seconds a client may leave a response unread before it is cut off.
     pub send_timeout: u64,
+    /// Serve `/metrics` (Prometheus text format).
+    pub metrics: bool,
 }
 
 impl Default for Server {
@@ -103,6 +105,7 @@ impl Default for Server {
             max_body: 1 << 20,
             header_timeout: 10,
             send_timeout: 60,
+            metrics: true,
         }
     }
 }

@@ -140,9 +140,7 @@ async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::proces
         .await
         .with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
-    tokio::spawn(site.clone().run_renderer());
-    tokio::spawn(site.clone().run_follower());
-    tokio::spawn(newswire::watch::run(site.clone()));
+    site.start_tasks();
     // The one line a script or test waits for; the port is real even with --listen :0.
     println!("newswire: listening on http://{local}");
     tracing::info!(

@@ -9,12 +9,14 @@
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::content::{Diagnostic, files};
+use crate::metrics::Metrics;
 use crate::model::{FeedId, Source};
 use crate::render::{self, FeedData};
 use crate::store::{Store, StoreError, Written};
+use crate::supervise::{Tasks, lock};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// Items listed on the HTML index.
@@ -33,19 +35,143 @@ pub struct Site {
     rendered: Mutex<BTreeMap<FeedId, i64>>,
     /// Problems found in content files at the last sync.
     pub diagnostics: Mutex<Vec<Diagnostic>>,
+    pub metrics: Arc<Metrics>,
+    pub tasks: Arc<Tasks>,
+    /// When the oldest change not yet rendered was marked: the dirty set's, and
+    /// that of the set a pass is rendering now.
+    pending_since: Mutex<(Option<Instant>, Option<Instant>)>,
+    /// The last check of the store (the follower's version check, every 500 ms).
+    store_check: Mutex<Option<(Instant, Result<(), String>)>>,
 }
+
+/// What `/healthz` says: whether the site is serving what the store holds.
+#[derive(Debug, serde::Serialize)]
+pub struct Health {
+    /// `ok`, or `degraded` with the reasons: a store that cannot be reached, a
+    /// background task not running, or changes waiting too long to be rendered.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    pub documents: usize,
+    pub content_problems: usize,
+    /// Age of the oldest change not yet in the served documents, in seconds.
+    pub unrendered_seconds: f64,
+    pub store: StoreHealth,
+    pub tasks: BTreeMap<&'static str, crate::supervise::TaskReport>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct StoreHealth {
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked_seconds_ago: Option<f64>,
+}
+
+/// Changes older than this and not rendered make the site `degraded`.
+const STALE_AFTER: Duration = Duration::from_secs(10);
+/// A store check older than this is itself a sign of trouble (the follower runs
+/// it every 500 ms).
+const STORE_CHECK_STALE: Duration = Duration::from_secs(10);
 
 impl Site {
     pub fn new(config: Config, store: Arc<dyn Store>) -> Arc<Site> {
+        let cache = Arc::new(Cache::default());
+        let metrics = Metrics::new(cache.clone());
         Arc::new(Site {
             config: Arc::new(config),
-            store,
-            cache: Arc::new(Cache::default()),
+            store: crate::metrics::Timed::new(store, metrics.clone()),
+            cache,
             dirty: Mutex::new(BTreeSet::new()),
             wake: Notify::new(),
             rendered: Mutex::new(BTreeMap::new()),
             diagnostics: Mutex::new(Vec::new()),
+            tasks: Tasks::new(metrics.clone()),
+            metrics,
+            pending_since: Mutex::new((None, None)),
+            store_check: Mutex::new(None),
         })
+    }
+
+    /// Starts the background work under supervision: the renderer, the
+    /// follower of other writers, and the content-file watcher.
+    pub fn start_tasks(self: &Arc<Self>) {
+        let site = self.clone();
+        self.tasks.spawn("renderer", move || {
+            let site = site.clone();
+            async move {
+                // After a restart, what the failed pass was rendering is found
+                // again by comparing versions.
+                if let Err(e) = site.catch_up().await {
+                    tracing::warn!("version check failed: {e}");
+                }
+                site.run_renderer().await;
+                Ok(())
+            }
+        });
+        let site = self.clone();
+        self.tasks
+            .spawn("follower", move || site.clone().run_follower());
+        let site = self.clone();
+        self.tasks.spawn("watcher", move || {
+            let site = site.clone();
+            async move {
+                crate::watch::run(site).await;
+                Err("stopped watching content files".into())
+            }
+        });
+    }
+
+    pub fn health(&self) -> Health {
+        let now = Instant::now();
+        let (pending, rendering) = *lock(&self.pending_since);
+        let oldest = [pending, rendering].into_iter().flatten().min();
+        let unrendered = oldest.map_or(Duration::ZERO, |t| now - t);
+        let tasks = self.tasks.report();
+        let store = match &*lock(&self.store_check) {
+            None => StoreHealth {
+                status: "unchecked",
+                error: None,
+                checked_seconds_ago: None,
+            },
+            Some((at, result)) => StoreHealth {
+                status: match result {
+                    Ok(()) if now - *at < STORE_CHECK_STALE => "ok",
+                    Ok(()) => "stale",
+                    Err(_) => "unreachable",
+                },
+                error: result.as_ref().err().cloned(),
+                checked_seconds_ago: Some((now - *at).as_secs_f64()),
+            },
+        };
+        let mut reasons = Vec::new();
+        if !matches!(store.status, "ok" | "unchecked") {
+            reasons.push(format!(
+                "store {}: serving the last rendered feeds",
+                store.status
+            ));
+        }
+        for (name, t) in &tasks {
+            if !t.alive {
+                reasons.push(format!("{name} not running (restarts: {})", t.restarts));
+            }
+        }
+        if unrendered > STALE_AFTER {
+            reasons.push(format!(
+                "changes waiting {:.0} s to be rendered",
+                unrendered.as_secs_f64()
+            ));
+        }
+        Health {
+            status: if reasons.is_empty() { "ok" } else { "degraded" },
+            reasons,
+            documents: self.cache.size().0,
+            content_problems: lock(&self.diagnostics).len(),
+            unrendered_seconds: unrendered.as_secs_f64(),
+            store,
+            tasks,
+        }
     }
 
     /// Reads `feeds/` and makes the store match it; problems are kept and returned.
@@ -63,7 +189,7 @@ impl Site {
             .await?;
         tracing::info!(items = loaded.items.len(), changed = ?written.changed, problems = loaded.diagnostics.len(), "synced content files");
         self.mark(&written);
-        *self.diagnostics.lock().expect("lock") = loaded.diagnostics.clone();
+        *lock(&self.diagnostics) = loaded.diagnostics.clone();
         Ok(loaded.diagnostics)
     }
 
@@ -73,7 +199,7 @@ impl Site {
     }
 
     pub fn mark_feeds(&self, feeds: impl IntoIterator<Item = FeedId>) {
-        let mut dirty = self.dirty.lock().expect("lock");
+        let mut dirty = lock(&self.dirty);
         let before = dirty.len();
         dirty.extend(
             feeds
@@ -81,6 +207,8 @@ impl Site {
                 .filter(|f| self.config.has_feed(f.as_str())),
         );
         if dirty.len() != before {
+            let mut since = lock(&self.pending_since);
+            since.0.get_or_insert_with(Instant::now);
             self.wake.notify_one();
         }
     }
@@ -139,7 +267,7 @@ impl Site {
         })
         .await
         .expect("rendering does not panic");
-        let mut rendered = self.rendered.lock().expect("lock");
+        let mut rendered = lock(&self.rendered);
         for feed in feeds {
             rendered.insert(feed.clone(), versions.get(&feed).map_or(0, |s| s.version));
         }
@@ -151,7 +279,7 @@ impl Site {
     pub async fn catch_up(&self) -> Result<(), StoreError> {
         let versions = self.store.versions().await?;
         let stale: Vec<FeedId> = {
-            let rendered = self.rendered.lock().expect("lock");
+            let rendered = lock(&self.rendered);
             versions
                 .iter()
                 .filter(|(f, s)| rendered.get(*f) != Some(&s.version))
@@ -162,17 +290,34 @@ impl Site {
         Ok(())
     }
 
-    /// The renderer loop; runs until the process ends.
+    /// The renderer loop; runs until the process ends (or panics, and is then
+    /// restarted by its supervisor).
     pub async fn run_renderer(self: Arc<Self>) {
         loop {
-            self.wake.notified().await;
-            let feeds = std::mem::take(&mut *self.dirty.lock().expect("lock"));
+            if lock(&self.dirty).is_empty() {
+                self.wake.notified().await;
+            }
+            let feeds = {
+                let mut dirty = lock(&self.dirty);
+                let mut since = lock(&self.pending_since);
+                // The set being rendered keeps the age of its oldest change
+                // until the pass succeeds (a failed or panicked pass keeps it).
+                since.1 = [since.0.take(), since.1].into_iter().flatten().min();
+                std::mem::take(&mut *dirty)
+            };
             if feeds.is_empty() {
+                lock(&self.pending_since).1 = None;
                 continue;
             }
-            let started = std::time::Instant::now();
+            let started = Instant::now();
+            crate::supervise::inject("render");
             match self.render(feeds.clone()).await {
                 Ok(()) => {
+                    lock(&self.pending_since).1 = None;
+                    self.metrics.render_passes.inc();
+                    self.metrics
+                        .render_seconds
+                        .observe(started.elapsed().as_secs_f64());
                     tracing::debug!(?feeds, took = ?started.elapsed(), "rendered");
                 }
                 Err(e) => {
@@ -189,7 +334,7 @@ impl Site {
     /// Follows writes made by others: other instances' notifications, and a periodic
     /// version check that covers a notification lost while disconnected, or a
     /// `newswire import` into the same SQLite file.
-    pub async fn run_follower(self: Arc<Self>) {
+    pub async fn run_follower(self: Arc<Self>) -> Result<(), String> {
         let mut rx = match self.store.subscribe().await {
             Ok(rx) => rx,
             Err(e) => {
@@ -204,9 +349,12 @@ impl Site {
                     self.mark_feeds(feeds);
                 },
                 _ = tick.tick() => {
-                    if let Err(e) = self.catch_up().await {
+                    let result = self.catch_up().await;
+                    if let Err(e) = &result {
                         tracing::warn!("version check failed: {e}");
                     }
+                    *lock(&self.store_check) =
+                        Some((Instant::now(), result.map_err(|e| e.to_string())));
                 }
             }
         }

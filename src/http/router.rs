@@ -85,12 +85,70 @@ fn static_like(
             _ => method_not_allowed("GET, HEAD"),
         };
     }
+    if path == "/metrics" && state.site.config.server.metrics {
+        return match *req.method() {
+            Method::GET | Method::HEAD => metrics(state),
+            _ => method_not_allowed("GET, HEAD"),
+        };
+    }
+    // A browser opening a feed URL gets the feed's page: XSLT is leaving browsers,
+    // so the readable view is rendered on the server. Feed readers name feed types
+    // or send `*/*`, and get the feed.
+    let page;
+    let path = match req.headers().get(header::ACCEPT) {
+        Some(accept) if prefers_html(accept.as_bytes()) => match html_alternate(path) {
+            Some(p) => {
+                page = p;
+                page.as_str()
+            }
+            None => path,
+        },
+        _ => path,
+    };
     let answer = state.site.cache.with(path, |entry| match *req.method() {
         Method::GET | Method::HEAD => feeds::respond(req.method(), req.headers(), entry, pending),
         Method::OPTIONS if entry.cors => preflight(),
         _ => method_not_allowed("GET, HEAD, OPTIONS"),
     });
     answer.unwrap_or_else(|| not_found(path).into_response())
+}
+
+/// True when an Accept header asks for HTML and names no feed type: what browsers
+/// send (`text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8`), and
+/// never what feed readers send (feed types, or `*/*` alone).
+fn prefers_html(accept: &[u8]) -> bool {
+    let has = |needle: &[u8]| {
+        accept
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    let html = accept.split(|&b| b == b',').any(|part| {
+        let mut params = part.split(|&b| b == b';');
+        let range = params.next().unwrap_or_default().trim_ascii();
+        range.eq_ignore_ascii_case(b"text/html")
+            && !params.any(|p| {
+                let p = p.trim_ascii();
+                p.len() >= 3
+                    && p[..2].eq_ignore_ascii_case(b"q=")
+                    && p[2..].iter().all(|&b| b == b'0' || b == b'.')
+            })
+    });
+    html && ![
+        &b"rss"[..],
+        b"atom",
+        b"rdf",
+        b"feed+json",
+        b"application/json",
+    ]
+    .iter()
+    .any(|t| has(t))
+}
+
+/// `/feeds/world.html` for `/feeds/world.rss`, `.atom` or `.json`.
+fn html_alternate(path: &str) -> Option<String> {
+    let rest = path.strip_prefix("/feeds/")?;
+    let (stem, ext) = rest.rsplit_once('.')?;
+    matches!(ext, "rss" | "atom" | "json").then(|| format!("/feeds/{stem}.html"))
 }
 
 /// CORS preflight: any site may read the feeds, conditionally.
@@ -121,13 +179,18 @@ fn preflight() -> Response<Full<Bytes>> {
     resp
 }
 
+/// Always 200 while the process serves: a degraded instance (its database
+/// unreachable, say) still serves its last rendered feeds, and load balancers
+/// should keep sending it readers. The body says what is wrong.
 fn health(state: &State) -> Response<Full<Bytes>> {
-    let problems = state.site.diagnostics.lock().map(|d| d.len()).unwrap_or(0);
-    let body = serde_json::json!({ "status": "ok", "documents": state.site.cache.paths().len(), "content_problems": problems });
-    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    json_response(StatusCode::OK, &state.site.health())
+}
+
+fn metrics(state: &State) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(state.site.metrics.encode())));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -145,6 +208,39 @@ pub fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Respo
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_get_html_and_readers_get_feeds() {
+        for browser in [
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "TEXT/HTML",
+        ] {
+            assert!(prefers_html(browser.as_bytes()), "{browser}");
+        }
+        for reader in [
+            "*/*",
+            "application/atom+xml,application/rdf+xml,application/rss+xml,application/x-netcdf,application/xml;q=0.9,text/xml;q=0.2,*/*;q=0.1",
+            "application/rss+xml, text/html;q=0.5",
+            "application/feed+json, text/html",
+            "text/html;q=0, */*",
+            "text/html;q=0.0",
+            "",
+        ] {
+            assert!(!prefers_html(reader.as_bytes()), "{reader}");
+        }
+        assert_eq!(
+            html_alternate("/feeds/world.rss").as_deref(),
+            Some("/feeds/world.html")
+        );
+        assert_eq!(html_alternate("/feeds/world.html"), None);
+        assert_eq!(html_alternate("/feeds.opml"), None);
+    }
 }
 
 impl From<Problem> for Response<Full<Bytes>> {

@@ -10,6 +10,7 @@
 use super::conns::{Conns, Limits, Slot};
 use super::router::{self, Routed, State};
 use super::sendfile::{Conn, Pending};
+use crate::metrics::{Route, WorkerStats};
 use bytes::Bytes;
 use futures_util::future::Either;
 use http_body_util::Full;
@@ -131,6 +132,7 @@ async fn run(
     limits: Limits,
 ) {
     let conns = Rc::new(Conns::default());
+    let stats = state.site.metrics.worker();
     let clock = conns.clone();
     tokio::task::spawn_local(async move { clock.run_clock(limits).await });
     while let Some(job) = inbox.recv().await {
@@ -157,6 +159,7 @@ async fn run(
             state: state.clone(),
             pending,
             slot: slot.clone(),
+            stats: stats.clone(),
         };
         let conn = http.serve_connection(io, service);
         let open = open.clone();
@@ -200,6 +203,14 @@ struct Service {
     state: Arc<State>,
     pending: Pending,
     slot: Rc<Slot>,
+    /// This worker's counts for `/metrics`: written by this thread only.
+    stats: Arc<WorkerStats>,
+}
+
+fn body_len(resp: &Response<Full<Bytes>>) -> u64 {
+    hyper::body::Body::size_hint(resp.body())
+        .exact()
+        .unwrap_or(0)
 }
 
 type Answer = Result<Response<Full<Bytes>>, Infallible>;
@@ -211,13 +222,20 @@ impl hyper::service::Service<Request<Incoming>> for Service {
 
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         self.slot.progress();
+        let route = Route::of(req.uri().path());
         match router::route(&self.state, &self.pending, req) {
-            Routed::Now(resp) => Either::Left(ready(Ok(resp))),
+            Routed::Now(resp) => {
+                self.stats
+                    .record(route, resp.status().as_u16(), body_len(&resp));
+                Either::Left(ready(Ok(resp)))
+            }
             Routed::Later(answer) => {
                 let busy = self.slot.busy();
+                let stats = self.stats.clone();
                 Either::Right(Box::pin(async move {
                     let resp = answer.await;
                     drop(busy);
+                    stats.record(route, resp.status().as_u16(), body_len(&resp));
                     Ok(resp)
                 }))
             }

@@ -128,19 +128,19 @@ pub fn feed_documents(data: &FeedData<'_>) -> Vec<(String, Entry)> {
     vec![
         (
             feed_path(data.feed, "rss"),
-            Entry::new(RSS_TYPE, rss::render(data), lm, max_age, true),
+            Entry::new(RSS_TYPE, rss::render(data), lm, max_age, true, true),
         ),
         (
             feed_path(data.feed, "atom"),
-            Entry::new(ATOM_TYPE, atom::render(data), lm, max_age, true),
+            Entry::new(ATOM_TYPE, atom::render(data), lm, max_age, true, true),
         ),
         (
             feed_path(data.feed, "json"),
-            Entry::new(JSON_TYPE, json::render(data), lm, max_age, true),
+            Entry::new(JSON_TYPE, json::render(data), lm, max_age, true, true),
         ),
         (
             feed_path(data.feed, "html"),
-            Entry::new(HTML_TYPE, page::feed_page(data), lm, max_age, false),
+            Entry::new(HTML_TYPE, page::feed_page(data), lm, max_age, false, true),
         ),
     ]
 }
@@ -154,6 +154,7 @@ pub fn index_document(config: &Config, latest: &[Item], modified: Option<DateTim
         lm,
         config.site.ttl * 60,
         false,
+        false,
     )
 }
 
@@ -165,6 +166,7 @@ pub fn opml_document(config: &Config) -> Entry {
         None,
         config.site.ttl * 60,
         true,
+        false,
     )
 }
 
