@@ -237,6 +237,11 @@ pub fn check_url(url: &str) -> Result<String, String> {
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(bad());
     }
+    // RFC 3986 allows `http://[::1]/`, but the W3C validator and feed readers
+    // built on its URI grammar reject the brackets: a feed is no place for one.
+    if matches!(parsed.host(), Some(url::Host::Ipv6(_))) {
+        return Err(format!("{}: an IPv6 address as the host", bad()));
+    }
     Ok(parsed.into())
 }
 

@@ -143,6 +143,10 @@ async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::proces
     site.start_tasks();
     // The one line a script or test waits for; the port is real even with --listen :0.
     println!("newswire: listening on http://{local}");
+    if let Some(note) = feeds_url_mismatch(&site.config.site.feeds_url, local) {
+        println!("newswire: note: {note}");
+        tracing::warn!("{note}");
+    }
     tracing::info!(
         "serving {} documents on http://{local}",
         site.cache.paths().len()
@@ -151,6 +155,30 @@ async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::proces
         .await
         .context("starting the HTTP workers")?;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// When `feeds_url` names this machine by address (as the demo's does) but not the
+/// address this server listens on, the feeds' self links, the OPML and the pages
+/// point elsewhere: say so. A public name in `feeds_url` (behind a proxy) is left
+/// alone.
+fn feeds_url_mismatch(feeds_url: &str, local: SocketAddr) -> Option<String> {
+    let url = url::Url::parse(feeds_url).ok()?;
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let ip: std::net::IpAddr = match host {
+        "localhost" => std::net::Ipv4Addr::LOCALHOST.into(),
+        h => h.parse().ok()?,
+    };
+    let port = url.port_or_known_default()?;
+    let same_ip = ip == local.ip() || (local.ip().is_unspecified() && ip.is_loopback());
+    (!(same_ip && port == local.port())).then(|| {
+        format!(
+            "site.feeds_url is {feeds_url} but this server listens on http://{local}: feed self \
+             links, the OPML and the pages point at feeds_url"
+        )
+    })
 }
 
 /// A server holds a descriptor per connection and per large document; the usual
@@ -293,4 +321,29 @@ async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {
         counts.items, counts.created, counts.updated, counts.unchanged, counts.tombstones
     );
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::feeds_url_mismatch;
+
+    #[test]
+    fn a_feeds_url_that_is_not_this_server_is_pointed_out() {
+        let at = |a: &str| a.parse().unwrap();
+        assert_eq!(
+            feeds_url_mismatch("http://127.0.0.1:8080", at("127.0.0.1:8080")),
+            None
+        );
+        assert_eq!(
+            feeds_url_mismatch("http://localhost:8080/", at("0.0.0.0:8080")),
+            None
+        );
+        assert!(feeds_url_mismatch("http://127.0.0.1:8080", at("127.0.0.1:40123")).is_some());
+        assert!(feeds_url_mismatch("http://[::1]:8080", at("127.0.0.1:8080")).is_some());
+        // A public name is a proxy's business.
+        assert_eq!(
+            feeds_url_mismatch("https://feeds.example.com", at("127.0.0.1:8080")),
+            None
+        );
+    }
 }

@@ -471,8 +471,25 @@ async fn a_database_outage_answers_503_and_keeps_serving() {
     )
     .await;
     assert_eq!(status, 304);
+    // Health says so, as a degraded state that load balancers still route reads to.
+    let health = eventually(Duration::from_secs(15), || async {
+        let (status, _, b) = get(&server.url("/healthz"), &[]).await;
+        assert_eq!(status, 200, "health stays 200 while the feeds are served");
+        let h: Value = serde_json::from_slice(&b).unwrap();
+        (h["status"] == "degraded" && h["store"]["status"] == "unreachable").then_some(h)
+    })
+    .await
+    .expect("/healthz reports the unreachable store");
+    eprintln!("health during the outage: {health}");
 
     proxy.restore();
+    eventually(Duration::from_secs(15), || async {
+        let (_, _, b) = get(&server.url("/healthz"), &[]).await;
+        let h: Value = serde_json::from_slice(&b).unwrap();
+        (h["status"] == "ok" && h["store"]["status"] == "ok").then_some(())
+    })
+    .await
+    .expect("/healthz is ok again once the database is back");
     let stored = eventually(Duration::from_secs(15), || async {
         match send(
             &client,

@@ -236,7 +236,10 @@ async fn chromium_shows_the_feed_title_and_items() {
     for item in feed["items"].as_array().unwrap().iter().take(5) {
         let title = item["title"].as_str().unwrap();
         let escaped = title.replace('&', "&amp;");
-        assert!(dom.contains(&escaped), "item {title:?} in the DOM");
+        assert!(
+            dom.contains(&format!(">{escaped}</a>")) || dom.contains(&format!("> {escaped}<")),
+            "item {title:?} as an element of the DOM"
+        );
     }
     assert!(server.stop());
 }
