@@ -297,6 +297,8 @@ $open_file_cache
             add_header Cache-Control "${CACHE_CONTROL:-public, max-age=300}";
             add_header Access-Control-Allow-Origin "*";
             add_header Access-Control-Expose-Headers "ETag, Last-Modified";
+            # newswire's feeds vary on Accept too (browsers get the HTML page).
+            add_header Vary "Accept";
         }
     }
 }

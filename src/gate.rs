@@ -266,9 +266,16 @@ fn policy(base: Option<url::Url>) -> ammonia::Builder<'static> {
 /// since a reader would resolve them against the feed, not the article.
 pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
     let html = strip_forbidden(truncate_bytes(html, MAX_HTML));
-    policy(base.and_then(|b| url::Url::parse(b).ok()))
+    let clean = policy(base.and_then(|b| url::Url::parse(b).ok()))
         .clean(&html)
-        .to_string()
+        .to_string();
+    // A character reference (`&#x1;`) decodes to the character itself, which the
+    // serializer then writes raw: what XML forbids is removed once more.
+    if clean.chars().all(xml_char) {
+        clean
+    } else {
+        strip_forbidden(&clean)
+    }
 }
 
 fn truncate_bytes(s: &str, max: usize) -> &str {
