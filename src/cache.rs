@@ -56,16 +56,18 @@ const MIN_COMPRESS: usize = 256;
 
 /// Bodies under this size are copied: one copy costs less than the extra system
 /// call of sending the head and the body apart.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const MIN_MIRROR: usize = 16 * 1024;
 
 /// Writes a document's large bodies, one after the other, into one unlinked
 /// temporary file: one descriptor per document, whatever its encodings. A
 /// page-cache file, not a memfd: tmpfs splices page by page and costs more than
-/// the copy it saves. Without a file (another OS, no writable temp dir) bodies are
-/// copied as usual, so a failure is only logged.
+/// the copy it saves. Without a file (no writable temp dir) bodies are copied as
+/// usual, so a failure is only logged.
+#[cfg(target_os = "linux")]
 fn mirror(bodies: &[&[u8]]) -> Vec<Option<FileRange>> {
     let mut ranges = vec![None; bodies.len()];
-    if !cfg!(target_os = "linux") || bodies.iter().all(|b| b.len() < MIN_MIRROR) {
+    if bodies.iter().all(|b| b.len() < MIN_MIRROR) {
         return ranges;
     }
     let written = tempfile::tempfile().and_then(|mut file| {
@@ -94,6 +96,12 @@ fn mirror(bodies: &[&[u8]]) -> Vec<Option<FileRange>> {
         Err(e) => tracing::debug!("no file for a document, copying it: {e}"),
     }
     ranges
+}
+
+/// Elsewhere there is no sendfile path (`http/sendfile.rs`): bodies are copied.
+#[cfg(not(target_os = "linux"))]
+fn mirror(bodies: &[&[u8]]) -> Vec<Option<FileRange>> {
+    vec![None; bodies.len()]
 }
 
 impl Entry {
