@@ -104,6 +104,19 @@ fn mirror(bodies: &[&[u8]]) -> Vec<Option<FileRange>> {
     vec![None; bodies.len()]
 }
 
+impl From<crate::render::Document> for Entry {
+    fn from(d: crate::render::Document) -> Entry {
+        Entry::new(
+            d.content_type,
+            d.body,
+            d.last_modified,
+            d.max_age,
+            d.shared,
+            d.negotiated,
+        )
+    }
+}
+
 impl Entry {
     pub fn new(
         content_type: &'static str,

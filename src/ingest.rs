@@ -6,8 +6,9 @@ use crate::content::files::breaking_item;
 use crate::content::ticker::TickerItem;
 use crate::localtime;
 use crate::model::{Item, ItemKind, Source};
-use crate::site::Site;
-use crate::store::{Outcome, Ownership, StoreError};
+use crate::config::Config;
+use std::sync::Arc;
+use crate::store::{Outcome, Ownership, Store, StoreError, Written};
 use chrono::{NaiveDate, NaiveTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +90,11 @@ impl ArticleInput {
         })
     }
 
+    /// The article as an item, through the gate, without touching the store.
+    pub fn into_item(self, ing: &Ingest) -> Result<Item, FieldError> {
+        self.into_draft()?.into_item(&ing.config, Source::Api)
+    }
+
     /// The stored article in input form, so a PATCH can be applied to it.
     pub fn from_item(item: &Item) -> ArticleInput {
         ArticleInput {
@@ -108,6 +114,16 @@ impl ArticleInput {
     }
 }
 
+/// What the API's writes need: the site's config, the store, and whom to tell of
+/// a committed change (the renderer, which redoes the feeds it touched). Not the
+/// running site: ingest knows nothing of caches, tasks or HTTP.
+#[derive(Clone)]
+pub struct Ingest {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub changed: Arc<dyn Fn(&Written) + Send + Sync>,
+}
+
 /// How an article write should treat an existing article with the same id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -117,17 +133,17 @@ pub enum Mode {
     Replace,
 }
 
-fn article_id(site: &Site, key: &str) -> String {
-    format!("{}article/{key}", site.config.tag_prefix())
+fn article_id(ing: &Ingest, key: &str) -> String {
+    format!("{}article/{key}", ing.config.tag_prefix())
 }
 
-fn breaking_id(site: &Site, key: &str) -> String {
-    format!("{}breaking/{key}", site.config.tag_prefix())
+fn breaking_id(ing: &Ingest, key: &str) -> String {
+    format!("{}breaking/{key}", ing.config.tag_prefix())
 }
 
 /// Stores an article and queues its feeds. `path_key` is the id in the URL, if any.
 pub async fn put_article(
-    site: &Site,
+    ing: &Ingest,
     mut input: ArticleInput,
     path_key: Option<&str>,
     mode: Mode,
@@ -145,8 +161,8 @@ pub async fn put_article(
         }
     }
     let explicit_updated = input.updated.is_some();
-    let mut item = input.into_draft()?.into_item(&site.config, Source::Api)?;
-    let existing = site.store.get(&item.id).await?;
+    let mut item = input.into_draft()?.into_item(&ing.config, Source::Api)?;
+    let existing = ing.store.get(&item.id).await?;
     if let Some(old) = &existing {
         if old.kind != ItemKind::Article {
             return Err(IngestError::Conflict(format!(
@@ -174,14 +190,14 @@ pub async fn put_article(
         Mode::Create => Ownership::Create,
         Mode::Replace => Ownership::Take,
     };
-    let written = site
+    let written = ing
         .store
         .upsert(std::slice::from_ref(&item), ownership)
         .await?;
     if written.outcomes[0] == Outcome::Conflict {
         return Err(conflict(&item.key));
     }
-    site.mark(&written);
+    (ing.changed)(&written);
     Ok((item, written.outcomes[0]))
 }
 
@@ -193,11 +209,11 @@ fn conflict(key: &str) -> IngestError {
 
 /// Applies a JSON merge patch (RFC 7396, top level) to a stored article.
 pub async fn patch_article(
-    site: &Site,
+    ing: &Ingest,
     key: &str,
     patch: serde_json::Map<String, serde_json::Value>,
 ) -> Result<(Item, Outcome), IngestError> {
-    let old = get_article(site, key).await?;
+    let old = get_article(ing, key).await?;
     let mut merged = serde_json::to_value(ArticleInput::from_item(&old)).expect("serializes");
     let obj = merged.as_object_mut().expect("an object");
     if patch.contains_key("content_markdown") {
@@ -219,43 +235,43 @@ pub async fn patch_article(
         field: "body",
         message: e.to_string(),
     })?;
-    put_article(site, input, Some(key), Mode::Replace).await
+    put_article(ing, input, Some(key), Mode::Replace).await
 }
 
-pub async fn get_article(site: &Site, key: &str) -> Result<Item, IngestError> {
+pub async fn get_article(ing: &Ingest, key: &str) -> Result<Item, IngestError> {
     check_key(key).map_err(|m| FieldError {
         field: "id",
         message: m,
     })?;
-    match site.store.get(&article_id(site, key)).await? {
+    match ing.store.get(&article_id(ing, key)).await? {
         Some(item) if item.kind == ItemKind::Article => Ok(item),
         _ => Err(IngestError::NotFound("article", key.to_owned())),
     }
 }
 
-pub async fn delete_article(site: &Site, key: &str) -> Result<(), IngestError> {
-    let item = get_article(site, key).await?;
-    refuse_file_owned(site, &item)?;
-    withdraw(site, &article_id(site, key), "article", key).await
+pub async fn delete_article(ing: &Ingest, key: &str) -> Result<(), IngestError> {
+    let item = get_article(ing, key).await?;
+    refuse_file_owned(ing, &item)?;
+    withdraw(ing, &article_id(ing, key), "article", key).await
 }
 
 /// An item that a content file owns would come back at the next file sync; the
 /// author withdraws it by deleting the file (or its ticker line) instead.
-fn refuse_file_owned(site: &Site, item: &Item) -> Result<(), IngestError> {
+fn refuse_file_owned(ing: &Ingest, item: &Item) -> Result<(), IngestError> {
     match &item.source {
         Source::File(path) => Err(IngestError::Conflict(format!(
             "{:?} comes from the content file {path} (next to {}); delete it there, or the next file sync brings it back",
             item.key,
-            site.config.file.display()
+            ing.config.file.display()
         ))),
         _ => Ok(()),
     }
 }
 
-async fn withdraw(site: &Site, id: &str, what: &'static str, key: &str) -> Result<(), IngestError> {
-    match site.store.delete(id, Utc::now().trunc_subsecs(0)).await? {
+async fn withdraw(ing: &Ingest, id: &str, what: &'static str, key: &str) -> Result<(), IngestError> {
+    match ing.store.delete(id, Utc::now().trunc_subsecs(0)).await? {
         Some(written) => {
-            site.mark(&written);
+            (ing.changed)(&written);
             Ok(())
         }
         None => Err(IngestError::NotFound(what, key.to_owned())),
@@ -285,8 +301,8 @@ pub struct BreakingInput {
 impl BreakingInput {
     /// Checks and dates one item. Without an id, the key is the local date and time
     /// plus a short hash of the headline, so posting the same item twice makes one.
-    pub fn into_item(self, site: &Site) -> Result<Item, FieldError> {
-        let tz = site.config.site.timezone;
+    pub fn into_item(self, ing: &Ingest) -> Result<Item, FieldError> {
+        let tz = ing.config.site.timezone;
         let headline = required(self.headline, "headline")?;
         let published = match (self.published, self.date, self.time) {
             (Some(p), None, None) => localtime::parse_date(&p, tz).map_err(|e| FieldError {
@@ -339,18 +355,18 @@ impl BreakingInput {
             category: self.category,
             line: 0,
         };
-        breaking_item(&site.config, t, Source::Api)
+        breaking_item(&ing.config, t, Source::Api)
     }
 }
 
 /// Stores ticker items, all or none: one bad item refuses the batch, naming it.
 pub async fn add_breaking(
-    site: &Site,
+    ing: &Ingest,
     inputs: Vec<BreakingInput>,
 ) -> Result<Vec<(Item, Outcome)>, IngestError> {
     let mut items = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.into_iter().enumerate() {
-        items.push(input.into_item(site).map_err(|e| {
+        items.push(input.into_item(ing).map_err(|e| {
             if i == 0 {
                 e
             } else {
@@ -361,17 +377,17 @@ pub async fn add_breaking(
             }
         })?);
     }
-    let written = site.store.upsert(&items, Ownership::Take).await?;
-    site.mark(&written);
+    let written = ing.store.upsert(&items, Ownership::Take).await?;
+    (ing.changed)(&written);
     Ok(items.into_iter().zip(written.outcomes).collect())
 }
 
-pub async fn delete_breaking(site: &Site, key: &str) -> Result<(), IngestError> {
-    let id = breaking_id(site, key);
-    match site.store.get(&id).await? {
+pub async fn delete_breaking(ing: &Ingest, key: &str) -> Result<(), IngestError> {
+    let id = breaking_id(ing, key);
+    match ing.store.get(&id).await? {
         Some(item) if item.kind == ItemKind::Breaking => {
-            refuse_file_owned(site, &item)?;
-            withdraw(site, &id, "breaking item", key).await
+            refuse_file_owned(ing, &item)?;
+            withdraw(ing, &id, "breaking item", key).await
         }
         _ => Err(IngestError::NotFound("breaking item", key.to_owned())),
     }

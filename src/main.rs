@@ -282,7 +282,14 @@ fn check(config_path: &Path) -> Result<std::process::ExitCode> {
 async fn newswire_import(args: SiteArgs, paths: &[PathBuf]) -> Result<std::process::ExitCode> {
     let (config, store) = args.open().await?;
     let site = Site::new(config, store);
-    let report = newswire::import::run(&site, paths).await;
+    // Nothing renders here: a running server sees the new versions and redoes
+    // the feeds itself.
+    let ingest = newswire::ingest::Ingest {
+        config: site.config.clone(),
+        store: site.store.clone(),
+        changed: std::sync::Arc::new(|_| {}),
+    };
+    let report = newswire::import::run(&ingest, paths).await;
     let mut rejected = 0;
     for file in &report {
         println!(

@@ -6,7 +6,7 @@
 //! every format, and swaps the new bytes into the cache; concurrent writes landing
 //! while it works are coalesced into its next pass.
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Entry};
 use crate::config::Config;
 use crate::content::{Diagnostic, files};
 use crate::metrics::Metrics;
@@ -22,7 +22,6 @@ use tokio::sync::Notify;
 /// Items listed on the HTML index.
 const INDEX_ITEMS: usize = 30;
 
-const OPML_PATH: &str = "/feeds.opml";
 
 pub struct Site {
     pub config: Arc<Config>,
@@ -193,6 +192,17 @@ impl Site {
         Ok(loaded.diagnostics)
     }
 
+    /// The API's write path over this site's store; committed changes queue the
+    /// feeds they touched for the renderer.
+    pub fn ingest(self: &Arc<Self>) -> crate::ingest::Ingest {
+        let site = self.clone();
+        crate::ingest::Ingest {
+            config: self.config.clone(),
+            store: self.store.clone(),
+            changed: Arc::new(move |written| site.mark(written)),
+        }
+    }
+
     /// Queues the feeds a write changed for the renderer.
     pub fn mark(&self, written: &Written) {
         self.mark_feeds(written.changed.iter().cloned());
@@ -232,7 +242,8 @@ impl Site {
             data.push((feed.clone(), items, tombstones, modified));
         }
         let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
-        let latest = if feeds.contains(&FeedId::all()) || self.cache.get("/").is_none() {
+        let latest = if feeds.contains(&FeedId::all()) || self.cache.get(render::INDEX_PATH).is_none()
+        {
             Some(self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?)
         } else {
             None
@@ -255,15 +266,13 @@ impl Site {
                 }));
             }
             if let Some(latest) = latest {
-                docs.push((
-                    "/".into(),
-                    render::index_document(&config, &latest, all_modified),
-                ));
+                docs.push(render::index_document(&config, &latest, all_modified));
             }
-            if cache.get(OPML_PATH).is_none() {
-                docs.push((OPML_PATH.into(), render::opml_document(&config)));
+            if cache.get(render::OPML_PATH).is_none() {
+                docs.push(render::opml_document(&config));
             }
-            cache.put_all(docs);
+            // Compressing and building headers is the cache's part of the pass.
+            cache.put_all(docs.into_iter().map(|d| (d.path.clone(), Entry::from(d))));
         })
         .await
         .expect("rendering does not panic");

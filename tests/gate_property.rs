@@ -178,7 +178,7 @@ fn site(dir: &Path) -> Arc<Site> {
 
 /// The API's path for one payload: JSON into the input type, then ingest. Either
 /// it is stored, or refused as a field error: never another kind of failure.
-async fn ingest_one(site: &Site, payload: &Value, is_article: bool) {
+async fn ingest_one(site: &ingest::Ingest, payload: &Value, is_article: bool) {
     let result = if is_article {
         match serde_json::from_value::<ArticleInput>(payload.clone()) {
             Ok(input) => ingest::put_article(site, input, None, Mode::Replace)
@@ -392,8 +392,9 @@ fn nothing_the_gate_accepts_breaks_or_arms_a_served_document() {
     runner
         .run(&payloads, |batch| {
             rt.block_on(async {
+                let ing = site.ingest();
                 for (payload, is_article) in &batch {
-                    ingest_one(&site, payload, *is_article).await;
+                    ingest_one(&ing, payload, *is_article).await;
                 }
                 site.render_everything().await.expect("rendering");
             });

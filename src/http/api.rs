@@ -38,14 +38,14 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
         (["articles"], &Method::POST) => {
             state.tokens.check(req.headers(), Scope::Articles)?;
             let input: ArticleInput = read_json(state, req).await?;
-            let (item, outcome) = ingest::put_article(&state.site, input, None, Mode::Create)
+            let (item, outcome) = ingest::put_article(&state.ingest, input, None, Mode::Create)
                 .await
                 .map_err(problem)?;
             Ok(article_response(state, &item, outcome))
         }
         (["articles"], _) => Ok(method_not_allowed("GET, POST")),
         (["articles", key], &Method::GET) => {
-            let item = ingest::get_article(&state.site, key)
+            let item = ingest::get_article(&state.ingest, key)
                 .await
                 .map_err(problem)?;
             Ok(json_response(
@@ -56,7 +56,7 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
         (["articles", key], &Method::PUT) => {
             state.tokens.check(req.headers(), Scope::Articles)?;
             let input: ArticleInput = read_json(state, req).await?;
-            let (item, outcome) = ingest::put_article(&state.site, input, Some(key), Mode::Replace)
+            let (item, outcome) = ingest::put_article(&state.ingest, input, Some(key), Mode::Replace)
                 .await
                 .map_err(problem)?;
             Ok(article_response(state, &item, outcome))
@@ -64,14 +64,14 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
         (["articles", key], &Method::PATCH) => {
             state.tokens.check(req.headers(), Scope::Articles)?;
             let patch: serde_json::Map<String, serde_json::Value> = read_json(state, req).await?;
-            let (item, outcome) = ingest::patch_article(&state.site, key, patch)
+            let (item, outcome) = ingest::patch_article(&state.ingest, key, patch)
                 .await
                 .map_err(problem)?;
             Ok(article_response(state, &item, outcome))
         }
         (["articles", key], &Method::DELETE) => {
             state.tokens.check(req.headers(), Scope::Articles)?;
-            ingest::delete_article(&state.site, key)
+            ingest::delete_article(&state.ingest, key)
                 .await
                 .map_err(problem)?;
             Ok(no_content())
@@ -89,7 +89,7 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
                     Problem::new(StatusCode::BAD_REQUEST, "no ticker items given").field("body"),
                 );
             }
-            let stored = ingest::add_breaking(&state.site, inputs)
+            let stored = ingest::add_breaking(&state.ingest, inputs)
                 .await
                 .map_err(problem)?;
             let created = stored.iter().any(|(_, o)| *o == Outcome::Created);
@@ -109,7 +109,7 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
         (["breaking"], _) => Ok(method_not_allowed("POST")),
         (["breaking", key @ ..], &Method::DELETE) if !key.is_empty() => {
             state.tokens.check(req.headers(), Scope::Breaking)?;
-            ingest::delete_breaking(&state.site, &key.join("/"))
+            ingest::delete_breaking(&state.ingest, &key.join("/"))
                 .await
                 .map_err(problem)?;
             Ok(no_content())

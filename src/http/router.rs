@@ -17,6 +17,8 @@ use tracing::Instrument;
 
 pub struct State {
     pub site: Arc<Site>,
+    /// The API's writes, which know the store and config, not the site.
+    pub ingest: crate::ingest::Ingest,
     pub tokens: Tokens,
     /// The runtime the store's connections and background tasks live on. API
     /// requests run there; connection workers only serve cached bytes.
@@ -28,6 +30,7 @@ impl State {
     pub fn new(site: Arc<Site>) -> State {
         let tokens = Tokens::new(&site.config, std::env::var(ENV_TOKEN).ok());
         State {
+            ingest: site.ingest(),
             site,
             tokens,
             main: tokio::runtime::Handle::current(),

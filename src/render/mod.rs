@@ -9,7 +9,6 @@ pub mod opml;
 pub mod page;
 pub mod rss;
 
-use crate::cache::Entry;
 use crate::config::Config;
 use crate::model::{FeedId, Item, Tombstone};
 use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
@@ -22,6 +21,26 @@ pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
 pub const JSON_TYPE: &str = "application/feed+json; charset=utf-8";
 pub const HTML_TYPE: &str = "text/html; charset=utf-8";
 pub const OPML_TYPE: &str = "text/x-opml; charset=utf-8";
+
+/// A rendered document: what it is and its bytes, with the validators its data
+/// gives. How it travels (encodings, headers, files for sendfile) is the cache's
+/// and HTTP's business.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The URL path it is served at.
+    pub path: String,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// The change time readers validate against (Last-Modified).
+    pub last_modified: Option<DateTime<Utc>>,
+    /// Seconds readers may reuse it (the site's `ttl`).
+    pub max_age: u32,
+    /// Readable by other sites' browser code (feeds, OPML).
+    pub shared: bool,
+    /// A feed URL: a browser asking for HTML gets the feed's page there, so the
+    /// answer depends on Accept too.
+    pub negotiated: bool,
+}
 
 /// Everything one feed's documents are made from.
 pub struct FeedData<'a> {
@@ -119,55 +138,61 @@ pub fn feed_path(feed: &FeedId, ext: &str) -> String {
     format!("/feeds/{feed}.{ext}")
 }
 
-/// A feed's four documents (RSS, Atom, JSON Feed, HTML) as cache entries by path.
-pub fn feed_documents(data: &FeedData<'_>) -> Vec<(String, Entry)> {
+/// A feed's four documents: RSS, Atom, JSON Feed and its HTML page.
+pub fn feed_documents(data: &FeedData<'_>) -> Vec<Document> {
     let max_age = data.config.site.ttl * 60;
     // The header follows every change (the store's time); the documents' own dates
     // (lastBuildDate, updated) follow the items, so the bytes depend on data only.
     let lm = data.modified.or_else(|| data.last_modified());
+    let doc = |ext: &str, content_type, body, shared| Document {
+        path: feed_path(data.feed, ext),
+        content_type,
+        body,
+        last_modified: lm,
+        max_age,
+        shared,
+        negotiated: true,
+    };
     vec![
-        (
-            feed_path(data.feed, "rss"),
-            Entry::new(RSS_TYPE, rss::render(data), lm, max_age, true, true),
-        ),
-        (
-            feed_path(data.feed, "atom"),
-            Entry::new(ATOM_TYPE, atom::render(data), lm, max_age, true, true),
-        ),
-        (
-            feed_path(data.feed, "json"),
-            Entry::new(JSON_TYPE, json::render(data), lm, max_age, true, true),
-        ),
-        (
-            feed_path(data.feed, "html"),
-            Entry::new(HTML_TYPE, page::feed_page(data), lm, max_age, false, true),
-        ),
+        doc("rss", RSS_TYPE, rss::render(data), true),
+        doc("atom", ATOM_TYPE, atom::render(data), true),
+        doc("json", JSON_TYPE, json::render(data), true),
+        doc("html", HTML_TYPE, page::feed_page(data), false),
     ]
 }
 
+pub const INDEX_PATH: &str = "/";
+pub const OPML_PATH: &str = "/feeds.opml";
+
 /// The HTML index, with the latest items; it changes whenever `all` does.
-pub fn index_document(config: &Config, latest: &[Item], modified: Option<DateTime<Utc>>) -> Entry {
-    let lm = modified.or_else(|| latest.iter().map(|i| i.updated.max(i.published)).max());
-    Entry::new(
-        HTML_TYPE,
-        page::index(config, latest),
-        lm,
-        config.site.ttl * 60,
-        false,
-        false,
-    )
+pub fn index_document(
+    config: &Config,
+    latest: &[Item],
+    modified: Option<DateTime<Utc>>,
+) -> Document {
+    Document {
+        path: INDEX_PATH.into(),
+        content_type: HTML_TYPE,
+        body: page::index(config, latest),
+        last_modified: modified
+            .or_else(|| latest.iter().map(|i| i.updated.max(i.published)).max()),
+        max_age: config.site.ttl * 60,
+        shared: false,
+        negotiated: false,
+    }
 }
 
 /// The OPML list of feeds; it depends on the config only.
-pub fn opml_document(config: &Config) -> Entry {
-    Entry::new(
-        OPML_TYPE,
-        opml::render(config),
-        None,
-        config.site.ttl * 60,
-        true,
-        false,
-    )
+pub fn opml_document(config: &Config) -> Document {
+    Document {
+        path: OPML_PATH.into(),
+        content_type: OPML_TYPE,
+        body: opml::render(config),
+        last_modified: None,
+        max_age: config.site.ttl * 60,
+        shared: true,
+        negotiated: false,
+    }
 }
 
 pub const FORMATS: [&str; 4] = ["rss", "atom", "json", "html"];

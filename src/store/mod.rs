@@ -66,6 +66,9 @@ pub enum Ownership {
     /// concurrent creates exactly one wins. The same content again (whatever its
     /// `updated`) is `Unchanged`.
     Create,
+    /// Bulk loads (`import`): like `Take`, but the same content with another
+    /// `updated` is `Unchanged`, so re-importing a file changes nothing.
+    Refresh,
 }
 
 /// A feed's change counter and the `Last-Modified` that goes with it.
@@ -154,17 +157,17 @@ pub(crate) fn decide(
     Ok(match old {
         None => Decision::Create,
         Some((_, old_hash, _)) if old_hash == hash => Decision::Keep(Outcome::Unchanged),
-        Some((_, _, old_doc)) if ownership == Ownership::Create => {
+        Some((_, _, old_doc)) if matches!(ownership, Ownership::Create | Ownership::Refresh) => {
             let old = decode(&item.id, old_doc)?;
             let same = Item {
                 updated: old.updated,
                 ..item.clone()
             } == old;
-            Decision::Keep(if same {
-                Outcome::Unchanged
-            } else {
-                Outcome::Conflict
-            })
+            match (same, ownership) {
+                (true, _) => Decision::Keep(Outcome::Unchanged),
+                (false, Ownership::Create) => Decision::Keep(Outcome::Conflict),
+                (false, _) => Decision::Update(old.feeds()),
+            }
         }
         Some((source, _, _))
             if ownership == Ownership::Respect && *source != item.source.to_string() =>
