@@ -5,8 +5,8 @@ use crate::content::{files, ticker};
 use crate::ingest::{ArticleInput, BreakingInput, Ingest};
 use crate::model::{Item, Source};
 use crate::store::{Export, Outcome, Ownership, Store, StoreError};
-use std::io::BufRead;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// What happened to one file's items.
@@ -122,13 +122,20 @@ pub const BATCH: usize = 1000;
 /// as the API's, and are stored [`BATCH`] at a time. Unlike a PUT, an article line
 /// whose content changed keeps the `updated` it gives (or its `published`): a bulk
 /// load restates content, it does not date corrections.
-async fn import_json_lines(site: &Ingest, path: &Path, report: &mut FileReport) -> Result<(), String> {
+async fn import_json_lines(
+    site: &Ingest,
+    path: &Path,
+    report: &mut FileReport,
+) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let mut lines = std::io::BufReader::with_capacity(1 << 16, file).lines();
     let mut batch: Vec<(usize, Item)> = Vec::with_capacity(BATCH);
     let mut n = 0;
     loop {
-        let line = lines.next().transpose().map_err(|e| format!("line {}: cannot read: {e}", n + 1))?;
+        let line = lines
+            .next()
+            .transpose()
+            .map_err(|e| format!("line {}: cannot read: {e}", n + 1))?;
         let done = line.is_none();
         if let Some(line) = line {
             n += 1;
@@ -148,9 +155,11 @@ async fn import_json_lines(site: &Ingest, path: &Path, report: &mut FileReport) 
                     }
                     (site.changed)(&written);
                 }
-                Err(e) => report
-                    .rejected
-                    .extend(batch.iter().map(|(line, _)| format!("line {line}: not stored: {e}"))),
+                Err(e) => report.rejected.extend(
+                    batch
+                        .iter()
+                        .map(|(line, _)| format!("line {line}: not stored: {e}")),
+                ),
             }
             batch.clear();
         }

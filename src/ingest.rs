@@ -1,16 +1,16 @@
 //! What the ingest API does, without HTTP: payloads to items, corrections that keep
 //! ids, withdrawals. The HTTP layer maps [`IngestError`] to status codes.
 
+use crate::config::Config;
 use crate::content::article::{Body, Draft, FieldError, check_key};
 use crate::content::files::breaking_item;
 use crate::content::ticker::TickerItem;
 use crate::localtime;
 use crate::model::{Item, ItemKind, Source};
-use crate::config::Config;
-use std::sync::Arc;
 use crate::store::{Outcome, Ownership, Store, StoreError, Written};
 use chrono::{NaiveDate, NaiveTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -268,7 +268,12 @@ fn refuse_file_owned(ing: &Ingest, item: &Item) -> Result<(), IngestError> {
     }
 }
 
-async fn withdraw(ing: &Ingest, id: &str, what: &'static str, key: &str) -> Result<(), IngestError> {
+async fn withdraw(
+    ing: &Ingest,
+    id: &str,
+    what: &'static str,
+    key: &str,
+) -> Result<(), IngestError> {
     match ing.store.delete(id, Utc::now().trunc_subsecs(0)).await? {
         Some(written) => {
             (ing.changed)(&written);

@@ -22,7 +22,6 @@ use tokio::sync::Notify;
 /// Items listed on the HTML index.
 const INDEX_ITEMS: usize = 30;
 
-
 pub struct Site {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
@@ -242,12 +241,12 @@ impl Site {
             data.push((feed.clone(), items, tombstones, modified));
         }
         let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
-        let latest = if feeds.contains(&FeedId::all()) || self.cache.get(render::INDEX_PATH).is_none()
-        {
-            Some(self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?)
-        } else {
-            None
-        };
+        let latest =
+            if feeds.contains(&FeedId::all()) || self.cache.get(render::INDEX_PATH).is_none() {
+                Some(self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?)
+            } else {
+                None
+            };
         // One blocking task renders the whole pass in turn: rendering takes at most
         // one core, so a burst of writes never starves the requests themselves.
         let config = self.config.clone();

@@ -1257,3 +1257,71 @@ async fn sigterm_with_an_idle_keep_alive_connection_still_exits_zero_quickly() {
     );
     drop(c);
 }
+
+/// What syndication partners read: the site's copyright in every format, an
+/// article's image as an enclosure with length and type and as Media RSS, and
+/// ticker items without a description that repeats their headline.
+#[tokio::test]
+async fn partners_get_rights_media_and_no_repeated_headlines() {
+    let site = SiteDir::demo();
+    let server = Server::start(&site, &[]);
+    let copyright = "Copyright 2026 Newswire Demo";
+
+    let rss = rss_doc(&get_ok(&server, "/feeds/all.rss").await);
+    assert_eq!(rss.copyright(), Some(copyright));
+    assert_eq!(
+        rss.namespaces().get("media").map(String::as_str),
+        Some("http://search.yahoo.com/mrss/")
+    );
+    let mut with_image = 0;
+    for item in rss.items() {
+        let id = item.guid().unwrap().value();
+        if id.contains(":breaking/") {
+            assert_eq!(
+                item.description(),
+                None,
+                "{id}: a ticker item says its headline once"
+            );
+        }
+        if let Some(enc) = item.enclosure() {
+            with_image += 1;
+            assert_eq!(enc.length(), "0", "{id}");
+            assert_eq!(enc.mime_type(), "image/jpeg", "{id}");
+            let media = &item.extensions()["media"];
+            let content = &media["content"][0];
+            assert_eq!(content.attrs()["url"], enc.url());
+            assert_eq!(content.attrs()["medium"], "image");
+            assert_eq!(content.attrs()["type"], "image/jpeg");
+            assert_eq!(media["thumbnail"][0].attrs()["url"], enc.url());
+        }
+    }
+    assert!(with_image >= 2, "the demo's articles with images");
+
+    let atom = atom_doc(&get_ok(&server, "/feeds/all.atom").await);
+    assert_eq!(atom.rights().map(|r| r.value.as_str()), Some(copyright));
+    for entry in atom.entries() {
+        if entry.id().contains(":breaking/") {
+            assert!(
+                entry.content().is_none(),
+                "{}: no body repeating the title",
+                entry.id()
+            );
+        }
+        for link in entry.links().iter().filter(|l| l.rel() == "enclosure") {
+            assert_eq!(link.length(), Some("0"), "{}", entry.id());
+            assert_eq!(link.mime_type(), Some("image/jpeg"));
+        }
+    }
+
+    let json = json_doc(&get_ok(&server, "/feeds/all.json").await);
+    assert_eq!(json["_rights"]["copyright"], copyright);
+    for item in json_items(&json) {
+        if item["id"].as_str().unwrap().contains(":breaking/") {
+            assert_eq!(
+                item["content_text"], "",
+                "JSON Feed needs a body; not the headline again"
+            );
+        }
+    }
+    assert!(server.stop());
+}

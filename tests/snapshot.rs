@@ -8,7 +8,10 @@ mod common;
 use common::*;
 use sha2::{Digest, Sha256};
 
-const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/demo-documents.txt");
+const SNAPSHOT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/demo-documents.txt"
+);
 
 #[tokio::test]
 async fn the_demo_site_serves_the_snapshot_byte_for_byte() {
@@ -16,16 +19,21 @@ async fn the_demo_site_serves_the_snapshot_byte_for_byte() {
     let server = Server::start(&site, &[]);
     let mut paths = demo_feed_paths();
     paths.extend(
-        ["all", "breaking", "world", "tech", "economy", "morocco", "sports"]
-            .iter()
-            .map(|s| format!("/feeds/{s}.html")),
+        [
+            "all", "breaking", "world", "tech", "economy", "morocco", "sports",
+        ]
+        .iter()
+        .map(|s| format!("/feeds/{s}.html")),
     );
     paths.extend(["/".to_owned(), "/feeds.opml".to_owned()]);
     let mut lines = Vec::new();
     for path in &paths {
         for encoding in ["identity", "gzip", "br"] {
             let (status, h, body) = get(&server.url(path), &[("Accept-Encoding", encoding)]).await;
-            let digest: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+            let digest: String = Sha256::digest(&body)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             lines.push(format!(
                 "{path} {encoding} {status} {:?} {} {:?} {}",
                 header(&h, "content-type"),
@@ -33,7 +41,11 @@ async fn the_demo_site_serves_the_snapshot_byte_for_byte() {
                 header(&h, "last-modified"),
                 // Compressed bytes depend on the compressor's version; the ETag
                 // and the identity bytes are what readers compare.
-                if encoding == "identity" { digest.as_str() } else { "-" },
+                if encoding == "identity" {
+                    digest.as_str()
+                } else {
+                    "-"
+                },
             ));
         }
     }

@@ -56,9 +56,10 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
         (["articles", key], &Method::PUT) => {
             state.tokens.check(req.headers(), Scope::Articles)?;
             let input: ArticleInput = read_json(state, req).await?;
-            let (item, outcome) = ingest::put_article(&state.ingest, input, Some(key), Mode::Replace)
-                .await
-                .map_err(problem)?;
+            let (item, outcome) =
+                ingest::put_article(&state.ingest, input, Some(key), Mode::Replace)
+                    .await
+                    .map_err(problem)?;
             Ok(article_response(state, &item, outcome))
         }
         (["articles", key], &Method::PATCH) => {

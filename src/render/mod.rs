@@ -174,8 +174,7 @@ pub fn index_document(
         path: INDEX_PATH.into(),
         content_type: HTML_TYPE,
         body: page::index(config, latest),
-        last_modified: modified
-            .or_else(|| latest.iter().map(|i| i.updated.max(i.published)).max()),
+        last_modified: modified.or_else(|| latest.iter().map(|i| i.updated.max(i.published)).max()),
         max_age: config.site.ttl * 60,
         shared: false,
         negotiated: false,

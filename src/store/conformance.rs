@@ -37,12 +37,31 @@ fn feeds(names: &[&str]) -> BTreeSet<FeedId> {
     names.iter().map(|n| FeedId((*n).into())).collect()
 }
 
-/// Runs every check against a store that starts empty. Panics on the first failure.
-pub async fn run(store: &dyn Store) {
-    let world = FeedId("world".into());
-    let tech = FeedId("tech".into());
+/// Every case, in the order the tests list them; each expects an empty store.
+pub const CASES: &[&str] = &[
+    "identical_upserts_change_nothing",
+    "moving_an_item_changes_both_feeds",
+    "feeds_list_newest_first_with_limit_and_kind",
+    "withdrawals_leave_tombstones_until_recreated",
+    "file_sync_withdraws_keeps_failed_files_and_skips_others",
+    "export_then_import_changes_nothing",
+    "concurrent_upserts_of_a_new_id_create_it_once",
+    "tombstones_are_capped_per_feed",
+    "concurrent_creates_make_exactly_one",
+    "refresh_keeps_the_same_content_unchanged",
+    "last_modified_advances_with_every_change",
+];
 
-    // Create, then an identical upsert changes nothing.
+fn world() -> FeedId {
+    FeedId("world".into())
+}
+
+fn tech() -> FeedId {
+    FeedId("tech".into())
+}
+
+/// Create, then an identical upsert changes nothing: no outcome, feed or version.
+pub async fn identical_upserts_change_nothing(store: &dyn Store) {
     let a = item("a", "world", 0);
     let w = store
         .upsert(std::slice::from_ref(&a), Ownership::Take)
@@ -67,8 +86,16 @@ pub async fn run(store: &dyn Store) {
         Some(&a),
         "items round-trip exactly"
     );
+}
 
-    // Moving an item to another category changes both categories.
+/// Moving an item to another category changes both categories' feeds.
+pub async fn moving_an_item_changes_both_feeds(store: &dyn Store) {
+    let a = item("a", "world", 0);
+    store
+        .upsert(std::slice::from_ref(&a), Ownership::Take)
+        .await
+        .unwrap();
+    let v1 = store.versions().await.unwrap();
     let mut moved = a.clone();
     moved.category = Some("tech".into());
     moved.title = "Corrected".into();
@@ -78,47 +105,58 @@ pub async fn run(store: &dyn Store) {
         .unwrap();
     assert_eq!(w.outcomes, [Outcome::Updated]);
     assert_eq!(w.changed, feeds(&["all", "tech", "world"]));
-    assert!(store.list(&world, None, 10).await.unwrap().is_empty());
-    assert_eq!(store.list(&tech, None, 10).await.unwrap(), [moved.clone()]);
+    assert!(store.list(&world(), None, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.list(&tech(), None, 10).await.unwrap(),
+        [moved.clone()]
+    );
     let v2 = store.versions().await.unwrap();
-    assert!(v2[&tech].version > v1.get(&tech).map_or(0, |s| s.version));
+    assert!(v2[&tech()].version > v1.get(&tech()).map_or(0, |s| s.version));
+    assert!(v2[&world()].version > v1[&world()].version);
+}
 
-    // Order: newest first, ties broken by id descending; limit; kind filter.
+/// Newest first, ties broken by id descending; the limit; the kind filter.
+pub async fn feeds_list_newest_first_with_limit_and_kind(store: &dyn Store) {
+    let tech = tech();
+    let a = item("a", "tech", 0);
     let b = item("b", "tech", 5);
     let c = item("c", "tech", 5);
     let mut d = item("d", "tech", -5);
     d.kind = ItemKind::Breaking;
     store
-        .upsert(&[b.clone(), c.clone(), d.clone()], Ownership::Take)
+        .upsert(&[a, b.clone(), c.clone(), d.clone()], Ownership::Take)
         .await
         .unwrap();
-    let ids: Vec<_> = store
-        .list(&tech, None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.key)
-        .collect();
-    assert_eq!(ids, ["c", "b", "a", "d"]);
+    let keys = |items: Vec<Item>| items.into_iter().map(|i| i.key).collect::<Vec<_>>();
+    assert_eq!(
+        keys(store.list(&tech, None, 10).await.unwrap()),
+        ["c", "b", "a", "d"]
+    );
     assert_eq!(store.list(&tech, None, 2).await.unwrap().len(), 2);
-    let articles: Vec<_> = store
-        .list(&tech, Some(ItemKind::Article), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.key)
-        .collect();
-    assert_eq!(articles, ["c", "b", "a"]);
-    let breaking: Vec<_> = store
-        .list(&FeedId::breaking(), None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.key)
-        .collect();
-    assert_eq!(breaking, ["d"]);
+    assert_eq!(
+        keys(
+            store
+                .list(&tech, Some(ItemKind::Article), 10)
+                .await
+                .unwrap()
+        ),
+        ["c", "b", "a"]
+    );
+    assert_eq!(
+        keys(store.list(&FeedId::breaking(), None, 10).await.unwrap()),
+        ["d"]
+    );
+}
 
-    // Delete leaves tombstones in every feed the item was in; deleting twice is None.
+/// A withdrawal leaves a tombstone in every feed the item was in; withdrawing
+/// twice is `None`; creating the item again removes its tombstones.
+pub async fn withdrawals_leave_tombstones_until_recreated(store: &dyn Store) {
+    let tech = tech();
+    let b = item("b", "tech", 5);
+    store
+        .upsert(std::slice::from_ref(&b), Ownership::Take)
+        .await
+        .unwrap();
     let at = DateTime::parse_from_rfc3339("2026-02-02T00:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
@@ -133,14 +171,16 @@ pub async fn run(store: &dyn Store) {
         (b.id.as_str(), at)
     );
     assert_eq!(stones[0].link, b.link);
-    // Re-creating it removes the tombstone.
     store
         .upsert(std::slice::from_ref(&b), Ownership::Take)
         .await
         .unwrap();
     assert!(store.tombstones(&tech, 10).await.unwrap().is_empty());
+}
 
-    // Sync of a scope: upserts, withdraws what is gone, keeps failed sources, skips others' items.
+/// Sync of a scope upserts, withdraws what is gone, keeps the items of sources
+/// that failed to load, and leaves items another source took over.
+pub async fn file_sync_withdraws_keeps_failed_files_and_skips_others(store: &dyn Store) {
     let mut f1 = item("f1", "world", 1);
     f1.source = Source::File("articles/f1.md".into());
     let mut f2 = item("f2", "world", 2);
@@ -173,7 +213,7 @@ pub async fn run(store: &dyn Store) {
         .unwrap();
     assert_eq!(w.outcomes, [Outcome::Unchanged, Outcome::Deleted]);
     assert!(store.get(&f2.id).await.unwrap().is_none());
-    assert_eq!(store.tombstones(&world, 10).await.unwrap()[0].id, f2.id);
+    assert_eq!(store.tombstones(&world(), 10).await.unwrap()[0].id, f2.id);
     // The API takes f1 over; a later file sync neither overwrites nor withdraws it.
     let mut corrected = f1.clone();
     corrected.source = Source::Api;
@@ -193,38 +233,60 @@ pub async fn run(store: &dyn Store) {
         store.get(&f1.id).await.unwrap().unwrap().title,
         "Corrected by the CMS"
     );
+}
 
-    // Export/import round-trips into the same store without changes.
+/// Exporting a store and importing it into itself changes nothing.
+pub async fn export_then_import_changes_nothing(store: &dyn Store) {
+    let items: Vec<Item> = (0..5).map(|n| item(&format!("x{n}"), "world", n)).collect();
+    store.upsert(&items, Ownership::Take).await.unwrap();
+    store
+        .delete(&items[0].id, items[0].published)
+        .await
+        .unwrap();
     let export = store.export().await.unwrap();
-    assert_eq!(export.items.len(), 5);
+    assert_eq!(export.items.len(), 4);
     assert!(!export.tombstones.is_empty());
     let w = store.import(&export).await.unwrap();
     assert!(
         w.changed.is_empty(),
         "importing what is there changes nothing: {w:?}"
     );
+}
 
-    // Concurrent upserts of the same new id make one item.
+/// Concurrent upserts of the same new item: exactly one creates it, the others
+/// find it unchanged, and the feed lists it once.
+pub async fn concurrent_upserts_of_a_new_id_create_it_once(store: &dyn Store) {
     let e = item("e", "world", 30);
     let writes: Vec<_> = (0..8)
         .map(|_| store.upsert(std::slice::from_ref(&e), Ownership::Take))
         .collect();
     let results = futures_util::future::join_all(writes).await;
-    let created = results
-        .iter()
-        .filter(|r| r.as_ref().unwrap().outcomes == [Outcome::Created])
-        .count();
-    assert!(created >= 1);
+    let outcomes: Vec<Outcome> = results
+        .into_iter()
+        .map(|r| r.unwrap().outcomes[0])
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|&&o| o == Outcome::Created).count(),
+        1,
+        "exactly one created: {outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|&o| matches!(o, Outcome::Created | Outcome::Unchanged))
+    );
     let in_world: Vec<_> = store
-        .list(&world, None, 100)
+        .list(&world(), None, 100)
         .await
         .unwrap()
         .into_iter()
         .filter(|i| i.key == "e")
         .collect();
     assert_eq!(in_world.len(), 1);
+}
 
-    // Tombstones are capped per feed.
+/// Each feed keeps its newest [`super::TOMBSTONES_KEPT`] tombstones.
+pub async fn tombstones_are_capped_per_feed(store: &dyn Store) {
     let many: Vec<Item> = (0..(super::TOMBSTONES_KEPT + 5))
         .map(|n| item(&format!("gone{n}"), "sports", n as i64))
         .collect();
@@ -242,6 +304,31 @@ pub async fn run(store: &dyn Store) {
         many.last().unwrap().id,
         "newest tombstone first"
     );
+}
+
+/// A bulk load ([`Ownership::Refresh`]) of the same content with another
+/// `updated` is unchanged; other content replaces the item.
+pub async fn refresh_keeps_the_same_content_unchanged(store: &dyn Store) {
+    let a = item("r", "world", 0);
+    store
+        .upsert(std::slice::from_ref(&a), Ownership::Take)
+        .await
+        .unwrap();
+    let mut again = a.clone();
+    again.updated += Duration::hours(1);
+    let w = store
+        .upsert(std::slice::from_ref(&again), Ownership::Refresh)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged]);
+    assert_eq!(store.get(&a.id).await.unwrap().unwrap().updated, a.updated);
+    again.title = "Changed".into();
+    let w = store
+        .upsert(std::slice::from_ref(&again), Ownership::Refresh)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Updated]);
+    assert_eq!(store.get(&a.id).await.unwrap().unwrap().title, "Changed");
 }
 
 /// Of concurrent creates ([`Ownership::Create`]) of one id with different content,

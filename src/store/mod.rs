@@ -1,5 +1,5 @@
 //! Persistence behind one trait. SQLite is the embedded default; PostgreSQL lets
-//! several instances share one site. Both pass [`conformance::run`] unchanged.
+//! several instances share one site. Both pass every case of [`conformance::CASES`].
 //!
 //! Writes report which feeds they changed, so the renderer redoes only those; every
 //! feed also has a version counter so an instance that missed a notification can
