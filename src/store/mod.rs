@@ -7,6 +7,7 @@
 
 pub mod conformance;
 pub mod postgres;
+mod shared;
 pub mod sqlite;
 
 use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
@@ -30,6 +31,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
 }
+
+/// The store's result: its errors are [`StoreError`] unless said otherwise.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// What one upsert did to one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

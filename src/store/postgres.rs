@@ -24,17 +24,11 @@
 //!   (`sqlx-postgres` `migrate.rs`, `lock`/`unlock`), so instances starting together
 //!   apply them once and the others wait, then find them applied.
 
-use super::{
-    Decision, Export, FeedState, Outcome, Ownership, Store, StoreError, TOMBSTONES_KEPT, Written,
-    data_dates, decide, decode, encode, feed_states, from_millis, kind_str, millis, to_withdraw,
-};
-use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
+use super::shared::shared_sql;
+use super::{Ownership, Store};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
-use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
@@ -78,11 +72,11 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 impl PgStore {
     /// Connects to a `postgres://` URL and applies pending migrations. Fails within
     /// about [`ACQUIRE_TIMEOUT`] when the server is unreachable.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
+    pub async fn open(url: &str) -> Result<Self> {
         Self::connect(url).await.map_err(classify)
     }
 
-    async fn connect(url: &str) -> Result<Self, StoreError> {
+    async fn connect(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("newswire");
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -102,10 +96,10 @@ impl PgStore {
 
     /// Runs one write transaction, replaying it after a deadlock or serialization
     /// failure (both leave nothing behind: PostgreSQL rolled the transaction back).
-    async fn write<T, F, Fut>(&self, mut attempt: F) -> Result<T, StoreError>
+    async fn write<T, F, Fut>(&self, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, StoreError>>,
+        Fut: Future<Output = Result<T>>,
     {
         let mut tries = 1;
         loop {
@@ -120,120 +114,24 @@ impl PgStore {
         }
     }
 
-    async fn try_upsert(
-        &self,
-        items: &[Item],
-        ownership: Ownership,
-    ) -> Result<Written, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut changed = BTreeSet::new();
-        let outcomes = upsert_all(&mut tx, items, ownership, &mut changed).await?;
-        finish(&mut tx, &changed, &data_dates(items, &outcomes)).await?;
-        tx.commit().await?;
-        Ok(Written { outcomes, changed })
-    }
-
-    async fn try_sync(
-        &self,
-        scope: &str,
-        items: &[Item],
-        keep: &[Source],
-    ) -> Result<Written, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut changed = BTreeSet::new();
-        let outcomes = upsert_all(&mut tx, items, Ownership::Respect, &mut changed).await?;
-        let mut written = Written { outcomes, changed };
-        // Ordered by id, like the upserts above, so concurrent syncs lock alike.
-        let present: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, source FROM items WHERE left(source, length($1)) = $1 ORDER BY id",
-        )
-        .bind(scope)
-        .fetch_all(&mut *tx)
-        .await?;
-        let now = Utc::now();
-        let dates = data_dates(items, &written.outcomes);
-        for id in to_withdraw(present, items, keep) {
-            if delete_one(&mut tx, &id, now, &mut written.changed).await? {
-                written.outcomes.push(Outcome::Deleted);
-            }
-        }
-        finish(&mut tx, &written.changed, &dates).await?;
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    async fn try_delete(&self, id: &str, at: DateTime<Utc>) -> Result<Option<Written>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut written = Written::default();
-        if !delete_one(&mut tx, id, at, &mut written.changed).await? {
-            return Ok(None);
-        }
-        written.outcomes.push(Outcome::Deleted);
-        finish(&mut tx, &written.changed, &BTreeMap::new()).await?;
-        tx.commit().await?;
-        Ok(Some(written))
-    }
-
-    async fn try_import(&self, data: &Export) -> Result<Written, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut changed = BTreeSet::new();
-        let outcomes = upsert_all(&mut tx, &data.items, Ownership::Take, &mut changed).await?;
-        let mut written = Written { outcomes, changed };
-        for (feed, t) in &data.tombstones {
-            let exists: Option<(i64,)> = sqlx::query_as(
-                "SELECT deleted FROM tombstones WHERE feed = $1 AND item_id = $2 FOR UPDATE",
-            )
-            .bind(feed.as_str())
-            .bind(&t.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if exists.map(|(d,)| d) != Some(millis(t.deleted)) {
-                insert_tombstone(&mut tx, feed, t).await?;
-                written.changed.insert(feed.clone());
-            }
-        }
-        let dates = data_dates(&data.items, &written.outcomes);
-        finish(&mut tx, &written.changed, &dates).await?;
-        tx.commit().await?;
-        Ok(written)
-    }
-
-    async fn try_export(&self) -> Result<Export, StoreError> {
+    async fn try_export(&self) -> Result<Export> {
         // One snapshot for both queries, so no item and its tombstone both appear.
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let items: Vec<(String, String)> = sqlx::query_as("SELECT id, doc FROM items ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await?;
-        let stones: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT feed, item_id, link, deleted FROM tombstones ORDER BY feed, item_id",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let export = export(&mut tx).await?;
         tx.commit().await?;
-        Ok(Export {
-            items: items
-                .iter()
-                .map(|(id, doc)| decode(id, doc))
-                .collect::<Result<_, _>>()?,
-            tombstones: stones
-                .into_iter()
-                .map(|(feed, id, link, deleted)| {
-                    (
-                        FeedId(feed),
-                        Tombstone {
-                            id,
-                            link,
-                            deleted: from_millis(deleted),
-                        },
-                    )
-                })
-                .collect(),
-        })
+        Ok(export)
+    }
+
+    /// A pooled connection for a read, its failure classified like any other.
+    async fn read(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+        self.pool.acquire().await.map_err(|e| classify(e.into()))
     }
 }
+
+shared_sql!(PgConnection, PgPool);
 
 /// True for errors that mean "the database cannot be reached right now", as opposed
 /// to a bad query or bad data: the caller should retry later (HTTP 503).
@@ -280,7 +178,7 @@ async fn finish(
     conn: &mut PgConnection,
     feeds: &BTreeSet<FeedId>,
     dates: &BTreeMap<String, i64>,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     // The database's clock in whole seconds, as unix milliseconds.
     const DB_NOW: &str = "(floor(extract(epoch from clock_timestamp())) * 1000)::bigint";
     // BTreeSet order: concurrent transactions lock feed_versions rows alike.
@@ -338,29 +236,14 @@ fn parse_payload(payload: &str) -> Vec<FeedId> {
 
 /// Upserts a batch, locking rows in id order (stable, so repeated ids keep their
 /// relative order) and reporting outcomes in input order.
-async fn upsert_all(
-    conn: &mut PgConnection,
-    items: &[Item],
-    ownership: Ownership,
-    changed: &mut BTreeSet<FeedId>,
-) -> Result<Vec<Outcome>, StoreError> {
-    let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
-    let mut outcomes = vec![Outcome::Unchanged; items.len()];
-    for i in order {
-        outcomes[i] = upsert_one(conn, &items[i], ownership, changed).await?;
-    }
-    Ok(outcomes)
-}
-
 /// The stored row of `id`, locked for this transaction; `None` once this
 /// transaction has created it from `item` (then it is locked too).
-async fn lock_or_create(
+async fn stored_row(
     conn: &mut PgConnection,
     item: &Item,
     hash: &str,
     doc: &str,
-) -> Result<Option<(String, String, String)>, StoreError> {
+) -> Result<Option<(String, String, String)>> {
     // Each round ends only when another transaction created the id and a third
     // deleted it in between; a few rounds mean heavy churn on one id.
     for _ in 0..8 {
@@ -374,19 +257,16 @@ async fn lock_or_create(
         }
         // Waits for a concurrent creator of the same id; if it commits, nothing is
         // inserted and the next round locks and compares its row.
-        let inserted = sqlx::query(
+        let inserted = write_row(
+            conn,
             "INSERT INTO items (id, source, kind, published, hash, doc)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+            item,
+            hash,
+            doc,
         )
-        .bind(&item.id)
-        .bind(item.source.to_string())
-        .bind(kind_str(item.kind))
-        .bind(millis(item.published))
-        .bind(hash)
-        .bind(doc)
-        .fetch_optional(&mut *conn)
         .await?;
-        if inserted.is_some() {
+        if inserted == 1 {
             return Ok(None);
         }
     }
@@ -396,119 +276,25 @@ async fn lock_or_create(
     )))
 }
 
-async fn upsert_one(
+/// Writes an updated item's row (a created one was inserted by `stored_row`).
+async fn put_row(
     conn: &mut PgConnection,
     item: &Item,
-    ownership: Ownership,
-    changed: &mut BTreeSet<FeedId>,
-) -> Result<Outcome, StoreError> {
-    let (doc, hash) = encode(item);
-    let old = lock_or_create(conn, item, &hash, &doc).await?;
-    let outcome = match decide(old.as_ref(), item, &hash, ownership)? {
-        Decision::Keep(outcome) => return Ok(outcome),
-        Decision::Update(old_feeds) => {
-            changed.extend(old_feeds);
-            sqlx::query(
-                "UPDATE items SET source = $2, kind = $3, published = $4, hash = $5, doc = $6
-                 WHERE id = $1",
-            )
-            .bind(&item.id)
-            .bind(item.source.to_string())
-            .bind(kind_str(item.kind))
-            .bind(millis(item.published))
-            .bind(&hash)
-            .bind(&doc)
-            .execute(&mut *conn)
-            .await?;
-            Outcome::Updated
-        }
-        Decision::Create => Outcome::Created,
-    };
-    sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
-        .bind(&item.id)
-        .execute(&mut *conn)
-        .await?;
-    for feed in item.feeds() {
-        sqlx::query(
-            "INSERT INTO item_feeds (feed, item_id, kind, published) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(feed.as_str())
-        .bind(&item.id)
-        .bind(kind_str(item.kind))
-        .bind(millis(item.published))
-        .execute(&mut *conn)
-        .await?;
-        changed.insert(feed);
-    }
-    // A withdrawn item that comes back is no longer deleted.
-    let revived = sqlx::query("DELETE FROM tombstones WHERE item_id = $1 RETURNING feed")
-        .bind(&item.id)
-        .fetch_all(&mut *conn)
-        .await?;
-    for row in &revived {
-        changed.insert(FeedId(row.try_get("feed")?));
-    }
-    Ok(outcome)
-}
-
-async fn delete_one(
-    conn: &mut PgConnection,
-    id: &str,
-    at: DateTime<Utc>,
-    changed: &mut BTreeSet<FeedId>,
-) -> Result<bool, StoreError> {
-    // DELETE locks the row; a concurrent delete of the same id waits, then finds
-    // nothing and reports `false`, so one withdrawal leaves one set of tombstones.
-    let Some((doc,)): Option<(String,)> =
-        sqlx::query_as("DELETE FROM items WHERE id = $1 RETURNING doc")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-    else {
-        return Ok(false);
-    };
-    let item = decode(id, &doc)?;
-    // item_feeds rows go with the item (ON DELETE CASCADE).
-    for feed in item.feeds() {
-        insert_tombstone(
+    hash: &str,
+    doc: &str,
+    outcome: Outcome,
+) -> Result<()> {
+    if outcome == Outcome::Updated {
+        write_row(
             conn,
-            &feed,
-            &Tombstone {
-                id: id.to_owned(),
-                link: item.link.clone(),
-                deleted: at,
-            },
+            "UPDATE items SET source = $2, kind = $3, published = $4, hash = $5, doc = $6
+             WHERE id = $1",
+            item,
+            hash,
+            doc,
         )
         .await?;
-        changed.insert(feed);
     }
-    Ok(true)
-}
-
-async fn insert_tombstone(
-    conn: &mut PgConnection,
-    feed: &FeedId,
-    t: &Tombstone,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO tombstones (feed, item_id, link, deleted) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (feed, item_id) DO UPDATE SET link = excluded.link, deleted = excluded.deleted",
-    )
-    .bind(feed.as_str())
-    .bind(&t.id)
-    .bind(&t.link)
-    .bind(millis(t.deleted))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "DELETE FROM tombstones WHERE feed = $1 AND item_id NOT IN
-           (SELECT item_id FROM tombstones WHERE feed = $1
-            ORDER BY deleted DESC, item_id DESC LIMIT $2)",
-    )
-    .bind(feed.as_str())
-    .bind(TOMBSTONES_KEPT as i64)
-    .execute(&mut *conn)
-    .await?;
     Ok(())
 }
 
@@ -589,103 +375,54 @@ async fn follow(
 /// before the join, so the plan stays cheap whatever the statistics say (a generic
 /// plan of a join-then-sort read every row of a large feed).
 /// (`LIST` takes the kind parameter too, as `''`, so both bind alike.)
-const LIST: &str = "SELECT i.id, i.doc FROM
-      (SELECT item_id, published FROM item_feeds WHERE feed = $1 AND $2 = ''
-       ORDER BY published DESC, item_id DESC LIMIT $3) f
-    JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC";
-const LIST_KIND: &str = "SELECT i.id, i.doc FROM
-      (SELECT item_id, published FROM item_feeds WHERE feed = $1 AND kind = $2
-       ORDER BY published DESC, item_id DESC LIMIT $3) f
-    JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC";
-
 #[async_trait]
 impl Store for PgStore {
-    async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written, StoreError> {
-        self.write(move || self.try_upsert(items, ownership)).await
-    }
-
-    async fn sync(
-        &self,
-        scope: &str,
-        items: &[Item],
-        keep: &[Source],
-    ) -> Result<Written, StoreError> {
-        self.write(move || self.try_sync(scope, items, keep)).await
-    }
-
-    async fn delete(&self, id: &str, at: DateTime<Utc>) -> Result<Option<Written>, StoreError> {
-        self.write(move || self.try_delete(id, at)).await
-    }
-
-    async fn get(&self, id: &str) -> Result<Option<Item>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT doc FROM items WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
+    async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
+        self.write(move || upsert_tx(&self.pool, items, ownership))
             .await
-            .map_err(|e| classify(e.into()))?;
-        row.map(|(doc,)| decode(id, &doc)).transpose()
     }
 
-    async fn list(
-        &self,
-        feed: &FeedId,
-        kind: Option<ItemKind>,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as(match kind {
-            None => LIST,
-            Some(_) => LIST_KIND,
-        })
-        .bind(feed.as_str())
-        .bind(kind.map(kind_str).unwrap_or(""))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| classify(e.into()))?;
-        rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+    async fn sync(&self, scope: &str, items: &[Item], keep: &[Source]) -> Result<Written> {
+        self.write(move || sync_tx(&self.pool, scope, items, keep))
+            .await
     }
 
-    async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError> {
-        let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT item_id, link, deleted FROM tombstones WHERE feed = $1
-             ORDER BY deleted DESC, item_id DESC LIMIT $2",
-        )
-        .bind(feed.as_str())
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| classify(e.into()))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, link, deleted)| Tombstone {
-                id,
-                link,
-                deleted: from_millis(deleted),
-            })
-            .collect())
+    async fn delete(&self, id: &str, at: DateTime<Utc>) -> Result<Option<Written>> {
+        self.write(move || delete_tx(&self.pool, id, at)).await
     }
 
-    async fn versions(&self) -> Result<BTreeMap<FeedId, FeedState>, StoreError> {
-        let rows: Vec<(String, i64, i64)> =
-            sqlx::query_as("SELECT feed, version, modified FROM feed_versions")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| classify(e.into()))?;
-        Ok(feed_states(rows))
+    async fn get(&self, id: &str) -> Result<Option<Item>> {
+        get(&mut *self.read().await?, id).await.map_err(classify)
     }
 
-    async fn export(&self) -> Result<Export, StoreError> {
+    async fn list(&self, feed: &FeedId, kind: Option<ItemKind>, limit: usize) -> Result<Vec<Item>> {
+        list(&mut *self.read().await?, feed, kind, limit)
+            .await
+            .map_err(classify)
+    }
+
+    async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>> {
+        tombstones(&mut *self.read().await?, feed, limit)
+            .await
+            .map_err(classify)
+    }
+
+    async fn versions(&self) -> Result<BTreeMap<FeedId, FeedState>> {
+        versions(&mut *self.read().await?).await.map_err(classify)
+    }
+
+    async fn export(&self) -> Result<Export> {
         self.try_export().await.map_err(classify)
     }
 
-    async fn import(&self, data: &Export) -> Result<Written, StoreError> {
-        self.write(move || self.try_import(data)).await
+    async fn import(&self, data: &Export) -> Result<Written> {
+        self.write(move || import_tx(&self.pool, data)).await
     }
 
     /// Starts a task that listens on [`CHANNEL`] and forwards each notification's
     /// feeds. The first connection is made before returning, so changes committed
     /// after this call are heard; if it fails, the task keeps retrying.
-    async fn subscribe(&self) -> Result<Option<mpsc::Receiver<Vec<FeedId>>>, StoreError> {
+    async fn subscribe(&self) -> Result<Option<mpsc::Receiver<Vec<FeedId>>>> {
         let (tx, rx) = mpsc::channel(256);
         let first = match listen(&self.options).await {
             Ok(l) => Some(l),

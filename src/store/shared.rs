@@ -1,0 +1,404 @@
+//! The SQL and the write steps both backends run alike, written once.
+//!
+//! sqlx's query functions are generic in a way that makes a generic function over
+//! "any database" need a dozen trait bounds per query; instead, each backend
+//! expands [`shared_sql!`] over its own connection type. The SQL uses `$N`
+//! placeholders, which PostgreSQL numbers and SQLite reads as named parameters,
+//! numbered in the order they first appear (so each statement names them in
+//! order). What really differs stays in the backends: how an upsert locks and
+//! creates a row (`stored_row`, `put_row`), and what a commit announces (`finish`: a
+//! version bump, plus `NOTIFY` on PostgreSQL). The expansion calls those two by
+//! name, so each backend defines them.
+
+macro_rules! shared_sql {
+    ($Conn:ty, $Pool:ty) => {
+        use $crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
+        use $crate::store::{
+            Export, Outcome, Result, StoreError, TOMBSTONES_KEPT, Written, data_dates, decode,
+            feed_states, from_millis, kind_str, millis, to_withdraw, FeedState,
+        };
+        use chrono::{DateTime, Utc};
+        use std::collections::{BTreeMap, BTreeSet};
+
+        /// A feed's newest items: the LIMIT applies to an ordered scan of
+        /// `item_feeds_order` before the join, on both backends. (`LIST` binds
+        /// the kind too, as `''`, so both statements bind alike.)
+        const LIST: &str = "SELECT i.id, i.doc FROM
+              (SELECT item_id, published FROM item_feeds WHERE feed = $1 AND $2 = ''
+               ORDER BY published DESC, item_id DESC LIMIT $3) f
+            JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC";
+        const LIST_KIND: &str = "SELECT i.id, i.doc FROM
+              (SELECT item_id, published FROM item_feeds WHERE feed = $1 AND kind = $2
+               ORDER BY published DESC, item_id DESC LIMIT $3) f
+            JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC";
+
+        fn limit(n: usize) -> i64 {
+            i64::try_from(n).unwrap_or(i64::MAX)
+        }
+
+        pub(super) async fn get(conn: &mut $Conn, id: &str) -> Result<Option<Item>> {
+            let row: Option<(String,)> = sqlx::query_as("SELECT doc FROM items WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.map(|(doc,)| decode(id, &doc)).transpose()
+        }
+
+        pub(super) async fn list(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            kind: Option<ItemKind>,
+            n: usize,
+        ) -> Result<Vec<Item>> {
+            let rows: Vec<(String, String)> = sqlx::query_as(match kind {
+                None => LIST,
+                Some(_) => LIST_KIND,
+            })
+            .bind(feed.as_str())
+            .bind(kind.map(kind_str).unwrap_or(""))
+            .bind(limit(n))
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+        }
+
+        fn tombstone((id, link, deleted): (String, Option<String>, i64)) -> Tombstone {
+            Tombstone {
+                id,
+                link,
+                deleted: from_millis(deleted),
+            }
+        }
+
+        pub(super) async fn tombstones(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            n: usize,
+        ) -> Result<Vec<Tombstone>> {
+            let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+                "SELECT item_id, link, deleted FROM tombstones WHERE feed = $1
+                 ORDER BY deleted DESC, item_id DESC LIMIT $2",
+            )
+            .bind(feed.as_str())
+            .bind(limit(n))
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(rows.into_iter().map(tombstone).collect())
+        }
+
+        pub(super) async fn versions(
+            conn: &mut $Conn,
+        ) -> Result<BTreeMap<FeedId, FeedState>> {
+            let rows: Vec<(String, i64, i64)> =
+                sqlx::query_as("SELECT feed, version, modified FROM feed_versions")
+                    .fetch_all(&mut *conn)
+                    .await?;
+            Ok(feed_states(rows))
+        }
+
+        /// Everything, read in one transaction of the caller's.
+        pub(super) async fn export(conn: &mut $Conn) -> Result<Export> {
+            let items: Vec<(String, String)> =
+                sqlx::query_as("SELECT id, doc FROM items ORDER BY id")
+                    .fetch_all(&mut *conn)
+                    .await?;
+            let stones: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
+                "SELECT feed, item_id, link, deleted FROM tombstones ORDER BY feed, item_id",
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(Export {
+                items: items
+                    .iter()
+                    .map(|(id, doc)| decode(id, doc))
+                    .collect::<Result<_, _>>()?,
+                tombstones: stones
+                    .into_iter()
+                    .map(|(feed, id, link, deleted)| (FeedId(feed), tombstone((id, link, deleted))))
+                    .collect(),
+            })
+        }
+
+        /// Withdraws an item: its row (its `item_feeds` rows go with it, ON DELETE
+        /// CASCADE) and a tombstone in each feed it was in. DELETE locks the row,
+        /// so of two concurrent withdrawals one finds nothing and says `false`.
+        async fn delete_one(
+            conn: &mut $Conn,
+            id: &str,
+            at: DateTime<Utc>,
+            changed: &mut BTreeSet<FeedId>,
+        ) -> Result<bool> {
+            let Some((doc,)): Option<(String,)> =
+                sqlx::query_as("DELETE FROM items WHERE id = $1 RETURNING doc")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            else {
+                return Ok(false);
+            };
+            let item = decode(id, &doc)?;
+            for feed in item.feeds() {
+                let stone = Tombstone {
+                    id: id.to_owned(),
+                    link: item.link.clone(),
+                    deleted: at,
+                };
+                insert_tombstone(conn, &feed, &stone).await?;
+                changed.insert(feed);
+            }
+            Ok(true)
+        }
+
+        /// Records a tombstone and keeps only the feed's newest [`TOMBSTONES_KEPT`].
+        async fn insert_tombstone(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            t: &Tombstone,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO tombstones (feed, item_id, link, deleted) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (feed, item_id) DO UPDATE SET link = excluded.link, deleted = excluded.deleted",
+            )
+            .bind(feed.as_str())
+            .bind(&t.id)
+            .bind(&t.link)
+            .bind(millis(t.deleted))
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "DELETE FROM tombstones WHERE feed = $1 AND item_id NOT IN
+                   (SELECT item_id FROM tombstones WHERE feed = $1
+                    ORDER BY deleted DESC, item_id DESC LIMIT $2)",
+            )
+            .bind(feed.as_str())
+            .bind(limit(TOMBSTONES_KEPT))
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// An upsert of a batch, in the caller's transaction. (SQLite commits
+        /// upserts in groups instead, calling `upsert_batch` and `finish` itself.)
+        #[allow(dead_code)]
+        pub(super) async fn upsert_in(
+            conn: &mut $Conn,
+            items: &[Item],
+            ownership: $crate::store::Ownership,
+        ) -> Result<Written> {
+            let mut changed = BTreeSet::new();
+            let outcomes = upsert_batch(conn, items, ownership, &mut changed).await?;
+            finish(conn, &changed, &data_dates(items, &outcomes)).await?;
+            Ok(Written { outcomes, changed })
+        }
+
+        /// A sync of a scope, in the caller's transaction: upserts, then withdraws
+        /// what the scope no longer lists (ordered by id, as upserts lock, so
+        /// concurrent syncs lock rows alike).
+        pub(super) async fn sync_in(
+            conn: &mut $Conn,
+            scope: &str,
+            items: &[Item],
+            keep: &[Source],
+        ) -> Result<Written> {
+            let mut changed = BTreeSet::new();
+            let outcomes = upsert_batch(conn, items, $crate::store::Ownership::Respect, &mut changed).await?;
+            let dates = data_dates(items, &outcomes);
+            let mut written = Written { outcomes, changed };
+            let present: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, source FROM items WHERE substr(source, 1, length($1)) = $1 ORDER BY id",
+            )
+            .bind(scope)
+            .fetch_all(&mut *conn)
+            .await?;
+            let now = Utc::now();
+            for id in to_withdraw(present, items, keep) {
+                if delete_one(conn, &id, now, &mut written.changed).await? {
+                    written.outcomes.push(Outcome::Deleted);
+                }
+            }
+            finish(conn, &written.changed, &dates).await?;
+            Ok(written)
+        }
+
+        /// A withdrawal, in the caller's transaction; `None` if the id is unknown.
+        pub(super) async fn delete_in(
+            conn: &mut $Conn,
+            id: &str,
+            at: DateTime<Utc>,
+        ) -> Result<Option<Written>> {
+            let mut written = Written::default();
+            if !delete_one(conn, id, at, &mut written.changed).await? {
+                return Ok(None);
+            }
+            written.outcomes.push(Outcome::Deleted);
+            finish(conn, &written.changed, &BTreeMap::new()).await?;
+            Ok(Some(written))
+        }
+
+        /// An export written as is (same ids, dates, tombstones), idempotently.
+        pub(super) async fn import_in(conn: &mut $Conn, data: &Export) -> Result<Written> {
+            let mut changed = BTreeSet::new();
+            let outcomes =
+                upsert_batch(conn, &data.items, $crate::store::Ownership::Take, &mut changed).await?;
+            let dates = data_dates(&data.items, &outcomes);
+            let mut written = Written { outcomes, changed };
+            for (feed, t) in &data.tombstones {
+                let exists: Option<(i64,)> = sqlx::query_as(
+                    "SELECT deleted FROM tombstones WHERE feed = $1 AND item_id = $2",
+                )
+                .bind(feed.as_str())
+                .bind(&t.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if exists.map(|(d,)| d) != Some(millis(t.deleted)) {
+                    insert_tombstone(conn, feed, t).await?;
+                    written.changed.insert(feed.clone());
+                }
+            }
+            finish(conn, &written.changed, &dates).await?;
+            Ok(written)
+        }
+
+        /// The write operations as whole transactions on a pool.
+        #[allow(dead_code)]
+        pub(super) async fn upsert_tx(
+            pool: &$Pool,
+            items: &[Item],
+            ownership: $crate::store::Ownership,
+        ) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let written = upsert_in(&mut tx, items, ownership).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        pub(super) async fn sync_tx(
+            pool: &$Pool,
+            scope: &str,
+            items: &[Item],
+            keep: &[Source],
+        ) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let written = sync_in(&mut tx, scope, items, keep).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        pub(super) async fn delete_tx(
+            pool: &$Pool,
+            id: &str,
+            at: DateTime<Utc>,
+        ) -> Result<Option<Written>> {
+            let mut tx = pool.begin().await?;
+            let written = delete_in(&mut tx, id, at).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        pub(super) async fn import_tx(pool: &$Pool, data: &Export) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let written = import_in(&mut tx, data).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        /// Upserts a batch, one item at a time in id order (stable, so repeated
+        /// ids keep their order): PostgreSQL locks rows as it goes, and the same
+        /// order in every transaction means two batches never wait on each other
+        /// in a cycle. Outcomes come back in input order.
+        async fn upsert_batch(
+            conn: &mut $Conn,
+            items: &[Item],
+            ownership: $crate::store::Ownership,
+            changed: &mut BTreeSet<FeedId>,
+        ) -> Result<Vec<Outcome>> {
+            let mut order: Vec<usize> = (0..items.len()).collect();
+            order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
+            let mut outcomes = vec![Outcome::Unchanged; items.len()];
+            for i in order {
+                outcomes[i] = upsert_one(conn, &items[i], ownership, changed).await?;
+            }
+            Ok(outcomes)
+        }
+
+        /// One item: the stored row (`stored_row`, the backend's: read, or
+        /// locked and created), the decision, the row written (`put_row`), and
+        /// its feeds.
+        async fn upsert_one(
+            conn: &mut $Conn,
+            item: &Item,
+            ownership: $crate::store::Ownership,
+            changed: &mut BTreeSet<FeedId>,
+        ) -> Result<Outcome> {
+            let (doc, hash) = $crate::store::encode(item);
+            let old = stored_row(conn, item, &hash, &doc).await?;
+            let outcome = match $crate::store::decide(old.as_ref(), item, &hash, ownership)? {
+                $crate::store::Decision::Keep(outcome) => return Ok(outcome),
+                $crate::store::Decision::Update(old_feeds) => {
+                    changed.extend(old_feeds);
+                    Outcome::Updated
+                }
+                $crate::store::Decision::Create => Outcome::Created,
+            };
+            put_row(conn, item, &hash, &doc, outcome).await?;
+            index_item(conn, item, changed).await?;
+            Ok(outcome)
+        }
+
+        /// Runs `sql`, an INSERT or UPDATE of an item row, with the row's six
+        /// values bound as `$1`..`$6` (id, source, kind, published, hash, doc);
+        /// returns how many rows it wrote.
+        async fn write_row(
+            conn: &mut $Conn,
+            sql: &'static str,
+            item: &Item,
+            hash: &str,
+            doc: &str,
+        ) -> Result<u64> {
+            Ok(sqlx::query(sql)
+                .bind(&item.id)
+                .bind(item.source.to_string())
+                .bind(kind_str(item.kind))
+                .bind(millis(item.published))
+                .bind(hash)
+                .bind(doc)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+        }
+
+        /// After an item row is written: its feeds (replacing the old version's),
+        /// and the end of any tombstones of a withdrawn item that comes back.
+        async fn index_item(
+            conn: &mut $Conn,
+            item: &Item,
+            changed: &mut BTreeSet<FeedId>,
+        ) -> Result<()> {
+            sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
+                .bind(&item.id)
+                .execute(&mut *conn)
+                .await?;
+            for feed in item.feeds() {
+                sqlx::query(
+                    "INSERT INTO item_feeds (feed, item_id, kind, published) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(feed.as_str())
+                .bind(&item.id)
+                .bind(kind_str(item.kind))
+                .bind(millis(item.published))
+                .execute(&mut *conn)
+                .await?;
+                changed.insert(feed);
+            }
+            let revived: Vec<(String,)> =
+                sqlx::query_as("DELETE FROM tombstones WHERE item_id = $1 RETURNING feed")
+                    .bind(&item.id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+            changed.extend(revived.into_iter().map(|(f,)| FeedId(f)));
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use shared_sql;
