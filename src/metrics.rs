@@ -356,6 +356,31 @@ impl Store for Timed {
         self.observe("import", t);
         r
     }
+    async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<(), StoreError> {
+        self.inner.add_sources(sources).await
+    }
+    async fn fetch_states(&self) -> Result<Vec<crate::model::FetchState>, StoreError> {
+        self.inner.fetch_states().await
+    }
+    async fn save_fetch_state(
+        &self,
+        state: &crate::model::FetchState,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let t = Instant::now();
+        let r = self.inner.save_fetch_state(state, owner).await;
+        self.observe("fetch_state", t);
+        r
+    }
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::model::FetchState>, StoreError> {
+        self.inner.claim_due(owner, now, until, limit).await
+    }
     async fn subscribe(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<Vec<FeedId>>>, StoreError> {

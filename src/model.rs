@@ -167,3 +167,46 @@ pub struct Tombstone {
     pub link: Option<String>,
     pub deleted: DateTime<Utc>,
 }
+
+/// What the store keeps of one external source (a feed, a scraped page) between
+/// fetches, shared by every instance: the poller of one instance claims a due
+/// source with a lease, so each is fetched by one instance per interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchState {
+    /// The source's name (a slug from the config).
+    pub source: String,
+    /// Where it is fetched from: the configured URL, then the target of a
+    /// permanent redirect (301, 308).
+    pub url: String,
+    /// Validators for the next conditional GET, as the upstream sent them.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    /// Consecutive failures, for the backoff.
+    pub failures: u32,
+    pub last_fetch: Option<DateTime<Utc>>,
+    pub next_fetch: DateTime<Utc>,
+    /// The instance holding the source now, and until when.
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+impl FetchState {
+    /// A source never fetched: due at once.
+    pub fn new(source: &str, url: &str, now: DateTime<Utc>) -> FetchState {
+        FetchState {
+            source: source.to_owned(),
+            url: url.to_owned(),
+            etag: None,
+            last_modified: None,
+            last_status: None,
+            last_error: None,
+            failures: 0,
+            last_fetch: None,
+            next_fetch: now,
+            lease_owner: None,
+            lease_until: None,
+        }
+    }
+}

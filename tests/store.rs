@@ -61,6 +61,8 @@ conformance_cases!(
     concurrent_creates_make_exactly_one,
     refresh_keeps_the_same_content_unchanged,
     last_modified_advances_with_every_change,
+    fetch_state_round_trips,
+    claims_hand_each_due_source_to_one_owner,
 );
 
 #[test]

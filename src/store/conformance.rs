@@ -50,6 +50,8 @@ pub const CASES: &[&str] = &[
     "concurrent_creates_make_exactly_one",
     "refresh_keeps_the_same_content_unchanged",
     "last_modified_advances_with_every_change",
+    "fetch_state_round_trips",
+    "claims_hand_each_due_source_to_one_owner",
 ];
 
 fn world() -> FeedId {
@@ -435,4 +437,90 @@ pub async fn last_modified_advances_with_every_change(store: &dyn Store) {
         .await
         .unwrap();
     check(store.versions().await.unwrap(), "an item moved out");
+}
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-02-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+        + Duration::minutes(minutes)
+}
+
+/// A source's fetch state round-trips; adding a known source again keeps its
+/// state (its stored URL after a permanent redirect, say).
+pub async fn fetch_state_round_trips(store: &dyn Store) {
+    use crate::model::FetchState;
+    store
+        .add_sources(&[FetchState::new("agency", "https://a.example/feed", at(0))])
+        .await
+        .unwrap();
+    let mut s = store.fetch_states().await.unwrap().remove(0);
+    assert_eq!(
+        s,
+        FetchState::new("agency", "https://a.example/feed", at(0))
+    );
+    s.url = "https://a.example/moved".into();
+    s.etag = Some("\"v1\"".into());
+    s.last_modified = Some("Sun, 01 Feb 2026 10:00:00 GMT".into());
+    s.last_status = Some(200);
+    s.last_error = Some("none".into());
+    s.failures = 3;
+    s.last_fetch = Some(at(1));
+    s.next_fetch = at(16);
+    assert!(store.save_fetch_state(&s, "me").await.unwrap());
+    store
+        .add_sources(&[FetchState::new("agency", "https://a.example/feed", at(2))])
+        .await
+        .unwrap();
+    assert_eq!(store.fetch_states().await.unwrap(), [s]);
+}
+
+/// Due sources are claimed by one owner at a time: concurrent claimers get
+/// disjoint sets, a held lease is not claimed again until it expires, and a
+/// save by an owner whose lease was taken over is refused.
+pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
+    use crate::model::FetchState;
+    let sources: Vec<FetchState> = (0..20)
+        .map(|n| FetchState::new(&format!("s{n:02}"), "https://s.example/", at(0)))
+        .collect();
+    store.add_sources(&sources).await.unwrap();
+    let owners = ["a", "b", "c"];
+    let claims =
+        futures_util::future::join_all(owners.iter().map(|o| store.claim_due(o, at(1), at(6), 8)))
+            .await;
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    for (owner, claimed) in owners.iter().zip(claims) {
+        let claimed = claimed.unwrap();
+        total += claimed.len();
+        for s in claimed {
+            assert_eq!(s.lease_owner.as_deref(), Some(*owner));
+            assert!(seen.insert(s.source), "a source went to two owners");
+        }
+    }
+    assert_eq!(total, 20, "every due source is claimed once");
+    assert!(
+        store
+            .claim_due("d", at(2), at(7), 50)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leases hold"
+    );
+    // "a" dies; its leases expire and "d" takes its sources over.
+    let taken = store.claim_due("d", at(6), at(11), 50).await.unwrap();
+    assert_eq!(taken.len(), 20);
+    let mut late = taken[0].clone();
+    late.next_fetch = at(30);
+    assert!(
+        !store.save_fetch_state(&late, "a").await.unwrap(),
+        "a lost its lease"
+    );
+    assert!(store.save_fetch_state(&late, "d").await.unwrap());
+    let after = store.claim_due("e", at(12), at(17), 50).await.unwrap();
+    assert_eq!(
+        after.len(),
+        19,
+        "the saved source is not due until its next fetch"
+    );
 }

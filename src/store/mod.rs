@@ -10,7 +10,7 @@ pub mod postgres;
 mod shared;
 pub mod sqlite;
 
-use crate::model::{FeedId, Item, ItemKind, Source, Tombstone};
+use crate::model::{FeedId, FetchState, Item, ItemKind, Source, Tombstone};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -128,6 +128,29 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an export as is (same ids, dates, tombstones); idempotent.
     async fn import(&self, data: &Export) -> Result<Written, StoreError>;
 
+    /// Adds the sources not yet known (due at once); known ones keep their state,
+    /// their stored URL included.
+    async fn add_sources(&self, sources: &[FetchState]) -> Result<()>;
+
+    /// Every known source's fetch state, by name.
+    async fn fetch_states(&self) -> Result<Vec<FetchState>>;
+
+    /// Writes a source's state after a fetch and releases its lease, if `owner`
+    /// still holds it (a lease taken over by another instance is left alone and
+    /// `false` returned).
+    async fn save_fetch_state(&self, state: &FetchState, owner: &str) -> Result<bool>;
+
+    /// Claims up to `limit` sources due at `now` whose lease is free or expired,
+    /// for `owner` until `until`. Of instances claiming at once, each source goes
+    /// to exactly one.
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<FetchState>>;
+
     /// Feeds changed by any instance (including this one), as they commit. Only a
     /// shared database has other writers; `None` means nobody else writes.
     async fn subscribe(
@@ -234,6 +257,43 @@ pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, Fee
             (FeedId(feed), FeedState { version, modified })
         })
         .collect()
+}
+
+/// A `sources` row: name, url, etag, last_modified, last_status, last_error,
+/// failures, last_fetch, next_fetch, lease_owner, lease_until.
+pub(crate) type SourceRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    i64,
+    Option<String>,
+    Option<i64>,
+);
+
+pub(crate) const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, last_status, last_error, \
+     failures, last_fetch, next_fetch, lease_owner, lease_until";
+
+pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
+    let (source, url, etag, last_modified, status, last_error, failures, last, next, owner, until) =
+        row;
+    FetchState {
+        source,
+        url,
+        etag,
+        last_modified,
+        last_status: status.and_then(|s| u16::try_from(s).ok()),
+        last_error,
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        last_fetch: last.map(from_millis),
+        next_fetch: from_millis(next),
+        lease_owner: owner,
+        lease_until: until.map(from_millis),
+    }
 }
 
 /// How many tombstones each feed keeps.

@@ -133,6 +133,14 @@ impl PgStore {
 
 shared_sql!(PgConnection, PgPool);
 
+/// Claiming due sources across instances: `FOR UPDATE SKIP LOCKED` lets
+/// concurrent claimers pass over each other's rows instead of waiting, and the
+/// lease condition is checked again on the row each one locks.
+const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
+    WHERE name IN (SELECT name FROM sources
+                   WHERE next_fetch <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+                   ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
+
 /// True for errors that mean "the database cannot be reached right now", as opposed
 /// to a bad query or bad data: the caller should retry later (HTTP 503).
 fn is_unavailable(e: &sqlx::Error) -> bool {
@@ -417,6 +425,39 @@ impl Store for PgStore {
 
     async fn import(&self, data: &Export) -> Result<Written> {
         self.write(move || import_tx(&self.pool, data)).await
+    }
+
+    async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<()> {
+        self.write(move || add_sources_tx(&self.pool, sources))
+            .await
+    }
+
+    async fn fetch_states(&self) -> Result<Vec<crate::model::FetchState>> {
+        fetch_states(&mut *self.read().await?)
+            .await
+            .map_err(classify)
+    }
+
+    async fn save_fetch_state(
+        &self,
+        state: &crate::model::FetchState,
+        owner: &str,
+    ) -> Result<bool> {
+        save_fetch_state(&mut *self.read().await?, state, owner)
+            .await
+            .map_err(classify)
+    }
+
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::model::FetchState>> {
+        claim_due(&mut *self.read().await?, owner, now, until, limit)
+            .await
+            .map_err(classify)
     }
 
     /// Starts a task that listens on [`CHANNEL`] and forwards each notification's

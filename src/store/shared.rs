@@ -367,6 +367,87 @@ macro_rules! shared_sql {
                 .rows_affected())
         }
 
+        pub(super) async fn add_sources_tx(
+            pool: &$Pool,
+            sources: &[$crate::model::FetchState],
+        ) -> Result<()> {
+            let mut tx = pool.begin().await?;
+            for s in sources {
+                sqlx::query(
+                    "INSERT INTO sources (name, url, next_fetch) VALUES ($1, $2, $3)
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&s.source)
+                .bind(&s.url)
+                .bind(millis(s.next_fetch))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(super) async fn fetch_states(
+            conn: &mut $Conn,
+        ) -> Result<Vec<$crate::model::FetchState>> {
+            let rows: Vec<$crate::store::SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM sources ORDER BY name",
+                $crate::store::SOURCE_COLUMNS
+            )))
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(rows.into_iter().map($crate::store::fetch_state).collect())
+        }
+
+        pub(super) async fn save_fetch_state(
+            conn: &mut $Conn,
+            s: &$crate::model::FetchState,
+            owner: &str,
+        ) -> Result<bool> {
+            let done = sqlx::query(
+                "UPDATE sources SET url = $2, etag = $3, last_modified = $4, last_status = $5,
+                   last_error = $6, failures = $7, last_fetch = $8, next_fetch = $9,
+                   lease_owner = NULL, lease_until = NULL
+                 WHERE name = $1 AND (lease_owner = $10 OR lease_owner IS NULL)",
+            )
+            .bind(&s.source)
+            .bind(&s.url)
+            .bind(&s.etag)
+            .bind(&s.last_modified)
+            .bind(s.last_status.map(i64::from))
+            .bind(&s.last_error)
+            .bind(i64::from(s.failures))
+            .bind(s.last_fetch.map(millis))
+            .bind(millis(s.next_fetch))
+            .bind(owner)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        /// Claims due sources with the backend's `CLAIM` statement.
+        pub(super) async fn claim_due(
+            conn: &mut $Conn,
+            owner: &str,
+            now: DateTime<Utc>,
+            until: DateTime<Utc>,
+            n: usize,
+        ) -> Result<Vec<$crate::model::FetchState>> {
+            let rows: Vec<$crate::store::SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{CLAIM} RETURNING {}",
+                $crate::store::SOURCE_COLUMNS
+            )))
+            .bind(owner)
+            .bind(millis(until))
+            .bind(millis(now))
+            .bind(limit(n))
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut states: Vec<_> = rows.into_iter().map($crate::store::fetch_state).collect();
+            states.sort_by(|a, b| (a.next_fetch, &a.source).cmp(&(b.next_fetch, &b.source)));
+            Ok(states)
+        }
+
         /// After an item row is written: its feeds (replacing the old version's),
         /// and the end of any tombstones of a withdrawn item that comes back.
         async fn index_item(

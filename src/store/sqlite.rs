@@ -93,6 +93,13 @@ async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Wri
 
 shared_sql!(SqliteConnection, SqlitePool);
 
+/// Claiming due sources: the single writer connection serializes claims, so a
+/// plain UPDATE of the due rows cannot hand one to two instances.
+const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
+    WHERE name IN (SELECT name FROM sources
+                   WHERE next_fetch <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+                   ORDER BY next_fetch, name LIMIT $4)";
+
 /// The embedded migrations, one file per change in `migrations/sqlite/`.
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -255,5 +262,31 @@ impl Store for SqliteStore {
 
     async fn import(&self, data: &Export) -> Result<Written> {
         import_tx(&self.write, data).await
+    }
+
+    async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<()> {
+        add_sources_tx(&self.write, sources).await
+    }
+
+    async fn fetch_states(&self) -> Result<Vec<crate::model::FetchState>> {
+        fetch_states(&mut *self.read.acquire().await?).await
+    }
+
+    async fn save_fetch_state(
+        &self,
+        state: &crate::model::FetchState,
+        owner: &str,
+    ) -> Result<bool> {
+        save_fetch_state(&mut *self.write.acquire().await?, state, owner).await
+    }
+
+    async fn claim_due(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::model::FetchState>> {
+        claim_due(&mut *self.write.acquire().await?, owner, now, until, limit).await
     }
 }
