@@ -374,12 +374,9 @@ impl Store for Timed {
     }
     async fn claim_due(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
+        claim: &crate::store::Claim<'_>,
     ) -> Result<Vec<crate::model::FetchState>, StoreError> {
-        self.inner.claim_due(owner, now, until, limit).await
+        self.inner.claim_due(claim).await
     }
     async fn subscribe(
         &self,

@@ -475,6 +475,22 @@ pub async fn fetch_state_round_trips(store: &dyn Store) {
     assert_eq!(store.fetch_states().await.unwrap(), [s]);
 }
 
+/// A claim at minute `now` with a five-minute lease.
+async fn claim(
+    store: &dyn Store,
+    owner: &str,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<crate::model::FetchState>, super::StoreError> {
+    let claim = super::Claim {
+        owner,
+        now: at(now),
+        until: at(now + 5),
+        limit,
+    };
+    store.claim_due(&claim).await
+}
+
 /// Due sources are claimed by one owner at a time: concurrent claimers get
 /// disjoint sets, a held lease is not claimed again until it expires, and a
 /// save by an owner whose lease was taken over is refused.
@@ -485,9 +501,7 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
         .collect();
     store.add_sources(&sources).await.unwrap();
     let owners = ["a", "b", "c"];
-    let claims =
-        futures_util::future::join_all(owners.iter().map(|o| store.claim_due(o, at(1), at(6), 8)))
-            .await;
+    let claims = futures_util::future::join_all(owners.iter().map(|o| claim(store, o, 1, 8))).await;
     let mut seen = BTreeSet::new();
     let mut total = 0;
     for (owner, claimed) in owners.iter().zip(claims) {
@@ -500,15 +514,11 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
     }
     assert_eq!(total, 20, "every due source is claimed once");
     assert!(
-        store
-            .claim_due("d", at(2), at(7), 50)
-            .await
-            .unwrap()
-            .is_empty(),
+        claim(store, "d", 2, 50).await.unwrap().is_empty(),
         "leases hold"
     );
     // "a" dies; its leases expire and "d" takes its sources over.
-    let taken = store.claim_due("d", at(6), at(11), 50).await.unwrap();
+    let taken = claim(store, "d", 6, 50).await.unwrap();
     assert_eq!(taken.len(), 20);
     let mut late = taken[0].clone();
     late.next_fetch = at(30);
@@ -517,7 +527,7 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
         "a lost its lease"
     );
     assert!(store.save_fetch_state(&late, "d").await.unwrap());
-    let after = store.claim_due("e", at(12), at(17), 50).await.unwrap();
+    let after = claim(store, "e", 12, 50).await.unwrap();
     assert_eq!(
         after.len(),
         19,

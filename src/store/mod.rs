@@ -143,13 +143,7 @@ pub trait Store: Send + Sync + 'static {
     /// Claims up to `limit` sources due at `now` whose lease is free or expired,
     /// for `owner` until `until`. Of instances claiming at once, each source goes
     /// to exactly one.
-    async fn claim_due(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<FetchState>>;
+    async fn claim_due(&self, claim: &Claim<'_>) -> Result<Vec<FetchState>>;
 
     /// Feeds changed by any instance (including this one), as they commit. Only a
     /// shared database has other writers; `None` means nobody else writes.
@@ -257,6 +251,15 @@ pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, Fee
             (FeedId(feed), FeedState { version, modified })
         })
         .collect()
+}
+
+/// A request for due sources: see [`Store::claim_due`].
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    pub limit: usize,
 }
 
 /// A `sources` row: name, url, etag, last_modified, last_status, last_error,

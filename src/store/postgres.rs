@@ -450,12 +450,9 @@ impl Store for PgStore {
 
     async fn claim_due(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
+        claim: &crate::store::Claim<'_>,
     ) -> Result<Vec<crate::model::FetchState>> {
-        claim_due(&mut *self.read().await?, owner, now, until, limit)
+        claim_due(&mut *self.read().await?, claim)
             .await
             .map_err(classify)
     }

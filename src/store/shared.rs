@@ -428,19 +428,16 @@ macro_rules! shared_sql {
         /// Claims due sources with the backend's `CLAIM` statement.
         pub(super) async fn claim_due(
             conn: &mut $Conn,
-            owner: &str,
-            now: DateTime<Utc>,
-            until: DateTime<Utc>,
-            n: usize,
+            claim: &$crate::store::Claim<'_>,
         ) -> Result<Vec<$crate::model::FetchState>> {
             let rows: Vec<$crate::store::SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{CLAIM} RETURNING {}",
                 $crate::store::SOURCE_COLUMNS
             )))
-            .bind(owner)
-            .bind(millis(until))
-            .bind(millis(now))
-            .bind(limit(n))
+            .bind(claim.owner)
+            .bind(millis(claim.until))
+            .bind(millis(claim.now))
+            .bind(limit(claim.limit))
             .fetch_all(&mut *conn)
             .await?;
             let mut states: Vec<_> = rows.into_iter().map($crate::store::fetch_state).collect();

@@ -282,11 +282,8 @@ impl Store for SqliteStore {
 
     async fn claim_due(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
+        claim: &crate::store::Claim<'_>,
     ) -> Result<Vec<crate::model::FetchState>> {
-        claim_due(&mut *self.write.acquire().await?, owner, now, until, limit).await
+        claim_due(&mut *self.write.acquire().await?, claim).await
     }
 }
