@@ -312,16 +312,6 @@ impl Config {
 
     /// `all`, `breaking`, then the categories in config order. `all` comes first
     /// because readers that take the first autodiscovery link should get everything.
-    pub fn feeds(&self) -> Vec<FeedId> {
-        let mut feeds = vec![FeedId::all(), FeedId::breaking()];
-        feeds.extend(self.categories.iter().map(|c| FeedId(c.slug.clone())));
-        feeds
-    }
-
-    pub fn has_feed(&self, feed: &str) -> bool {
-        feed == FeedId::ALL || feed == FeedId::BREAKING || self.category(feed).is_some()
-    }
-
     /// The `tag:` URI prefix of every id this site mints: `tag:news.example.com,2026-02-01:`.
     pub fn tag_prefix(&self) -> String {
         format!(

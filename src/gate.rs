@@ -330,6 +330,7 @@ mod tests {
             authors: vec![],
             tags: vec![],
             image: None,
+            origin: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! bytes, and `http` only moves the bytes. `site` wires the stages together.
 
 pub mod cache;
+pub mod catalog;
 pub mod config;
 pub mod content;
 pub mod gate;

@@ -356,6 +356,12 @@ impl Store for Timed {
         self.observe("import", t);
         r
     }
+    async fn expire(&self, source: &Source, before: DateTime<Utc>) -> Result<Written, StoreError> {
+        let t = Instant::now();
+        let r = self.inner.expire(source, before).await;
+        self.observe("expire", t);
+        r
+    }
     async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<(), StoreError> {
         self.inner.add_sources(sources).await
     }

@@ -4,30 +4,118 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A feed's slug: a category (`world`), the ticker (`breaking`), everything (`all`),
-/// and later merged timelines. It is also the file stem of the feed's URLs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct FeedId(pub String);
+/// A feed: everything (`all`), the ticker (`breaking`), or a category, and, with
+/// aggregation, merged timelines. Its name is the file stem of its URLs and the
+/// key the store indexes items under; which feeds exist is the catalog's
+/// business ([`crate::catalog`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FeedId {
+    All,
+    Breaking,
+    Category(String),
+}
 
 impl FeedId {
     pub const ALL: &'static str = "all";
     pub const BREAKING: &'static str = "breaking";
 
     pub fn all() -> Self {
-        FeedId(Self::ALL.into())
+        FeedId::All
     }
     pub fn breaking() -> Self {
-        FeedId(Self::BREAKING.into())
+        FeedId::Breaking
+    }
+    /// The feed a name stands for: `all`, `breaking`, else a category's slug (the
+    /// config refuses categories with the reserved names).
+    pub fn named(name: &str) -> Self {
+        match name {
+            Self::ALL => FeedId::All,
+            Self::BREAKING => FeedId::Breaking,
+            slug => FeedId::Category(slug.to_owned()),
+        }
     }
     pub fn as_str(&self) -> &str {
-        &self.0
+        match self {
+            FeedId::All => Self::ALL,
+            FeedId::Breaking => Self::BREAKING,
+            FeedId::Category(slug) => slug,
+        }
     }
 }
 
 impl fmt::Display for FeedId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for FeedId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for FeedId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(FeedId::named(&String::deserialize(d)?))
+    }
+}
+
+/// The forms a feed is served in. Its extension is the last part of its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Rss,
+    Atom,
+    Json,
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Rss, Format::Atom, Format::Json, Format::Html];
+    /// The feed formats proper, which readers subscribe to.
+    pub const FEEDS: [Format; 3] = [Format::Rss, Format::Atom, Format::Json];
+
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Rss => "rss",
+            Format::Atom => "atom",
+            Format::Json => "json",
+            Format::Html => "html",
+        }
+    }
+
+    pub fn from_ext(ext: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.ext() == ext)
+    }
+
+    /// The media type, as `<link rel="alternate" type>` names it.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml",
+            Format::Atom => "application/atom+xml",
+            Format::Json => "application/feed+json",
+            Format::Html => "text/html",
+        }
+    }
+
+    /// The `Content-Type` it is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
+            Format::Html => "text/html; charset=utf-8",
+        }
+    }
+
+    /// What people call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Rss => "RSS",
+            Format::Atom => "Atom",
+            Format::Json => "JSON Feed",
+            Format::Html => "HTML",
+        }
     }
 }
 
@@ -140,21 +228,45 @@ pub struct Item {
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Where an item from another site came from: its identity and its credit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
-impl Item {
-    /// The feeds this item appears in. The store indexes by these, so a change to
-    /// the item re-renders exactly these feeds (and those of its previous version).
-    pub fn feeds(&self) -> Vec<FeedId> {
-        let mut feeds = Vec::with_capacity(3);
-        if self.kind == ItemKind::Breaking {
-            feeds.push(FeedId::breaking());
-        }
-        if let Some(c) = &self.category {
-            feeds.push(FeedId(c.clone()));
-        }
-        feeds.push(FeedId::all());
-        feeds
+/// An external item's origin: the source it was fetched from and what the
+/// upstream feed says of itself and of the item. Readers see it as attribution
+/// (RSS `<source>`, Atom `<source>`); the store keys the item by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The source's name in the config.
+    pub source: String,
+    /// The item's id upstream (guid, Atom id, JSON Feed id; its link when it
+    /// has none).
+    pub upstream_id: String,
+    /// The upstream feed's own title, address and id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_title: Option<String>,
+    pub feed_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_id: Option<String>,
+    /// False when upstream gave the item no date: its `published` is then the
+    /// time it was first seen, which the store keeps however often it is seen.
+    pub dated: bool,
+}
+
+impl Origin {
+    /// The item's key: its source and a hash of its upstream id. Two feeds that
+    /// both call an item `1` give two items, and any upstream id (a URL, spaces,
+    /// a kilobyte of text) makes a key fit for a URL and a `tag:` URI.
+    pub fn key(&self) -> String {
+        let hash = crate::hash::hash_hex(self.upstream_id.as_bytes());
+        format!("{}/{}", self.source, &hash[..20])
+    }
+
+    /// The permanent public id (RSS guid, Atom id, JSON Feed id), derived from
+    /// the key alone, so it never changes whatever else upstream changes.
+    pub fn public_id(&self, tag_prefix: &str) -> String {
+        format!("{tag_prefix}source/{}", self.key())
     }
 }
 

@@ -213,7 +213,7 @@ impl Site {
         dirty.extend(
             feeds
                 .into_iter()
-                .filter(|f| self.config.has_feed(f.as_str())),
+                .filter(|f| crate::catalog::exists(&self.config, f)),
         );
         if dirty.len() != before {
             let mut since = lock(&self.pending_since);
@@ -224,7 +224,7 @@ impl Site {
 
     /// Renders every feed and site document now; used at start and by `build`.
     pub async fn render_everything(&self) -> Result<(), StoreError> {
-        let all: BTreeSet<FeedId> = self.config.feeds().into_iter().collect();
+        let all: BTreeSet<FeedId> = crate::catalog::feeds(&self.config).into_iter().collect();
         self.render(all).await
     }
 

@@ -63,6 +63,7 @@ conformance_cases!(
     last_modified_advances_with_every_change,
     fetch_state_round_trips,
     claims_hand_each_due_source_to_one_owner,
+    external_items_keep_their_identity_and_first_seen_time,
 );
 
 #[test]
@@ -92,7 +93,7 @@ async fn ties_order_by_id_bytes(url: Option<&str>, data: &Path) {
         .collect();
     store.upsert(&items, Ownership::Take).await.unwrap();
     let listed: Vec<String> = store
-        .list(&FeedId("world".into()), None, 10)
+        .list(&FeedId::named("world"), None, 10)
         .await
         .unwrap()
         .into_iter()
@@ -140,6 +141,7 @@ fn file_item(n: usize, title: &str) -> Item {
         authors: Vec::new(),
         tags: Vec::new(),
         image: None,
+        origin: None,
     }
 }
 
@@ -206,7 +208,7 @@ async fn instances_syncing_the_same_files_write_each_change_once() {
     let gone = changed.pop().unwrap();
     let results = sync_all(changed.clone()).await;
     assert_eq!(count(&results, Outcome::Deleted), 1, "withdrawn once");
-    let feed = FeedId(gone.category.clone().unwrap());
+    let feed = FeedId::named(gone.category.as_deref().unwrap());
     let stones = stores[1].tombstones(&feed, 10).await.unwrap();
     assert_eq!(stones.len(), 1);
     assert_eq!(stones[0].id, gone.id);
@@ -247,7 +249,7 @@ async fn notifications_reach_other_instances_and_survive_a_lost_connection() {
         .expect("the subscription is open");
     assert_eq!(
         feeds.into_iter().collect::<BTreeSet<_>>(),
-        ["all", "tech"].map(|f| FeedId(f.into())).into(),
+        ["all", "tech"].map(FeedId::named).into(),
         "the notification names the feeds that changed"
     );
     eprintln!("notification after {:?}", started.elapsed());

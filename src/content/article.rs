@@ -117,6 +117,7 @@ impl Draft {
                 .filter(|t| !t.is_empty())
                 .collect(),
             image: self.image,
+            origin: None,
         };
         crate::gate::admit(item, Trust::FirstParty, Utc::now())
     }

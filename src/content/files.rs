@@ -137,6 +137,7 @@ pub fn breaking_item(
         authors: Vec::new(),
         tags: Vec::new(),
         image: None,
+        origin: None,
     };
     crate::gate::admit(item, Trust::FirstParty, chrono::Utc::now()).map_err(|e| match e.field {
         "title" => FieldError::new("headline", e.message),

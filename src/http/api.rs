@@ -5,7 +5,7 @@ use super::problem::{Problem, method_not_allowed, not_found};
 use super::router::{State, json_response};
 use crate::config::Scope;
 use crate::ingest::{self, ArticleInput, BreakingInput, IngestError, Mode};
-use crate::model::{FeedId, Item, ItemKind};
+use crate::model::{FeedId, Format, Item, ItemKind};
 use crate::render::feed_url;
 use crate::store::{Outcome, StoreError};
 use bytes::Bytes;
@@ -290,7 +290,7 @@ async fn list_articles(state: &State, query: Option<&str>) -> Result<Resp, Probl
                     )
                     .field("category"));
                 }
-                feed = FeedId(v.into_owned());
+                feed = FeedId::named(&v);
             }
             "category" => {}
             "limit" => {
@@ -376,11 +376,10 @@ impl<'a> ArticleOutput<'a> {
             image: item.image.as_deref(),
             tags: &item.tags,
             source: item.source.to_string(),
-            feeds: item
-                .feeds()
+            feeds: crate::catalog::item_feeds(item)
                 .iter()
-                .filter(|f| config.has_feed(f.as_str()))
-                .flat_map(|f| ["rss", "atom", "json"].map(|ext| feed_url(config, f, ext)))
+                .filter(|f| crate::catalog::exists(config, f))
+                .flat_map(|f| Format::FEEDS.map(|format| feed_url(config, f, format)))
                 .collect(),
         }
     }

@@ -4,6 +4,7 @@ use super::auth::{ENV_TOKEN, Tokens};
 use super::problem::{Problem, method_not_allowed, not_found};
 use super::sendfile::Pending;
 use super::{api, feeds};
+use crate::model::Format;
 use crate::site::Site;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -151,7 +152,8 @@ fn prefers_html(accept: &[u8]) -> bool {
 fn html_alternate(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/feeds/")?;
     let (stem, ext) = rest.rsplit_once('.')?;
-    matches!(ext, "rss" | "atom" | "json").then(|| format!("/feeds/{stem}.html"))
+    let feed = Format::from_ext(ext).filter(|f| Format::FEEDS.contains(f));
+    feed.map(|_| format!("/feeds/{stem}.{}", Format::Html.ext()))
 }
 
 /// CORS preflight: any site may read the feeds, conditionally.

@@ -2,6 +2,7 @@
 //! tombstones so syndicating sites learn about withdrawn items.
 
 use super::{FeedData, GENERATOR, GENERATOR_URI};
+use crate::model::Format;
 use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
 use quick_xml::escape::escape;
@@ -28,8 +29,8 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         icon: site.icon.clone(),
         logo: site.logo.clone(),
         links: vec![
-            link(data.url("atom"), "self", "application/atom+xml"),
-            link(data.url("html"), "alternate", "text/html"),
+            link(data.url(Format::Atom), "self", Format::Atom.mime()),
+            link(data.url(Format::Html), "alternate", Format::Html.mime()),
         ],
         rights: site.copyright.clone().map(Text::plain),
         subtitle: Some(Text::plain(data.description())),

@@ -1,6 +1,7 @@
 //! JSON Feed 1.1 (https://jsonfeed.org/version/1.1) through serde.
 
 use super::FeedData;
+use crate::model::Format;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -60,8 +61,8 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
     let feed = Feed {
         version: "https://jsonfeed.org/version/1.1",
         title: data.title(),
-        home_page_url: data.url("html"),
-        feed_url: data.url("json"),
+        home_page_url: data.url(Format::Html),
+        feed_url: data.url(Format::Json),
         description: data.description(),
         icon: site.logo.as_deref(),
         favicon: site.icon.as_deref(),

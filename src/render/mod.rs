@@ -10,16 +10,12 @@ pub mod page;
 pub mod rss;
 
 use crate::config::Config;
-use crate::model::{FeedId, Item, Tombstone};
+use crate::model::{FeedId, Format, Item, Tombstone};
 use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
 
 pub const GENERATOR: &str = "newswire";
 pub const GENERATOR_URI: &str = "https://github.com/newswire/newswire";
 
-pub const RSS_TYPE: &str = "application/rss+xml; charset=utf-8";
-pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
-pub const JSON_TYPE: &str = "application/feed+json; charset=utf-8";
-pub const HTML_TYPE: &str = "text/html; charset=utf-8";
 pub const OPML_TYPE: &str = "text/x-opml; charset=utf-8";
 
 /// A rendered document: what it is and its bytes, with the validators its data
@@ -55,33 +51,15 @@ pub struct FeedData<'a> {
 
 impl FeedData<'_> {
     pub fn title(&self) -> String {
-        let site = &self.config.site.title;
-        match self.feed.as_str() {
-            FeedId::ALL => site.clone(),
-            FeedId::BREAKING => format!("{site}: Breaking news"),
-            slug => format!(
-                "{site}: {}",
-                self.config
-                    .category(slug)
-                    .map_or(slug, |c| c.title.as_str())
-            ),
-        }
+        crate::catalog::title(self.config, self.feed)
     }
 
     pub fn description(&self) -> String {
-        match self.feed.as_str() {
-            FeedId::ALL => self.config.site.description.clone(),
-            FeedId::BREAKING => format!("Breaking-news ticker of {}", self.config.site.title),
-            slug => self
-                .config
-                .category(slug)
-                .and_then(|c| c.description.clone())
-                .unwrap_or_else(|| format!("{} from {}", self.title(), self.config.site.title)),
-        }
+        crate::catalog::description(self.config, self.feed)
     }
 
-    pub fn url(&self, ext: &str) -> String {
-        feed_url(self.config, self.feed, ext)
+    pub fn url(&self, format: Format) -> String {
+        feed_url(self.config, self.feed, format)
     }
 
     /// The newest change among what the documents show: the Last-Modified header,
@@ -130,12 +108,12 @@ impl FeedData<'_> {
     }
 }
 
-pub fn feed_url(config: &Config, feed: &FeedId, ext: &str) -> String {
-    format!("{}/feeds/{}.{ext}", config.feeds_base(), feed)
+pub fn feed_url(config: &Config, feed: &FeedId, format: Format) -> String {
+    format!("{}{}", config.feeds_base(), feed_path(feed, format))
 }
 
-pub fn feed_path(feed: &FeedId, ext: &str) -> String {
-    format!("/feeds/{feed}.{ext}")
+pub fn feed_path(feed: &FeedId, format: Format) -> String {
+    format!("/feeds/{feed}.{}", format.ext())
 }
 
 /// A feed's four documents: RSS, Atom, JSON Feed and its HTML page.
@@ -144,9 +122,9 @@ pub fn feed_documents(data: &FeedData<'_>) -> Vec<Document> {
     // The header follows every change (the store's time); the documents' own dates
     // (lastBuildDate, updated) follow the items, so the bytes depend on data only.
     let lm = data.modified.or_else(|| data.last_modified());
-    let doc = |ext: &str, content_type, body, shared| Document {
-        path: feed_path(data.feed, ext),
-        content_type,
+    let doc = |format: Format, body, shared| Document {
+        path: feed_path(data.feed, format),
+        content_type: format.content_type(),
         body,
         last_modified: lm,
         max_age,
@@ -154,10 +132,10 @@ pub fn feed_documents(data: &FeedData<'_>) -> Vec<Document> {
         negotiated: true,
     };
     vec![
-        doc("rss", RSS_TYPE, rss::render(data), true),
-        doc("atom", ATOM_TYPE, atom::render(data), true),
-        doc("json", JSON_TYPE, json::render(data), true),
-        doc("html", HTML_TYPE, page::feed_page(data), false),
+        doc(Format::Rss, rss::render(data), true),
+        doc(Format::Atom, atom::render(data), true),
+        doc(Format::Json, json::render(data), true),
+        doc(Format::Html, page::feed_page(data), false),
     ]
 }
 
@@ -172,7 +150,7 @@ pub fn index_document(
 ) -> Document {
     Document {
         path: INDEX_PATH.into(),
-        content_type: HTML_TYPE,
+        content_type: Format::Html.content_type(),
         body: page::index(config, latest),
         last_modified: modified.or_else(|| latest.iter().map(|i| i.updated.max(i.published)).max()),
         max_age: config.site.ttl * 60,
@@ -193,5 +171,3 @@ pub fn opml_document(config: &Config) -> Document {
         negotiated: false,
     }
 }
-
-pub const FORMATS: [&str; 4] = ["rss", "atom", "json", "html"];

@@ -2,6 +2,7 @@
 
 use super::feed_url;
 use crate::config::Config;
+use crate::model::Format;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, Event};
 
@@ -25,7 +26,7 @@ pub fn render(config: &Config) -> Vec<u8> {
                     Ok(())
                 })?;
                 w.create_element("body").write_inner_content(|w| {
-                    for feed in config.feeds() {
+                    for feed in crate::catalog::feeds(config) {
                         let data = super::FeedData {
                             config,
                             feed: &feed,
@@ -40,8 +41,8 @@ pub fn render(config: &Config) -> Vec<u8> {
                                 ("text", title.as_str()),
                                 ("title", title.as_str()),
                                 ("description", data.description().as_str()),
-                                ("xmlUrl", feed_url(config, &feed, "rss").as_str()),
-                                ("htmlUrl", feed_url(config, &feed, "html").as_str()),
+                                ("xmlUrl", feed_url(config, &feed, Format::Rss).as_str()),
+                                ("htmlUrl", feed_url(config, &feed, Format::Html).as_str()),
                                 ("language", config.site.language.as_str()),
                                 ("version", "RSS2"),
                             ])

@@ -2,21 +2,15 @@
 //! (the alternate link of the feeds, and the page ticker items without their own
 //! page link to, by anchor).
 
-use super::{FORMATS, FeedData, feed_url};
+use super::{FeedData, feed_url};
 use crate::config::Config;
 use crate::content::files::anchor;
-use crate::model::{FeedId, Item, ItemKind};
+use crate::model::{FeedId, Format, Item, ItemKind};
 use quick_xml::escape::escape;
 use std::fmt::Write;
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}\
 li{margin:.4rem 0}time{color:#555;font-size:.9em}code{font-size:.9em}";
-
-const FORMAT_TYPES: [(&str, &str, &str); 3] = [
-    ("rss", "application/rss+xml", "RSS"),
-    ("atom", "application/atom+xml", "Atom"),
-    ("json", "application/feed+json", "JSON Feed"),
-];
 
 fn head(out: &mut String, config: &Config, title: &str, feeds: &[FeedId]) {
     let _ = write!(
@@ -33,12 +27,14 @@ fn head(out: &mut String, config: &Config, title: &str, feeds: &[FeedId]) {
             tombstones: &[],
             modified: None,
         };
-        for (ext, mime, name) in FORMAT_TYPES {
+        for format in Format::FEEDS {
             let _ = writeln!(
                 out,
-                "<link rel=\"alternate\" type=\"{mime}\" title=\"{} ({name})\" href=\"{}\">",
+                "<link rel=\"alternate\" type=\"{}\" title=\"{} ({})\" href=\"{}\">",
+                format.mime(),
                 escape(data.title().as_str()),
-                escape(feed_url(config, feed, ext).as_str())
+                format.label(),
+                escape(feed_url(config, feed, format).as_str())
             );
         }
     }
@@ -63,7 +59,7 @@ fn item_list(out: &mut String, config: &Config, items: &[Item]) {
         );
         match &it.link {
             // A ticker item's own link points back here: show it as text.
-            Some(l) if !l.starts_with(&feed_url(config, &FeedId::breaking(), "html")) => {
+            Some(l) if !l.starts_with(&feed_url(config, &FeedId::breaking(), Format::Html)) => {
                 let _ = write!(
                     out,
                     "<a href=\"{}\">{}</a>",
@@ -96,11 +92,12 @@ pub fn feed_page(data: &FeedData<'_>) -> Vec<u8> {
         escape(title.as_str()),
         escape(data.description().as_str())
     );
-    for (ext, _, name) in FORMAT_TYPES {
+    for format in Format::FEEDS {
         let _ = write!(
             out,
-            "<a href=\"{}\">{name}</a> ",
-            escape(data.url(ext).as_str())
+            "<a href=\"{}\">{}</a> ",
+            escape(data.url(format).as_str()),
+            format.label()
         );
     }
     out.push_str("</p>\n");
@@ -111,7 +108,7 @@ pub fn feed_page(data: &FeedData<'_>) -> Vec<u8> {
 
 pub fn index(config: &Config, latest: &[Item]) -> Vec<u8> {
     let mut out = String::with_capacity(16384);
-    let feeds = config.feeds();
+    let feeds = crate::catalog::feeds(config);
     head(&mut out, config, &config.site.title, &feeds);
     let _ = write!(
         out,
@@ -130,14 +127,15 @@ pub fn index(config: &Config, latest: &[Item]) -> Vec<u8> {
         let _ = write!(
             out,
             "<li><a href=\"{}\">{}</a>:",
-            escape(data.url("html").as_str()),
+            escape(data.url(Format::Html).as_str()),
             escape(data.title().as_str())
         );
-        for ext in &FORMATS[..3] {
+        for format in Format::FEEDS {
             let _ = write!(
                 out,
-                " <a href=\"{}\"><code>{feed}.{ext}</code></a>",
-                escape(data.url(ext).as_str())
+                " <a href=\"{}\"><code>{feed}.{}</code></a>",
+                escape(data.url(format).as_str()),
+                format.ext()
             );
         }
         out.push_str("</li>\n");

@@ -2,6 +2,7 @@
 //! the full body and `dc:creator` for authors (RSS `author` must be an e-mail address).
 
 use super::{FeedData, GENERATOR};
+use crate::model::Format;
 use quick_xml::escape::escape;
 use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
@@ -10,7 +11,7 @@ use rss::{Category, Channel, Enclosure, Guid, Image, Item};
 
 pub fn render(data: &FeedData<'_>) -> Vec<u8> {
     let site = &data.config.site;
-    let home = data.url("html");
+    let home = data.url(Format::Html);
     let channel = Channel {
         title: data.title(),
         link: home.clone(),
@@ -33,7 +34,7 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         }),
         atom_ext: Some(AtomExtension {
             links: vec![Link {
-                href: data.url("rss"),
+                href: data.url(Format::Rss),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Default::default()

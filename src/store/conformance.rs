@@ -30,11 +30,12 @@ fn item(id: &str, category: &str, minutes: i64) -> Item {
         }],
         tags: vec!["t".into()],
         image: None,
+        origin: None,
     }
 }
 
 fn feeds(names: &[&str]) -> BTreeSet<FeedId> {
-    names.iter().map(|n| FeedId((*n).into())).collect()
+    names.iter().map(|n| FeedId::named(n)).collect()
 }
 
 /// Every case, in the order the tests list them; each expects an empty store.
@@ -52,14 +53,15 @@ pub const CASES: &[&str] = &[
     "last_modified_advances_with_every_change",
     "fetch_state_round_trips",
     "claims_hand_each_due_source_to_one_owner",
+    "external_items_keep_their_identity_and_first_seen_time",
 ];
 
 fn world() -> FeedId {
-    FeedId("world".into())
+    FeedId::named("world")
 }
 
 fn tech() -> FeedId {
-    FeedId("tech".into())
+    FeedId::named("tech")
 }
 
 /// Create, then an identical upsert changes nothing: no outcome, feed or version.
@@ -297,7 +299,7 @@ pub async fn tombstones_are_capped_per_feed(store: &dyn Store) {
         store.delete(&it.id, it.published).await.unwrap();
     }
     let sports = store
-        .tombstones(&FeedId("sports".into()), 1000)
+        .tombstones(&FeedId::named("sports"), 1000)
         .await
         .unwrap();
     assert_eq!(sports.len(), super::TOMBSTONES_KEPT);
@@ -380,7 +382,7 @@ pub async fn concurrent_creates_make_exactly_one(store: &dyn Store) {
 /// A feed's Last-Modified advances with every change, by at least a second, even
 /// when the change brings no newer date (a backdated item, a withdrawal, a move).
 pub async fn last_modified_advances_with_every_change(store: &dyn Store) {
-    let world = FeedId("world".into());
+    let world = FeedId::named("world");
     let modified = |v: &std::collections::BTreeMap<FeedId, super::FeedState>| v[&world].modified;
     let first = item("lm-first", "world", 0);
     store
@@ -532,5 +534,87 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
         after.len(),
         19,
         "the saved source is not due until its next fetch"
+    );
+}
+
+fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item {
+    let origin = crate::model::Origin {
+        source: source.into(),
+        upstream_id: upstream_id.into(),
+        feed_title: Some(format!("{source} wire")),
+        feed_url: format!("https://{source}.example/feed"),
+        feed_id: None,
+        dated,
+    };
+    let mut it = item(&origin.key().replace('/', "-"), "world", minutes);
+    it.id = origin.public_id("tag:conformance.example,2026-02-01:");
+    it.key = origin.key();
+    it.source = Source::Feed(source.into());
+    it.origin = Some(origin);
+    it
+}
+
+/// External items are keyed by source and upstream id: two sources that both
+/// say `1` give two items. One that upstream does not date keeps its first-seen
+/// time however often it is seen; a change of content updates it in place.
+/// Expiry drops a source's old items without tombstones.
+pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn Store) {
+    let a = external("agency", "1", 0, true);
+    let b = external("partner", "1", 0, true);
+    assert_ne!(a.id, b.id);
+    let w = store
+        .upsert(&[a.clone(), b.clone()], Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Created, Outcome::Created]);
+    assert_eq!(store.get(&b.id).await.unwrap().unwrap().origin, b.origin);
+
+    let first = external("agency", "undated", 10, false);
+    store
+        .upsert(std::slice::from_ref(&first), Ownership::Take)
+        .await
+        .unwrap();
+    // Seen again an hour later: the parser dates it now, the store keeps the first.
+    let again = external("agency", "undated", 70, false);
+    let w = store
+        .upsert(std::slice::from_ref(&again), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged]);
+    assert_eq!(
+        store.get(&first.id).await.unwrap().unwrap().published,
+        first.published
+    );
+    let mut changed = external("agency", "undated", 130, false);
+    changed.title = "Corrected upstream".into();
+    let w = store
+        .upsert(std::slice::from_ref(&changed), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Updated]);
+    let stored = store.get(&first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.published, stored.updated),
+        (first.published, changed.updated)
+    );
+
+    let w = store
+        .expire(&Source::Feed("agency".into()), at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.outcomes,
+        [Outcome::Deleted],
+        "only agency's item older than the cut"
+    );
+    assert!(store.get(&a.id).await.unwrap().is_none());
+    assert!(
+        store.get(&b.id).await.unwrap().is_some(),
+        "another source's item stays"
+    );
+    assert!(store.get(&first.id).await.unwrap().is_some());
+    assert!(
+        store.tombstones(&world(), 10).await.unwrap().is_empty(),
+        "aged out, not withdrawn"
     );
 }

@@ -128,6 +128,11 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an export as is (same ids, dates, tombstones); idempotent.
     async fn import(&self, data: &Export) -> Result<Written, StoreError>;
 
+    /// Drops a source's items published before `before`, without tombstones:
+    /// they aged out, nobody withdrew them. (An item that merely slid out of its
+    /// upstream feed's window stays until then.)
+    async fn expire(&self, source: &Source, before: DateTime<Utc>) -> Result<Written>;
+
     /// Adds the sources not yet known (due at once); known ones keep their state,
     /// their stored URL included.
     async fn add_sources(&self, sources: &[FetchState]) -> Result<()>;
@@ -187,7 +192,7 @@ pub(crate) fn decide(
             match (same, ownership) {
                 (true, _) => Decision::Keep(Outcome::Unchanged),
                 (false, Ownership::Create) => Decision::Keep(Outcome::Conflict),
-                (false, _) => Decision::Update(old.feeds()),
+                (false, _) => Decision::Update(crate::catalog::item_feeds(&old)),
             }
         }
         Some((source, _, _))
@@ -195,8 +200,39 @@ pub(crate) fn decide(
         {
             Decision::Keep(Outcome::Skipped)
         }
-        Some((_, _, old_doc)) => Decision::Update(decode(&item.id, old_doc)?.feeds()),
+        Some((_, _, old_doc)) => {
+            Decision::Update(crate::catalog::item_feeds(&decode(&item.id, old_doc)?))
+        }
     })
+}
+
+/// An external item upstream gives no date to is dated when first seen, and keeps
+/// that date however often it is seen again: given the stored row, the item to
+/// compare and write. Seen again with the same content, it is the stored item;
+/// with other content, it keeps `published` and is `updated` now.
+pub(crate) fn keep_first_seen(
+    item: &Item,
+    old: Option<&(String, String, String)>,
+) -> Result<Option<Item>> {
+    let (Some(origin), Some((_, _, doc))) = (&item.origin, old) else {
+        return Ok(None);
+    };
+    if origin.dated {
+        return Ok(None);
+    }
+    let old = decode(&item.id, doc)?;
+    let same = Item {
+        published: old.published,
+        updated: old.updated,
+        ..item.clone()
+    };
+    if same == old {
+        return Ok(Some(old));
+    }
+    Ok(Some(Item {
+        published: old.published,
+        ..item.clone()
+    }))
 }
 
 /// Which stored items (id, source) of a synced scope to withdraw: those no longer
@@ -224,8 +260,8 @@ pub(crate) fn data_dates(items: &[Item], outcomes: &[Outcome]) -> BTreeMap<Strin
     for (item, outcome) in items.iter().zip(outcomes) {
         if matches!(outcome, Outcome::Created | Outcome::Updated) {
             let t = millis(item.updated.max(item.published));
-            for feed in item.feeds() {
-                let d = dates.entry(feed.0).or_insert(t);
+            for feed in crate::catalog::item_feeds(item) {
+                let d = dates.entry(feed.as_str().to_owned()).or_insert(t);
                 *d = (*d).max(t);
             }
         }
@@ -248,7 +284,7 @@ pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, Fee
     rows.into_iter()
         .map(|(feed, version, modified)| {
             let modified = from_millis(modified);
-            (FeedId(feed), FeedState { version, modified })
+            (FeedId::named(&feed), FeedState { version, modified })
         })
         .collect()
 }

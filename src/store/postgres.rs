@@ -238,7 +238,7 @@ fn parse_payload(payload: &str) -> Vec<FeedId> {
     payload
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|s| FeedId(s.to_owned()))
+        .map(FeedId::named)
         .collect()
 }
 
@@ -427,6 +427,11 @@ impl Store for PgStore {
         self.write(move || import_tx(&self.pool, data)).await
     }
 
+    async fn expire(&self, source: &Source, before: DateTime<Utc>) -> Result<Written> {
+        self.write(move || expire_tx(&self.pool, source, before))
+            .await
+    }
+
     async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<()> {
         self.write(move || add_sources_tx(&self.pool, sources))
             .await
@@ -479,7 +484,7 @@ mod tests {
     use super::*;
 
     fn set(names: &[&str]) -> BTreeSet<FeedId> {
-        names.iter().map(|n| FeedId((*n).into())).collect()
+        names.iter().map(|n| FeedId::named(n)).collect()
     }
 
     #[test]
@@ -493,7 +498,9 @@ mod tests {
         );
         assert!(payloads(&BTreeSet::new()).is_empty());
 
-        let many: BTreeSet<FeedId> = (0..2000).map(|n| FeedId(format!("feed-{n:05}"))).collect();
+        let many: BTreeSet<FeedId> = (0..2000)
+            .map(|n| FeedId::named(&format!("feed-{n:05}")))
+            .collect();
         let p = payloads(&many);
         assert!(p.len() > 1);
         assert!(p.iter().all(|s| s.len() <= MAX_PAYLOAD));

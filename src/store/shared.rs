@@ -114,7 +114,7 @@ macro_rules! shared_sql {
                     .collect::<Result<_, _>>()?,
                 tombstones: stones
                     .into_iter()
-                    .map(|(feed, id, link, deleted)| (FeedId(feed), tombstone((id, link, deleted))))
+                    .map(|(feed, id, link, deleted)| (FeedId::named(&feed), tombstone((id, link, deleted))))
                     .collect(),
             })
         }
@@ -137,7 +137,7 @@ macro_rules! shared_sql {
                 return Ok(false);
             };
             let item = decode(id, &doc)?;
-            for feed in item.feeds() {
+            for feed in $crate::catalog::item_feeds(&item) {
                 let stone = Tombstone {
                     id: id.to_owned(),
                     link: item.link.clone(),
@@ -259,6 +259,29 @@ macro_rules! shared_sql {
             Ok(written)
         }
 
+        pub(super) async fn expire_tx(
+            pool: &$Pool,
+            source: &Source,
+            before: DateTime<Utc>,
+        ) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let gone: Vec<(String, String)> = sqlx::query_as(
+                "DELETE FROM items WHERE source = $1 AND published < $2 RETURNING id, doc",
+            )
+            .bind(source.to_string())
+            .bind(millis(before))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut written = Written::default();
+            for (id, doc) in &gone {
+                written.changed.extend($crate::catalog::item_feeds(&decode(id, doc)?));
+                written.outcomes.push(Outcome::Deleted);
+            }
+            finish(&mut tx, &written.changed, &BTreeMap::new()).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
         /// The write operations as whole transactions on a pool.
         #[allow(dead_code)]
         pub(super) async fn upsert_tx(
@@ -332,6 +355,14 @@ macro_rules! shared_sql {
         ) -> Result<Outcome> {
             let (doc, hash) = $crate::store::encode(item);
             let old = stored_row(conn, item, &hash, &doc).await?;
+            let first_seen = $crate::store::keep_first_seen(item, old.as_ref())?;
+            let (item, doc, hash) = match &first_seen {
+                Some(kept) => {
+                    let (doc, hash) = $crate::store::encode(kept);
+                    (kept, doc, hash)
+                }
+                None => (item, doc, hash),
+            };
             let outcome = match $crate::store::decide(old.as_ref(), item, &hash, ownership)? {
                 $crate::store::Decision::Keep(outcome) => return Ok(outcome),
                 $crate::store::Decision::Update(old_feeds) => {
@@ -456,7 +487,7 @@ macro_rules! shared_sql {
                 .bind(&item.id)
                 .execute(&mut *conn)
                 .await?;
-            for feed in item.feeds() {
+            for feed in $crate::catalog::item_feeds(&item) {
                 sqlx::query(
                     "INSERT INTO item_feeds (feed, item_id, kind, published) VALUES ($1, $2, $3, $4)",
                 )
@@ -473,7 +504,7 @@ macro_rules! shared_sql {
                     .bind(&item.id)
                     .fetch_all(&mut *conn)
                     .await?;
-            changed.extend(revived.into_iter().map(|(f,)| FeedId(f)));
+            changed.extend(revived.into_iter().map(|(f,)| FeedId::named(&f)));
             Ok(())
         }
     };

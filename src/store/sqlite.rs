@@ -264,6 +264,10 @@ impl Store for SqliteStore {
         import_tx(&self.write, data).await
     }
 
+    async fn expire(&self, source: &Source, before: DateTime<Utc>) -> Result<Written> {
+        expire_tx(&self.write, source, before).await
+    }
+
     async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<()> {
         add_sources_tx(&self.write, sources).await
     }

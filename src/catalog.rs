@@ -1,0 +1,65 @@
+//! Which feeds exist and which items belong to each: the one place that knows,
+//! so the store indexes, the renderer renders and the router serves the same set.
+//! (Aggregation adds timelines here.)
+
+use crate::config::Config;
+use crate::model::{FeedId, Item, ItemKind};
+
+/// Every feed of a site: `all`, `breaking`, then the categories in config order.
+pub fn feeds(config: &Config) -> Vec<FeedId> {
+    let mut feeds = vec![FeedId::All, FeedId::Breaking];
+    feeds.extend(
+        config
+            .categories
+            .iter()
+            .map(|c| FeedId::Category(c.slug.clone())),
+    );
+    feeds
+}
+
+pub fn exists(config: &Config, feed: &FeedId) -> bool {
+    match feed {
+        FeedId::All | FeedId::Breaking => true,
+        FeedId::Category(slug) => config.category(slug).is_some(),
+    }
+}
+
+/// The feeds an item appears in. The store indexes by these, so a change to the
+/// item re-renders exactly these feeds (and those of its previous version).
+pub fn item_feeds(item: &Item) -> Vec<FeedId> {
+    let mut feeds = Vec::with_capacity(3);
+    if item.kind == ItemKind::Breaking {
+        feeds.push(FeedId::Breaking);
+    }
+    if let Some(c) = &item.category {
+        feeds.push(FeedId::Category(c.clone()));
+    }
+    feeds.push(FeedId::All);
+    feeds
+}
+
+/// A feed's title, as every format and page shows it.
+pub fn title(config: &Config, feed: &FeedId) -> String {
+    let site = &config.site.title;
+    match feed {
+        FeedId::All => site.clone(),
+        FeedId::Breaking => format!("{site}: Breaking news"),
+        FeedId::Category(slug) => format!(
+            "{site}: {}",
+            config
+                .category(slug)
+                .map_or(slug.as_str(), |c| c.title.as_str())
+        ),
+    }
+}
+
+pub fn description(config: &Config, feed: &FeedId) -> String {
+    match feed {
+        FeedId::All => config.site.description.clone(),
+        FeedId::Breaking => format!("Breaking-news ticker of {}", config.site.title),
+        FeedId::Category(slug) => config
+            .category(slug)
+            .and_then(|c| c.description.clone())
+            .unwrap_or_else(|| format!("{} from {}", title(config, feed), config.site.title)),
+    }
+}
