@@ -206,6 +206,62 @@ pub(crate) fn decide(
     })
 }
 
+/// What an upsert does with one item, given its stored row (source, hash, doc):
+/// keep what is stored, or write `item` (the given one, or the given one with
+/// its first-seen date kept) as `outcome`. Both backends plan through this.
+pub(crate) enum Plan {
+    Keep(Outcome),
+    Write(Planned),
+}
+
+/// One upsert of several items, as each backend's `upsert_batch` takes it.
+pub(crate) struct Batch<'a> {
+    pub items: &'a [Item],
+    pub ownership: Ownership,
+}
+
+pub(crate) struct Planned {
+    /// Set when the item to write differs from the given one.
+    pub kept: Option<Item>,
+    pub doc: String,
+    pub hash: String,
+    pub outcome: Outcome,
+    /// The feeds of the version it replaces, which change too.
+    pub old_feeds: Vec<FeedId>,
+}
+
+pub(crate) fn plan(
+    item: &Item,
+    doc: String,
+    hash: String,
+    old: Option<&(String, String, String)>,
+    ownership: Ownership,
+) -> Result<Plan> {
+    let kept = keep_first_seen(item, old)?;
+    let (doc, hash) = match &kept {
+        Some(k) => encode(k),
+        None => (doc, hash),
+    };
+    let current = kept.as_ref().unwrap_or(item);
+    Ok(match decide(old, current, &hash, ownership)? {
+        Decision::Keep(outcome) => Plan::Keep(outcome),
+        Decision::Update(old_feeds) => Plan::Write(Planned {
+            kept,
+            doc,
+            hash,
+            outcome: Outcome::Updated,
+            old_feeds,
+        }),
+        Decision::Create => Plan::Write(Planned {
+            kept,
+            doc,
+            hash,
+            outcome: Outcome::Created,
+            old_feeds: Vec::new(),
+        }),
+    })
+}
+
 /// An external item upstream gives no date to is dated when first seen, and keeps
 /// that date however often it is seen again: given the stored row, the item to
 /// compare and write. Seen again with the same content, it is the stored item;

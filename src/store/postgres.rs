@@ -242,8 +242,77 @@ fn parse_payload(payload: &str) -> Vec<FeedId> {
         .collect()
 }
 
-/// Upserts a batch, locking rows in id order (stable, so repeated ids keep their
-/// relative order) and reporting outcomes in input order.
+/// Upserts a batch, one item at a time in id order (stable, so repeated ids keep
+/// their order): each row is locked as it goes, and the same order in every
+/// transaction means two batches never wait on each other in a cycle. Outcomes
+/// come back in input order.
+async fn upsert_batch(
+    conn: &mut PgConnection,
+    batch: super::Batch<'_>,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Vec<Outcome>> {
+    let super::Batch { items, ownership } = batch;
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
+    let mut outcomes = vec![Outcome::Unchanged; items.len()];
+    for i in order {
+        outcomes[i] = upsert_one(conn, &items[i], ownership, changed).await?;
+    }
+    Ok(outcomes)
+}
+
+async fn upsert_one(
+    conn: &mut PgConnection,
+    item: &Item,
+    ownership: Ownership,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Outcome> {
+    let (doc, hash) = super::encode(item);
+    let old = stored_row(conn, item, &hash, &doc).await?;
+    let w = match super::plan(item, doc, hash, old.as_ref(), ownership)? {
+        super::Plan::Keep(outcome) => return Ok(outcome),
+        super::Plan::Write(w) => w,
+    };
+    let item = w.kept.as_ref().unwrap_or(item);
+    changed.extend(w.old_feeds);
+    // A created row was inserted, and locked, by `stored_row`.
+    if w.outcome == Outcome::Updated {
+        write_row(
+            conn,
+            "UPDATE items SET source = $2, kind = $3, published = $4, hash = $5, doc = $6
+             WHERE id = $1",
+            item,
+            &w.hash,
+            &w.doc,
+        )
+        .await?;
+    }
+    index_item(conn, item, changed).await?;
+    Ok(w.outcome)
+}
+
+/// Runs `sql`, an INSERT or UPDATE of an item row, with the row's six values
+/// bound as `$1`..`$6` (id, source, kind, published, hash, doc); returns how many
+/// rows it wrote.
+async fn write_row(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    item: &Item,
+    hash: &str,
+    doc: &str,
+) -> Result<u64> {
+    Ok(sqlx::query(sql)
+        .bind(&item.id)
+        .bind(item.source.to_string())
+        .bind(kind_str(item.kind))
+        .bind(millis(item.published))
+        .bind(hash)
+        .bind(doc)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
 /// The stored row of `id`, locked for this transaction; `None` once this
 /// transaction has created it from `item` (then it is locked too).
 async fn stored_row(
@@ -282,28 +351,6 @@ async fn stored_row(
         "item {:?} is being created and deleted concurrently; retry",
         item.id
     )))
-}
-
-/// Writes an updated item's row (a created one was inserted by `stored_row`).
-async fn put_row(
-    conn: &mut PgConnection,
-    item: &Item,
-    hash: &str,
-    doc: &str,
-    outcome: Outcome,
-) -> Result<()> {
-    if outcome == Outcome::Updated {
-        write_row(
-            conn,
-            "UPDATE items SET source = $2, kind = $3, published = $4, hash = $5, doc = $6
-             WHERE id = $1",
-            item,
-            hash,
-            doc,
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// A listener on [`CHANNEL`] over its own connection (LISTEN belongs to a session).

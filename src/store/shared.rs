@@ -5,10 +5,12 @@
 //! expands [`shared_sql!`] over its own connection type. The SQL uses `$N`
 //! placeholders, which PostgreSQL numbers and SQLite reads as named parameters,
 //! numbered in the order they first appear (so each statement names them in
-//! order). What really differs stays in the backends: how an upsert locks and
-//! creates a row (`stored_row`, `put_row`), and what a commit announces (`finish`: a
-//! version bump, plus `NOTIFY` on PostgreSQL). The expansion calls those two by
-//! name, so each backend defines them.
+//! order). What really differs stays in the backends: how a batch of items is
+//! written (`upsert_batch`: row by row, each row locked, on PostgreSQL; a few
+//! statements for the whole batch on SQLite, whose one writer needs no locks),
+//! and what a commit announces (`finish`: a version bump, plus `NOTIFY` on
+//! PostgreSQL). The expansion calls those two by name, so each backend defines
+//! them; both decide per item through [`crate::store::plan`].
 
 macro_rules! shared_sql {
     ($Conn:ty, $Pool:ty) => {
@@ -186,7 +188,7 @@ macro_rules! shared_sql {
             ownership: $crate::store::Ownership,
         ) -> Result<Written> {
             let mut changed = BTreeSet::new();
-            let outcomes = upsert_batch(conn, items, ownership, &mut changed).await?;
+            let outcomes = upsert_batch(conn, $crate::store::Batch { items, ownership }, &mut changed).await?;
             finish(conn, &changed, &data_dates(items, &outcomes)).await?;
             Ok(Written { outcomes, changed })
         }
@@ -201,7 +203,7 @@ macro_rules! shared_sql {
             keep: &[Source],
         ) -> Result<Written> {
             let mut changed = BTreeSet::new();
-            let outcomes = upsert_batch(conn, items, $crate::store::Ownership::Respect, &mut changed).await?;
+            let outcomes = upsert_batch(conn, $crate::store::Batch { items, ownership: $crate::store::Ownership::Respect }, &mut changed).await?;
             let dates = data_dates(items, &outcomes);
             let mut written = Written { outcomes, changed };
             let present: Vec<(String, String)> = sqlx::query_as(
@@ -239,7 +241,7 @@ macro_rules! shared_sql {
         pub(super) async fn import_in(conn: &mut $Conn, data: &Export) -> Result<Written> {
             let mut changed = BTreeSet::new();
             let outcomes =
-                upsert_batch(conn, &data.items, $crate::store::Ownership::Take, &mut changed).await?;
+                upsert_batch(conn, $crate::store::Batch { items: &data.items, ownership: $crate::store::Ownership::Take }, &mut changed).await?;
             let dates = data_dates(&data.items, &outcomes);
             let mut written = Written { outcomes, changed };
             for (feed, t) in &data.tombstones {
@@ -325,79 +327,6 @@ macro_rules! shared_sql {
             Ok(written)
         }
 
-        /// Upserts a batch, one item at a time in id order (stable, so repeated
-        /// ids keep their order): PostgreSQL locks rows as it goes, and the same
-        /// order in every transaction means two batches never wait on each other
-        /// in a cycle. Outcomes come back in input order.
-        async fn upsert_batch(
-            conn: &mut $Conn,
-            items: &[Item],
-            ownership: $crate::store::Ownership,
-            changed: &mut BTreeSet<FeedId>,
-        ) -> Result<Vec<Outcome>> {
-            let mut order: Vec<usize> = (0..items.len()).collect();
-            order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
-            let mut outcomes = vec![Outcome::Unchanged; items.len()];
-            for i in order {
-                outcomes[i] = upsert_one(conn, &items[i], ownership, changed).await?;
-            }
-            Ok(outcomes)
-        }
-
-        /// One item: the stored row (`stored_row`, the backend's: read, or
-        /// locked and created), the decision, the row written (`put_row`), and
-        /// its feeds.
-        async fn upsert_one(
-            conn: &mut $Conn,
-            item: &Item,
-            ownership: $crate::store::Ownership,
-            changed: &mut BTreeSet<FeedId>,
-        ) -> Result<Outcome> {
-            let (doc, hash) = $crate::store::encode(item);
-            let old = stored_row(conn, item, &hash, &doc).await?;
-            let first_seen = $crate::store::keep_first_seen(item, old.as_ref())?;
-            let (item, doc, hash) = match &first_seen {
-                Some(kept) => {
-                    let (doc, hash) = $crate::store::encode(kept);
-                    (kept, doc, hash)
-                }
-                None => (item, doc, hash),
-            };
-            let outcome = match $crate::store::decide(old.as_ref(), item, &hash, ownership)? {
-                $crate::store::Decision::Keep(outcome) => return Ok(outcome),
-                $crate::store::Decision::Update(old_feeds) => {
-                    changed.extend(old_feeds);
-                    Outcome::Updated
-                }
-                $crate::store::Decision::Create => Outcome::Created,
-            };
-            put_row(conn, item, &hash, &doc, outcome).await?;
-            index_item(conn, item, changed).await?;
-            Ok(outcome)
-        }
-
-        /// Runs `sql`, an INSERT or UPDATE of an item row, with the row's six
-        /// values bound as `$1`..`$6` (id, source, kind, published, hash, doc);
-        /// returns how many rows it wrote.
-        async fn write_row(
-            conn: &mut $Conn,
-            sql: &'static str,
-            item: &Item,
-            hash: &str,
-            doc: &str,
-        ) -> Result<u64> {
-            Ok(sqlx::query(sql)
-                .bind(&item.id)
-                .bind(item.source.to_string())
-                .bind(kind_str(item.kind))
-                .bind(millis(item.published))
-                .bind(hash)
-                .bind(doc)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected())
-        }
-
         pub(super) async fn add_sources_tx(
             pool: &$Pool,
             sources: &[$crate::model::FetchState],
@@ -476,8 +405,10 @@ macro_rules! shared_sql {
             Ok(states)
         }
 
-        /// After an item row is written: its feeds (replacing the old version's),
+        /// After an item row is written (PostgreSQL; SQLite indexes a batch at
+        /// once): its feeds (replacing the old version's),
         /// and the end of any tombstones of a withdrawn item that comes back.
+        #[allow(dead_code)]
         async fn index_item(
             conn: &mut $Conn,
             item: &Item,
