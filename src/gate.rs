@@ -194,12 +194,33 @@ pub fn xml_char(c: char) -> bool {
 }
 
 pub fn strip_forbidden(s: &str) -> String {
+    // Nearly all text is clean: check first, copy in one go.
+    if s.chars().all(xml_char) {
+        return s.to_owned();
+    }
     s.chars().filter(|&c| xml_char(c)).collect()
 }
 
 /// Plain text for a title, name or summary: forbidden characters removed, runs of
 /// whitespace made one space, cut to `max` characters at a word boundary.
 pub fn clean_text(s: &str, max: usize) -> String {
+    // The common case, already clean (single spaces, nothing forbidden, short
+    // enough), is one scan and one copy.
+    let mut prev_space = true;
+    let mut count = 0;
+    let clean = s.chars().all(|c| {
+        count += 1;
+        let ok = if c == ' ' {
+            !prev_space
+        } else {
+            !c.is_whitespace() && xml_char(c)
+        };
+        prev_space = c == ' ';
+        ok
+    });
+    if clean && !prev_space && count <= max {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len().min(max * 4));
     for word in s.split_whitespace() {
         let word: String = word.chars().filter(|&c| xml_char(c)).collect();
