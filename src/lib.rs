@@ -1,9 +1,11 @@
 //! newswire: site content in, valid feeds out.
 //!
-//! The modules follow the data flow: `content` turns files and API payloads into
-//! [`model::Item`]s, `store` persists them and says which feeds changed, `render`
-//! turns a feed's items into documents, `cache` holds those documents as ready-made
-//! bytes, and `http` only moves the bytes. `site` wires the stages together.
+//! The modules follow the data flow: `content` and `ingest` turn files and API
+//! payloads into [`model::Item`]s, every item passes the `gate`, `store` persists
+//! them and says which feeds changed (`catalog` says which feeds exist and which
+//! items each holds), `render` turns a feed's items into documents, `cache` holds
+//! those documents as ready-made bytes, and `http` only moves the bytes. `site`
+//! wires the stages together and runs the supervised background tasks.
 
 pub mod cache;
 pub mod catalog;
@@ -20,5 +22,3 @@ pub mod model;
 pub mod render;
 pub mod site;
 pub mod store;
-pub mod supervise;
-pub mod watch;

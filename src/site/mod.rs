@@ -6,14 +6,17 @@
 //! every format, and swaps the new bytes into the cache; concurrent writes landing
 //! while it works are coalesced into its next pass.
 
+pub mod supervise;
+pub mod watch;
+
 use crate::cache::{Cache, Entry};
 use crate::config::Config;
 use crate::content::{Diagnostic, files};
 use crate::metrics::Metrics;
 use crate::model::{FeedId, Source};
 use crate::render::{self, FeedData};
+use crate::site::supervise::{Tasks, lock};
 use crate::store::{Store, StoreError, Written};
-use crate::supervise::{Tasks, lock};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,7 +58,7 @@ pub struct Health {
     /// Age of the oldest change not yet in the served documents, in seconds.
     pub unrendered_seconds: f64,
     pub store: StoreHealth,
-    pub tasks: BTreeMap<&'static str, crate::supervise::TaskReport>,
+    pub tasks: BTreeMap<&'static str, crate::site::supervise::TaskReport>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -115,7 +118,7 @@ impl Site {
         self.tasks.spawn("watcher", move || {
             let site = site.clone();
             async move {
-                crate::watch::run(site).await;
+                watch::run(site).await;
                 Err("stopped watching content files".into())
             }
         });
@@ -318,7 +321,7 @@ impl Site {
                 continue;
             }
             let started = Instant::now();
-            crate::supervise::inject("render");
+            crate::site::supervise::inject("render");
             match self.render(feeds.clone()).await {
                 Ok(()) => {
                     lock(&self.pending_since).1 = None;
