@@ -5,7 +5,8 @@
 use crate::config::Config;
 use crate::model::{FeedId, Item, ItemKind};
 
-/// Every feed of a site: `all`, `breaking`, then the categories in config order.
+/// Every feed of a site: `all`, `breaking`, the categories, then the timelines,
+/// in config order.
 pub fn feeds(config: &Config) -> Vec<FeedId> {
     let mut feeds = vec![FeedId::All, FeedId::Breaking];
     feeds.extend(
@@ -14,6 +15,12 @@ pub fn feeds(config: &Config) -> Vec<FeedId> {
             .iter()
             .map(|c| FeedId::Category(c.slug.clone())),
     );
+    feeds.extend(
+        config
+            .timelines
+            .iter()
+            .map(|t| FeedId::Timeline(t.name.clone())),
+    );
     feeds
 }
 
@@ -21,7 +28,40 @@ pub fn exists(config: &Config, feed: &FeedId) -> bool {
     match feed {
         FeedId::All | FeedId::Breaking => true,
         FeedId::Category(slug) => config.category(slug).is_some(),
+        FeedId::Timeline(name) => config.timeline(name).is_some(),
     }
+}
+
+/// The stored feeds a timeline merges; `None` for a feed that is stored itself.
+pub fn members(config: &Config, feed: &FeedId) -> Option<Vec<FeedId>> {
+    let FeedId::Timeline(name) = feed else {
+        return None;
+    };
+    let t = config.timeline(name)?;
+    Some(t.categories.iter().map(|c| FeedId::named(c)).collect())
+}
+
+/// Most items a feed's documents hold.
+pub fn size(config: &Config, feed: &FeedId) -> usize {
+    match feed {
+        FeedId::Timeline(name) => config.timeline(name).map_or(0, |t| t.limit),
+        _ => config.site.feed_size,
+    }
+}
+
+/// The timelines that merge any of `changed`: they change with them, and only
+/// they are rendered again.
+pub fn timelines_of(config: &Config, changed: &[FeedId]) -> Vec<FeedId> {
+    config
+        .timelines
+        .iter()
+        .filter(|t| {
+            t.categories
+                .iter()
+                .any(|c| changed.contains(&FeedId::named(c)))
+        })
+        .map(|t| FeedId::Timeline(t.name.clone()))
+        .collect()
 }
 
 /// The feeds an item appears in. The store indexes by these, so a change to the
@@ -50,6 +90,12 @@ pub fn title(config: &Config, feed: &FeedId) -> String {
                 .category(slug)
                 .map_or(slug.as_str(), |c| c.title.as_str())
         ),
+        FeedId::Timeline(name) => format!(
+            "{site}: {}",
+            config
+                .timeline(name)
+                .map_or(name.as_str(), |t| t.title.as_str())
+        ),
     }
 }
 
@@ -60,6 +106,10 @@ pub fn description(config: &Config, feed: &FeedId) -> String {
         FeedId::Category(slug) => config
             .category(slug)
             .and_then(|c| c.description.clone())
+            .unwrap_or_else(|| format!("{} from {}", title(config, feed), config.site.title)),
+        FeedId::Timeline(name) => config
+            .timeline(name)
+            .and_then(|t| t.description.clone())
             .unwrap_or_else(|| format!("{} from {}", title(config, feed), config.site.title)),
     }
 }

@@ -36,6 +36,7 @@ pub struct Config {
     pub file: PathBuf,
     pub site: Site,
     pub categories: Vec<Category>,
+    pub timelines: Vec<Timeline>,
     pub server: Server,
     pub store: StoreConfig,
     pub api: Api,
@@ -82,6 +83,33 @@ pub struct Category {
     #[serde(default)]
     pub description: Option<String>,
 }
+
+/// A timeline: feeds merged into one, newest first, each item once. Served at
+/// `/timelines/{name}.rss|.atom|.json|.html`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeline {
+    pub name: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Local feeds merged in: category slugs, `breaking`, `all`.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// External sources merged in (`[[sources]]`, with aggregation).
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// Most items in the timeline's documents.
+    #[serde(default = "default_timeline_limit")]
+    pub limit: usize,
+}
+
+fn default_timeline_limit() -> usize {
+    100
+}
+
+/// The most items a timeline document may hold.
+pub const MAX_TIMELINE_LIMIT: usize = 1000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -159,6 +187,8 @@ struct RawConfig {
     #[serde(default, rename = "category")]
     categories: Vec<Category>,
     #[serde(default)]
+    timelines: Vec<Timeline>,
+    #[serde(default)]
     server: Server,
     #[serde(default)]
     store: StoreConfig,
@@ -208,6 +238,7 @@ impl Config {
             file: file.to_owned(),
             site: raw.site,
             categories: raw.categories,
+            timelines: raw.timelines,
             server: raw.server,
             store: raw.store,
             api: raw.api,
@@ -287,6 +318,49 @@ impl Config {
                 return Err(self.invalid(&key, format!("category {:?} is defined twice", c.slug)));
             }
         }
+        let mut names = std::collections::HashSet::new();
+        for (i, t) in self.timelines.iter().enumerate() {
+            let key = |field: &str| format!("timelines[{i}].{field}");
+            if t.name.is_empty()
+                || !t
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(self.invalid(
+                    &key("name"),
+                    format!(
+                        "expected lowercase letters, digits and '-', got {:?}",
+                        t.name
+                    ),
+                ));
+            }
+            if !names.insert(&t.name) {
+                return Err(self.invalid(
+                    &key("name"),
+                    format!("timeline {:?} is defined twice", t.name),
+                ));
+            }
+            for c in &t.categories {
+                if c != FeedId::ALL && c != FeedId::BREAKING && self.category(c).is_none() {
+                    return Err(self.invalid(
+                        &key("categories"),
+                        format!("unknown feed {c:?} (a category slug, \"breaking\" or \"all\")"),
+                    ));
+                }
+            }
+            if let Some(s) = t.sources.first() {
+                return Err(self.invalid(&key("sources"), format!("unknown source {s:?}")));
+            }
+            if t.categories.is_empty() {
+                return Err(self.invalid(&key("categories"), "a timeline merges at least one feed"));
+            }
+            if !(1..=MAX_TIMELINE_LIMIT).contains(&t.limit) {
+                return Err(
+                    self.invalid(&key("limit"), format!("expected 1 to {MAX_TIMELINE_LIMIT}"))
+                );
+            }
+        }
         for (i, t) in self.api.tokens.iter().enumerate() {
             if t.token.len() < 16 {
                 return Err(self.invalid(
@@ -312,6 +386,10 @@ impl Config {
 
     /// `all`, `breaking`, then the categories in config order. `all` comes first
     /// because readers that take the first autodiscovery link should get everything.
+    pub fn timeline(&self, name: &str) -> Option<&Timeline> {
+        self.timelines.iter().find(|t| t.name == name)
+    }
+
     /// The `tag:` URI prefix of every id this site mints: `tag:news.example.com,2026-02-01:`.
     pub fn tag_prefix(&self) -> String {
         format!(

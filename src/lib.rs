@@ -17,6 +17,7 @@ pub mod http;
 pub mod import;
 pub mod ingest;
 pub mod localtime;
+pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod render;

@@ -155,7 +155,7 @@ const ROUTES: [(Route, &str); 6] = [
 impl Route {
     /// By path alone: a comparison or two, on every request.
     pub fn of(path: &str) -> Route {
-        if path.starts_with("/feeds/") {
+        if path.starts_with("/feeds/") || path.starts_with("/timelines/") {
             Route::Feed
         } else if path.starts_with("/api/") {
             Route::Api

@@ -13,6 +13,9 @@ pub enum FeedId {
     All,
     Breaking,
     Category(String),
+    /// Feeds merged into one (`[[timelines]]`); rendered from its members'
+    /// items, never stored as such.
+    Timeline(String),
 }
 
 impl FeedId {
@@ -38,7 +41,7 @@ impl FeedId {
         match self {
             FeedId::All => Self::ALL,
             FeedId::Breaking => Self::BREAKING,
-            FeedId::Category(slug) => slug,
+            FeedId::Category(slug) | FeedId::Timeline(slug) => slug,
         }
     }
 }

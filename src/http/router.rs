@@ -148,12 +148,15 @@ fn prefers_html(accept: &[u8]) -> bool {
     .any(|t| has(t))
 }
 
-/// `/feeds/world.html` for `/feeds/world.rss`, `.atom` or `.json`.
+/// `/feeds/world.html` for `/feeds/world.rss`, `.atom` or `.json` (and alike
+/// under `/timelines/`).
 fn html_alternate(path: &str) -> Option<String> {
-    let rest = path.strip_prefix("/feeds/")?;
-    let (stem, ext) = rest.rsplit_once('.')?;
-    let feed = Format::from_ext(ext).filter(|f| Format::FEEDS.contains(f));
-    feed.map(|_| format!("/feeds/{stem}.{}", Format::Html.ext()))
+    let (stem, ext) = path.rsplit_once('.')?;
+    let folder = ["/feeds/", "/timelines/"]
+        .iter()
+        .any(|f| stem.starts_with(f));
+    let feed = Format::from_ext(ext).filter(|f| folder && Format::FEEDS.contains(f));
+    feed.map(|_| format!("{stem}.{}", Format::Html.ext()))
 }
 
 /// CORS preflight: any site may read the feeds, conditionally.
@@ -245,6 +248,11 @@ mod tests {
         );
         assert_eq!(html_alternate("/feeds/world.html"), None);
         assert_eq!(html_alternate("/feeds.opml"), None);
+        assert_eq!(
+            html_alternate("/timelines/wire.json").as_deref(),
+            Some("/timelines/wire.html")
+        );
+        assert_eq!(html_alternate("/elsewhere/x.rss"), None);
     }
 }
 

@@ -113,7 +113,11 @@ pub fn feed_url(config: &Config, feed: &FeedId, format: Format) -> String {
 }
 
 pub fn feed_path(feed: &FeedId, format: Format) -> String {
-    format!("/feeds/{feed}.{}", format.ext())
+    let folder = match feed {
+        FeedId::Timeline(_) => "timelines",
+        _ => "feeds",
+    };
+    format!("/{folder}/{feed}.{}", format.ext())
 }
 
 /// A feed's four documents: RSS, Atom, JSON Feed and its HTML page.

@@ -211,13 +211,15 @@ impl Site {
     }
 
     pub fn mark_feeds(&self, feeds: impl IntoIterator<Item = FeedId>) {
+        let feeds: Vec<FeedId> = feeds
+            .into_iter()
+            .filter(|f| crate::catalog::exists(&self.config, f))
+            .collect();
+        // The timelines that merge a changed feed change with it, and only they.
+        let timelines = crate::catalog::timelines_of(&self.config, &feeds);
         let mut dirty = lock(&self.dirty);
         let before = dirty.len();
-        dirty.extend(
-            feeds
-                .into_iter()
-                .filter(|f| crate::catalog::exists(&self.config, f)),
-        );
+        dirty.extend(feeds.into_iter().chain(timelines));
         if dirty.len() != before {
             let mut since = lock(&self.pending_since);
             since.0.get_or_insert_with(Instant::now);
@@ -235,12 +237,35 @@ impl Site {
         // Versions first: a write landing after this read makes a later pass redo
         // the feed, never leaves the cache older than the recorded version.
         let versions = self.store.versions().await?;
-        let size = self.config.site.feed_size;
         let mut data = Vec::with_capacity(feeds.len());
         for feed in &feeds {
-            let items = self.store.list(feed, None, size).await?;
-            let tombstones = self.store.tombstones(feed, size).await?;
-            let modified = versions.get(feed).map(|s| s.modified);
+            let size = crate::catalog::size(&self.config, feed);
+            let (items, tombstones, modified) = match crate::catalog::members(&self.config, feed) {
+                // A timeline: its members' newest items merged, its Last-Modified
+                // the newest of theirs.
+                Some(members) => {
+                    let (mut lists, mut stones) = (Vec::new(), Vec::new());
+                    for m in &members {
+                        lists.push(self.store.list(m, None, size).await?);
+                        stones.push(self.store.tombstones(m, size).await?);
+                    }
+                    let modified = members
+                        .iter()
+                        .filter_map(|m| versions.get(m).map(|s| s.modified))
+                        .max();
+                    let items = crate::merge::merge(lists, size);
+                    (
+                        items,
+                        crate::merge::merge_tombstones(stones, size),
+                        modified,
+                    )
+                }
+                None => (
+                    self.store.list(feed, None, size).await?,
+                    self.store.tombstones(feed, size).await?,
+                    versions.get(feed).map(|s| s.modified),
+                ),
+            };
             data.push((feed.clone(), items, tombstones, modified));
         }
         let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
