@@ -284,7 +284,18 @@ async fn metrics_count_requests_renders_and_writes() {
         .unwrap();
     let (_, _, one) = get(&server.url("/feeds/world.rss"), &[]).await;
     assert_eq!(bytes, 3 * one.len() as u64);
-    assert!(text.contains("newswire_documents 3"));
+    // 7 feeds in 4 formats, the index and the OPML.
+    assert!(text.lines().any(|l| l == "newswire_documents 30"), "{text}");
+    let cache_bytes: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("newswire_cache_bytes "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        cache_bytes > 3 * one.len() as u64,
+        "every document's encodings"
+    );
     assert!(server.stop());
 
     site.append_config("\n[server]\nmetrics = false\n");
