@@ -22,4 +22,5 @@ pub mod metrics;
 pub mod model;
 pub mod render;
 pub mod site;
+pub mod sources;
 pub mod store;
