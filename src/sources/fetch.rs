@@ -179,8 +179,6 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(policy: Policy) -> Result<Fetcher, FetchError> {
-        // The process picks rustls's ring provider once; a second call finds it set.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .user_agent(policy.user_agent.clone())
             .connect_timeout(policy.connect_timeout)
