@@ -393,7 +393,13 @@ async fn run(bin: PathBuf, database_url: Option<String>, scale: f64) {
     if let Some(b) = &b {
         targets.push(("write on A, poll B", b));
     }
-    let poller = reqwest::Client::builder().no_proxy().build().unwrap();
+    // Identity bodies, as before the crate's reqwest learned gzip and br.
+    let poller = reqwest::Client::builder()
+        .no_proxy()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
     for (label, reader) in targets {
         let n = scaled(VISIBLE, scale);
         let url = format!("{}/feeds/world.rss", reader.base);

@@ -181,8 +181,12 @@ fn rand_suffix() -> u128 {
 
 /// An HTTP client that never decompresses, never follows proxies.
 pub fn client() -> reqwest::Client {
+    // The crate's own reqwest decodes gzip and br (the fetcher needs it); the tests
+    // must see the bytes and headers exactly as sent.
     reqwest::Client::builder()
         .no_proxy()
+        .no_gzip()
+        .no_brotli()
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
