@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
+use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 use std::time::Duration;
@@ -24,20 +25,44 @@ const MAX_LIMIT: usize = 500;
 type Resp = Response<Full<Bytes>>;
 
 pub async fn handle(state: &State, req: Request<Incoming>, rest: &str) -> Resp {
-    match route(state, req, rest).await {
+    let (req, mut body) = req.into_parts();
+    let result = route(state, &req, &mut body, rest).await;
+    let mut resp = match result {
         Ok(r) => r,
         Err(p) => p.into_response(),
+    };
+    // An answer given before the body was read to its end (a refused token, a
+    // wrong type, a body over the limit) reads the rest away first, as nginx's
+    // lingering close does: a client that writes its whole body before reading
+    // (urllib, many CMS plugins) would otherwise be reset mid-upload and never
+    // see the answer. A client waiting for `100 Continue` has sent nothing more
+    // and gets the answer at once.
+    if !hyper::body::Body::is_end_stream(&body) {
+        let waits = req
+            .headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if waits || !linger(&mut body).await {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
     }
+    resp
 }
 
-async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp, Problem> {
+async fn route(
+    state: &State,
+    req: &Parts,
+    body: &mut Incoming,
+    rest: &str,
+) -> Result<Resp, Problem> {
     let segments: Vec<&str> = rest.split('/').collect();
-    let method = req.method().clone();
+    let method = req.method.clone();
     match (segments.as_slice(), &method) {
-        (["articles"], &Method::GET) => list_articles(state, req.uri().query()).await,
+        (["articles"], &Method::GET) => list_articles(state, req.uri.query()).await,
         (["articles"], &Method::POST) => {
-            state.tokens.check(req.headers(), Scope::Articles)?;
-            let input: ArticleInput = read_json(state, req).await?;
+            state.tokens.check(&req.headers, Scope::Articles)?;
+            let input: ArticleInput = read_json(state, req, body).await?;
             let (item, outcome) = ingest::put_article(&state.ingest, input, None, Mode::Create)
                 .await
                 .map_err(problem)?;
@@ -54,8 +79,8 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
             ))
         }
         (["articles", key], &Method::PUT) => {
-            state.tokens.check(req.headers(), Scope::Articles)?;
-            let input: ArticleInput = read_json(state, req).await?;
+            state.tokens.check(&req.headers, Scope::Articles)?;
+            let input: ArticleInput = read_json(state, req, body).await?;
             let (item, outcome) =
                 ingest::put_article(&state.ingest, input, Some(key), Mode::Replace)
                     .await
@@ -63,15 +88,16 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
             Ok(article_response(state, &item, outcome))
         }
         (["articles", key], &Method::PATCH) => {
-            state.tokens.check(req.headers(), Scope::Articles)?;
-            let patch: serde_json::Map<String, serde_json::Value> = read_json(state, req).await?;
+            state.tokens.check(&req.headers, Scope::Articles)?;
+            let patch: serde_json::Map<String, serde_json::Value> =
+                read_json(state, req, body).await?;
             let (item, outcome) = ingest::patch_article(&state.ingest, key, patch)
                 .await
                 .map_err(problem)?;
             Ok(article_response(state, &item, outcome))
         }
         (["articles", key], &Method::DELETE) => {
-            state.tokens.check(req.headers(), Scope::Articles)?;
+            state.tokens.check(&req.headers, Scope::Articles)?;
             ingest::delete_article(&state.ingest, key)
                 .await
                 .map_err(problem)?;
@@ -79,8 +105,8 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
         }
         (["articles", _], _) => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
         (["breaking"], &Method::POST) => {
-            state.tokens.check(req.headers(), Scope::Breaking)?;
-            let body: OneOrMany = read_json(state, req).await?;
+            state.tokens.check(&req.headers, Scope::Breaking)?;
+            let body: OneOrMany = read_json(state, req, body).await?;
             let inputs = match body {
                 OneOrMany::One(b) => vec![b],
                 OneOrMany::Many(v) => v,
@@ -109,7 +135,7 @@ async fn route(state: &State, req: Request<Incoming>, rest: &str) -> Result<Resp
         }
         (["breaking"], _) => Ok(method_not_allowed("POST")),
         (["breaking", key @ ..], &Method::DELETE) if !key.is_empty() => {
-            state.tokens.check(req.headers(), Scope::Breaking)?;
+            state.tokens.check(&req.headers, Scope::Breaking)?;
             ingest::delete_breaking(&state.ingest, &key.join("/"))
                 .await
                 .map_err(problem)?;
@@ -129,10 +155,11 @@ enum OneOrMany {
 
 async fn read_json<T: serde::de::DeserializeOwned>(
     state: &State,
-    req: Request<Incoming>,
+    req: &Parts,
+    body: &mut Incoming,
 ) -> Result<T, Problem> {
     let max = state.site.config.server.max_body;
-    if let Some(ct) = req.headers().get(header::CONTENT_TYPE)
+    if let Some(ct) = req.headers.get(header::CONTENT_TYPE)
         && !ct.to_str().is_ok_and(|c| c.contains("json"))
     {
         return Err(Problem::new(
@@ -150,25 +177,15 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         .close()
     };
     let declared = req
-        .headers()
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let expects_continue = req
-        .headers()
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    let mut body = req.into_body();
     if declared.is_some_and(|n| n > max as u64) {
-        // A client that waits for 100 Continue sends nothing more; one that does not
-        // is writing the body now and reads only when done, so it is read away
-        // first, or closing on unread data would reset the connection under it.
-        if !expects_continue {
-            linger(&mut body).await;
-        }
+        // `handle` reads the rest away before answering.
         return Err(too_large());
     }
-    let collected = tokio::time::timeout(BODY_TIMEOUT, Limited::new(&mut body, max).collect())
+    let collected = tokio::time::timeout(BODY_TIMEOUT, Limited::new(&mut *body, max).collect())
         .await
         .map_err(|_| {
             Problem::new(
@@ -184,7 +201,6 @@ async fn read_json<T: serde::de::DeserializeOwned>(
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
         {
-            linger(&mut body).await;
             return Err(too_large());
         }
         Err(e) => {
@@ -225,20 +241,24 @@ async fn read_json<T: serde::de::DeserializeOwned>(
 const LINGER_BYTES: u64 = 64 << 20;
 const LINGER_TIME: Duration = Duration::from_secs(10);
 
-async fn linger(body: &mut Incoming) {
+/// Reads a body to its end within the bounds; true if it got there.
+async fn linger(body: &mut Incoming) -> bool {
     let mut read = 0u64;
     let drain = async {
         while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { break };
+            let Ok(frame) = frame else { return false };
             if let Some(data) = frame.data_ref() {
                 read += data.len() as u64;
                 if read > LINGER_BYTES {
-                    break;
+                    return false;
                 }
             }
         }
+        true
     };
-    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+    tokio::time::timeout(LINGER_TIME, drain)
+        .await
+        .unwrap_or(false)
 }
 
 fn problem(e: IngestError) -> Problem {
