@@ -37,11 +37,14 @@ pub async fn handle(state: &State, req: Request<Incoming>, rest: &str) -> Resp {
     // (urllib, many CMS plugins) would otherwise be reset mid-upload and never
     // see the answer. A client waiting for `100 Continue` has sent nothing more
     // and gets the answer at once.
+    // A body too slow to arrive in time is not waited for again.
+    let slow = resp.status() == StatusCode::REQUEST_TIMEOUT;
     if !hyper::body::Body::is_end_stream(&body) {
-        let waits = req
-            .headers
-            .get(header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let waits = slow
+            || req
+                .headers
+                .get(header::EXPECT)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         if waits || !linger(&mut body).await {
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
