@@ -20,7 +20,7 @@
 //! repaired instead: dates are clamped, bad URLs dropped.
 
 use crate::model::{Item, Person};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::sync::LazyLock;
 
 /// A field that is wrong, named as the author wrote it.
@@ -69,7 +69,7 @@ pub const MAX_HTML: usize = 1 << 20;
 /// The dates every format (RSS 2.0's RFC 822, Atom's RFC 3339, JSON Feed's RFC 3339)
 /// and HTTP's `Last-Modified` can all carry, for a write made at `now`.
 pub fn window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    (Utc.timestamp_opt(0, 0).unwrap(), now + FUTURE_SLACK)
+    (DateTime::UNIX_EPOCH, now + FUTURE_SLACK)
 }
 
 /// Checks and cleans one item. `now` is the time of the write.
@@ -333,6 +333,7 @@ pub fn html_text(html: &str, first_paragraph: bool) -> String {
 mod tests {
     use super::*;
     use crate::model::{ItemKind, Source};
+    use chrono::TimeZone;
 
     fn item() -> Item {
         let t = Utc.with_ymd_and_hms(2026, 2, 1, 12, 0, 0).unwrap();

@@ -177,7 +177,6 @@ async fn read_json<T: serde::de::DeserializeOwned>(
             format!("the body is over the limit of {max} bytes"),
         )
         .field("body")
-        .close()
     };
     let declared = req
         .headers
@@ -196,7 +195,6 @@ async fn read_json<T: serde::de::DeserializeOwned>(
                 "the body took too long to arrive",
             )
             .field("body")
-            .close()
         })?;
     let bytes = match collected {
         Ok(c) => c.to_bytes(),

@@ -197,7 +197,6 @@ async fn upsert_batch(
 ) -> Result<Vec<Outcome>> {
     let ids: Vec<&str> = batch.items.iter().map(|i| i.id.as_str()).collect();
     let (items, ownership) = (batch.items, batch.ownership);
-    let json = |v: &dyn erased::Json| v.to_json();
     let stored: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT id, source, hash, doc FROM items WHERE id IN (SELECT value FROM json_each($1))",
     )
@@ -305,15 +304,8 @@ async fn upsert_batch(
 }
 
 /// Values bound as one JSON parameter, for `json_each`.
-mod erased {
-    pub trait Json {
-        fn to_json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string(self).expect("rows of strings and numbers serialize")
-        }
-    }
+fn json(rows: &impl serde::Serialize) -> String {
+    serde_json::to_string(rows).expect("rows of strings and numbers serialize")
 }
 
 #[async_trait]
