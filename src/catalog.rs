@@ -24,11 +24,14 @@ pub fn feeds(config: &Config) -> Vec<FeedId> {
     feeds
 }
 
+/// Whether a feed is served: a source's items are stored under it, but only
+/// timelines (and categories, for a source with `categories`) serve them.
 pub fn exists(config: &Config, feed: &FeedId) -> bool {
     match feed {
         FeedId::All | FeedId::Breaking => true,
         FeedId::Category(slug) => config.category(slug).is_some(),
         FeedId::Timeline(name) => config.timeline(name).is_some(),
+        FeedId::Source(_) => false,
     }
 }
 
@@ -38,7 +41,13 @@ pub fn members(config: &Config, feed: &FeedId) -> Option<Vec<FeedId>> {
         return None;
     };
     let t = config.timeline(name)?;
-    Some(t.categories.iter().map(|c| FeedId::named(c)).collect())
+    Some(timeline_members(t))
+}
+
+fn timeline_members(t: &crate::config::Timeline) -> Vec<FeedId> {
+    let local = t.categories.iter().map(|c| FeedId::named(c));
+    let external = t.sources.iter().map(|s| FeedId::Source(s.clone()));
+    local.chain(external).collect()
 }
 
 /// Most items a feed's documents hold.
@@ -55,11 +64,7 @@ pub fn timelines_of(config: &Config, changed: &[FeedId]) -> Vec<FeedId> {
     config
         .timelines
         .iter()
-        .filter(|t| {
-            t.categories
-                .iter()
-                .any(|c| changed.contains(&FeedId::named(c)))
-        })
+        .filter(|t| timeline_members(t).iter().any(|m| changed.contains(m)))
         .map(|t| FeedId::Timeline(t.name.clone()))
         .collect()
 }
@@ -67,6 +72,21 @@ pub fn timelines_of(config: &Config, changed: &[FeedId]) -> Vec<FeedId> {
 /// The feeds an item appears in. The store indexes by these, so a change to the
 /// item re-renders exactly these feeds (and those of its previous version).
 pub fn item_feeds(item: &Item) -> Vec<FeedId> {
+    // An external item is in its source's feed, and in the local categories the
+    // source is configured into (and so in `all`, like every categorized item).
+    if let Some(origin) = &item.origin {
+        let mut feeds = vec![FeedId::Source(origin.source.clone())];
+        feeds.extend(
+            origin
+                .categories
+                .iter()
+                .map(|c| FeedId::Category(c.clone())),
+        );
+        if !origin.categories.is_empty() {
+            feeds.push(FeedId::All);
+        }
+        return feeds;
+    }
     let mut feeds = Vec::with_capacity(3);
     if item.kind == ItemKind::Breaking {
         feeds.push(FeedId::Breaking);
@@ -96,6 +116,10 @@ pub fn title(config: &Config, feed: &FeedId) -> String {
                 .timeline(name)
                 .map_or(name.as_str(), |t| t.title.as_str())
         ),
+        FeedId::Source(name) => config
+            .source(name)
+            .and_then(|s| s.title.clone())
+            .unwrap_or_else(|| name.clone()),
     }
 }
 
@@ -111,5 +135,6 @@ pub fn description(config: &Config, feed: &FeedId) -> String {
             .timeline(name)
             .and_then(|t| t.description.clone())
             .unwrap_or_else(|| format!("{} from {}", title(config, feed), config.site.title)),
+        FeedId::Source(_) => title(config, feed),
     }
 }

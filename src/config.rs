@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,6 +38,10 @@ pub struct Config {
     pub site: Site,
     pub categories: Vec<Category>,
     pub timelines: Vec<Timeline>,
+    /// External feeds polled into the store (`[[sources]]`, and the outlines of
+    /// `fetch.opml`), in config order.
+    pub sources: Vec<SourceConfig>,
+    pub fetch: Fetch,
     pub server: Server,
     pub store: StoreConfig,
     pub api: Api,
@@ -102,6 +107,149 @@ pub struct Timeline {
     /// Most items in the timeline's documents.
     #[serde(default = "default_timeline_limit")]
     pub limit: usize,
+}
+
+/// An external feed (`[[sources]]`): polled, parsed, sanitized by the gate and
+/// stored under its name, from where timelines (and categories) take its items.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub url: String,
+    /// Shown instead of the upstream feed's own title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// How often to poll; `fetch.interval` when unset, always within
+    /// `fetch.min_interval..=fetch.max_interval`.
+    #[serde(default, with = "duration::option")]
+    pub interval: Option<Duration>,
+    /// Keep only items whose title, summary or tags contain one of these words
+    /// (case-insensitive); all when empty.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Drop items that contain one of these.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Local categories its items also appear in.
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
+
+/// How external feeds are fetched and kept (`[fetch]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fetch {
+    /// Fetch from loopback, private and link-local addresses: for tests and
+    /// intranets only, since a feed URL (or a redirect) could otherwise make the
+    /// server probe its own network.
+    pub allow_private_networks: bool,
+    /// An OPML file (relative to the config file) whose outlines with an
+    /// `xmlUrl` become sources, named by the slug of their text.
+    pub opml: Option<PathBuf>,
+    #[serde(with = "duration")]
+    pub interval: Duration,
+    #[serde(with = "duration")]
+    pub min_interval: Duration,
+    #[serde(with = "duration")]
+    pub max_interval: Duration,
+    /// The whole exchange with upstream, redirects and body included.
+    #[serde(with = "duration")]
+    pub timeout: Duration,
+    #[serde(with = "duration")]
+    pub connect_timeout: Duration,
+    /// Largest upstream body, decoded, in bytes.
+    pub max_body: usize,
+    pub max_redirects: usize,
+    /// Requests at once to one host.
+    pub per_host: usize,
+    /// Sources fetched at once by this instance.
+    pub concurrency: usize,
+    /// External items older than this are dropped from the store.
+    #[serde(with = "duration")]
+    pub retention: Duration,
+}
+
+impl Default for Fetch {
+    fn default() -> Self {
+        Fetch {
+            allow_private_networks: false,
+            opml: None,
+            interval: Duration::from_secs(15 * 60),
+            min_interval: Duration::from_secs(60),
+            max_interval: Duration::from_secs(24 * 3600),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body: 8 << 20,
+            max_redirects: 5,
+            per_host: 2,
+            concurrency: 16,
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+impl Fetch {
+    /// A source's polling interval: its own or the default, within the bounds.
+    pub fn interval_of(&self, source: &SourceConfig) -> Duration {
+        source
+            .interval
+            .unwrap_or(self.interval)
+            .clamp(self.min_interval, self.max_interval.max(self.min_interval))
+    }
+}
+
+/// Durations written as people write them: `90s`, `15m`, `2h`, `30d`, or a
+/// number of seconds.
+pub mod duration {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("expected a duration such as \"15m\", got {text:?}"))?;
+        let unit = match unit.trim() {
+            "" | "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            _ => return Err(format!("unknown unit in {text:?} (s, m, h or d)")),
+        };
+        Ok(Duration::from_secs(n.saturating_mul(unit)))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(u64),
+        Text(String),
+    }
+
+    fn from_raw(raw: Raw) -> Result<Duration, String> {
+        match raw {
+            Raw::Seconds(n) => Ok(Duration::from_secs(n)),
+            Raw::Text(t) => parse(&t),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        from_raw(Raw::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+
+    pub mod option {
+        use super::*;
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            Option::<Raw>::deserialize(d)?
+                .map(from_raw)
+                .transpose()
+                .map_err(serde::de::Error::custom)
+        }
+    }
 }
 
 fn default_timeline_limit() -> usize {
@@ -178,6 +326,8 @@ impl std::fmt::Debug for Token {
 pub enum Scope {
     Articles,
     Breaking,
+    /// Read the external sources' state and fetch them now.
+    Sources,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +338,10 @@ struct RawConfig {
     categories: Vec<Category>,
     #[serde(default)]
     timelines: Vec<Timeline>,
+    #[serde(default)]
+    sources: Vec<SourceConfig>,
+    #[serde(default)]
+    fetch: Fetch,
     #[serde(default)]
     server: Server,
     #[serde(default)]
@@ -234,15 +388,43 @@ impl Config {
             line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
             message: e.message().to_owned(),
         })?;
-        let config = Config {
+        let mut config = Config {
             file: file.to_owned(),
             site: raw.site,
             categories: raw.categories,
             timelines: raw.timelines,
+            sources: raw.sources,
+            fetch: raw.fetch,
             server: raw.server,
             store: raw.store,
             api: raw.api,
         };
+        if let Some(opml) = config.fetch.opml.clone() {
+            let path = config.root().join(&opml);
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                file: path.clone(),
+                source,
+            })?;
+            let outlines =
+                crate::sources::opml::sources(&text).map_err(|message| ConfigError::Invalid {
+                    file: path.clone(),
+                    key: "fetch.opml".into(),
+                    message,
+                })?;
+            for (title, url) in outlines {
+                let name =
+                    crate::sources::opml::unique_slug(&title, &url, |n| config.source(n).is_some());
+                config.sources.push(SourceConfig {
+                    name,
+                    url,
+                    title: None,
+                    interval: None,
+                    include: Vec::new(),
+                    exclude: Vec::new(),
+                    categories: Vec::new(),
+                });
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -349,11 +531,14 @@ impl Config {
                     ));
                 }
             }
-            if let Some(s) = t.sources.first() {
+            if let Some(s) = t.sources.iter().find(|s| self.source(s).is_none()) {
                 return Err(self.invalid(&key("sources"), format!("unknown source {s:?}")));
             }
-            if t.categories.is_empty() {
-                return Err(self.invalid(&key("categories"), "a timeline merges at least one feed"));
+            if t.categories.is_empty() && t.sources.is_empty() {
+                return Err(self.invalid(
+                    &key("categories"),
+                    "a timeline merges at least one feed or source",
+                ));
             }
             if !(1..=MAX_TIMELINE_LIMIT).contains(&t.limit) {
                 return Err(
@@ -361,6 +546,7 @@ impl Config {
                 );
             }
         }
+        self.validate_sources()?;
         for (i, t) in self.api.tokens.iter().enumerate() {
             if t.token.len() < 16 {
                 return Err(self.invalid(
@@ -370,6 +556,65 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    fn validate_sources(&self) -> Result<(), ConfigError> {
+        let f = &self.fetch;
+        for (key, value) in [
+            ("fetch.min_interval", f.min_interval),
+            ("fetch.timeout", f.timeout),
+            ("fetch.connect_timeout", f.connect_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(self.invalid(key, "expected a duration of at least 1s"));
+            }
+        }
+        for (key, value) in [
+            ("fetch.max_body", f.max_body),
+            ("fetch.per_host", f.per_host),
+            ("fetch.concurrency", f.concurrency),
+        ] {
+            if value == 0 {
+                return Err(self.invalid(key, "expected at least 1"));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let key = |field: &str| format!("sources[{i}].{field}");
+            if !is_slug(&s.name) {
+                return Err(self.invalid(
+                    &key("name"),
+                    format!(
+                        "expected lowercase letters, digits and '-', got {:?}",
+                        s.name
+                    ),
+                ));
+            }
+            if !names.insert(&s.name) {
+                return Err(self.invalid(
+                    &key("name"),
+                    format!("source {:?} is defined twice", s.name),
+                ));
+            }
+            let url = url::Url::parse(&s.url).ok();
+            if !url
+                .as_ref()
+                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            {
+                return Err(self.invalid(
+                    &key("url"),
+                    format!("expected an absolute http(s) URL, got {:?}", s.url),
+                ));
+            }
+            if let Some(c) = s.categories.iter().find(|c| self.category(c).is_none()) {
+                return Err(self.invalid(&key("categories"), format!("unknown category {c:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
     }
 
     /// The folder content paths are relative to.
@@ -426,6 +671,14 @@ pub fn host_of(url: &str) -> String {
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// Lowercase ASCII letters, digits and `-`, not empty: names that fit a URL and
+/// a file name as they are.
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// 1-based line of a byte offset, for file:line messages.

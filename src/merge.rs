@@ -1,13 +1,28 @@
 //! Feeds into one timeline: newest first, each item once, ties broken by id so
 //! every instance orders alike (the store lists each feed in that order already).
+//!
+//! "Once" means once per story, not only once per id. Items from different
+//! origins (two sources, or a source and the site's own content) are the same
+//! story when their canonical links match (tracking parameters such as
+//! `utm_*` removed, no fragment, no `www.`, either scheme), or, failing that,
+//! when their normalized titles match within [`TITLE_WINDOW`]. The newest copy
+//! stays and credits every source that carried it.
 
 use crate::model::{Item, Tombstone};
+use chrono::{DateTime, Utc};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+
+/// How far apart two items with the same title may be and still be one story.
+pub const TITLE_WINDOW: chrono::Duration = chrono::Duration::hours(48);
+
+/// Shorter normalized titles ("Live", "Update") say too little to merge on.
+const MIN_TITLE: usize = 12;
 
 /// Merges lists that are each newest first (by published, then id, both
-/// descending) into one of at most `limit` items, an item in several lists once.
-/// A heap over the lists' heads: the work follows `limit`, not the lists' sum.
+/// descending) into one of at most `limit` items, each story once (see the
+/// module doc). A heap over the lists' heads: the work follows `limit`, not
+/// the lists' sum.
 pub fn merge(lists: Vec<Vec<Item>>, limit: usize) -> Vec<Item> {
     let mut lists: Vec<std::vec::IntoIter<Item>> = lists.into_iter().map(Vec::into_iter).collect();
     let mut heads = BinaryHeap::new();
@@ -20,7 +35,8 @@ pub fn merge(lists: Vec<Vec<Item>>, limit: usize) -> Vec<Item> {
         front.push(head);
     }
     let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(limit);
+    let mut stories = Stories::default();
+    let mut out: Vec<Item> = Vec::with_capacity(limit);
     while out.len() < limit {
         let Some((_, _, Reverse(i))) = heads.pop() else {
             break;
@@ -30,11 +46,138 @@ pub fn merge(lists: Vec<Vec<Item>>, limit: usize) -> Vec<Item> {
             heads.push((next.published, next.id.clone(), Reverse(i)));
             front[i] = Some(next);
         }
-        if seen.insert(item.id.clone()) {
-            out.push(item);
+        if !seen.insert(item.id.clone()) {
+            continue;
+        }
+        match stories.find(&item, &out) {
+            Some(kept) => credit(&mut out[kept], &item),
+            None => {
+                stories.add(&item, out.len());
+                out.push(item);
+            }
         }
     }
     out
+}
+
+/// The stories kept so far, by canonical link and by normalized title.
+#[derive(Default)]
+struct Stories {
+    links: HashMap<String, usize>,
+    titles: HashMap<String, Vec<usize>>,
+}
+
+impl Stories {
+    fn find(&self, item: &Item, out: &[Item]) -> Option<usize> {
+        let other_origin = |i: usize| origin_name(&out[i]) != origin_name(item);
+        if let Some(link) = item.link.as_deref().and_then(canonical_link)
+            && let Some(&i) = self.links.get(&link)
+            && other_origin(i)
+        {
+            return Some(i);
+        }
+        let title = normal_title(&item.title)?;
+        self.titles
+            .get(&title)?
+            .iter()
+            .copied()
+            .find(|&i| other_origin(i) && near(out[i].published, item.published))
+    }
+
+    fn add(&mut self, item: &Item, at: usize) {
+        if let Some(link) = item.link.as_deref().and_then(canonical_link) {
+            self.links.entry(link).or_insert(at);
+        }
+        if let Some(title) = normal_title(&item.title) {
+            self.titles.entry(title).or_default().push(at);
+        }
+    }
+}
+
+fn near(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
+    (a - b).abs() <= TITLE_WINDOW
+}
+
+/// The source an item came from; `""` for the site's own content.
+fn origin_name(item: &Item) -> &str {
+    item.origin.as_ref().map_or("", |o| o.source.as_str())
+}
+
+/// The kept copy credits the sources of a duplicate (a copy of the site's own
+/// content needs no credit: it is the original).
+fn credit(kept: &mut Item, dup: &Item) {
+    let (Some(origin), Some(from)) = (kept.origin.as_mut(), dup.origin.as_ref()) else {
+        return;
+    };
+    for c in std::iter::once(from.credit()).chain(from.also.iter().cloned()) {
+        if c.feed_url != origin.feed_url && !origin.also.iter().any(|a| a.feed_url == c.feed_url) {
+            origin.also.push(c);
+        }
+    }
+}
+
+/// Query parameters that track a click and say nothing about the page.
+fn tracking(name: &str) -> bool {
+    name.starts_with("utm_")
+        || matches!(
+            name,
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "msclkid"
+                | "mc_cid"
+                | "mc_eid"
+                | "igshid"
+                | "cmpid"
+                | "ocid"
+                | "xtor"
+                | "at_medium"
+                | "at_campaign"
+        )
+}
+
+/// A link as the page it names: host without `www.`, path without a trailing
+/// slash, query without tracking parameters, no scheme, no fragment.
+pub fn canonical_link(link: &str) -> Option<String> {
+    let url = url::Url::parse(link).ok()?;
+    let host = url.host_str()?;
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let mut out = String::with_capacity(link.len());
+    out.push_str(host);
+    if let Some(port) = url.port() {
+        out.push(':');
+        out.push_str(&port.to_string());
+    }
+    out.push_str(url.path().trim_end_matches('/'));
+    let query: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !tracking(&k.to_ascii_lowercase()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(query)
+                .finish(),
+        );
+    }
+    Some(out)
+}
+
+/// A title as words: lowercase letters and digits, one space between.
+fn normal_title(title: &str) -> Option<String> {
+    let mut out = String::with_capacity(title.len());
+    for word in title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    (out.chars().count() >= MIN_TITLE).then_some(out)
 }
 
 /// Tombstones of several feeds, newest first, each withdrawn item once.
@@ -86,5 +229,106 @@ mod tests {
         let two: Vec<String> = merge(vec![a, b], 2).into_iter().map(|i| i.id).collect();
         assert_eq!(two, ["y", "a3"]);
         assert!(merge(vec![vec![], vec![]], 5).is_empty());
+    }
+
+    fn external(id: &str, source: &str, minute: u32, link: &str, title: &str) -> Item {
+        let mut it = item(id, minute);
+        it.link = Some(link.into());
+        it.title = title.into();
+        it.origin = Some(crate::model::Origin {
+            source: source.into(),
+            upstream_id: id.into(),
+            feed_title: Some(format!("{source} wire")),
+            feed_url: format!("https://{source}.example/feed"),
+            feed_id: None,
+            dated: true,
+            feed_link: None,
+            categories: vec![],
+            digest: String::new(),
+            also: vec![],
+        });
+        it
+    }
+
+    #[test]
+    fn one_story_from_two_sources_is_kept_once_and_credits_both() {
+        let a = vec![external(
+            "a1",
+            "agency",
+            30,
+            "https://www.news.example/story?utm_source=rss&id=7#top",
+            "Flights resume in Khartoum",
+        )];
+        let b = vec![
+            external(
+                "b1",
+                "partner",
+                20,
+                "http://news.example/story/?id=7",
+                "Other words",
+            ),
+            external(
+                "b2",
+                "partner",
+                10,
+                "https://elsewhere.example/x",
+                "FLIGHTS resume, in Khartoum!",
+            ),
+        ];
+        let merged = merge(vec![a, b], 10);
+        assert_eq!(merged.len(), 1, "{merged:?}");
+        let credits: Vec<&str> = merged[0]
+            .origin
+            .as_ref()
+            .unwrap()
+            .also
+            .iter()
+            .map(|c| c.feed_url.as_str())
+            .collect();
+        assert_eq!(credits, ["https://partner.example/feed"]);
+    }
+
+    #[test]
+    fn same_source_and_distant_titles_are_not_merged() {
+        // The same source may repeat a title (a daily "Markets at the close").
+        let a = vec![
+            external(
+                "a1",
+                "agency",
+                30,
+                "https://n.example/1",
+                "Markets at the close",
+            ),
+            external(
+                "a2",
+                "agency",
+                20,
+                "https://n.example/2",
+                "Markets at the close",
+            ),
+        ];
+        let mut old = external(
+            "b1",
+            "partner",
+            10,
+            "https://p.example/9",
+            "Markets at the close",
+        );
+        old.published -= chrono::Duration::days(3);
+        let merged = merge(vec![a, vec![old]], 10);
+        assert_eq!(merged.len(), 3);
+    }
+
+    #[test]
+    fn canonical_links() {
+        assert_eq!(
+            canonical_link("https://www.Example.com/a/?utm_medium=x&b=2&fbclid=1#f").as_deref(),
+            Some("example.com/a?b=2")
+        );
+        assert_eq!(
+            canonical_link("http://example.com:8080/").as_deref(),
+            Some("example.com:8080")
+        );
+        assert_eq!(canonical_link("not a url"), None);
     }
 }

@@ -37,6 +37,15 @@ pub struct Metrics {
     pub store_write_seconds: Family<Labels, Histogram>,
     pub task_restarts: Family<Labels, Counter>,
     pub task_up: Family<Labels, Gauge>,
+    /// Upstream fetches by outcome (fetched, not_modified, unchanged, gone,
+    /// retry_after, failed).
+    pub fetches: Family<Labels, Counter>,
+    pub fetch_bytes: Counter,
+    pub fetch_seconds: Histogram,
+    /// Items an upstream fetch wrote, by outcome (created, updated).
+    pub fetch_items: Family<Labels, Counter>,
+    /// Per source: 1 when its last fetch worked, 0 when it failed.
+    pub source_up: Family<Labels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -64,6 +73,11 @@ impl Metrics {
             store_write_seconds: Family::new_with_constructor(latency_buckets),
             task_restarts: Family::default(),
             task_up: Family::default(),
+            fetches: Family::default(),
+            fetch_bytes: Counter::default(),
+            fetch_seconds: latency_buckets(),
+            fetch_items: Family::default(),
+            source_up: Family::default(),
         };
         registry.register(
             "render_passes",
@@ -89,6 +103,31 @@ impl Metrics {
             "task_up",
             "1 while a background task runs, 0 while it waits to be restarted",
             m.task_up.clone(),
+        );
+        registry.register(
+            "fetches",
+            "Fetches of external sources, by outcome",
+            m.fetches.clone(),
+        );
+        registry.register(
+            "fetch_bytes",
+            "Bytes of upstream bodies received (decoded)",
+            m.fetch_bytes.clone(),
+        );
+        registry.register(
+            "fetch_seconds",
+            "Duration of a source's fetch, parse and store write",
+            m.fetch_seconds.clone(),
+        );
+        registry.register(
+            "fetch_items",
+            "Items written from external sources, by outcome",
+            m.fetch_items.clone(),
+        );
+        registry.register(
+            "source_up",
+            "1 when a source's last fetch worked, 0 when it failed",
+            m.source_up.clone(),
         );
         *m.registry.lock().unwrap_or_else(PoisonError::into_inner) = registry;
         Arc::new(m)
@@ -129,6 +168,10 @@ impl Metrics {
 
     pub fn task_labels(task: &str) -> Labels {
         vec![("task", task.to_owned())]
+    }
+
+    pub fn labels(name: &'static str, value: &str) -> Labels {
+        vec![(name, value.to_owned())]
     }
 }
 

@@ -16,6 +16,9 @@ pub enum FeedId {
     /// Feeds merged into one (`[[timelines]]`); rendered from its members'
     /// items, never stored as such.
     Timeline(String),
+    /// An external source's items (`[[sources]]`), by the source's name: stored
+    /// and merged into timelines, not served on its own.
+    Source(String),
 }
 
 impl FeedId {
@@ -37,30 +40,51 @@ impl FeedId {
             slug => FeedId::Category(slug.to_owned()),
         }
     }
+    /// The name in the feed's URLs (a source's name for a source).
     pub fn as_str(&self) -> &str {
         match self {
             FeedId::All => Self::ALL,
             FeedId::Breaking => Self::BREAKING,
-            FeedId::Category(slug) | FeedId::Timeline(slug) => slug,
+            FeedId::Category(slug) | FeedId::Timeline(slug) | FeedId::Source(slug) => slug,
+        }
+    }
+
+    /// The name the store indexes the feed under: its URL name, and `source:`
+    /// before a source's, so a source and a category of the same name never
+    /// share an index.
+    pub fn key(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            FeedId::Source(name) => format!("{}{name}", Self::SOURCE_KEY).into(),
+            other => other.as_str().into(),
+        }
+    }
+
+    const SOURCE_KEY: &'static str = "source:";
+
+    /// The feed a store key stands for; the inverse of [`FeedId::key`].
+    pub fn from_key(key: &str) -> Self {
+        match key.strip_prefix(Self::SOURCE_KEY) {
+            Some(name) => FeedId::Source(name.to_owned()),
+            None => FeedId::named(key),
         }
     }
 }
 
 impl fmt::Display for FeedId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.key())
     }
 }
 
 impl Serialize for FeedId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(&self.key())
     }
 }
 
 impl<'de> Deserialize<'de> for FeedId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(FeedId::named(&String::deserialize(d)?))
+        Ok(FeedId::from_key(&String::deserialize(d)?))
     }
 }
 
@@ -139,7 +163,7 @@ pub enum Source {
     File(String),
     /// The ingest API.
     Api,
-    /// An external feed, by URL (aggregation, later).
+    /// An external feed, by the source's name in the config.
     Feed(String),
     /// An HTML page scraped by selectors (later).
     Scrape(String),
@@ -255,6 +279,42 @@ pub struct Origin {
     /// False when upstream gave the item no date: its `published` is then the
     /// time it was first seen, which the store keeps however often it is seen.
     pub dated: bool,
+    /// The upstream feed's home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_link: Option<String>,
+    /// Local categories the source's items also appear in (the source's
+    /// `categories`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// A hash of the entry as upstream sent it: an entry seen again with the
+    /// same digest is not sanitized or written again.
+    #[serde(default)]
+    pub digest: String,
+    /// Other sources that carried the same story, credited beside this one.
+    /// Filled when a timeline is merged; never stored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Credit>,
+}
+
+/// A source credited for an item: what readers see as its origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub feed_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+impl Origin {
+    /// This origin as a credit.
+    pub fn credit(&self) -> Credit {
+        Credit {
+            title: self.feed_title.clone(),
+            feed_url: self.feed_url.clone(),
+            link: self.feed_link.clone(),
+        }
+    }
 }
 
 impl Origin {
@@ -305,6 +365,10 @@ pub struct FetchState {
     /// The instance holding the source now, and until when.
     pub lease_owner: Option<String>,
     pub lease_until: Option<DateTime<Utc>>,
+    /// A hash of the last body fetched, so the same bytes again are not parsed.
+    pub body_hash: Option<String>,
+    /// Items of the source in the store after its last fetch.
+    pub items: u64,
 }
 
 impl FetchState {
@@ -322,6 +386,8 @@ impl FetchState {
             next_fetch: now,
             lease_owner: None,
             lease_until: None,
+            body_hash: None,
+            items: 0,
         }
     }
 }

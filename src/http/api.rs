@@ -145,7 +145,91 @@ async fn route(
             Ok(no_content())
         }
         (["breaking", ..], _) => Ok(method_not_allowed("DELETE")),
+        (["sources"], &Method::GET) => {
+            state.tokens.check(&req.headers, Scope::Sources)?;
+            list_sources(state).await
+        }
+        (["sources"], _) => Ok(method_not_allowed("GET")),
+        (["sources", name, "fetch"], &Method::POST) => {
+            state.tokens.check(&req.headers, Scope::Sources)?;
+            fetch_source(state, name).await
+        }
+        (["sources", _, "fetch"], _) => Ok(method_not_allowed("POST")),
         _ => Err(not_found(&format!("/api/v1/{rest}"))),
+    }
+}
+
+/// One source as `GET /api/v1/sources` lists it.
+#[derive(Serialize)]
+struct SourceOutput<'a> {
+    name: &'a str,
+    /// Where it is fetched from now (after permanent redirects).
+    url: &'a str,
+    configured_url: &'a str,
+    /// `ok`, `failing`, `gone` or `new` (never fetched).
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_fetch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    failures: u32,
+    next_fetch: String,
+    items: u64,
+}
+
+async fn list_sources(state: &State) -> Result<Resp, Problem> {
+    let config = &state.site.config;
+    let states = state
+        .site
+        .store
+        .fetch_states()
+        .await
+        .map_err(store_problem)?;
+    let out: Vec<SourceOutput> = config
+        .sources
+        .iter()
+        .map(|s| {
+            let st = states.iter().find(|st| st.source == s.name);
+            SourceOutput {
+                name: &s.name,
+                url: st.map_or(s.url.as_str(), |st| st.url.as_str()),
+                configured_url: &s.url,
+                status: match st {
+                    None
+                    | Some(crate::model::FetchState {
+                        last_fetch: None, ..
+                    }) => "new",
+                    Some(st) if st.last_status == Some(410) => "gone",
+                    Some(st) if st.last_error.is_some() => "failing",
+                    Some(_) => "ok",
+                },
+                last_fetch: st.and_then(|st| st.last_fetch).map(|t| t.to_rfc3339()),
+                http_status: st.and_then(|st| st.last_status),
+                error: st.and_then(|st| st.last_error.as_deref()),
+                failures: st.map_or(0, |st| st.failures),
+                next_fetch: st.map_or_else(String::new, |st| st.next_fetch.to_rfc3339()),
+                items: st.map_or(0, |st| st.items),
+            }
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+async fn fetch_source(state: &State, name: &str) -> Result<Resp, Problem> {
+    use crate::sources::poller::PollError;
+    let poller = state.site.poller().map_err(|e| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("fetching is unavailable: {e}"),
+        )
+    })?;
+    match poller.fetch_now(name).await {
+        Ok(report) => Ok(json_response(StatusCode::OK, &report)),
+        Err(PollError::Unknown(_)) => Err(not_found(&format!("/api/v1/sources/{name}/fetch"))),
+        Err(e @ PollError::Busy(_)) => Err(Problem::new(StatusCode::CONFLICT, e.to_string())),
+        Err(PollError::Store(e)) => Err(store_problem(e)),
     }
 }
 
@@ -269,15 +353,21 @@ fn problem(e: IngestError) -> Problem {
         }
         IngestError::NotFound(..) => Problem::new(StatusCode::NOT_FOUND, e.to_string()).field("id"),
         IngestError::Conflict(m) => Problem::new(StatusCode::CONFLICT, m).field("id"),
-        IngestError::Store(StoreError::Unavailable(m)) => Problem::new(
+        IngestError::Store(e) => store_problem(e),
+    }
+}
+
+fn store_problem(e: StoreError) -> Problem {
+    match e {
+        StoreError::Unavailable(m) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the database is unavailable, retry later: {m}"),
         ),
-        IngestError::Store(StoreError::Database(e)) if is_connection_error(&e) => Problem::new(
+        StoreError::Database(e) if is_connection_error(&e) => Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the database is unavailable, retry later: {e}"),
         ),
-        IngestError::Store(e) => {
+        e => {
             tracing::error!("store error: {e}");
             Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

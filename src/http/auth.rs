@@ -43,7 +43,7 @@ impl Tokens {
             known.push(Known {
                 name: ENV_TOKEN.into(),
                 digest: digest(&t),
-                scopes: vec![Scope::Articles, Scope::Breaking],
+                scopes: vec![Scope::Articles, Scope::Breaking, Scope::Sources],
             });
         }
         Tokens(known)

@@ -65,6 +65,15 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
             ..Default::default()
         });
     }
+    // Every source that carried the story, the first one also as <source>.
+    if let Some(origin) = &it.origin {
+        for credit in std::iter::once(origin.credit()).chain(origin.also.iter().cloned()) {
+            let mut via = link(credit.feed_url, "via", "");
+            via.mime_type = None;
+            via.title = credit.title;
+            links.push(via);
+        }
+    }
     if let Some(img) = &it.image {
         let mut enclosure = link(img.clone(), "enclosure", super::rss::image_type(img));
         enclosure.length = Some(super::rss::UNKNOWN_LENGTH.into());
@@ -106,6 +115,36 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
         links,
         summary: it.summary.clone().map(Text::plain),
         content,
+        source: it.origin.as_ref().map(|o| source(data, it, o)),
+        ..Default::default()
+    }
+}
+
+/// RFC 4287's `<source>`: the upstream feed's id, title and links, so a copy
+/// keeps its origin's metadata.
+fn source(
+    data: &FeedData<'_>,
+    it: &crate::model::Item,
+    o: &crate::model::Origin,
+) -> atom_syndication::Source {
+    let mut links = vec![Link {
+        href: o.feed_url.clone(),
+        rel: "self".into(),
+        ..Default::default()
+    }];
+    if let Some(home) = &o.feed_link {
+        links.push(Link {
+            href: home.clone(),
+            rel: "alternate".into(),
+            mime_type: Some("text/html".into()),
+            ..Default::default()
+        });
+    }
+    atom_syndication::Source {
+        title: Text::plain(o.feed_title.clone().unwrap_or_else(|| o.feed_url.clone())),
+        id: o.feed_id.clone().unwrap_or_else(|| o.feed_url.clone()),
+        updated: data.local(it.updated.max(it.published)),
+        links,
         ..Default::default()
     }
 }

@@ -54,6 +54,21 @@ struct Item<'a> {
     authors: Vec<Author<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<&'a str>,
+    /// An extension (JSON Feed 1.1 allows `_`-named objects): the feed an item
+    /// from another site came from, and the others that carried it too.
+    #[serde(rename = "_source", skip_serializing_if = "Option::is_none")]
+    source: Option<SourceCredit<'a>>,
+}
+
+#[derive(Serialize)]
+struct SourceCredit<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    feed_url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    home_page_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    also: Vec<&'a crate::model::Credit>,
 }
 
 pub fn render(data: &FeedData<'_>) -> Vec<u8> {
@@ -93,6 +108,12 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
                     .map(|name| Author { name })
                     .collect(),
                 tags: data.categories(it),
+                source: it.origin.as_ref().map(|o| SourceCredit {
+                    title: o.feed_title.as_deref(),
+                    feed_url: &o.feed_url,
+                    home_page_url: o.feed_link.as_deref(),
+                    also: o.also.iter().collect(),
+                }),
             })
             .collect(),
     };

@@ -87,6 +87,11 @@ fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
             creators,
             ..Default::default()
         }),
+        // An item from another site credits the feed it came from.
+        source: it.origin.as_ref().map(|o| rss::Source {
+            url: o.feed_url.clone(),
+            title: o.feed_title.clone(),
+        }),
         ..Default::default()
     }
 }

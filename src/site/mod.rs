@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::model::{FeedId, Source};
 use crate::render::{self, FeedData};
 use crate::site::supervise::{Tasks, lock};
+use crate::sources::poller::Poller;
 use crate::store::{Store, StoreError, Written};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,8 @@ pub struct Site {
     pending_since: Mutex<(Option<Instant>, Option<Instant>)>,
     /// The last check of the store (the follower's version check, every 500 ms).
     store_check: Mutex<Option<(Instant, Result<(), String>)>>,
+    /// The poller of external sources, made on first use.
+    poller: std::sync::OnceLock<Arc<Poller>>,
 }
 
 /// What `/healthz` says: whether the site is serving what the store holds.
@@ -92,7 +95,28 @@ impl Site {
             metrics,
             pending_since: Mutex::new((None, None)),
             store_check: Mutex::new(None),
+            poller: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The poller of this site's `[[sources]]`; what it writes is queued for
+    /// the renderer like any other write.
+    pub fn poller(self: &Arc<Self>) -> Result<Arc<Poller>, crate::sources::fetch::FetchError> {
+        if let Some(p) = self.poller.get() {
+            return Ok(p.clone());
+        }
+        let site = Arc::downgrade(self);
+        let poller = Poller::new(
+            self.config.clone(),
+            self.store.clone(),
+            self.metrics.clone(),
+            Arc::new(move |written| {
+                if let Some(site) = site.upgrade() {
+                    site.mark(written);
+                }
+            }),
+        )?;
+        Ok(self.poller.get_or_init(|| poller).clone())
     }
 
     /// Starts the background work under supervision: the renderer, the
@@ -114,6 +138,12 @@ impl Site {
         let site = self.clone();
         self.tasks
             .spawn("follower", move || site.clone().run_follower());
+        if !self.config.sources.is_empty() {
+            match self.poller() {
+                Ok(poller) => self.tasks.spawn("poller", move || poller.clone().run()),
+                Err(e) => tracing::error!("external sources will not be fetched: {e}"),
+            }
+        }
         let site = self.clone();
         self.tasks.spawn("watcher", move || {
             let site = site.clone();
@@ -211,12 +241,11 @@ impl Site {
     }
 
     pub fn mark_feeds(&self, feeds: impl IntoIterator<Item = FeedId>) {
-        let feeds: Vec<FeedId> = feeds
-            .into_iter()
-            .filter(|f| crate::catalog::exists(&self.config, f))
-            .collect();
-        // The timelines that merge a changed feed change with it, and only they.
+        let mut feeds: Vec<FeedId> = feeds.into_iter().collect();
+        // The timelines that merge a changed feed change with it, and only they
+        // (a source's feed is not served itself, only through its timelines).
         let timelines = crate::catalog::timelines_of(&self.config, &feeds);
+        feeds.retain(|f| crate::catalog::exists(&self.config, f));
         let mut dirty = lock(&self.dirty);
         let before = dirty.len();
         dirty.extend(feeds.into_iter().chain(timelines));
@@ -305,6 +334,14 @@ impl Site {
         .expect("rendering does not panic");
         let mut rendered = lock(&self.rendered);
         for feed in feeds {
+            // A source is rendered through its timelines: rendering one records
+            // the version of the source's items it shows.
+            for member in crate::catalog::members(&self.config, &feed).unwrap_or_default() {
+                if let FeedId::Source(_) = member {
+                    let version = versions.get(&member).map_or(0, |s| s.version);
+                    rendered.insert(member, version);
+                }
+            }
             rendered.insert(feed.clone(), versions.get(&feed).map_or(0, |s| s.version));
         }
         Ok(())

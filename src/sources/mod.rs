@@ -1,5 +1,11 @@
 //! Third-party content in (Miniflux's `reader/` split): `fetch` is the HTTP
-//! client every external source goes through. Parsing, scraping and the poller
-//! that shares the work through the store's leases come next.
+//! client every external source goes through, `parse` turns any feed format
+//! into items (with `dates` for the dates feed-rs drops), `opml` reads
+//! subscription lists, and `poller` shares the polling between instances
+//! through the store's leases.
 
+pub mod dates;
 pub mod fetch;
+pub mod opml;
+pub mod parse;
+pub mod poller;

@@ -485,6 +485,7 @@ async fn claim(
     limit: usize,
 ) -> Result<Vec<crate::model::FetchState>, super::StoreError> {
     let claim = super::Claim {
+        only: None,
         owner,
         now: at(now),
         until: at(now + 5),
@@ -545,6 +546,10 @@ fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item 
         feed_url: format!("https://{source}.example/feed"),
         feed_id: None,
         dated,
+        feed_link: None,
+        categories: Vec::new(),
+        digest: String::new(),
+        also: Vec::new(),
     };
     let mut it = item(&origin.key().replace('/', "-"), "world", minutes);
     it.id = origin.public_id("tag:conformance.example,2026-02-01:");

@@ -317,7 +317,7 @@ pub(crate) fn data_dates(items: &[Item], outcomes: &[Outcome]) -> BTreeMap<Strin
         if matches!(outcome, Outcome::Created | Outcome::Updated) {
             let t = millis(item.updated.max(item.published));
             for feed in crate::catalog::item_feeds(item) {
-                let d = dates.entry(feed.as_str().to_owned()).or_insert(t);
+                let d = dates.entry(feed.key().into_owned()).or_insert(t);
                 *d = (*d).max(t);
             }
         }
@@ -328,9 +328,9 @@ pub(crate) fn data_dates(items: &[Item], outcomes: &[Outcome]) -> BTreeMap<Strin
 /// The feeds of a write as JSON `[[feed, newest data date or 0], ...]`, which both
 /// backends expand in SQL to bump versions and Last-Modified in one statement.
 pub(crate) fn feed_changes(changed: &BTreeSet<FeedId>, dates: &BTreeMap<String, i64>) -> String {
-    let rows: Vec<(&str, i64)> = changed
+    let rows: Vec<(std::borrow::Cow<str>, i64)> = changed
         .iter()
-        .map(|f| (f.as_str(), dates.get(f.as_str()).copied().unwrap_or(0)))
+        .map(|f| (f.key(), dates.get(f.key().as_ref()).copied().unwrap_or(0)))
         .collect();
     serde_json::to_string(&rows).expect("strings and numbers serialize")
 }
@@ -340,7 +340,7 @@ pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, Fee
     rows.into_iter()
         .map(|(feed, version, modified)| {
             let modified = from_millis(modified);
-            (FeedId::named(&feed), FeedState { version, modified })
+            (FeedId::from_key(&feed), FeedState { version, modified })
         })
         .collect()
 }
@@ -349,13 +349,16 @@ pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, Fee
 #[derive(Debug, Clone, Copy)]
 pub struct Claim<'a> {
     pub owner: &'a str,
+    /// Claim this source whether it is due or not (a fetch asked for now),
+    /// if its lease is free.
+    pub only: Option<&'a str>,
     pub now: DateTime<Utc>,
     pub until: DateTime<Utc>,
     pub limit: usize,
 }
 
 /// A `sources` row: name, url, etag, last_modified, last_status, last_error,
-/// failures, last_fetch, next_fetch, lease_owner, lease_until.
+/// failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items.
 pub(crate) type SourceRow = (
     String,
     String,
@@ -368,15 +371,32 @@ pub(crate) type SourceRow = (
     i64,
     Option<String>,
     Option<i64>,
+    Option<String>,
+    i64,
 );
 
 pub(crate) const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, last_status, last_error, \
-     failures, last_fetch, next_fetch, lease_owner, lease_until";
+     failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items";
 
 pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
-    let (source, url, etag, last_modified, status, last_error, failures, last, next, owner, until) =
-        row;
+    let (
+        source,
+        url,
+        etag,
+        last_modified,
+        status,
+        last_error,
+        failures,
+        last,
+        next,
+        owner,
+        until,
+        body_hash,
+        items,
+    ) = row;
     FetchState {
+        body_hash,
+        items: u64::try_from(items).unwrap_or(0),
         source,
         url,
         etag,

@@ -138,7 +138,8 @@ shared_sql!(PgConnection, PgPool);
 /// lease condition is checked again on the row each one locks.
 const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
-                   WHERE next_fetch <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+                   WHERE (next_fetch <= $3 OR name = $5) AND ($5 IS NULL OR name = $5)
+                     AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
 
 /// True for errors that mean "the database cannot be reached right now", as opposed
@@ -191,7 +192,7 @@ async fn finish(
     const DB_NOW: &str = "(floor(extract(epoch from clock_timestamp())) * 1000)::bigint";
     // BTreeSet order: concurrent transactions lock feed_versions rows alike.
     for feed in feeds {
-        let data = dates.get(feed.as_str()).copied().unwrap_or(0);
+        let data = dates.get(feed.key().as_ref()).copied().unwrap_or(0);
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO feed_versions (feed, version, modified)
              VALUES ($1, 1, CASE WHEN $2 > 0 THEN least($2, {DB_NOW}) ELSE {DB_NOW} END)
@@ -200,7 +201,7 @@ async fn finish(
                                         THEN excluded.modified ELSE {DB_NOW} END,
                                    feed_versions.modified + 1000)"
         )))
-        .bind(feed.as_str())
+        .bind(feed.key())
         .bind(data)
         .execute(&mut *conn)
         .await?;
@@ -220,13 +221,13 @@ fn payloads(feeds: &BTreeSet<FeedId>) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for feed in feeds {
-        if !current.is_empty() && current.len() + 1 + feed.as_str().len() > MAX_PAYLOAD {
+        if !current.is_empty() && current.len() + 1 + feed.key().len() > MAX_PAYLOAD {
             out.push(std::mem::take(&mut current));
         }
         if !current.is_empty() {
             current.push(',');
         }
-        current.push_str(feed.as_str());
+        current.push_str(&feed.key());
     }
     if !current.is_empty() {
         out.push(current);
@@ -238,7 +239,7 @@ fn parse_payload(payload: &str) -> Vec<FeedId> {
     payload
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(FeedId::named)
+        .map(FeedId::from_key)
         .collect()
 }
 

@@ -56,7 +56,7 @@ macro_rules! shared_sql {
                 None => LIST,
                 Some(_) => LIST_KIND,
             })
-            .bind(feed.as_str())
+            .bind(feed.key())
             .bind(kind.map(kind_str).unwrap_or(""))
             .bind(limit(n))
             .fetch_all(&mut *conn)
@@ -81,7 +81,7 @@ macro_rules! shared_sql {
                 "SELECT item_id, link, deleted FROM tombstones WHERE feed = $1
                  ORDER BY deleted DESC, item_id DESC LIMIT $2",
             )
-            .bind(feed.as_str())
+            .bind(feed.key())
             .bind(limit(n))
             .fetch_all(&mut *conn)
             .await?;
@@ -116,7 +116,7 @@ macro_rules! shared_sql {
                     .collect::<Result<_, _>>()?,
                 tombstones: stones
                     .into_iter()
-                    .map(|(feed, id, link, deleted)| (FeedId::named(&feed), tombstone((id, link, deleted))))
+                    .map(|(feed, id, link, deleted)| (FeedId::from_key(&feed), tombstone((id, link, deleted))))
                     .collect(),
             })
         }
@@ -161,7 +161,7 @@ macro_rules! shared_sql {
                 "INSERT INTO tombstones (feed, item_id, link, deleted) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (feed, item_id) DO UPDATE SET link = excluded.link, deleted = excluded.deleted",
             )
-            .bind(feed.as_str())
+            .bind(feed.key())
             .bind(&t.id)
             .bind(&t.link)
             .bind(millis(t.deleted))
@@ -172,7 +172,7 @@ macro_rules! shared_sql {
                    (SELECT item_id FROM tombstones WHERE feed = $1
                     ORDER BY deleted DESC, item_id DESC LIMIT $2)",
             )
-            .bind(feed.as_str())
+            .bind(feed.key())
             .bind(limit(TOMBSTONES_KEPT))
             .execute(&mut *conn)
             .await?;
@@ -248,7 +248,7 @@ macro_rules! shared_sql {
                 let exists: Option<(i64,)> = sqlx::query_as(
                     "SELECT deleted FROM tombstones WHERE feed = $1 AND item_id = $2",
                 )
-                .bind(feed.as_str())
+                .bind(feed.key())
                 .bind(&t.id)
                 .fetch_optional(&mut *conn)
                 .await?;
@@ -367,7 +367,7 @@ macro_rules! shared_sql {
             let done = sqlx::query(
                 "UPDATE sources SET url = $2, etag = $3, last_modified = $4, last_status = $5,
                    last_error = $6, failures = $7, last_fetch = $8, next_fetch = $9,
-                   lease_owner = NULL, lease_until = NULL
+                   lease_owner = NULL, lease_until = NULL, body_hash = $11, items = $12
                  WHERE name = $1 AND (lease_owner = $10 OR lease_owner IS NULL)",
             )
             .bind(&s.source)
@@ -380,6 +380,8 @@ macro_rules! shared_sql {
             .bind(s.last_fetch.map(millis))
             .bind(millis(s.next_fetch))
             .bind(owner)
+            .bind(&s.body_hash)
+            .bind(i64::try_from(s.items).unwrap_or(i64::MAX))
             .execute(&mut *conn)
             .await?;
             Ok(done.rows_affected() == 1)
@@ -398,6 +400,7 @@ macro_rules! shared_sql {
             .bind(millis(claim.until))
             .bind(millis(claim.now))
             .bind(limit(claim.limit))
+            .bind(claim.only)
             .fetch_all(&mut *conn)
             .await?;
             let mut states: Vec<_> = rows.into_iter().map($crate::store::fetch_state).collect();
@@ -422,7 +425,7 @@ macro_rules! shared_sql {
                 sqlx::query(
                     "INSERT INTO item_feeds (feed, item_id, kind, published) VALUES ($1, $2, $3, $4)",
                 )
-                .bind(feed.as_str())
+                .bind(feed.key())
                 .bind(&item.id)
                 .bind(kind_str(item.kind))
                 .bind(millis(item.published))
@@ -435,7 +438,7 @@ macro_rules! shared_sql {
                     .bind(&item.id)
                     .fetch_all(&mut *conn)
                     .await?;
-            changed.extend(revived.into_iter().map(|(f,)| FeedId::named(&f)));
+            changed.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
             Ok(())
         }
     };

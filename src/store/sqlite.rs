@@ -104,7 +104,8 @@ shared_sql!(SqliteConnection, SqlitePool);
 /// plain UPDATE of the due rows cannot hand one to two instances.
 const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
-                   WHERE next_fetch <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+                   WHERE (next_fetch <= $3 OR name = $5) AND ($5 IS NULL OR name = $5)
+                     AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
 
 /// The embedded migrations, one file per change in `migrations/sqlite/`.
@@ -272,7 +273,7 @@ async fn upsert_batch(
         .flat_map(|(id, it, ..)| {
             crate::catalog::item_feeds(it).into_iter().map(move |f| {
                 (
-                    f.as_str().to_owned(),
+                    f.key().into_owned(),
                     id.as_str(),
                     kind_str(it.kind),
                     millis(it.published),
@@ -299,7 +300,7 @@ async fn upsert_batch(
     .bind(json(&created))
     .fetch_all(&mut *conn)
     .await?;
-    changed.extend(revived.into_iter().map(|(f,)| FeedId::named(&f)));
+    changed.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
     Ok(outcomes)
 }
 

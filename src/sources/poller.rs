@@ -1,0 +1,589 @@
+//! Polling external sources: claim what is due, fetch it, parse it, put new and
+//! changed entries through the gate, write them, and say when to come back.
+//!
+//! The work is shared through the store, not a protocol of our own: each
+//! instance claims due sources with a lease ([`Store::claim_due`]; `FOR UPDATE
+//! SKIP LOCKED` on PostgreSQL), so a source is fetched by one instance per
+//! interval, and a dead instance's sources are claimed again when its leases
+//! run out.
+//!
+//! What a poll costs follows what changed:
+//! - a 304 costs a request;
+//! - the same body again (an upstream without validators) costs a hash;
+//! - a changed body is parsed, but only entries whose digest is new go through
+//!   the gate (sanitizing is most of an entry's cost) and into the store, in one
+//!   batch per document.
+//!
+//! Dedupe across polls is by upstream id. A feed whose guids change on every
+//! poll (a CMS that mints them per request) is caught per entry: an entry whose
+//! id is new but whose link (unique in the document) is already stored for the
+//! same source under another id *is* that stored item, and keeps its id.
+
+use super::fetch::{Fetcher, Outcome, Policy, Request};
+use super::parse::{self, Parsed, SourceInfo};
+use crate::config::{Config, SourceConfig};
+use crate::gate::{self, Trust};
+use crate::metrics::Metrics;
+use crate::model::{FeedId, FetchState, Item, Source};
+use crate::site::supervise::lock;
+use crate::store::{Claim, Ownership, Store, StoreError, Written};
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Most stored items of a source read back to learn their digests.
+const KNOWN_MAX: usize = 5_000;
+/// A source that answered 410 is not polled again for this long (in effect,
+/// until someone changes its URL or the store's row).
+const GONE_FOR: chrono::Duration = chrono::Duration::days(365 * 100);
+
+/// What one poll of one source came to: what `newswire fetch`, the API and
+/// the log show.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub source: String,
+    /// `fetched`, `not_modified`, `unchanged` (the same body again), `gone`,
+    /// `retry_after` or `failed`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Entries in the document, and how many were new or changed.
+    pub entries: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub bytes: usize,
+    pub url: String,
+    pub next_fetch: DateTime<Utc>,
+    pub millis: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("unknown source {0:?}")]
+    Unknown(String),
+    #[error("source {0:?} is being fetched by another instance")]
+    Busy(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What this instance remembers of a source's stored items: digest by
+/// upstream id, and upstream id by link. Rebuilt from the store when missing,
+/// so it is only a cache: a stale one costs a redundant sanitize, never a
+/// wrong write.
+#[derive(Default)]
+struct Known {
+    loaded: bool,
+    digests: HashMap<String, String>,
+    links: HashMap<String, String>,
+}
+
+pub struct Poller {
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    fetcher: Fetcher,
+    /// This instance's name in leases.
+    owner: String,
+    metrics: Arc<Metrics>,
+    changed: Arc<dyn Fn(&Written) + Send + Sync>,
+    known: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Known>>>>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Poller {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+        changed: Arc<dyn Fn(&Written) + Send + Sync>,
+    ) -> Result<Arc<Poller>, super::fetch::FetchError> {
+        let f = &config.fetch;
+        let policy = Policy {
+            user_agent: super::fetch::user_agent(Some(config.site_base())),
+            connect_timeout: f.connect_timeout,
+            timeout: f.timeout,
+            max_body: f.max_body,
+            max_redirects: f.max_redirects,
+            allow_private_networks: f.allow_private_networks,
+            per_host: f.per_host,
+        };
+        Ok(Arc::new(Poller {
+            fetcher: Fetcher::new(policy)?,
+            owner: instance_name(),
+            slots: Arc::new(tokio::sync::Semaphore::new(f.concurrency)),
+            config,
+            store,
+            metrics,
+            changed,
+            known: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Registers the configured sources in the store (new ones are due at once;
+    /// known ones keep their state).
+    pub async fn register(&self) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let states: Vec<FetchState> = self
+            .config
+            .sources
+            .iter()
+            .map(|s| FetchState::new(&s.name, &s.url, now))
+            .collect();
+        self.store.add_sources(&states).await
+    }
+
+    /// How long a claim holds: the fetch's own limit plus time to parse and
+    /// write. An instance killed mid-fetch gives its sources up after this.
+    fn lease(&self) -> Duration {
+        self.config.fetch.timeout + Duration::from_secs(10)
+    }
+
+    /// Polls due sources until the process ends: one claim per second at most,
+    /// as many fetches at once as `fetch.concurrency` allows.
+    pub async fn run(self: Arc<Self>) -> Result<(), String> {
+        self.register().await.map_err(|e| e.to_string())?;
+        let mut last_expiry: Option<Instant> = None;
+        loop {
+            let free = self.slots.available_permits();
+            if free > 0 {
+                match self.claim(None, free).await {
+                    Ok(claimed) => {
+                        for state in claimed {
+                            let permit = self.slots.clone().acquire_owned().await;
+                            let poller = self.clone();
+                            tokio::spawn(async move {
+                                let _permit = permit;
+                                if let Err(e) = poller.poll(state).await {
+                                    tracing::warn!("saving a fetch failed: {e}");
+                                }
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!("claiming due sources failed: {e}"),
+                }
+            }
+            if last_expiry.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+                last_expiry = Some(Instant::now());
+                self.expire().await;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn claim(&self, only: Option<&str>, limit: usize) -> Result<Vec<FetchState>, StoreError> {
+        let now = Utc::now();
+        let until = now + chrono::Duration::from_std(self.lease()).unwrap_or_default();
+        self.store
+            .claim_due(&Claim {
+                owner: &self.owner,
+                only,
+                now,
+                until,
+                limit,
+            })
+            .await
+    }
+
+    /// Fetches one source now, due or not (the API's and the CLI's "fetch
+    /// now"), unless another instance holds it.
+    pub async fn fetch_now(&self, name: &str) -> Result<Report, PollError> {
+        if self.config.source(name).is_none() {
+            return Err(PollError::Unknown(name.to_owned()));
+        }
+        self.register().await?;
+        let mut claimed = self.claim(Some(name), 1).await?;
+        let state = claimed
+            .pop()
+            .ok_or_else(|| PollError::Busy(name.to_owned()))?;
+        Ok(self.poll(state).await?)
+    }
+
+    /// Drops external items older than `fetch.retention`.
+    async fn expire(&self) {
+        let before = Utc::now() - retention(&self.config);
+        for s in &self.config.sources {
+            match self
+                .store
+                .expire(&Source::Feed(s.name.clone()), before)
+                .await
+            {
+                Ok(w) => (self.changed)(&w),
+                Err(e) => tracing::warn!(source = s.name, "expiring old items failed: {e}"),
+            }
+        }
+    }
+
+    /// One poll of a claimed source, its state saved after.
+    pub async fn poll(&self, mut state: FetchState) -> Result<Report, StoreError> {
+        let started = Instant::now();
+        let now = Utc::now();
+        let Some(source) = self.config.source(&state.source).cloned() else {
+            // Removed from the config: leave it alone for a day.
+            state.next_fetch = now + chrono::Duration::days(1);
+            self.store.save_fetch_state(&state, &self.owner).await?;
+            return Err(StoreError::Unavailable(format!(
+                "source {:?} is not configured",
+                state.source
+            )));
+        };
+        let interval = self.config.fetch.interval_of(&source);
+        let request = Request {
+            url: state.url.clone(),
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        let outcome = self.fetcher.fetch(&request).await;
+        let mut report = Report {
+            source: source.name.clone(),
+            outcome: "failed",
+            status: None,
+            error: None,
+            entries: 0,
+            created: 0,
+            updated: 0,
+            bytes: 0,
+            url: state.url.clone(),
+            next_fetch: now,
+            millis: 0,
+        };
+        let failed = |state: &mut FetchState, report: &mut Report, status, error: String| {
+            state.failures = state.failures.saturating_add(1);
+            state.last_status = status;
+            state.last_error = Some(error.clone());
+            state.next_fetch = now + backoff(interval, state.failures, &source.name);
+            report.outcome = "failed";
+            report.status = status;
+            report.error = Some(error);
+        };
+        match outcome {
+            Outcome::Fetched {
+                body,
+                url,
+                moved,
+                etag,
+                last_modified,
+                content_type,
+            } => {
+                if let Some(m) = moved {
+                    state.url = m.to_string();
+                }
+                report.bytes = body.len();
+                self.metrics.fetch_bytes.inc_by(body.len() as u64);
+                let hash = crate::hash::hash_hex(&body);
+                if state.body_hash.as_deref() == Some(hash.as_str()) {
+                    report.outcome = "unchanged";
+                    succeeded(&mut state, 200, now, interval);
+                } else {
+                    match self
+                        .take(&source, &state, &body, content_type.as_deref(), &url, now)
+                        .await
+                    {
+                        Ok((entries, written, stored)) => {
+                            state.items = stored as u64;
+                            report.outcome = "fetched";
+                            report.entries = entries;
+                            report.created = count(&written, crate::store::Outcome::Created);
+                            report.updated = count(&written, crate::store::Outcome::Updated);
+                            state.body_hash = Some(hash);
+                            succeeded(&mut state, 200, now, interval);
+                        }
+                        Err(TakeError::Parse(e)) => {
+                            failed(&mut state, &mut report, Some(200), e.to_string());
+                        }
+                        Err(TakeError::Store(e)) => {
+                            // Nothing was written: fetch again, not in an hour.
+                            failed(&mut state, &mut report, Some(200), format!("store: {e}"));
+                        }
+                    }
+                }
+                if report.outcome != "failed" {
+                    state.etag = etag;
+                    state.last_modified = last_modified;
+                }
+            }
+            Outcome::NotModified { moved } => {
+                if let Some(m) = moved {
+                    state.url = m.to_string();
+                }
+                report.outcome = "not_modified";
+                succeeded(&mut state, 304, now, interval);
+            }
+            Outcome::Gone => {
+                report.outcome = "gone";
+                report.status = Some(410);
+                report.error = Some("gone (410): polling stopped".into());
+                state.last_status = Some(410);
+                state.last_error = report.error.clone();
+                state.next_fetch = now + GONE_FOR;
+            }
+            Outcome::RetryAfter { status, after } => {
+                report.outcome = "retry_after";
+                report.status = Some(status);
+                let wait = after.clamp(interval, self.config.fetch.max_interval.max(interval));
+                report.error = Some(format!("asked to come back in {}s", after.as_secs()));
+                state.last_status = Some(status);
+                state.last_error = report.error.clone();
+                state.next_fetch = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            }
+            Outcome::Failed { status, error } => failed(&mut state, &mut report, status, error),
+        }
+        report.status = report.status.or(state.last_status);
+        state.last_fetch = Some(now);
+        report.next_fetch = state.next_fetch;
+        report.url = state.url.clone();
+        report.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.record(&report);
+        if !self.store.save_fetch_state(&state, &self.owner).await? {
+            tracing::warn!(
+                source = source.name,
+                "lease lost while fetching: another instance holds the source now"
+            );
+        }
+        Ok(report)
+    }
+
+    fn record(&self, report: &Report) {
+        let m = &self.metrics;
+        m.fetches
+            .get_or_create(&Metrics::labels("outcome", report.outcome))
+            .inc();
+        m.fetch_seconds.observe(report.millis as f64 / 1000.0);
+        for (outcome, n) in [("created", report.created), ("updated", report.updated)] {
+            m.fetch_items
+                .get_or_create(&Metrics::labels("outcome", outcome))
+                .inc_by(n as u64);
+        }
+        m.source_up
+            .get_or_create(&Metrics::labels("source", &report.source))
+            .set(i64::from(
+                report.outcome != "failed" && report.outcome != "gone",
+            ));
+        match &report.error {
+            Some(e) if report.outcome == "failed" => {
+                tracing::warn!(source = report.source, status = ?report.status, "fetch failed: {e}")
+            }
+            _ => tracing::info!(
+                source = report.source,
+                outcome = report.outcome,
+                entries = report.entries,
+                created = report.created,
+                updated = report.updated,
+                ms = report.millis,
+                "fetched"
+            ),
+        }
+    }
+
+    /// Parses a body and writes its new and changed entries; the number of
+    /// entries in the document and what the write did.
+    async fn take(
+        &self,
+        source: &SourceConfig,
+        state: &FetchState,
+        body: &[u8],
+        content_type: Option<&str>,
+        url: &url::Url,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, Written, usize), TakeError> {
+        let parsed = parse::parse(body, content_type, url).map_err(TakeError::Parse)?;
+        let known = self.known(&source.name).await?;
+        let mut known = known.lock().await;
+        let items = self.select(source, state, &parsed, &known, now);
+        let written = if items.is_empty() {
+            Written::default()
+        } else {
+            self.store
+                .upsert(&items, Ownership::Take)
+                .await
+                .map_err(TakeError::Store)?
+        };
+        (self.changed)(&written);
+        for item in &items {
+            if let Some(o) = &item.origin {
+                known
+                    .digests
+                    .insert(o.upstream_id.clone(), o.digest.clone());
+                if let Some(link) = &item.link {
+                    known.links.insert(link.clone(), o.upstream_id.clone());
+                }
+            }
+        }
+        Ok((parsed.entries.len(), written, known.digests.len()))
+    }
+
+    /// The entries of a document to write: new or changed, kept by the
+    /// source's filters, recent enough, through the gate.
+    fn select(
+        &self,
+        source: &SourceConfig,
+        state: &FetchState,
+        parsed: &Parsed,
+        known: &Known,
+        now: DateTime<Utc>,
+    ) -> Vec<Item> {
+        let tag_prefix = self.config.tag_prefix();
+        let info = SourceInfo {
+            name: &source.name,
+            title: source.title.as_deref(),
+            feed_url: &state.url,
+            categories: &source.categories,
+            tag_prefix: &tag_prefix,
+        };
+        let oldest = now - retention(&self.config);
+        // Links that occur once in the document: only those can stand for an
+        // entry whose id changed.
+        let mut link_count: HashMap<&str, usize> = HashMap::new();
+        for e in &parsed.entries {
+            if let Some(l) = parse::entry_link(e) {
+                *link_count.entry(l).or_default() += 1;
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut items = Vec::new();
+        for entry in &parsed.entries {
+            let mut id = parse::upstream_id(entry);
+            if !known.digests.contains_key(&id)
+                && let Some(link) = parse::entry_link(entry)
+                && link_count.get(link) == Some(&1)
+                && let Some(stored) = known.links.get(link)
+            {
+                id = stored.clone();
+            }
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            if known.digests.get(&id) == Some(&entry.digest) {
+                continue;
+            }
+            let item = parse::to_item(entry, parsed, &info, id, now);
+            if item.published < oldest || !wanted(source, &item) {
+                continue;
+            }
+            match gate::admit(item, Trust::Lenient, now) {
+                Ok(item) => items.push(item),
+                Err(e) => tracing::debug!(source = source.name, "entry refused: {e}"),
+            }
+        }
+        items
+    }
+
+    async fn known(&self, source: &str) -> Result<Arc<tokio::sync::Mutex<Known>>, TakeError> {
+        let entry = lock(&self.known)
+            .entry(source.to_owned())
+            .or_default()
+            .clone();
+        {
+            let mut k = entry.lock().await;
+            if !k.loaded {
+                let stored = self
+                    .store
+                    .list(&FeedId::Source(source.to_owned()), None, KNOWN_MAX)
+                    .await
+                    .map_err(TakeError::Store)?;
+                for item in stored {
+                    if let Some(o) = item.origin {
+                        if let Some(link) = item.link {
+                            k.links.insert(link, o.upstream_id.clone());
+                        }
+                        k.digests.insert(o.upstream_id, o.digest);
+                    }
+                }
+                k.loaded = true;
+            }
+        }
+        Ok(entry)
+    }
+}
+
+enum TakeError {
+    Parse(parse::ParseError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for TakeError {
+    fn from(e: StoreError) -> Self {
+        TakeError::Store(e)
+    }
+}
+
+fn succeeded(state: &mut FetchState, status: u16, now: DateTime<Utc>, interval: Duration) {
+    state.failures = 0;
+    state.last_status = Some(status);
+    state.last_error = None;
+    state.next_fetch = now + chrono::Duration::from_std(interval).unwrap_or_default();
+}
+
+fn count(written: &Written, outcome: crate::store::Outcome) -> usize {
+    written.outcomes.iter().filter(|o| **o == outcome).count()
+}
+
+fn retention(config: &Config) -> chrono::Duration {
+    chrono::Duration::from_std(config.fetch.retention).unwrap_or(chrono::Duration::days(30))
+}
+
+/// The source's keyword filters: any `include` word (when there are some), and
+/// no `exclude` word, in the title, summary or tags, ignoring case.
+fn wanted(source: &SourceConfig, item: &Item) -> bool {
+    if source.include.is_empty() && source.exclude.is_empty() {
+        return true;
+    }
+    let text = format!(
+        "{} {} {}",
+        item.title,
+        item.summary.as_deref().unwrap_or(""),
+        item.tags.join(" ")
+    )
+    .to_lowercase();
+    let has = |w: &String| text.contains(&w.to_lowercase());
+    (source.include.is_empty() || source.include.iter().any(has)) && !source.exclude.iter().any(has)
+}
+
+/// The wait after `failures` failures in a row: the interval, doubled per
+/// further failure, capped at a day, with ±20% jitter so sources that failed
+/// together (a host down) do not come back together.
+pub fn backoff(interval: Duration, failures: u32, source: &str) -> chrono::Duration {
+    let doubled = interval.saturating_mul(1 << failures.saturating_sub(1).min(16));
+    let capped = doubled.min(Duration::from_secs(24 * 3600).max(interval));
+    let jitter = 0.8 + 0.4 * unit_random(source);
+    chrono::Duration::from_std(capped.mul_f64(jitter)).unwrap_or_default()
+}
+
+/// A number in [0, 1) that differs per call: std's randomly keyed hasher,
+/// enough for jitter.
+fn unit_random(salt: &str) -> f64 {
+    use std::hash::BuildHasher;
+    let n = std::collections::hash_map::RandomState::new().hash_one(salt);
+    (n >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// This process's name in leases: host, process id and a random part, so two
+/// instances never share one.
+fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "newswire".into());
+    let random = (unit_random("instance") * 1e9) as u64;
+    format!("{host}-{}-{random:09}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        let i = Duration::from_secs(60);
+        for (failures, base) in [(1, 60.0), (2, 120.0), (3, 240.0), (30, 86400.0)] {
+            let got = backoff(i, failures, "s").num_milliseconds() as f64 / 1000.0;
+            assert!(
+                (base * 0.8..=base * 1.2).contains(&got),
+                "{failures} failures: {got}s"
+            );
+        }
+        let spread: HashSet<i64> = (0..20)
+            .map(|_| backoff(i, 1, "s").num_milliseconds())
+            .collect();
+        assert!(spread.len() > 10, "jitter varies");
+    }
+}
