@@ -30,7 +30,9 @@ impl FileReport {
     }
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+/// A progress bar on stderr (hidden when stderr is not a terminal), for the
+/// CLI's long runs: import, fetch.
+pub fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")

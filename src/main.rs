@@ -52,6 +52,18 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Fetch the external sources ([[sources]]): all of them (or SOURCE) once
+    /// with --once or a SOURCE, printing a summary; else keep polling them
+    /// as `serve` does, without serving.
+    Fetch {
+        #[command(flatten)]
+        site: SiteArgs,
+        /// Fetch each source once, due or not, then exit (1 if any failed).
+        #[arg(long)]
+        once: bool,
+        /// Only this source (implies --once).
+        source: Option<String>,
+    },
     /// Copy a whole site's history from one database to another, idempotently.
     Migrate {
         /// Source: sqlite:PATH or postgres://…
@@ -126,6 +138,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Check { config } => check(&config),
         Command::Import { site, files } => newswire_import(site, &files).await,
         Command::Migrate { from, to } => migrate(&from, &to).await,
+        Command::Fetch { site, once, source } => fetch(site, once, source).await,
     }
 }
 
@@ -306,6 +319,100 @@ async fn newswire_import(args: SiteArgs, paths: &[PathBuf]) -> Result<std::proce
         rejected += file.rejected.len();
     }
     Ok(if rejected == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}
+
+async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::process::ExitCode> {
+    let (config, store) = args.open().await?;
+    if let Some(name) = &only
+        && config.source(name).is_none()
+    {
+        bail!(
+            "unknown source {name:?} (configured: {})",
+            config
+                .sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if config.sources.is_empty() {
+        bail!("{} configures no [[sources]]", config.file.display());
+    }
+    let site = Site::new(config, store);
+    let poller = site.poller()?;
+    if !once && only.is_none() {
+        // A fetch worker: the poller alone, until stopped. The instances that
+        // serve see its writes through the store.
+        tokio::select! {
+            r = poller.run() => r.map_err(anyhow::Error::msg)?,
+            _ = shutdown_signal() => {}
+        }
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    let names: Vec<String> = match only {
+        Some(name) => vec![name],
+        None => site.config.sources.iter().map(|s| s.name.clone()).collect(),
+    };
+    let progress = newswire::import::bar(names.len() as u64, "fetching");
+    let mut tasks = tokio::task::JoinSet::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(site.config.fetch.concurrency));
+    for name in names {
+        let poller = poller.clone();
+        let slots = slots.clone();
+        tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            let result = poller.fetch_now(&name).await;
+            (name, result)
+        });
+    }
+    let mut rows = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (name, result) = done?;
+        progress.inc(1);
+        progress.set_message(name.clone());
+        rows.push((name, result));
+    }
+    progress.finish_and_clear();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    println!(
+        "{:<24} {:<12} {:>6} {:>7} {:>7} {:>7} {:>9}  error",
+        "source", "outcome", "status", "entries", "new", "changed", "ms"
+    );
+    let mut failed = 0;
+    for (name, result) in &rows {
+        match result {
+            Ok(r) => {
+                if r.outcome == "failed" || r.outcome == "gone" {
+                    failed += 1;
+                }
+                println!(
+                    "{:<24} {:<12} {:>6} {:>7} {:>7} {:>7} {:>9}  {}",
+                    name,
+                    r.outcome,
+                    r.status.map_or("-".into(), |s| s.to_string()),
+                    r.entries,
+                    r.created,
+                    r.updated,
+                    r.millis,
+                    r.error.as_deref().unwrap_or("")
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                println!(
+                    "{name:<24} {:<12} {:>6} {:>7} {:>7} {:>7} {:>9}  {e}",
+                    "error", "-", "-", "-", "-", "-"
+                );
+            }
+        }
+    }
+    println!("{} sources, {} failed", rows.len(), failed);
+    Ok(if failed == 0 {
         std::process::ExitCode::SUCCESS
     } else {
         std::process::ExitCode::FAILURE

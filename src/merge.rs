@@ -5,8 +5,9 @@
 //! origins (two sources, or a source and the site's own content) are the same
 //! story when their canonical links match (tracking parameters such as
 //! `utm_*` removed, no fragment, no `www.`, either scheme), or, failing that,
-//! when their normalized titles match within [`TITLE_WINDOW`]. The newest copy
-//! stays and credits every source that carried it.
+//! when their normalized titles match within [`TITLE_WINDOW`]. The original
+//! stays (the site's own copy, else the earliest) and credits every source
+//! that carried it.
 
 use crate::model::{Item, Tombstone};
 use chrono::{DateTime, Utc};
@@ -50,13 +51,15 @@ pub fn merge(lists: Vec<Vec<Item>>, limit: usize) -> Vec<Item> {
             continue;
         }
         match stories.find(&item, &out) {
-            Some(kept) => credit(&mut out[kept], &item),
+            Some(kept) => absorb(&mut out[kept], item),
             None => {
                 stories.add(&item, out.len());
                 out.push(item);
             }
         }
     }
+    // A story whose original replaced a later copy moved back in time.
+    out.sort_by(|a, b| (b.published, &b.id).cmp(&(a.published, &a.id)));
     out
 }
 
@@ -68,8 +71,11 @@ struct Stories {
 }
 
 impl Stories {
+    /// The kept story `item` is a copy of. A source repeating itself (two items
+    /// of one feed with one title) is not one story; a copy must come from an
+    /// origin other than one of the story's.
     fn find(&self, item: &Item, out: &[Item]) -> Option<usize> {
-        let other_origin = |i: usize| origin_name(&out[i]) != origin_name(item);
+        let other_origin = |i: usize| origins(&out[i]).any(|o| o != origin_name(item));
         if let Some(link) = item.link.as_deref().and_then(canonical_link)
             && let Some(&i) = self.links.get(&link)
             && other_origin(i)
@@ -101,6 +107,32 @@ fn near(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
 /// The source an item came from; `""` for the site's own content.
 fn origin_name(item: &Item) -> &str {
     item.origin.as_ref().map_or("", |o| o.source.as_str())
+}
+
+/// Every origin a kept story has: its own and those it credits (by feed URL,
+/// which is all a credit keeps).
+fn origins(item: &Item) -> impl Iterator<Item = &str> {
+    std::iter::once(origin_name(item)).chain(
+        item.origin
+            .iter()
+            .flat_map(|o| o.also.iter().map(|c| c.feed_url.as_str())),
+    )
+}
+
+/// One story seen twice: the site's own copy wins, else the original (the
+/// earliest published, ties by id), which credits every source of the other.
+fn absorb(kept: &mut Item, dup: Item) {
+    let replaces = match (&kept.origin, &dup.origin) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(_), Some(_)) => (dup.published, &dup.id) < (kept.published, &kept.id),
+    };
+    if replaces {
+        let later = std::mem::replace(kept, dup);
+        credit(kept, &later);
+    } else {
+        credit(kept, &dup);
+    }
 }
 
 /// The kept copy credits the sources of a duplicate (a copy of the site's own
@@ -277,6 +309,8 @@ mod tests {
         ];
         let merged = merge(vec![a, b], 10);
         assert_eq!(merged.len(), 1, "{merged:?}");
+        // The earliest copy is the original; it credits the other source.
+        assert_eq!(merged[0].id, "b2");
         let credits: Vec<&str> = merged[0]
             .origin
             .as_ref()
@@ -285,7 +319,7 @@ mod tests {
             .iter()
             .map(|c| c.feed_url.as_str())
             .collect();
-        assert_eq!(credits, ["https://partner.example/feed"]);
+        assert_eq!(credits, ["https://agency.example/feed"]);
     }
 
     #[test]

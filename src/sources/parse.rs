@@ -52,6 +52,10 @@ pub struct Entry {
 /// base of relative URLs that nothing else in the document resolves.
 pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parsed, ParseError> {
     let text = decode(body, charset(content_type));
+    let text = match atom03::translate(&text) {
+        Some(translated) => Cow::Owned(translated),
+        None => text,
+    };
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(url.as_str()))
         .sanitize_content(false)
@@ -66,7 +70,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parse
     let link = alternate(&feed.links).map(str::to_owned);
     Ok(Parsed {
         title: feed.title.as_ref().map(plain).filter(|t| !t.is_empty()),
-        id: Some(feed.id.clone()).filter(|id| !id.trim().is_empty()),
+        id: Some(feed.id.trim().to_owned()).filter(|id| valid_id(id)),
         link,
         entries: feed
             .entries
@@ -79,9 +83,110 @@ pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parse
     })
 }
 
+/// An upstream feed id fit to be an Atom `<source><id>`, which must be an IRI
+/// validators accept: an http(s) URL, a `tag:` URI, or a URN with a valid
+/// namespace (`urn:uuid:…`). Others are dropped, and the feed's URL stands in.
+fn valid_id(id: &str) -> bool {
+    if id.starts_with("tag:") && !id.contains(char::is_whitespace) {
+        return true;
+    }
+    if let Some(rest) = id.strip_prefix("urn:") {
+        let Some((nid, nss)) = rest.split_once(':') else {
+            return false;
+        };
+        return (2..=32).contains(&nid.len())
+            && nid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !nid.starts_with('-')
+            && !nss.is_empty()
+            && !nss.contains(char::is_whitespace);
+    }
+    crate::gate::check_url(id).is_ok()
+}
+
 fn digest(raw: &RawEntry) -> String {
     let bytes = serde_json::to_vec(raw).unwrap_or_default();
     crate::hash::hash_hex(&bytes)
+}
+
+/// Atom 0.3, which feed-rs does not read (its elements are in another
+/// namespace), as the Atom 1.0 it became: the namespace, and the elements that
+/// were renamed (`issued` → `published`, `modified` → `updated`, `tagline` →
+/// `subtitle`, `copyright` → `rights`, a person's `url` → `uri`). Done on
+/// quick-xml's events, so it is as safe as the parse that follows.
+mod atom03 {
+    use quick_xml::events::{BytesEnd, BytesStart, Event};
+
+    const NS: &str = "http://purl.org/atom/ns#";
+    const ATOM: &str = "http://www.w3.org/2005/Atom";
+
+    fn renamed(local: &[u8]) -> Option<&'static str> {
+        Some(match local {
+            b"issued" => "published",
+            b"modified" => "updated",
+            b"tagline" => "subtitle",
+            b"copyright" => "rights",
+            b"url" => "uri",
+            _ => return None,
+        })
+    }
+
+    fn start(e: &BytesStart<'_>) -> BytesStart<'static> {
+        let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+        let name = match renamed(e.local_name().as_ref()) {
+            Some(new) => match name.split_once(':') {
+                Some((prefix, _)) => format!("{prefix}:{new}"),
+                None => new.to_owned(),
+            },
+            None => name,
+        };
+        let mut out = BytesStart::new(name);
+        for attr in e.attributes().flatten() {
+            let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+            let raw = String::from_utf8_lossy(&attr.value).into_owned();
+            let is_ns = key == "xmlns" || key.starts_with("xmlns:");
+            if is_ns && raw == NS {
+                out.push_attribute((key.as_str(), ATOM));
+            } else if key != "mode" && key != "version" {
+                // Attribute values stay escaped as they were read.
+                out.push_attribute(quick_xml::events::attributes::Attribute {
+                    key: quick_xml::name::QName(key.as_bytes()),
+                    value: raw.as_bytes().into(),
+                });
+            }
+        }
+        out
+    }
+
+    pub fn translate(text: &str) -> Option<String> {
+        if !text.contains(NS) {
+            return None;
+        }
+        let mut reader = quick_xml::Reader::from_str(text);
+        let mut writer = quick_xml::Writer::new(Vec::with_capacity(text.len()));
+        loop {
+            let event = match reader.read_event().ok()? {
+                Event::Eof => break,
+                Event::Start(e) => Event::Start(start(&e)),
+                Event::Empty(e) => Event::Empty(start(&e)),
+                Event::End(e) => {
+                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    let name = match renamed(e.local_name().as_ref()) {
+                        Some(new) => match name.split_once(':') {
+                            Some((prefix, _)) => format!("{prefix}:{new}"),
+                            None => new.to_owned(),
+                        },
+                        None => name,
+                    };
+                    Event::End(BytesEnd::new(name))
+                }
+                // A DTD is dropped: nothing after this reads one anyway.
+                Event::DocType(_) | Event::Decl(_) => continue,
+                other => other,
+            };
+            writer.write_event(event).ok()?;
+        }
+        String::from_utf8(writer.into_inner()).ok()
+    }
 }
 
 /// The charset parameter of a Content-Type.
@@ -158,18 +263,15 @@ fn strip_declaration(text: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// A Text construct as plain text: HTML (and XHTML) titles lose their markup.
+/// A Text construct as plain text. HTML (and XHTML) loses its markup; so does
+/// "plain" text with markup in it, because RSS titles are plain text by the
+/// spec and escaped HTML in practice (`&lt;b&gt;`, `&amp;nbsp;`), which a reader
+/// would otherwise show as tags.
 fn plain(t: &Text) -> String {
-    if t.content_type.subty() == "plain" {
-        // Text titles still carry HTML entities that XML does not define
-        // (`&nbsp;`) kept as written by the parser.
-        if t.content.contains('&') {
-            return crate::gate::html_text(&t.content, false);
-        }
-        t.content.clone()
-    } else {
-        crate::gate::html_text(&t.content, false)
+    if t.content_type.subty() == "plain" && !t.content.contains(['<', '&']) {
+        return t.content.clone();
     }
+    crate::gate::html_text(&t.content, false)
 }
 
 /// The page a list of links points readers to: `alternate` (or no rel) with an
@@ -359,6 +461,44 @@ mod tests {
             .collect();
         assert_eq!(decode(&be, None), "<a>\u{e9}</a>");
         assert_eq!(decode("<a>é</a>".as_bytes(), None), "<a>é</a>");
+    }
+
+    #[test]
+    fn atom_0_3_reads_as_atom_1_0() {
+        let body = br#"<?xml version="1.0"?>
+<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old &amp; gold</title>
+<link rel="alternate" type="text/html" href="https://o.example/"/>
+<entry><title>E</title><id>tag:o,2026:1</id><link rel="alternate" type="text/html" href="https://o.example/e"/>
+<issued>2026-11-25T09:00:00Z</issued><modified>2026-11-25T10:00:00Z</modified>
+<author><name>N</name><url>https://o.example/n</url></author>
+<content type="text/html" mode="escaped">&lt;p&gt;x&lt;/p&gt;</content></entry></feed>"#;
+        let p = parse(body, None, &Url::parse("https://o.example/feed").unwrap()).unwrap();
+        assert_eq!(p.title.as_deref(), Some("Old & gold"));
+        let e = &p.entries[0].raw;
+        assert_eq!(
+            e.published.unwrap().to_rfc3339(),
+            "2026-11-25T09:00:00+00:00"
+        );
+        assert_eq!(e.updated.unwrap().to_rfc3339(), "2026-11-25T10:00:00+00:00");
+        assert_eq!(
+            e.content.as_ref().unwrap().body.as_deref(),
+            Some("<p>x</p>")
+        );
+        assert_eq!(e.authors[0].uri.as_deref(), Some("https://o.example/n"));
+    }
+
+    #[test]
+    fn feed_ids_validators_accept() {
+        for ok in [
+            "urn:uuid:60a76c80-d399-11d9-b91c-0003939e0af6",
+            "tag:a.example,2026:x",
+            "https://a.example/feed",
+        ] {
+            assert!(valid_id(ok), "{ok}");
+        }
+        for bad in ["urn:x:16", "urn:uuid:", "feed 1", "1234", "urn:-a:b"] {
+            assert!(!valid_id(bad), "{bad}");
+        }
     }
 
     #[test]

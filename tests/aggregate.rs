@@ -1,0 +1,598 @@
+//! Aggregation end to end: a local upstream serves feeds in every format and
+//! encoding (and misbehaves on purpose); newswire polls them into a timeline,
+//! served over HTTP. Asserted through the real interfaces: the served
+//! documents, `/api/v1/sources`, `POST /api/v1/sources/{name}/fetch`,
+//! `/healthz`, `/metrics`, the upstream's own request log, and the CLI.
+
+mod common;
+use common::upstream::Upstream;
+use common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Every fixture source, with the name it gets.
+const SOURCES: &[(&str, &str)] = &[
+    ("agency", "/rss2.xml"),
+    ("oldschool", "/rss091.xml"),
+    ("ninetytwo", "/rss092.xml"),
+    ("rdf", "/rdf.xml"),
+    ("atom", "/atom10.xml"),
+    ("atom03", "/atom03.xml"),
+    ("json10", "/feed10.json"),
+    ("json11", "/feed11.json"),
+    ("undated", "/undated.xml"),
+    ("partner", "/partner.xml"),
+    ("laughs", "/billion-laughs.xml"),
+    ("latin", "/cp1252.xml"),
+    ("utf16", "/utf16.xml"),
+];
+
+/// Sources that misbehave.
+const BAD: &[(&str, &str)] = &[
+    ("moved", "/moved"),
+    ("temp", "/temp"),
+    ("gone", "/gone"),
+    ("busy", "/busy"),
+    ("flaky", "/flaky"),
+    ("stall", "/stall"),
+    ("big", "/big"),
+];
+
+fn config(up: &Upstream, interval: &str) -> String {
+    let mut toml = format!(
+        r#"
+[fetch]
+allow_private_networks = true
+min_interval = "1s"
+interval = "{interval}"
+timeout = "2s"
+connect_timeout = "1s"
+retention = "3650d"
+"#
+    );
+    for (name, path) in SOURCES.iter().chain(BAD) {
+        toml.push_str(&format!(
+            "\n[[sources]]\nname = \"{name}\"\nurl = \"{}\"\n",
+            up.url(path)
+        ));
+        if *name == "agency" {
+            toml.push_str("exclude = [\"sponsored\"]\ncategories = [\"world\"]\n");
+        }
+    }
+    let names: Vec<String> = SOURCES
+        .iter()
+        .chain(BAD)
+        .map(|(n, _)| format!("\"{n}\""))
+        .collect();
+    toml.push_str(&format!(
+        "\n[[timelines]]\nname = \"wire\"\ntitle = \"The wire\"\ncategories = [\"world\"]\nsources = [{}]\nlimit = 200\n",
+        names.join(", ")
+    ));
+    toml
+}
+
+/// The upstream with the encodings only code can write.
+fn upstream() -> Upstream {
+    let up = Upstream::start();
+    // windows-1252 bytes, declared: "café", curly quotes and an en dash.
+    let mut latin = b"<?xml version=\"1.0\" encoding=\"windows-1252\"?>\n<rss version=\"2.0\"><channel><title>Latin</title><link>https://latin.example/</link><description>d</description><item><title>Caf\xe9 \x93quoted\x94 \x96 dash</title><link>https://latin.example/1</link><guid>latin-1</guid><pubDate>Sat, 28 Nov 2026 07:00:00 GMT</pubDate></item></channel></rss>".to_vec();
+    latin.push(b'\n');
+    up.set("/cp1252.xml", "application/rss+xml", latin);
+    // UTF-16LE with a BOM, and a charset header that says otherwise.
+    let text = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Sixteen</title><id>urn:x:16</id><updated>2026-11-28T06:00:00Z</updated><link href=\"https://utf16.example/\"/><entry><title>Ünïcödé in UTF-16 — ok</title><id>urn:x:16:1</id><link href=\"https://utf16.example/1\"/><updated>2026-11-28T06:00:00Z</updated><summary>s</summary></entry></feed>";
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    up.set("/utf16.xml", "application/atom+xml; charset=utf-8", utf16);
+    up
+}
+
+async fn json(url: &str, headers: &[(&str, &str)]) -> Value {
+    let (status, _, body) = get(url, headers).await;
+    assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+async fn sources(server: &Server) -> Vec<Value> {
+    let auth = format!("Bearer {TOKEN}");
+    json(&server.url("/api/v1/sources"), &[("authorization", &auth)])
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn source<'a>(list: &'a [Value], name: &str) -> &'a Value {
+    list.iter().find(|s| s["name"] == name).unwrap()
+}
+
+async fn fetch_now(server: &Server, name: &str) -> (u16, Value) {
+    let resp = client()
+        .post(server.url(&format!("/api/v1/sources/{name}/fetch")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+/// Waits until every listed source has been fetched once.
+async fn fetched_once(server: &Server, names: &[&str]) -> Vec<Value> {
+    eventually(Duration::from_secs(30), || async {
+        let list = sources(server).await;
+        names
+            .iter()
+            .all(|n| !source(&list, n)["last_fetch"].is_null())
+            .then_some(list)
+    })
+    .await
+    .unwrap_or_else(|| panic!("sources not fetched; log:\n{}", server.log_text()))
+}
+
+fn items(feed: &Value) -> Vec<Value> {
+    feed["items"].as_array().unwrap().clone()
+}
+
+fn by_title<'a>(items: &'a [Value], title: &str) -> &'a Value {
+    items
+        .iter()
+        .find(|i| i["title"] == title)
+        .unwrap_or_else(|| {
+            panic!(
+                "no item {title:?} in {:#?}",
+                items.iter().map(|i| &i["title"]).collect::<Vec<_>>()
+            )
+        })
+}
+
+#[tokio::test]
+async fn every_format_and_encoding_merges_into_one_sanitized_timeline() {
+    let up = upstream();
+    let site = SiteDir::demo();
+    site.append_config(&config(&up, "1h"));
+    let server = Server::start(&site, &[]);
+    let names: Vec<&str> = SOURCES.iter().map(|(n, _)| *n).collect();
+    fetched_once(&server, &names).await;
+    let wire = eventually(Duration::from_secs(10), || async {
+        let wire = json(&server.url("/timelines/wire.json"), &[]).await;
+        let titles: Vec<String> = items(&wire)
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_owned())
+            .collect();
+        titles
+            .iter()
+            .any(|t| t.starts_with("Ünïcödé"))
+            .then_some(wire)
+    })
+    .await
+    .expect("the timeline shows the sources' items");
+    let all = items(&wire);
+
+    // Each format and version.
+    for title in [
+        "Rabat hosts the regional water summit",
+        "Port of Tanger Med breaks its record",
+        "Desert rally reaches Dakhla",
+        "Minute-precision dates are valid W3C-DTF",
+        "RFC 850 dates still circulate",
+        "Relative links under xml:base",
+        "An XHTML title",
+        "An Atom 0.3 entry",
+        "A JSON Feed 1.0 item",
+        "A JSON Feed 1.1 item",
+        "An undated item keeps the date it was first seen",
+        "Caf\u{e9} \u{201c}quoted\u{201d} \u{2013} dash",
+        "\u{dc}n\u{ef}c\u{f6}d\u{e9} in UTF-16 \u{2014} ok",
+    ] {
+        by_title(&all, title);
+    }
+    // Filters: the agency's sponsored item is excluded.
+    assert!(
+        !all.iter()
+            .any(|i| i["title"].as_str().unwrap().starts_with("Sponsored"))
+    );
+
+    // Dates feed-rs alone drops, in the site's zone (Africa/Casablanca, +01:00).
+    assert_eq!(
+        by_title(&all, "Minute-precision dates are valid W3C-DTF")["date_published"],
+        "2026-11-18T22:54:00+01:00"
+    );
+    assert_eq!(
+        by_title(&all, "RFC 850 dates still circulate")["date_published"],
+        "2026-11-19T15:46:44+01:00"
+    );
+
+    // Relative URLs under xml:base are absolute.
+    let rel = by_title(&all, "Relative links under xml:base");
+    assert_eq!(rel["url"], "https://atom.example/news/2026/relative-links");
+    let html = rel["content_html"].as_str().unwrap();
+    assert!(
+        html.contains("href=\"https://atom.example/about\""),
+        "{html}"
+    );
+
+    // Hostile payloads are gone, relative images made absolute.
+    let summit = by_title(&all, "Rabat hosts the regional water summit");
+    let body = summit["content_html"].as_str().unwrap();
+    for bad in [
+        "<script",
+        "alert",
+        "onerror",
+        "javascript:",
+        "<iframe",
+        "style=",
+    ] {
+        assert!(!body.contains(bad), "{bad} in {body}");
+    }
+    assert!(
+        body.contains("src=\"https://agency.example/img/summit.jpg\""),
+        "{body}"
+    );
+    // The agency's source credits it, and the partner's copy of the same story
+    // (same canonical link) is merged into it, crediting the partner too.
+    assert_eq!(summit["_source"]["title"], "Agency Wire");
+    assert_eq!(summit["_source"]["feed_url"], up.url("/rss2.xml"));
+    assert_eq!(
+        summit["_source"]["also"][0]["feed_url"],
+        up.url("/partner.xml")
+    );
+    let copies = all
+        .iter()
+        .filter(|i| {
+            i["title"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("water summit")
+        })
+        .count();
+    assert_eq!(copies, 1, "the same story from two sources shows once");
+    // The same title within 48 hours, from another source and link: once too.
+    let markets = all
+        .iter()
+        .filter(|i| {
+            i["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Markets close higher")
+        })
+        .count();
+    assert_eq!(markets, 1);
+
+    // The billion-laughs document expanded nothing.
+    let laugh = all
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().starts_with("Laugh"));
+    if let Some(laugh) = laugh {
+        let t = laugh["title"].as_str().unwrap();
+        assert!(
+            t.len() < 100 && !t.contains("lollol") && !t.contains("root:"),
+            "{t}"
+        );
+    }
+
+    // Ids are ours and stable; the agency's items also reach the world category.
+    let world = json(&server.url("/feeds/world.json"), &[]).await;
+    assert!(items(&world).iter().any(|i| i["id"] == summit["id"]));
+    assert!(summit["id"].as_str().unwrap().starts_with("tag:"));
+
+    // Atom and RSS carry the credit as <source>.
+    let (_, _, atom) = get(&server.url("/timelines/wire.atom"), &[]).await;
+    let atom = String::from_utf8(atom).unwrap();
+    assert!(
+        atom.contains("<source>") && atom.contains("<title>Agency Wire</title>"),
+        "{atom}"
+    );
+    assert!(
+        atom.contains(&format!("rel=\"via\" href=\"{}\"", up.url("/partner.xml")))
+            || atom.contains(&format!("href=\"{}\" rel=\"via\"", up.url("/partner.xml")))
+    );
+    let (_, _, rss) = get(&server.url("/timelines/wire.rss"), &[]).await;
+    let rss = String::from_utf8(rss).unwrap();
+    assert!(
+        rss.contains(&format!(
+            "<source url=\"{}\">Agency Wire</source>",
+            up.url("/rss2.xml")
+        )),
+        "{rss}"
+    );
+
+    // The undated item keeps its first-seen date across polls.
+    let undated =
+        by_title(&all, "An undated item keeps the date it was first seen")["date_published"]
+            .clone();
+    up.set(
+        "/undated.xml",
+        "application/rss+xml",
+        std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/upstream/undated.xml"
+        ))
+        .unwrap()
+        .replace("Another undated item", "Another undated item, reworded"),
+    );
+    let (status, report) = fetch_now(&server, "undated").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["outcome"], "fetched");
+    let again = eventually(Duration::from_secs(10), || async {
+        let wire = json(&server.url("/timelines/wire.json"), &[]).await;
+        let all = items(&wire);
+        all.iter()
+            .any(|i| i["title"] == "Another undated item, reworded")
+            .then_some(all)
+    })
+    .await
+    .expect("the reworded item is served");
+    assert_eq!(
+        by_title(&again, "An undated item keeps the date it was first seen")["date_published"],
+        undated
+    );
+    // Reworded under the same link, it is the same item (no guid: the link is its id).
+    assert!(!again.iter().any(|i| i["title"] == "Another undated item"));
+
+    // check-feed on every timeline document, where the tool is present.
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/check-feed");
+    if tool.exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for ext in ["rss", "atom", "json"] {
+            let (_, _, body) = get(&server.url(&format!("/timelines/wire.{ext}")), &[]).await;
+            let path = dir.path().join(format!("wire.{ext}"));
+            std::fs::write(&path, body).unwrap();
+            files.push(path);
+        }
+        let out = std::process::Command::new(&tool)
+            .args(&files)
+            .output()
+            .unwrap();
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!report.contains(": FAIL:"), "check-feed:\n{report}");
+        assert!(report.contains(": ok:"), "check-feed ran:\n{report}");
+    }
+}
+
+#[tokio::test]
+async fn misbehaving_upstreams_are_contained_and_reported() {
+    let up = upstream();
+    let site = SiteDir::demo();
+    site.append_config(&config(&up, "1h"));
+    let server = Server::start(&site, &[]);
+    let names: Vec<&str> = BAD.iter().chain(SOURCES).map(|(n, _)| *n).collect();
+
+    // While the stalled source hangs, the service answers at once.
+    let healthz = server.url("/healthz");
+    let started = Instant::now();
+    let (status, _, _) = get(&healthz, &[]).await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    let list = fetched_once(&server, &names).await;
+    let started = Instant::now();
+    let (status, _, _) = get(&healthz, &[]).await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    // 301: the stored URL follows; 302: it does not.
+    assert_eq!(source(&list, "moved")["url"], up.url("/rss092.xml"));
+    assert_eq!(source(&list, "moved")["status"], "ok");
+    assert_eq!(source(&list, "temp")["url"], up.url("/temp"));
+    assert_eq!(source(&list, "temp")["status"], "ok");
+    // 410 stops the source.
+    assert_eq!(source(&list, "gone")["status"], "gone");
+    assert_eq!(source(&list, "gone")["http_status"], 410);
+    // 429 with Retry-After: an hour, for this source only.
+    let busy = source(&list, "busy");
+    assert_eq!(busy["http_status"], 429);
+    let next = chrono::DateTime::parse_from_rfc3339(busy["next_fetch"].as_str().unwrap()).unwrap();
+    assert!(
+        next > chrono::Utc::now() + chrono::Duration::minutes(55),
+        "{busy}"
+    );
+    // The stall times out, the 50 MiB body is cut at the limit: failures, with why.
+    let stall = source(&list, "stall");
+    assert_eq!(stall["status"], "failing", "{stall}");
+    assert!(
+        stall["error"].as_str().unwrap().contains("within"),
+        "{stall}"
+    );
+    let big = source(&list, "big");
+    assert_eq!(big["status"], "failing", "{big}");
+    assert!(big["error"].as_str().unwrap().contains("limit"), "{big}");
+    // 500, then recovery on the next fetch.
+    let flaky = source(&list, "flaky");
+    assert_eq!(
+        (flaky["status"].as_str(), flaky["http_status"].as_u64()),
+        (Some("failing"), Some(500)),
+        "{flaky}"
+    );
+    let (status, report) = fetch_now(&server, "flaky").await;
+    assert_eq!(status, 200);
+    assert_eq!(report["outcome"], "fetched", "{report}");
+    assert_eq!(source(&sources(&server).await, "flaky")["status"], "ok");
+
+    // One failing source never affects the others: the good ones are served.
+    let wire = json(&server.url("/timelines/wire.json"), &[]).await;
+    assert!(items(&wire).len() > 10);
+
+    // A second poll sends the stored ETag, and the upstream answers 304.
+    let (status, report) = fetch_now(&server, "agency").await;
+    assert_eq!(status, 200);
+    assert_eq!(report["outcome"], "not_modified", "{report}");
+    let seen = up.requests("/rss2.xml");
+    assert!(seen.len() >= 2);
+    assert!(seen[0].if_none_match.is_none());
+    assert!(seen.last().unwrap().if_none_match.is_some(), "{seen:?}");
+    assert!(
+        seen[0].user_agent.starts_with("newswire/")
+            && seen[0].user_agent.contains("news.example.com"),
+        "{seen:?}"
+    );
+
+    // Unknown source: 404; no token: 401.
+    let (status, _) = fetch_now(&server, "nope").await;
+    assert_eq!(status, 404);
+    let (status, _, _) = get(&server.url("/api/v1/sources"), &[]).await;
+    assert_eq!(status, 401);
+
+    // Fetch metrics.
+    let (_, _, metrics) = get(&server.url("/metrics"), &[]).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    for want in [
+        "newswire_fetches_total{outcome=\"not_modified\"}",
+        "newswire_fetches_total{outcome=\"failed\"}",
+        "newswire_fetch_bytes_total",
+        "newswire_source_up{source=\"stall\"} 0",
+        "newswire_source_up{source=\"agency\"} 1",
+    ] {
+        assert!(metrics.contains(want), "{want} in\n{metrics}");
+    }
+    assert!(
+        server.stop(),
+        "clean shutdown with a stalled fetch in flight"
+    );
+}
+
+#[tokio::test]
+async fn ids_survive_restarts_and_guid_churn() {
+    let up = upstream();
+    let site = SiteDir::demo();
+    // Only the churning source: its guid changes on every poll, its link not.
+    site.append_config(&format!(
+        r#"
+[fetch]
+allow_private_networks = true
+min_interval = "1s"
+interval = "1h"
+timeout = "2s"
+retention = "3650d"
+
+[[sources]]
+name = "churn"
+url = "{}"
+
+[[timelines]]
+name = "wire"
+title = "The wire"
+sources = ["churn"]
+"#,
+        up.url("/churn.xml")
+    ));
+    let churn = |n: u32| {
+        format!(
+            r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Churn</title><link>https://churn.example/</link><description>d</description>
+<item><title>Stable story</title><link>https://churn.example/story</link><guid>guid-{n}</guid><pubDate>Sat, 28 Nov 2026 10:00:00 GMT</pubDate></item>
+<item><title>Second story</title><link>https://churn.example/second</link><guid>second-{n}</guid><pubDate>Sat, 28 Nov 2026 09:00:00 GMT</pubDate></item>
+</channel></rss>"#
+        )
+    };
+    up.set("/churn.xml", "application/rss+xml", churn(1));
+    let server = Server::start(&site, &[]);
+    fetched_once(&server, &["churn"]).await;
+    let ids = |wire: Value| {
+        let mut ids: Vec<String> = items(&wire)
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let first = eventually(Duration::from_secs(10), || async {
+        let ids = ids(json(&server.url("/timelines/wire.json"), &[]).await);
+        (ids.len() == 2).then_some(ids)
+    })
+    .await
+    .expect("two items");
+    for n in 2..=3 {
+        up.set("/churn.xml", "application/rss+xml", churn(n));
+        let (status, report) = fetch_now(&server, "churn").await;
+        assert_eq!(
+            (status, report["outcome"].as_str()),
+            (200, Some("fetched")),
+            "{report}"
+        );
+        assert_eq!(
+            report["created"], 0,
+            "new guids on the same links are the same items: {report}"
+        );
+    }
+    assert_eq!(
+        ids(json(&server.url("/timelines/wire.json"), &[]).await),
+        first
+    );
+    assert!(server.stop());
+    // After a restart (a fresh process with no memory), the next poll too.
+    up.set("/churn.xml", "application/rss+xml", churn(4));
+    let server = Server::start(&site, &[]);
+    let (status, report) = fetch_now(&server, "churn").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 0, "{report}");
+    assert_eq!(
+        ids(json(&server.url("/timelines/wire.json"), &[]).await),
+        first
+    );
+}
+
+#[tokio::test]
+async fn the_fetch_command_prints_a_summary_and_fails_on_failures() {
+    let up = upstream();
+    let site = SiteDir::demo();
+    site.append_config(&config(&up, "1h"));
+    let out = std::process::Command::new(bin())
+        .args(["fetch", "--once", "--config"])
+        .arg(site.config())
+        .arg("--data")
+        .arg(site.data())
+        .env_remove("NEWSWIRE_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "failures make exit 1:\n{stdout}"
+    );
+    assert!(
+        stdout.lines().next().unwrap().starts_with("source"),
+        "{stdout}"
+    );
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} in\n{stdout}"))
+            .to_owned()
+    };
+    assert!(row("agency").contains("fetched"), "{stdout}");
+    assert!(row("gone").contains("gone"), "{stdout}");
+    assert!(row("stall").contains("failed"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} sources, ", SOURCES.len() + BAD.len())),
+        "{stdout}"
+    );
+    // One source, again: its ETag makes it a 304, exit 0.
+    let out = std::process::Command::new(bin())
+        .args(["fetch", "agency", "--config"])
+        .arg(site.config())
+        .arg("--data")
+        .arg(site.data())
+        .env_remove("NEWSWIRE_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("not_modified"), "{stdout}");
+    // An unknown source is an error naming the known ones.
+    let out = std::process::Command::new(bin())
+        .args(["fetch", "nope", "--config"])
+        .arg(site.config())
+        .arg("--data")
+        .arg(site.data())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("agency"));
+}
