@@ -513,3 +513,92 @@ async fn a_database_outage_answers_503_and_keeps_serving() {
     .await
     .expect("and the feed shows them");
 }
+
+/// Thirty sources polled by three instances sharing one PostgreSQL database:
+/// the upstream's own log shows each source fetched once per interval (never
+/// twice by two instances), the work spread over the instances, and, after one
+/// is SIGKILLed, its sources taken over once its leases expire.
+#[tokio::test]
+async fn three_instances_share_the_polling_and_take_over_a_dead_ones_sources() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some((url, _db)) = pg::fresh_database() else {
+        eprintln!("skipping: NEWSWIRE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let up = common::upstream::Upstream::start();
+    let site = SiteDir::demo();
+    let mut toml = String::from(
+        "[fetch]\nallow_private_networks = true\nmin_interval = \"1s\"\ninterval = \"3s\"\ntimeout = \"1s\"\nconnect_timeout = \"1s\"\nretention = \"3650d\"\n",
+    );
+    for n in 0..30 {
+        let path = format!("/s{n:02}.xml");
+        up.set(
+            &path,
+            "application/rss+xml",
+            format!("<rss version=\"2.0\"><channel><title>S{n}</title><link>https://s{n}.example/</link><description>d</description><item><title>Story {n}</title><link>https://s{n}.example/1</link><guid>s{n}-1</guid><pubDate>Sat, 28 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>"),
+        );
+        toml.push_str(&format!(
+            "\n[[sources]]\nname = \"s{n:02}\"\nurl = \"{}\"\n",
+            up.url(&path)
+        ));
+    }
+    site.append_config(&toml);
+    let mut servers: Vec<Server> = (0..3)
+        .map(|i| {
+            Server::start_with(
+                site.config(),
+                &site.path(&format!("data-{i}")),
+                &["--database-url", &url],
+                &[],
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+
+    // Once per interval: consecutive requests for a source are an interval
+    // apart (claims run every second, so up to a second later), never closer.
+    let check_gaps = |from: Instant| {
+        for n in 0..30 {
+            let seen = up.requests(&format!("/s{n:02}.xml"));
+            let times: Vec<Instant> = seen.iter().map(|s| s.at).filter(|t| *t >= from).collect();
+            assert!(
+                times.len() >= 2,
+                "s{n:02} fetched {} times since the mark",
+                times.len()
+            );
+            for pair in times.windows(2) {
+                let gap = pair[1] - pair[0];
+                assert!(
+                    gap >= Duration::from_millis(2500),
+                    "s{n:02} fetched twice within {gap:?}: two instances, or early"
+                );
+            }
+        }
+    };
+    check_gaps(started);
+    // The work is shared: every instance fetched some.
+    let mut per_instance = Vec::new();
+    for s in &servers {
+        let (_, _, metrics) = get(&s.url("/metrics"), &[]).await;
+        let text = String::from_utf8(metrics).unwrap();
+        let fetched: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("newswire_fetches_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        per_instance.push(fetched);
+    }
+    assert!(per_instance.iter().all(|n| *n > 0.0), "{per_instance:?}");
+
+    // SIGKILL one: its leases (timeout + 10 s) run out, and the others take its
+    // sources over. From then on, every source is fetched on schedule again.
+    servers.remove(0).kill();
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let mark = Instant::now();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    check_gaps(mark);
+    for s in servers {
+        assert!(s.stop());
+    }
+}

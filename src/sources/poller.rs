@@ -141,7 +141,7 @@ impl Poller {
         self.config.fetch.timeout + Duration::from_secs(10)
     }
 
-    /// Polls due sources until the process ends: one claim per second at most,
+    /// Polls due sources until the process ends: a claim about every second,
     /// as many fetches at once as `fetch.concurrency` allows.
     pub async fn run(self: Arc<Self>) -> Result<(), String> {
         self.register().await.map_err(|e| e.to_string())?;
@@ -169,7 +169,10 @@ impl Poller {
                 last_expiry = Some(Instant::now());
                 self.expire().await;
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            // About a second, at a random phase: instances that claim at a
+            // fixed rhythm would leave the work to whichever ticks first.
+            let pause = 500 + (unit_random("tick") * 1000.0) as u64;
+            tokio::time::sleep(Duration::from_millis(pause)).await;
         }
     }
 

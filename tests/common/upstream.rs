@@ -21,6 +21,7 @@ pub struct Seen {
     pub path: String,
     pub if_none_match: Option<String>,
     pub user_agent: String,
+    pub at: std::time::Instant,
 }
 
 #[derive(Clone, Default)]
@@ -104,6 +105,7 @@ impl Upstream {
             path: path.clone(),
             if_none_match: header("if-none-match"),
             user_agent: header("user-agent").unwrap_or_default(),
+            at: std::time::Instant::now(),
         });
         let hit = {
             let mut hits = self.hits.lock().unwrap();
