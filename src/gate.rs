@@ -4,7 +4,7 @@
 //!
 //! Nothing the gate lets through can make a served document invalid or unsafe:
 //!
-//! - **Dates** must lie in the [`window`]: from 1970-01-01 (HTTP dates and Unix
+//! - **Dates** are cut to whole seconds and must lie in the [`window`]: from 1970-01-01 (HTTP dates and Unix
 //!   time start there; RFC 822 and RFC 3339 could go further back, `Last-Modified`
 //!   cannot) to [`FUTURE_SLACK`] after the write, so an item cannot push a feed's
 //!   validators into the future.
@@ -20,7 +20,7 @@
 //! repaired instead: dates are clamped, bad URLs dropped.
 
 use crate::model::{Item, Person};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Timelike, Utc};
 use std::sync::LazyLock;
 
 /// A field that is wrong, named as the author wrote it.
@@ -124,8 +124,11 @@ fn dates(
             ))
         }
     };
-    let published = check("published", published)?;
-    let updated = check("updated", updated)?;
+    // Whole seconds: RSS dates have no fraction, and a reader that drops a
+    // fraction's offset with it (newsboat does) would date the item hours off.
+    let whole = |t: DateTime<Utc>| t.with_nanosecond(0).unwrap_or(t);
+    let published = whole(check("published", published)?);
+    let updated = whole(check("updated", updated)?);
     if updated < published {
         return match trust {
             Trust::FirstParty => Err(FieldError::new("updated", "is earlier than published")),
