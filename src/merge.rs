@@ -24,37 +24,35 @@ const MIN_TITLE: usize = 12;
 /// descending) into one of at most `limit` items, each story once (see the
 /// module doc). A heap over the lists' heads: the work follows `limit`, not
 /// the lists' sum.
-pub fn merge(lists: Vec<Vec<Item>>, limit: usize) -> Vec<Item> {
-    let mut lists: Vec<std::vec::IntoIter<Item>> = lists.into_iter().map(Vec::into_iter).collect();
-    let mut heads = BinaryHeap::new();
-    let mut front: Vec<Option<Item>> = Vec::with_capacity(lists.len());
-    for (i, list) in lists.iter_mut().enumerate() {
-        let head = list.next();
-        if let Some(it) = &head {
-            heads.push((it.published, it.id.clone(), Reverse(i)));
+pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
+    // The heap holds each list's head by reference; only what is kept is cloned.
+    let mut heads = BinaryHeap::with_capacity(lists.len());
+    for (i, list) in lists.iter().enumerate() {
+        if let Some(it) = list.first() {
+            heads.push((it.published, it.id.as_str(), Reverse(i)));
         }
-        front.push(head);
     }
+    let mut next = vec![1usize; lists.len()];
     let mut seen = HashSet::new();
     let mut stories = Stories::default();
     let mut out: Vec<Item> = Vec::with_capacity(limit);
     while out.len() < limit {
-        let Some((_, _, Reverse(i))) = heads.pop() else {
+        let Some((_, id, Reverse(i))) = heads.pop() else {
             break;
         };
-        let item = front[i].take().expect("a head in the heap is in front");
-        if let Some(next) = lists[i].next() {
-            heads.push((next.published, next.id.clone(), Reverse(i)));
-            front[i] = Some(next);
+        let item = &lists[i][next[i] - 1];
+        if let Some(following) = lists[i].get(next[i]) {
+            heads.push((following.published, following.id.as_str(), Reverse(i)));
         }
-        if !seen.insert(item.id.clone()) {
+        next[i] += 1;
+        if !seen.insert(id) {
             continue;
         }
-        match stories.find(&item, &out) {
-            Some(kept) => absorb(&mut out[kept], item),
+        match stories.find(item, &out) {
+            Some(kept) => absorb(&mut out[kept], item.clone()),
             None => {
-                stories.add(&item, out.len());
-                out.push(item);
+                stories.add(item, out.len());
+                out.push(item.clone());
             }
         }
     }
@@ -253,14 +251,14 @@ mod tests {
     fn newest_first_each_once_ties_by_id() {
         let a = vec![item("a3", 30), item("x", 20), item("a1", 10)];
         let b = vec![item("y", 30), item("x", 20), item("b0", 0)];
-        let ids: Vec<String> = merge(vec![a.clone(), b.clone()], 10)
+        let ids: Vec<String> = merge(&[a.clone(), b.clone()], 10)
             .into_iter()
             .map(|i| i.id)
             .collect();
         assert_eq!(ids, ["y", "a3", "x", "a1", "b0"]);
-        let two: Vec<String> = merge(vec![a, b], 2).into_iter().map(|i| i.id).collect();
+        let two: Vec<String> = merge(&[a, b], 2).into_iter().map(|i| i.id).collect();
         assert_eq!(two, ["y", "a3"]);
-        assert!(merge(vec![vec![], vec![]], 5).is_empty());
+        assert!(merge(&[vec![], vec![]], 5).is_empty());
     }
 
     fn external(id: &str, source: &str, minute: u32, link: &str, title: &str) -> Item {
@@ -307,7 +305,7 @@ mod tests {
                 "FLIGHTS resume, in Khartoum!",
             ),
         ];
-        let merged = merge(vec![a, b], 10);
+        let merged = merge(&[a, b], 10);
         assert_eq!(merged.len(), 1, "{merged:?}");
         // The earliest copy is the original; it credits the other source.
         assert_eq!(merged[0].id, "b2");
@@ -349,7 +347,7 @@ mod tests {
             "Markets at the close",
         );
         old.published -= chrono::Duration::days(3);
-        let merged = merge(vec![a, vec![old]], 10);
+        let merged = merge(&[a, vec![old]], 10);
         assert_eq!(merged.len(), 3);
     }
 

@@ -329,7 +329,12 @@ impl Origin {
     /// The permanent public id (RSS guid, Atom id, JSON Feed id), derived from
     /// the key alone, so it never changes whatever else upstream changes.
     pub fn public_id(&self, tag_prefix: &str) -> String {
-        format!("{tag_prefix}source/{}", self.key())
+        Self::id_of_key(tag_prefix, &self.key())
+    }
+
+    /// [`Origin::public_id`] from a key already made.
+    pub fn id_of_key(tag_prefix: &str, key: &str) -> String {
+        format!("{tag_prefix}source/{key}")
     }
 }
 

@@ -282,7 +282,7 @@ impl Site {
                         .iter()
                         .filter_map(|m| versions.get(m).map(|s| s.modified))
                         .max();
-                    let items = crate::merge::merge(lists, size);
+                    let items = crate::merge::merge(&lists, size);
                     (
                         items,
                         crate::merge::merge_tombstones(stones, size),
