@@ -114,3 +114,13 @@ fn json(i: usize) -> String {
     }))
     .expect("JSON serializes")
 }
+
+/// A small feed (one item), for polling rounds over many sources.
+pub fn small(i: usize) -> (String, String) {
+    (
+        format!("small-{i:05}.rss"),
+        format!(
+            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel><title>Small {i}</title><link>https://small{i}.example/</link><description>d</description><item><title>Only story of small {i}</title><link>https://small{i}.example/1</link><guid>small-{i}-1</guid><pubDate>Sat, 28 Nov 2026 08:00:00 +0000</pubDate></item></channel></rss>\n"
+        ),
+    )
+}

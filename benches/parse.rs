@@ -133,6 +133,25 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
+    // NEWSWIRE_BENCH_WRITE=DIR: write the corpus (and as many small feeds as
+    // NEWSWIRE_BENCH_SMALL says) to DIR for benches/aggregate-vs-reader.sh.
+    if let Ok(dir) = std::env::var("NEWSWIRE_BENCH_WRITE") {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).expect("corpus folder");
+        for i in 0..feeds {
+            let (name, _, body) = corpus::feed(i);
+            std::fs::write(dir.join(name), body).expect("write");
+        }
+        let small: usize = std::env::var("NEWSWIRE_BENCH_SMALL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        for i in 0..small {
+            let (name, body) = corpus::small(i);
+            std::fs::write(dir.join(name), body).expect("write");
+        }
+        return;
+    }
     let corpus: Vec<(String, Vec<u8>)> = (0..feeds)
         .map(|i| {
             let (name, _, body) = corpus::feed(i);

@@ -384,6 +384,9 @@ impl Store for Timed {
     ) -> Result<Vec<Item>, StoreError> {
         self.inner.list(feed, kind, limit).await
     }
+    async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>, StoreError> {
+        self.inner.list_merged(feeds, limit).await
+    }
     async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError> {
         self.inner.tombstones(feed, limit).await
     }

@@ -273,9 +273,11 @@ impl Site {
                 // A timeline: its members' newest items merged, its Last-Modified
                 // the newest of theirs.
                 Some(members) => {
-                    let (mut lists, mut stones) = (Vec::new(), Vec::new());
+                    // One query for the members' newest items together; twice
+                    // the limit, since copies of one story merge into one.
+                    let lists = vec![self.store.list_merged(&members, size * 2).await?];
+                    let mut stones = Vec::new();
                     for m in &members {
-                        lists.push(self.store.list(m, None, size).await?);
                         stones.push(self.store.tombstones(m, size).await?);
                     }
                     let modified = members

@@ -575,6 +575,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keyword_filters() {
+        let mut source = SourceConfig {
+            name: "s".into(),
+            url: "https://s.example/".into(),
+            title: None,
+            interval: None,
+            include: vec!["Morocco".into()],
+            exclude: vec!["SPONSORED".into()],
+            categories: vec![],
+        };
+        let item = |title: &str, tags: &[&str]| {
+            let mut it = crate::store::conformance::item("x", "world", 0);
+            it.title = title.into();
+            it.summary = None;
+            it.tags = tags.iter().map(|t| t.to_string()).collect();
+            it
+        };
+        assert!(wanted(&source, &item("Rain in morocco", &[])));
+        assert!(wanted(&source, &item("Rain", &["Morocco"])), "tags count");
+        assert!(
+            !wanted(&source, &item("Rain in Spain", &[])),
+            "include misses"
+        );
+        assert!(
+            !wanted(&source, &item("Sponsored: Morocco trips", &[])),
+            "exclude wins"
+        );
+        source.include.clear();
+        assert!(wanted(&source, &item("Rain in Spain", &[])));
+    }
+
+    #[test]
     fn backoff_doubles_with_jitter_and_caps() {
         let i = Duration::from_secs(60);
         for (failures, base) in [(1, 60.0), (2, 120.0), (3, 240.0), (30, 86400.0)] {

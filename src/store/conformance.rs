@@ -6,7 +6,7 @@ use crate::model::{FeedId, Item, ItemKind, Person, Source};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 
-fn item(id: &str, category: &str, minutes: i64) -> Item {
+pub(crate) fn item(id: &str, category: &str, minutes: i64) -> Item {
     let t = DateTime::parse_from_rfc3339("2026-02-01T10:00:00Z")
         .unwrap()
         .with_timezone(&Utc)
@@ -54,6 +54,7 @@ pub const CASES: &[&str] = &[
     "fetch_state_round_trips",
     "claims_hand_each_due_source_to_one_owner",
     "external_items_keep_their_identity_and_first_seen_time",
+    "merged_lists_take_the_newest_of_several_feeds_once",
 ];
 
 fn world() -> FeedId {
@@ -536,6 +537,29 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
         19,
         "the saved source is not due until its next fetch"
     );
+    // A fetch asked for now claims that one source, due or not, if its lease
+    // is free; a held one is refused.
+    let only = |owner, name, now| {
+        let claim = super::Claim {
+            only: Some(name),
+            owner,
+            now: at(now),
+            until: at(now + 5),
+            limit: 1,
+        };
+        async move { store.claim_due(&claim).await.unwrap() }
+    };
+    let named = only("f", late.source.as_str(), 13).await;
+    assert_eq!(named.len(), 1, "not due, but asked for");
+    assert_eq!(named[0].source, late.source);
+    assert!(
+        only("g", after[0].source.as_str(), 13).await.is_empty(),
+        "held by e"
+    );
+    assert!(
+        only("g", late.source.as_str(), 14).await.is_empty(),
+        "held by f"
+    );
 }
 
 fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item {
@@ -622,4 +646,40 @@ pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn 
         store.tombstones(&world(), 10).await.unwrap().is_empty(),
         "aged out, not withdrawn"
     );
+}
+
+/// `list_merged`: the newest items of several feeds together, newest first
+/// (ties by id), an item in two of them once, and only `limit` of them.
+pub async fn merged_lists_take_the_newest_of_several_feeds_once(store: &dyn Store) {
+    let mut items = vec![
+        item("w1", "world", 10),
+        item("t1", "tech", 20),
+        item("w2", "world", 30),
+        item("s1", "sports", 40),
+    ];
+    items.extend([
+        external("agency", "a1", 25, true),
+        external("agency", "a2", 5, true),
+    ]);
+    store.upsert(&items, Ownership::Take).await.unwrap();
+    let ids = |list: Vec<Item>| list.into_iter().map(|i| i.key).collect::<Vec<_>>();
+    let members = [world(), tech(), FeedId::Source("agency".into())];
+    let got = ids(store.list_merged(&members, 10).await.unwrap());
+    let a1 = items[4].key.clone();
+    let a2 = items[5].key.clone();
+    assert_eq!(
+        got,
+        ["w2".to_owned(), a1.clone(), "t1".into(), "w1".into(), a2]
+    );
+    assert_eq!(
+        ids(store.list_merged(&members, 2).await.unwrap()),
+        ["w2".to_owned(), a1]
+    );
+    // `all` holds every local item: with `world`, each still once.
+    let got = ids(store
+        .list_merged(&[FeedId::All, world()], 10)
+        .await
+        .unwrap());
+    assert_eq!(got, ["s1", "w2", "t1", "w1"]);
+    assert!(store.list_merged(&[], 10).await.unwrap().is_empty());
 }

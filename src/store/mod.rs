@@ -116,6 +116,12 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError>;
 
+    /// The newest items of several feeds together (a timeline's members),
+    /// newest first, each item once, at most `limit`: one ordered scan of the
+    /// feeds' index, and only what is returned is read and decoded, however
+    /// many feeds and items the members hold.
+    async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>, StoreError>;
+
     /// A feed's most recent tombstones, newest first.
     async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError>;
 
@@ -333,6 +339,13 @@ pub(crate) fn feed_changes(changed: &BTreeSet<FeedId>, dates: &BTreeMap<String, 
         .map(|f| (f.key(), dates.get(f.key().as_ref()).copied().unwrap_or(0)))
         .collect();
     serde_json::to_string(&rows).expect("strings and numbers serialize")
+}
+
+/// Feed keys as the JSON array `list_merged` binds (each backend expands it
+/// in SQL with its `FEEDS_IN`).
+pub(crate) fn feed_keys(feeds: &[FeedId]) -> String {
+    let keys: Vec<std::borrow::Cow<str>> = feeds.iter().map(FeedId::key).collect();
+    serde_json::to_string(&keys).expect("strings serialize")
 }
 
 /// `feed_versions` rows (feed, version, modified) as the map `versions()` returns.

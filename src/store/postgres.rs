@@ -142,6 +142,9 @@ const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
 
+/// A JSON array of feed keys (`$1`) as rows, for `list_merged`.
+const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
+
 /// True for errors that mean "the database cannot be reached right now", as opposed
 /// to a bad query or bad data: the caller should retry later (HTTP 503).
 fn is_unavailable(e: &sqlx::Error) -> bool {
@@ -453,6 +456,12 @@ impl Store for PgStore {
 
     async fn list(&self, feed: &FeedId, kind: Option<ItemKind>, limit: usize) -> Result<Vec<Item>> {
         list(&mut *self.read().await?, feed, kind, limit)
+            .await
+            .map_err(classify)
+    }
+
+    async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>> {
+        list_merged(&mut *self.read().await?, feeds, limit)
             .await
             .map_err(classify)
     }

@@ -108,6 +108,9 @@ const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
 
+/// A JSON array of feed keys (`$1`) as rows, for `list_merged`.
+const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
+
 /// The embedded migrations, one file per change in `migrations/sqlite/`.
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -337,6 +340,10 @@ impl Store for SqliteStore {
 
     async fn list(&self, feed: &FeedId, kind: Option<ItemKind>, limit: usize) -> Result<Vec<Item>> {
         list(&mut *self.read.acquire().await?, feed, kind, limit).await
+    }
+
+    async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>> {
+        list_merged(&mut *self.read.acquire().await?, feeds, limit).await
     }
 
     async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>> {

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Aggregation side by side with a real aggregator, in one run: `reader` (PyPI,
+# lemon24's feed library: feedparser and SQLite) and newswire poll the same
+# local upstream (nginx serving static files with ETags) over the same corpus
+# of FEEDS feeds (benches/corpus.rs: RSS 2.0, Atom, RDF and JSON Feed, 59 items
+# each, about 195 KB a feed). Rounds, for each:
+#   1. first poll: every feed new                            -> items/s
+#   2. every feed answers 304                                -> feeds/s
+#   3. nginx stops sending validators: the same bodies again -> time vs the first poll
+# then newswire on PostgreSQL too (when NEWSWIRE_BENCH_DATABASE_URL is set),
+# the render of a timeline over every source, a round of SMALL sources that
+# all answer 304 with the CPU the poll used, and the peak RSS of `serve` with
+# every source stored while all its feeds and timelines are read.
+#
+#   cargo build --release && benches/aggregate-vs-reader.sh
+#   FEEDS=1000 SMALL=10000 NEWSWIRE_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
+#     benches/aggregate-vs-reader.sh
+#
+# newswire runs `newswire fetch --once` (parse, gate, store; the process's
+# start and migrations included) with fetch.concurrency 16 and fetch.per_host
+# 16: every feed is on 127.0.0.1, and the default of 2 per host is politeness
+# toward one real site. reader runs update_feeds() with its defaults (one
+# worker), as a user of the library gets it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FEEDS=${FEEDS:-1000}
+SMALL=${SMALL:-10000}
+bin=target/release/newswire
+[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+work=$(mktemp -d)
+chmod 755 "$work"   # nginx workers run as another user
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+log() { echo "aggregate-vs-reader: $*" >&2; }
+
+command -v nginx >/dev/null || {
+  log "installing nginx"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends nginx-light >/dev/null 2>&1 ||
+    { apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends nginx-light >/dev/null; }
+}
+venv=${READER_VENV:-/tmp/newswire-reader-venv}
+"$venv/bin/python" -c 'import reader' 2>/dev/null || {
+  log "installing reader into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q reader==3.26 sgmllib3k==1.0.0
+}
+
+log "writing the corpus ($FEEDS feeds, $SMALL small ones)"
+NEWSWIRE_BENCH_WRITE="$work/www" NEWSWIRE_BENCH_FEEDS=$FEEDS NEWSWIRE_BENCH_SMALL=$SMALL \
+  cargo bench -q --bench parse >/dev/null 2>&1
+mb=$(du -sm "$work/www" | cut -f1)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+# validators on|off
+nginx_conf() {
+  local etag=on ims=exact
+  [ "$1" = off ] && etag=off ims=off
+  cat >"$work/nginx.conf" <<EOF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  types { application/rss+xml rss; application/atom+xml atom; application/rdf+xml rdf; application/feed+json json; }
+  server {
+    listen 127.0.0.1:$port;
+    root $work/www;
+    etag $etag;
+    if_modified_since $ims;
+  }
+}
+EOF
+}
+nginx_conf on
+nginx -p "$work" -c "$work/nginx.conf"
+sleep 0.3
+curl -sf "http://127.0.0.1:$port/feed-00000.rss" >/dev/null || { log "nginx did not start"; cat "$work/nginx-error.log"; exit 1; }
+validators() {
+  nginx_conf "$1"
+  nginx -p "$work" -c "$work/nginx.conf" -s reload
+  sleep 0.5
+}
+
+urls() { for f in "$work"/www/feed-*; do echo "http://127.0.0.1:$port/$(basename "$f")"; done; }
+urls >"$work/urls.txt"
+items=$((FEEDS * 59))
+
+# ---- reader ----
+cat >"$work/reader_bench.py" <<'EOF'
+import sys, time
+from reader import make_reader
+db, urls = sys.argv[1], open(sys.argv[2]).read().split()
+r = make_reader(db)
+for u in urls:
+    r.add_feed(u, exist_ok=True)
+t = time.perf_counter()
+r.update_feeds()
+print(time.perf_counter() - t)
+EOF
+reader_round() { "$venv/bin/python" "$work/reader_bench.py" "$work/reader.sqlite" "$work/urls.txt"; }
+log "reader: first poll"
+r1=$(reader_round)
+log "reader: 304 round"
+r2=$(reader_round)
+validators off
+log "reader: same bodies, no validators"
+r3=$(reader_round)
+validators on
+r_items=$(sqlite3 "$work/reader.sqlite" 'SELECT count(*) FROM entries;' 2>/dev/null || echo "$items")
+
+# ---- newswire ----
+site() { # DIR URLS-FILE
+  mkdir -p "$1"
+  cp -r feeds/. "$1"
+  {
+    printf '\n[fetch]\nallow_private_networks = true\nretention = "3650d"\nconcurrency = 16\nper_host = 16\n'
+    i=0; names=()
+    while read -r u; do
+      printf '\n[[sources]]\nname = "s%05d"\nurl = "%s"\n' "$i" "$u"
+      names+=("\"$(printf 's%05d' "$i")\""); i=$((i + 1))
+    done <"$2"
+    printf '\n[[timelines]]\nname = "everything"\ntitle = "Everything"\nsources = [%s]\nlimit = 1000\n' "$(IFS=,; echo "${names[*]}")"
+  } >>"$1/newswire.toml"
+}
+secs() { python3 -c 'import time; print(time.time())'; }
+newswire_round() { # SITE DATA [db args]
+  local t0 t1; t0=$(secs)
+  "$bin" fetch --once --config "$1/newswire.toml" --data "$2" "${@:3}" >"$work/fetch.out" 2>"$work/fetch.err" || true
+  t1=$(secs)
+  grep -q " 0 failed" "$work/fetch.out" || { log "fetch failures:"; tail -3 "$work/fetch.out" >&2; }
+  python3 -c "print($t1 - $t0)"
+}
+site "$work/site" "$work/urls.txt"
+declare -A N
+run_newswire() { # LABEL [db args]
+  local label=$1; shift
+  log "newswire ($label): first poll"
+  N[$label.1]=$(newswire_round "$work/site" "$work/data-$label" "$@")
+  log "newswire ($label): 304 round"
+  N[$label.2]=$(newswire_round "$work/site" "$work/data-$label" "$@")
+  validators off
+  log "newswire ($label): same bodies, no validators"
+  N[$label.3]=$(newswire_round "$work/site" "$work/data-$label" "$@")
+  validators on
+}
+run_newswire sqlite
+labels=(sqlite)
+if [ -n "${NEWSWIRE_BENCH_DATABASE_URL:-}" ]; then
+  psql "$NEWSWIRE_BENCH_DATABASE_URL" -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
+  run_newswire postgres --database-url "$NEWSWIRE_BENCH_DATABASE_URL"
+  labels+=(postgres)
+fi
+
+log "newswire: rendering a timeline of every source (build)"
+t0=$(secs)
+"$bin" build --config "$work/site/newswire.toml" --data "$work/data-sqlite" --out "$work/out" >/dev/null 2>&1
+t1=$(secs)
+render=$(python3 -c "print($t1 - $t0)")
+
+# ---- many small sources, all 304 ----
+ls "$work"/www/small-* >/dev/null 2>&1 && {
+  for f in "$work"/www/small-*; do echo "http://127.0.0.1:$port/$(basename "$f")"; done >"$work/small.txt"
+  site "$work/small-site" "$work/small.txt"
+  log "newswire: $SMALL small sources, first poll"
+  newswire_round "$work/small-site" "$work/data-small" >/dev/null
+  log "newswire: $SMALL small sources, all 304, with CPU"
+  t0=$(secs)
+  # The CPU the fetch process used, from the kernel's accounting of the child.
+  python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(r.ru_utime, r.ru_stime)' "$bin" fetch --once --config "$work/small-site/newswire.toml" --data "$work/data-small" >"$work/small.time"
+  t1=$(secs)
+  small_wall=$(python3 -c "print($t1 - $t0)")
+  read -r su ss <"$work/small.time"
+}
+
+# ---- memory: serve every stored source, read every document ----
+log "newswire: peak RSS while serving"
+"$bin" serve --config "$work/site/newswire.toml" --data "$work/data-sqlite" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
+echo $! >"$work/serve.pid"
+for _ in $(seq 200); do grep -q "listening on" "$work/serve.out" && break; sleep 0.1; done
+base=$(sed -n 's/^newswire: listening on //p' "$work/serve.out")
+sleep 3
+for path in /timelines/everything.rss /timelines/everything.atom /timelines/everything.json /timelines/everything.html \
+            /feeds/all.rss /feeds/world.json /; do
+  for _ in 1 2 3; do curl -s --compressed "$base$path" >/dev/null; done
+done
+stored=$(sqlite3 "$work/data-sqlite/newswire.sqlite" 'SELECT count(*) FROM items;')
+peak=$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$work/serve.pid")/status")
+kill "$(cat "$work/serve.pid")"
+
+echo
+echo "corpus: $FEEDS feeds, $items items, $mb MB on disk (nginx, ETag and Last-Modified)"
+printf '%-44s %12s %12s %8s\n' "" "reader 3.26" "newswire" "ratio"
+for label in "${labels[@]}"; do
+  python3 - "$label" "$items" "$FEEDS" "$r1" "$r2" "$r3" "${N[$label.1]}" "${N[$label.2]}" "${N[$label.3]}" <<'EOF'
+import sys
+label, items, feeds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r1, r2, r3, n1, n2, n3 = map(float, sys.argv[4:])
+print(f"[{label}]")
+print(f"{'first poll, items/s':44} {items/r1:12.0f} {items/n1:12.0f} {r1/n1:7.1f}x")
+print(f"{'all 304, feeds/s':44} {feeds/r2:12.0f} {feeds/n2:12.0f} {r2/n2:7.1f}x")
+print(f"{'same bodies without validators, s':44} {r3:12.2f} {n3:12.2f} {r3/n3:7.1f}x")
+print(f"{'  ... as a share of its own first poll':44} {r3/r1:12.2f} {n3/n1:12.2f}")
+EOF
+done
+echo "reader stored $r_items entries; newswire stored $stored items"
+echo "render of a 1,000-item timeline over $FEEDS sources, with every other feed (build): ${render}s"
+[ -n "${small_wall:-}" ] && echo "$SMALL small sources, all 304: ${small_wall}s wall, CPU ${su}s user + ${ss}s system"
+echo "peak RSS of serve with $stored stored items, every document read: $((peak / 1024)) MiB"
