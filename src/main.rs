@@ -359,24 +359,12 @@ async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::
         None => site.config.sources.iter().map(|s| s.name.clone()).collect(),
     };
     let progress = newswire::import::bar(names.len() as u64, "fetching");
-    let mut tasks = tokio::task::JoinSet::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(site.config.fetch.concurrency));
-    for name in names {
-        let poller = poller.clone();
-        let slots = slots.clone();
-        tasks.spawn(async move {
-            let _slot = slots.acquire_owned().await;
-            let result = poller.fetch_now(&name).await;
-            (name, result)
-        });
-    }
-    let mut rows = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        let (name, result) = done?;
-        progress.inc(1);
-        progress.set_message(name.clone());
-        rows.push((name, result));
-    }
+    let mut rows = poller
+        .fetch_many(&names, |name| {
+            progress.inc(1);
+            progress.set_message(name.to_owned());
+        })
+        .await;
     progress.finish_and_clear();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     println!(

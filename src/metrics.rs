@@ -414,13 +414,13 @@ impl Store for Timed {
     async fn fetch_states(&self) -> Result<Vec<crate::model::FetchState>, StoreError> {
         self.inner.fetch_states().await
     }
-    async fn save_fetch_state(
+    async fn save_fetch_states(
         &self,
-        state: &crate::model::FetchState,
+        states: &[crate::model::FetchState],
         owner: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
         let t = Instant::now();
-        let r = self.inner.save_fetch_state(state, owner).await;
+        let r = self.inner.save_fetch_states(states, owner).await;
         self.observe("fetch_state", t);
         r
     }

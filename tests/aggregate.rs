@@ -537,25 +537,32 @@ sources = ["churn"]
     );
 }
 
-#[tokio::test]
-async fn the_fetch_command_prints_a_summary_and_fails_on_failures() {
-    let up = upstream();
-    let site = SiteDir::demo();
-    site.append_config(&config(&up, "1h"));
+/// `newswire fetch ARGS --config … --data …` on a site: (exit code, stdout, stderr).
+fn fetch_command(site: &SiteDir, args: &[&str]) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(bin())
-        .args(["fetch", "--once", "--config"])
+        .arg("fetch")
+        .args(args)
+        .arg("--config")
         .arg(site.config())
         .arg("--data")
         .arg(site.data())
         .env_remove("NEWSWIRE_DATABASE_URL")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
+    (
         out.status.code(),
-        Some(1),
-        "failures make exit 1:\n{stdout}"
-    );
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_fetch_command_prints_a_summary_and_fails_on_failures() {
+    let up = upstream();
+    let site = SiteDir::demo();
+    site.append_config(&config(&up, "1h"));
+    let (code, stdout, _) = fetch_command(&site, &["--once"]);
+    assert_eq!(code, Some(1), "failures make exit 1:\n{stdout}");
     assert!(
         stdout.lines().next().unwrap().starts_with("source"),
         "{stdout}"
@@ -575,27 +582,13 @@ async fn the_fetch_command_prints_a_summary_and_fails_on_failures() {
         "{stdout}"
     );
     // One source, again: its ETag makes it a 304, exit 0.
-    let out = std::process::Command::new(bin())
-        .args(["fetch", "agency", "--config"])
-        .arg(site.config())
-        .arg("--data")
-        .arg(site.data())
-        .env_remove("NEWSWIRE_DATABASE_URL")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let (code, stdout, _) = fetch_command(&site, &["agency"]);
+    assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains("not_modified"), "{stdout}");
     // An unknown source is an error naming the known ones.
-    let out = std::process::Command::new(bin())
-        .args(["fetch", "nope", "--config"])
-        .arg(site.config())
-        .arg("--data")
-        .arg(site.data())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("agency"));
+    let (code, _, stderr) = fetch_command(&site, &["nope"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("agency"), "{stderr}");
 }
 
 /// `examples/merge.rs`, as the README runs it: two feeds carrying one story

@@ -91,6 +91,42 @@ pub struct Poller {
     changed: Arc<dyn Fn(&Written) + Send + Sync>,
     known: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Known>>>>,
     slots: Arc<tokio::sync::Semaphore>,
+    /// Set once the configured sources are in the store.
+    registered: tokio::sync::OnceCell<()>,
+    /// The queue of states to save, batched by [`save_batches`].
+    saver: tokio::sync::OnceCell<tokio::sync::mpsc::Sender<PendingSave>>,
+}
+
+type PendingSave = (
+    FetchState,
+    tokio::sync::oneshot::Sender<Result<bool, StoreError>>,
+);
+
+/// Writes the states queued since the last write in one transaction, each
+/// waiting fetch told its own outcome. Ends when every sender is gone.
+async fn save_batches(
+    store: Arc<dyn Store>,
+    owner: String,
+    mut rx: tokio::sync::mpsc::Receiver<PendingSave>,
+) {
+    const MAX_BATCH: usize = 256;
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (states, replies): (Vec<FetchState>, Vec<_>) = batch.drain(..).unzip();
+        match store.save_fetch_states(&states, &owner).await {
+            Ok(saved) => {
+                for (reply, ok) in replies.into_iter().zip(saved) {
+                    let _ = reply.send(Ok(ok));
+                }
+            }
+            Err(e) => {
+                let e = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Unavailable(e.clone())));
+                }
+            }
+        }
+    }
 }
 
 impl Poller {
@@ -119,12 +155,21 @@ impl Poller {
             metrics,
             changed,
             known: Mutex::new(HashMap::new()),
+            registered: tokio::sync::OnceCell::new(),
+            saver: tokio::sync::OnceCell::new(),
         }))
     }
 
     /// Registers the configured sources in the store (new ones are due at once;
-    /// known ones keep their state).
+    /// known ones keep their state), once per process.
     pub async fn register(&self) -> Result<(), StoreError> {
+        self.registered
+            .get_or_try_init(|| self.add_sources())
+            .await
+            .map(|_| ())
+    }
+
+    async fn add_sources(&self) -> Result<(), StoreError> {
         let now = Utc::now();
         let states: Vec<FetchState> = self
             .config
@@ -176,7 +221,11 @@ impl Poller {
         }
     }
 
-    async fn claim(&self, only: Option<&str>, limit: usize) -> Result<Vec<FetchState>, StoreError> {
+    async fn claim(
+        &self,
+        only: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<FetchState>, StoreError> {
         let now = Utc::now();
         let until = now + chrono::Duration::from_std(self.lease()).unwrap_or_default();
         self.store
@@ -192,16 +241,80 @@ impl Poller {
 
     /// Fetches one source now, due or not (the API's and the CLI's "fetch
     /// now"), unless another instance holds it.
-    pub async fn fetch_now(&self, name: &str) -> Result<Report, PollError> {
-        if self.config.source(name).is_none() {
-            return Err(PollError::Unknown(name.to_owned()));
-        }
-        self.register().await?;
-        let mut claimed = self.claim(Some(name), 1).await?;
-        let state = claimed
+    pub async fn fetch_now(self: &Arc<Self>, name: &str) -> Result<Report, PollError> {
+        let (_, result) = self
+            .fetch_many(&[name.to_owned()], |_| {})
+            .await
             .pop()
-            .ok_or_else(|| PollError::Busy(name.to_owned()))?;
-        Ok(self.poll(state).await?)
+            .expect("one result per name");
+        result
+    }
+
+    /// Fetches the named sources now, due or not, `fetch.concurrency` at a
+    /// time (`newswire fetch --once`): each group claimed in one statement,
+    /// its states saved together. `done` sees each result as it comes.
+    pub async fn fetch_many(
+        self: &Arc<Self>,
+        names: &[String],
+        mut done: impl FnMut(&str),
+    ) -> Vec<(String, Result<Report, PollError>)> {
+        let mut results = Vec::with_capacity(names.len());
+        if let Err(e) = self.register().await {
+            let e = e.to_string();
+            return names
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        Err(PollError::Store(StoreError::Unavailable(e.clone()))),
+                    )
+                })
+                .collect();
+        }
+        let group = self.config.fetch.concurrency.max(1);
+        for chunk in names.chunks(group) {
+            let (known, unknown): (Vec<String>, Vec<String>) = chunk
+                .iter()
+                .cloned()
+                .partition(|n| self.config.source(n).is_some());
+            for n in unknown {
+                done(&n);
+                results.push((n.clone(), Err(PollError::Unknown(n))));
+            }
+            let claimed = match self.claim(Some(&known), known.len()).await {
+                Ok(c) => c,
+                Err(e) => {
+                    let e = e.to_string();
+                    for n in known {
+                        done(&n);
+                        let error = PollError::Store(StoreError::Unavailable(e.clone()));
+                        results.push((n, Err(error)));
+                    }
+                    continue;
+                }
+            };
+            let mut tasks = tokio::task::JoinSet::new();
+            for state in claimed {
+                let poller = self.clone();
+                tasks.spawn(async move {
+                    let name = state.source.clone();
+                    (name, poller.poll(state).await.map_err(PollError::from))
+                });
+            }
+            let mut fetched = Vec::new();
+            while let Some(joined) = tasks.join_next().await {
+                if let Ok((name, result)) = joined {
+                    done(&name);
+                    fetched.push(name.clone());
+                    results.push((name, result));
+                }
+            }
+            for n in known.into_iter().filter(|n| !fetched.contains(n)) {
+                done(&n);
+                results.push((n.clone(), Err(PollError::Busy(n))));
+            }
+        }
+        results
     }
 
     /// Drops external items older than `fetch.retention`.
@@ -226,11 +339,9 @@ impl Poller {
         let Some(source) = self.config.source(&state.source).cloned() else {
             // Removed from the config: leave it alone for a day.
             state.next_fetch = now + chrono::Duration::days(1);
-            self.store.save_fetch_state(&state, &self.owner).await?;
-            return Err(StoreError::Unavailable(format!(
-                "source {:?} is not configured",
-                state.source
-            )));
+            let error = format!("source {:?} is not configured", state.source);
+            self.save(state).await?;
+            return Err(StoreError::Unavailable(error));
         };
         let interval = self.config.fetch.interval_of(&source);
         let request = Request {
@@ -339,13 +450,34 @@ impl Poller {
         report.url = state.url.clone();
         report.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.record(&report);
-        if !self.store.save_fetch_state(&state, &self.owner).await? {
+        if !self.save(state).await? {
             tracing::warn!(
                 source = source.name,
                 "lease lost while fetching: another instance holds the source now"
             );
         }
         Ok(report)
+    }
+
+    /// Saves a state through the batcher: states saved at about the same time
+    /// (a round of fetches) share one transaction, so a round of 304s costs
+    /// a commit per batch, not per source.
+    async fn save(&self, state: FetchState) -> Result<bool, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let saver = self
+            .saver
+            .get_or_init(|| async {
+                let (tx, rx) = tokio::sync::mpsc::channel(1024);
+                tokio::spawn(save_batches(self.store.clone(), self.owner.clone(), rx));
+                tx
+            })
+            .await;
+        if saver.send((state, reply)).await.is_err() {
+            return Err(StoreError::Unavailable("the state saver stopped".into()));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("the state saver stopped".into())))
     }
 
     fn record(&self, report: &Report) {

@@ -539,15 +539,18 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
     );
     // A fetch asked for now claims that one source, due or not, if its lease
     // is free; a held one is refused.
-    let only = |owner, name, now| {
-        let claim = super::Claim {
-            only: Some(name),
-            owner,
-            now: at(now),
-            until: at(now + 5),
-            limit: 1,
-        };
-        async move { store.claim_due(&claim).await.unwrap() }
+    let only = |owner, name: &str, now| {
+        let names = [name.to_owned()];
+        async move {
+            let claim = super::Claim {
+                only: Some(&names),
+                owner,
+                now: at(now),
+                until: at(now + 5),
+                limit: 1,
+            };
+            store.claim_due(&claim).await.unwrap()
+        }
     };
     let named = only("f", late.source.as_str(), 13).await;
     assert_eq!(named.len(), 1, "not due, but asked for");

@@ -146,10 +146,18 @@ pub trait Store: Send + Sync + 'static {
     /// Every known source's fetch state, by name.
     async fn fetch_states(&self) -> Result<Vec<FetchState>>;
 
-    /// Writes a source's state after a fetch and releases its lease, if `owner`
-    /// still holds it (a lease taken over by another instance is left alone and
-    /// `false` returned).
-    async fn save_fetch_state(&self, state: &FetchState, owner: &str) -> Result<bool>;
+    /// Writes sources' states after their fetches and releases their leases,
+    /// in one transaction: per state, whether `owner` still held it (a lease
+    /// taken over by another instance is left alone, `false`).
+    async fn save_fetch_states(&self, states: &[FetchState], owner: &str) -> Result<Vec<bool>>;
+
+    /// [`Store::save_fetch_states`] of one state.
+    async fn save_fetch_state(&self, state: &FetchState, owner: &str) -> Result<bool> {
+        let saved = self
+            .save_fetch_states(std::slice::from_ref(state), owner)
+            .await?;
+        Ok(saved.first().copied().unwrap_or(false))
+    }
 
     /// Claims up to `limit` sources due at `now` whose lease is free or expired,
     /// for `owner` until `until`. Of instances claiming at once, each source goes
@@ -362,9 +370,9 @@ pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, Fee
 #[derive(Debug, Clone, Copy)]
 pub struct Claim<'a> {
     pub owner: &'a str,
-    /// Claim this source whether it is due or not (a fetch asked for now),
-    /// if its lease is free.
-    pub only: Option<&'a str>,
+    /// Claim these sources whether they are due or not (a fetch asked for
+    /// now), those whose lease is free; no others.
+    pub only: Option<&'a [String]>,
     pub now: DateTime<Utc>,
     pub until: DateTime<Utc>,
     pub limit: usize,

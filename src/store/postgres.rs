@@ -138,7 +138,8 @@ shared_sql!(PgConnection, PgPool);
 /// lease condition is checked again on the row each one locks.
 const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
-                   WHERE (next_fetch <= $3 OR name = $5) AND ($5 IS NULL OR name = $5)
+                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3
+                               ELSE name IN (SELECT json_array_elements_text($5::json)) END)
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
 
@@ -500,14 +501,13 @@ impl Store for PgStore {
             .map_err(classify)
     }
 
-    async fn save_fetch_state(
+    async fn save_fetch_states(
         &self,
-        state: &crate::model::FetchState,
+        states: &[crate::model::FetchState],
         owner: &str,
-    ) -> Result<bool> {
-        save_fetch_state(&mut *self.read().await?, state, owner)
+    ) -> Result<Vec<bool>> {
+        self.write(move || save_fetch_states_tx(&self.pool, states, owner))
             .await
-            .map_err(classify)
     }
 
     async fn claim_due(

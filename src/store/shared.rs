@@ -380,7 +380,23 @@ macro_rules! shared_sql {
             Ok(rows.into_iter().map($crate::store::fetch_state).collect())
         }
 
-        pub(super) async fn save_fetch_state(
+        /// Saves states in one transaction (one commit, one fsync, for a
+        /// round of fetches).
+        pub(super) async fn save_fetch_states_tx(
+            pool: &$Pool,
+            states: &[$crate::model::FetchState],
+            owner: &str,
+        ) -> Result<Vec<bool>> {
+            let mut tx = pool.begin().await?;
+            let mut saved = Vec::with_capacity(states.len());
+            for s in states {
+                saved.push(save_fetch_state(&mut tx, s, owner).await?);
+            }
+            tx.commit().await?;
+            Ok(saved)
+        }
+
+        async fn save_fetch_state(
             conn: &mut $Conn,
             s: &$crate::model::FetchState,
             owner: &str,
@@ -421,7 +437,9 @@ macro_rules! shared_sql {
             .bind(millis(claim.until))
             .bind(millis(claim.now))
             .bind(limit(claim.limit))
-            .bind(claim.only)
+            .bind(claim.only.map(|names| {
+                serde_json::to_string(names).expect("strings serialize")
+            }))
             .fetch_all(&mut *conn)
             .await?;
             let mut states: Vec<_> = rows.into_iter().map($crate::store::fetch_state).collect();

@@ -104,7 +104,8 @@ shared_sql!(SqliteConnection, SqlitePool);
 /// plain UPDATE of the due rows cannot hand one to two instances.
 const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
-                   WHERE (next_fetch <= $3 OR name = $5) AND ($5 IS NULL OR name = $5)
+                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3
+                               ELSE name IN (SELECT value FROM json_each($5)) END)
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
 
@@ -378,12 +379,12 @@ impl Store for SqliteStore {
         fetch_states(&mut *self.read.acquire().await?).await
     }
 
-    async fn save_fetch_state(
+    async fn save_fetch_states(
         &self,
-        state: &crate::model::FetchState,
+        states: &[crate::model::FetchState],
         owner: &str,
-    ) -> Result<bool> {
-        save_fetch_state(&mut *self.write.acquire().await?, state, owner).await
+    ) -> Result<Vec<bool>> {
+        save_fetch_states_tx(&self.write, states, owner).await
     }
 
     async fn claim_due(
