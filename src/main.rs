@@ -359,6 +359,7 @@ async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::
         None => site.config.sources.iter().map(|s| s.name.clone()).collect(),
     };
     let progress = newswire::import::bar(names.len() as u64, "fetching");
+    let started = std::time::Instant::now();
     let mut rows = poller
         .fetch_many(&names, |name| {
             progress.inc(1);
@@ -399,7 +400,12 @@ async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::
             }
         }
     }
-    println!("{} sources, {} failed", rows.len(), failed);
+    println!(
+        "{} sources, {} failed, in {:.3} s",
+        rows.len(),
+        failed,
+        started.elapsed().as_secs_f64()
+    );
     Ok(if failed == 0 {
         std::process::ExitCode::SUCCESS
     } else {

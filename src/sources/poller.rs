@@ -251,8 +251,9 @@ impl Poller {
     }
 
     /// Fetches the named sources now, due or not, `fetch.concurrency` at a
-    /// time (`newswire fetch --once`): each group claimed in one statement,
-    /// its states saved together. `done` sees each result as it comes.
+    /// time (`newswire fetch --once`): groups of sixteen times that claimed in
+    /// one statement each, their states saved in batches. `done` sees each
+    /// result as it comes.
     pub async fn fetch_many(
         self: &Arc<Self>,
         names: &[String],
@@ -271,8 +272,8 @@ impl Poller {
                 })
                 .collect();
         }
-        let group = self.config.fetch.concurrency.max(1);
-        for chunk in names.chunks(group) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.config.fetch.concurrency));
+        for chunk in names.chunks(self.config.fetch.concurrency.max(1) * 16) {
             let (known, unknown): (Vec<String>, Vec<String>) = chunk
                 .iter()
                 .cloned()
@@ -296,7 +297,9 @@ impl Poller {
             let mut tasks = tokio::task::JoinSet::new();
             for state in claimed {
                 let poller = self.clone();
+                let slots = slots.clone();
                 tasks.spawn(async move {
+                    let _slot = slots.acquire_owned().await;
                     let name = state.source.clone();
                     (name, poller.poll(state).await.map_err(PollError::from))
                 });
