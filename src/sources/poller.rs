@@ -221,13 +221,20 @@ impl Poller {
         }
     }
 
+    /// Claims up to `limit` sources (due ones, or those of `only`) for as
+    /// many leases in a row as it takes `fetch.concurrency` slots to fetch
+    /// them all, so the last of a group is still ours when its turn comes.
     async fn claim(
         &self,
         only: Option<&[String]>,
         limit: usize,
     ) -> Result<Vec<FetchState>, StoreError> {
         let now = Utc::now();
-        let until = now + chrono::Duration::from_std(self.lease()).unwrap_or_default();
+        let turns = limit.div_ceil(self.config.fetch.concurrency.max(1)).max(1);
+        let lease = self
+            .lease()
+            .saturating_mul(u32::try_from(turns).unwrap_or(u32::MAX));
+        let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
         self.store
             .claim_due(&Claim {
                 owner: &self.owner,

@@ -3,9 +3,9 @@
 //! sqlx's query functions are generic in a way that makes a generic function over
 //! "any database" need a dozen trait bounds per query; instead, each backend
 //! expands [`shared_sql!`] over its own connection type. The SQL uses `$N`
-//! placeholders, which PostgreSQL numbers and SQLite reads as named parameters,
-//! numbered in the order they first appear (so each statement names them in
-//! order). What really differs stays in the backends: how a batch of items is
+//! placeholders, which both read by their number (SQLite sees named parameters;
+//! sqlx binds each `$N` to the N-th value, so the claim statements may name
+//! `$5` before `$4`). What really differs stays in the backends: how a batch of items is
 //! written (`upsert_batch`: row by row, each row locked, on PostgreSQL; a few
 //! statements for the whole batch on SQLite, whose one writer needs no locks),
 //! and what a commit announces (`finish`: a version bump, plus `NOTIFY` on

@@ -211,8 +211,6 @@ struct JsonFeed {
     #[serde(default)]
     home_page_url: Option<String>,
     #[serde(default)]
-    feed_url: Option<String>,
-    #[serde(default)]
     items: Vec<JsonItem>,
 }
 
@@ -295,7 +293,6 @@ pub(super) fn json(body: &str, base: &Url) -> Option<Doc> {
             }
         })
         .collect();
-    let _ = feed.feed_url;
     Some(Doc {
         title: feed.title.map(text),
         link: feed.home_page_url.and_then(|u| resolve(base, &u)),
