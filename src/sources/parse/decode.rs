@@ -28,16 +28,20 @@ pub mod atom03 {
         })
     }
 
-    fn start(e: &BytesStart<'_>) -> BytesStart<'static> {
-        let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-        let name = match renamed(e.local_name().as_ref()) {
-            Some(new) => match name.split_once(':') {
+    /// An element's name in Atom 1.0, its prefix kept.
+    fn element(name: quick_xml::name::QName<'_>) -> String {
+        let full = String::from_utf8_lossy(name.as_ref()).into_owned();
+        match renamed(name.local_name().as_ref()) {
+            Some(new) => match full.split_once(':') {
                 Some((prefix, _)) => format!("{prefix}:{new}"),
                 None => new.to_owned(),
             },
-            None => name,
-        };
-        let mut out = BytesStart::new(name);
+            None => full,
+        }
+    }
+
+    fn start(e: &BytesStart<'_>) -> BytesStart<'static> {
+        let mut out = BytesStart::new(element(e.name()));
         for attr in e.attributes().flatten() {
             let key = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
             let raw = String::from_utf8_lossy(&attr.value).into_owned();
@@ -66,17 +70,7 @@ pub mod atom03 {
                 Event::Eof => break,
                 Event::Start(e) => Event::Start(start(&e)),
                 Event::Empty(e) => Event::Empty(start(&e)),
-                Event::End(e) => {
-                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                    let name = match renamed(e.local_name().as_ref()) {
-                        Some(new) => match name.split_once(':') {
-                            Some((prefix, _)) => format!("{prefix}:{new}"),
-                            None => new.to_owned(),
-                        },
-                        None => name,
-                    };
-                    Event::End(BytesEnd::new(name))
-                }
+                Event::End(e) => Event::End(BytesEnd::new(element(e.name()))),
                 // A DTD is dropped: nothing after this reads one anyway.
                 Event::DocType(_) | Event::Decl(_) => continue,
                 other => other,
