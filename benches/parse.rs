@@ -103,9 +103,11 @@ fn merge_lists(feeds: usize, per: usize) -> Vec<Vec<Item>> {
                         feed_link: None,
                         categories: vec![],
                         digest: String::new(),
+                        story_link: None,
+                        story_title: None,
                         also: vec![],
                     };
-                    Item {
+                    let mut item = Item {
                         id: format!("tag:x:{f}-{j}"),
                         key: format!("s{f}/{j}"),
                         kind: ItemKind::Article,
@@ -121,7 +123,10 @@ fn merge_lists(feeds: usize, per: usize) -> Vec<Vec<Item>> {
                         tags: vec![],
                         image: None,
                         origin: Some(origin),
-                    }
+                    };
+                    // As the poller stores them.
+                    newswire::merge::keep_story_keys(&mut item);
+                    item
                 })
                 .collect()
         })

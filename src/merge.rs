@@ -11,6 +11,7 @@
 
 use crate::model::{Item, Tombstone};
 use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
@@ -48,10 +49,11 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
         if !seen.insert(id) {
             continue;
         }
-        match stories.find(item, &out) {
+        let keys = Keys::of(item);
+        match stories.find(item, &keys, &out) {
             Some(kept) => absorb(&mut out[kept], item.clone()),
             None => {
-                stories.add(item, out.len());
+                stories.add(keys, out.len());
                 out.push(item.clone());
             }
         }
@@ -63,36 +65,71 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
 
 /// The stories kept so far, by canonical link and by normalized title.
 #[derive(Default)]
-struct Stories {
-    links: HashMap<String, usize>,
-    titles: HashMap<String, Vec<usize>>,
+struct Stories<'a> {
+    links: HashMap<Cow<'a, str>, usize>,
+    titles: HashMap<Cow<'a, str>, Vec<usize>>,
 }
 
-impl Stories {
+/// An item's story keys: as stored with it (external items), else worked out.
+struct Keys<'a> {
+    link: Option<Cow<'a, str>>,
+    title: Option<Cow<'a, str>>,
+}
+
+impl<'a> Keys<'a> {
+    fn of(item: &'a Item) -> Keys<'a> {
+        let origin = item.origin.as_ref();
+        Keys {
+            link: match origin.and_then(|o| o.story_link.as_deref()) {
+                Some(link) => Some(Cow::Borrowed(link)),
+                None => item
+                    .link
+                    .as_deref()
+                    .and_then(canonical_link)
+                    .map(Cow::Owned),
+            },
+            title: match origin.and_then(|o| o.story_title.as_deref()) {
+                Some(title) => Some(Cow::Borrowed(title)),
+                None => normal_title(&item.title).map(Cow::Owned),
+            },
+        }
+    }
+}
+
+/// Works out an external item's story keys once, to be stored with it.
+pub fn keep_story_keys(item: &mut Item) {
+    let link = item.link.as_deref().and_then(canonical_link);
+    let title = normal_title(&item.title);
+    if let Some(origin) = item.origin.as_mut() {
+        origin.story_link = link;
+        origin.story_title = title;
+    }
+}
+
+impl<'a> Stories<'a> {
     /// The kept story `item` is a copy of. A source repeating itself (two items
     /// of one feed with one title) is not one story; a copy must come from an
     /// origin other than one of the story's.
-    fn find(&self, item: &Item, out: &[Item]) -> Option<usize> {
+    fn find(&self, item: &Item, keys: &Keys<'a>, out: &[Item]) -> Option<usize> {
         let other_origin = |i: usize| origins(&out[i]).any(|o| o != origin_name(item));
-        if let Some(link) = item.link.as_deref().and_then(canonical_link)
-            && let Some(&i) = self.links.get(&link)
+        if let Some(link) = &keys.link
+            && let Some(&i) = self.links.get(link)
             && other_origin(i)
         {
             return Some(i);
         }
-        let title = normal_title(&item.title)?;
         self.titles
-            .get(&title)?
+            .get(keys.title.as_ref()?)?
             .iter()
             .copied()
             .find(|&i| other_origin(i) && near(out[i].published, item.published))
     }
 
-    fn add(&mut self, item: &Item, at: usize) {
-        if let Some(link) = item.link.as_deref().and_then(canonical_link) {
+    fn add(&mut self, keys: Keys<'a>, at: usize) {
+        if let Some(link) = keys.link {
             self.links.entry(link).or_insert(at);
         }
-        if let Some(title) = normal_title(&item.title) {
+        if let Some(title) = keys.title {
             self.titles.entry(title).or_default().push(at);
         }
     }
@@ -275,6 +312,8 @@ mod tests {
             feed_link: None,
             categories: vec![],
             digest: String::new(),
+            story_link: None,
+            story_title: None,
             also: vec![],
         });
         it

@@ -290,6 +290,13 @@ pub struct Origin {
     /// same digest is not sanitized or written again.
     #[serde(default)]
     pub digest: String,
+    /// The item's story keys for dedupe across sources (its canonical link,
+    /// its title as words), worked out once when it is stored rather than at
+    /// every merge; see [`crate::merge`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story_link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story_title: Option<String>,
     /// Other sources that carried the same story, credited beside this one.
     /// Filled when a timeline is merged; never stored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -608,7 +608,10 @@ impl Poller {
                 continue;
             }
             match gate::admit(item, Trust::Lenient, now) {
-                Ok(item) => items.push(item),
+                Ok(mut item) => {
+                    crate::merge::keep_story_keys(&mut item);
+                    items.push(item);
+                }
                 Err(e) => tracing::debug!(source = source.name, "entry refused: {e}"),
             }
         }

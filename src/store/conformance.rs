@@ -576,6 +576,8 @@ fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item 
         feed_link: None,
         categories: Vec::new(),
         digest: String::new(),
+        story_link: None,
+        story_title: None,
         also: Vec::new(),
     };
     let mut it = item(&origin.key().replace('/', "-"), "world", minutes);

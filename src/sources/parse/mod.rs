@@ -268,6 +268,8 @@ pub fn to_item(
         feed_link: feed.link.clone(),
         categories: source.categories.to_vec(),
         digest: entry.digest.clone(),
+        story_link: None,
+        story_title: None,
         also: Vec::new(),
     };
     let key = origin.key();
