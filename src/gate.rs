@@ -93,6 +93,22 @@ pub fn admit(mut item: Item, trust: Trust, now: DateTime<Utc>) -> Result<Item, F
     item.link = url_field("link", item.link, trust)?;
     item.image = url_field("image", item.image, trust)?;
     (item.published, item.updated) = dates(item.published, item.updated, trust, now)?;
+    // An external item's credit is upstream text too: it is rendered as the
+    // RSS and Atom `<source>`, a `rel="via"` link and JSON's `_source`.
+    if let Some(origin) = item.origin.as_mut() {
+        origin.feed_title = origin
+            .feed_title
+            .take()
+            .map(|t| clean_text(&t, MAX_TITLE))
+            .filter(|t| !t.is_empty());
+        origin.feed_link = url_field("link", origin.feed_link.take(), Trust::Lenient)?;
+        origin.feed_id = origin
+            .feed_id
+            .take()
+            .map(|id| clean_text(&id, MAX_TITLE))
+            .filter(|id| !id.is_empty());
+        origin.feed_url = strip_forbidden(&origin.feed_url);
+    }
     item.content_html = item
         .content_html
         .map(|html| sanitize_html(&html, item.link.as_deref()))

@@ -25,6 +25,9 @@ const SOURCES: &[(&str, &str)] = &[
     ("laughs", "/billion-laughs.xml"),
     ("latin", "/cp1252.xml"),
     ("utf16", "/utf16.xml"),
+    // Control characters in the feed's own title, dates out of range, a
+    // refused link on an item without a body: check-feed below sees them.
+    ("hostile", "/hostile.xml"),
 ];
 
 /// Sources that misbehave.

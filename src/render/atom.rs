@@ -90,12 +90,23 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
         })
         .collect();
     // A ticker item has no body and no content element: its title says it all,
-    // and its alternate link (which every item has) is what RFC 4287 then asks for.
-    let content = it.content_html.as_ref().map(|html| Content {
-        value: Some(html.clone()),
-        content_type: Some("html".into()),
-        ..Default::default()
-    });
+    // and its alternate link is what RFC 4287 then asks for.
+    let content = match (&it.content_html, &it.link) {
+        (Some(html), _) => Some(Content {
+            value: Some(html.clone()),
+            content_type: Some("html".into()),
+            ..Default::default()
+        }),
+        // RFC 4287 wants content or an alternate link. Local items always
+        // have a link; an external one may have had neither (or a link the
+        // gate refused): its text stands in.
+        (None, None) => Some(Content {
+            value: Some(it.summary.clone().unwrap_or_else(|| it.title.clone())),
+            content_type: Some("text".into()),
+            ..Default::default()
+        }),
+        (None, Some(_)) => None,
+    };
     Entry {
         title: Text::plain(it.title.clone()),
         id: it.id.clone(),

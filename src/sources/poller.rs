@@ -249,12 +249,13 @@ impl Poller {
     /// Fetches one source now, due or not (the API's and the CLI's "fetch
     /// now"), unless another instance holds it.
     pub async fn fetch_now(self: &Arc<Self>, name: &str) -> Result<Report, PollError> {
-        let (_, result) = self
-            .fetch_many(&[name.to_owned()], |_| {})
+        self.fetch_many(&[name.to_owned()], |_| {})
             .await
             .pop()
-            .expect("one result per name");
-        result
+            .map_or_else(
+                || Err(PollError::Busy(name.to_owned())),
+                |(_, result)| result,
+            )
     }
 
     /// Fetches the named sources now, due or not, `fetch.concurrency` at a
