@@ -66,7 +66,9 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
         });
     }
     // Every source that carried the story, the first one also as <source>.
-    if let Some(origin) = &it.origin {
+    // (Not on an entry without an alternate link: clients then take a `via`
+    // link for the entry's own; `<source>` still credits the origin.)
+    if let (Some(origin), Some(_)) = (&it.origin, &it.link) {
         for credit in std::iter::once(origin.credit()).chain(origin.also.iter().cloned()) {
             let mut via = link(credit.feed_url, "via", "");
             via.mime_type = None;

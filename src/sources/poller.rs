@@ -611,6 +611,15 @@ impl Poller {
             match gate::admit(item, Trust::Lenient, now) {
                 Ok(mut item) => {
                     crate::merge::keep_story_keys(&mut item);
+                    // Every entry needs a link readers agree on (without one,
+                    // feedparser takes the Atom id for it, others nothing):
+                    // an item with none links to its source's site, else its
+                    // feed. After the story keys, which must not match on it.
+                    if item.link.is_none()
+                        && let Some(o) = &item.origin
+                    {
+                        item.link = Some(o.feed_link.clone().unwrap_or_else(|| o.feed_url.clone()));
+                    }
                     items.push(item);
                 }
                 Err(e) => tracing::debug!(source = source.name, "entry refused: {e}"),
