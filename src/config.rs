@@ -133,6 +133,112 @@ pub struct SourceConfig {
     /// Local categories its items also appear in.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// Fill items whose feed carries only a summary with the main text of
+    /// their page, extracted by a readability crate. Opt-in: it costs a
+    /// request per new item, to the upstream's site.
+    #[serde(default)]
+    pub readability: bool,
+    /// Set for a `[[scrapes]]` entry: the page is HTML, read by selectors.
+    #[serde(skip)]
+    pub scrape: Option<std::sync::Arc<ScrapeConfig>>,
+}
+
+impl SourceConfig {
+    /// A feed source with no options set.
+    pub fn feed(name: String, url: String) -> SourceConfig {
+        SourceConfig {
+            name,
+            url,
+            title: None,
+            interval: None,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            categories: Vec::new(),
+            readability: false,
+            scrape: None,
+        }
+    }
+}
+
+/// An HTML page turned into items by CSS selectors (`[[scrapes]]`): a list
+/// page, and optionally the article page behind each of its links. Polled as
+/// a source like any other (it becomes one in [`Config::sources`]), under the
+/// same fetch policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeConfig {
+    pub name: String,
+    /// The list page.
+    pub url: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default, with = "duration::option")]
+    pub interval: Option<Duration>,
+    /// Where the items go: `breaking` (ticker items) or a category slug.
+    pub category: String,
+    /// The zone of the page's times; `site.timezone` when unset.
+    #[serde(default, with = "tz_name::option")]
+    pub timezone: Option<Tz>,
+    pub list: ListSelectors,
+    #[serde(default)]
+    pub article: Option<ArticleSelectors>,
+}
+
+/// Selectors of the list page: one `item` element per item, the others
+/// inside it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSelectors {
+    pub item: String,
+    /// Text holding `HH:MM` (a ticker, dated as the files' tickers are), or a
+    /// full date read with `date_format`. Without it, an item whose text runs
+    /// `HH:MM headline HH:MM headline` is split as in `feeds/breaking`.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// The headline's text; the item's own text when unset.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The element whose `href` is the item's page.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// For full dates in `time`; the article's `date_format` when unset.
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// The language of month and day names in `time`.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// Selectors of the page behind each list link.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleSelectors {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub date: Option<String>,
+    /// A chrono format (`%A %d %B %Y - %H:%M`); RFC 3339, RFC 2822 and a
+    /// `<time datetime>` are read without one.
+    #[serde(default)]
+    pub date_format: Option<String>,
+    /// Of month and day names in dates: `en` (default) or `fr`.
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Elements dropped from the page before anything is read: banners,
+    /// widgets, "read more" links.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// Without `body`: the page's main text, by a readability crate.
+    #[serde(default)]
+    pub readability: bool,
 }
 
 /// How external feeds are fetched and kept (`[fetch]`).
@@ -341,6 +447,8 @@ struct RawConfig {
     #[serde(default)]
     sources: Vec<SourceConfig>,
     #[serde(default)]
+    scrapes: Vec<ScrapeConfig>,
+    #[serde(default)]
     fetch: Fetch,
     #[serde(default)]
     server: Server,
@@ -363,13 +471,21 @@ fn default_ttl() -> u32 {
 mod tz_name {
     use chrono_tz::Tz;
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
-        let name = String::deserialize(d)?;
+    fn zone<E: serde::de::Error>(name: String) -> Result<Tz, E> {
         name.parse::<Tz>().map_err(|_| {
-            serde::de::Error::custom(format!(
+            E::custom(format!(
                 "unknown time zone {name:?} (an IANA name such as \"Africa/Casablanca\")"
             ))
         })
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+        zone(String::deserialize(d)?)
+    }
+    pub mod option {
+        use super::*;
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tz>, D::Error> {
+            Option::<String>::deserialize(d)?.map(zone).transpose()
+        }
     }
 }
 
@@ -414,16 +530,19 @@ impl Config {
             for (title, url) in outlines {
                 let name =
                     crate::sources::opml::unique_slug(&title, &url, |n| config.source(n).is_some());
-                config.sources.push(SourceConfig {
-                    name,
-                    url,
-                    title: None,
-                    interval: None,
-                    include: Vec::new(),
-                    exclude: Vec::new(),
-                    categories: Vec::new(),
-                });
+                config.sources.push(SourceConfig::feed(name, url));
             }
+        }
+        // A scrape is a source like any other: polled, listed, fetched now,
+        // merged into timelines by its name.
+        for scrape in raw.scrapes {
+            config.sources.push(SourceConfig {
+                title: scrape.title.clone(),
+                interval: scrape.interval,
+                categories: vec![scrape.category.clone()],
+                scrape: Some(std::sync::Arc::new(scrape.clone())),
+                ..SourceConfig::feed(scrape.name.clone(), scrape.url.clone())
+            });
         }
         config.validate()?;
         Ok(config)
@@ -606,8 +725,72 @@ impl Config {
                     format!("expected an absolute http(s) URL, got {:?}", s.url),
                 ));
             }
-            if let Some(c) = s.categories.iter().find(|c| self.category(c).is_none()) {
+            if let Some(scrape) = &s.scrape {
+                self.validate_scrape(scrape)?;
+            } else if let Some(c) = s.categories.iter().find(|c| self.category(c).is_none()) {
                 return Err(self.invalid(&key("categories"), format!("unknown category {c:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// A scrape's category, selectors and languages, named by its place in
+    /// `[[scrapes]]`.
+    fn validate_scrape(&self, s: &ScrapeConfig) -> Result<(), ConfigError> {
+        let i = self
+            .sources
+            .iter()
+            .filter(|s| s.scrape.is_some())
+            .position(|x| x.name == s.name)
+            .unwrap_or(0);
+        let key = |field: &str| format!("scrapes[{i}].{field}");
+        if s.category != FeedId::BREAKING && self.category(&s.category).is_none() {
+            return Err(self.invalid(
+                &key("category"),
+                format!(
+                    "unknown category {:?} (a category slug or \"breaking\")",
+                    s.category
+                ),
+            ));
+        }
+        let a = s.article.clone().unwrap_or_default();
+        let selectors = [
+            ("list.item", Some(&s.list.item)),
+            ("list.time", s.list.time.as_ref()),
+            ("list.title", s.list.title.as_ref()),
+            ("list.link", s.list.link.as_ref()),
+            ("article.title", a.title.as_ref()),
+            ("article.date", a.date.as_ref()),
+            ("article.author", a.author.as_ref()),
+            ("article.category", a.category.as_ref()),
+            ("article.image", a.image.as_ref()),
+            ("article.body", a.body.as_ref()),
+        ];
+        let removes = a.remove.iter().map(|r| ("article.remove", Some(r)));
+        for (field, css) in selectors.into_iter().chain(removes) {
+            if let Some(css) = css
+                && let Err(e) = scraper::Selector::parse(css)
+            {
+                return Err(self.invalid(
+                    &key(field),
+                    format!("not a CSS selector: {css:?} ({e})"),
+                ));
+            }
+        }
+        for (field, lang) in [
+            ("list.language", s.list.language.as_ref()),
+            ("article.language", a.language.as_ref()),
+        ] {
+            if let Some(lang) = lang
+                && !crate::sources::scrape::LANGUAGES.contains(&lang.as_str())
+            {
+                return Err(self.invalid(
+                    &key(field),
+                    format!(
+                        "unknown language {lang:?} (one of: {})",
+                        crate::sources::scrape::LANGUAGES.join(", ")
+                    ),
+                ));
             }
         }
         Ok(())

@@ -41,38 +41,22 @@ pub fn parse(text: &str, day: NaiveDate, tz: Tz) -> (Vec<TickerItem>, Vec<Diagno
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let starts = time_tokens(trimmed);
-        if starts.first() != Some(&0) {
+        if time_tokens(trimmed).first() != Some(&0) {
             diags.push(Diagnostic::at(
                 line_no,
                 "ticker line does not start with a time (expected \"HH:MM headline\")",
             ));
             continue;
         }
-        for (n, &start) in starts.iter().enumerate() {
-            let end = starts.get(n + 1).copied().unwrap_or(trimmed.len());
-            let time = NaiveTime::parse_from_str(&trimmed[start..start + 5], "%H:%M")
-                .expect("checked by time_tokens");
-            raws.push(Raw {
-                time,
-                text: trimmed[start + 5..end].trim(),
-                line: line_no,
-            });
-        }
+        raws.extend(split(trimmed).into_iter().map(|(time, text)| Raw {
+            time,
+            text,
+            line: line_no,
+        }));
     }
 
-    // Newest first: a time later than the one before it means the list crossed
-    // midnight going back, so it and everything after it belong to the day before.
-    let mut dated = Vec::with_capacity(raws.len());
-    let mut date = day;
-    let mut previous: Option<NaiveTime> = None;
-    for raw in raws {
-        if previous.is_some_and(|p| raw.time > p) {
-            date -= Duration::days(1);
-        }
-        previous = Some(raw.time);
-        dated.push((date, raw));
-    }
+    let days = days(raws.iter().map(|r| r.time), day);
+    let dated: Vec<_> = days.into_iter().zip(raws).collect();
 
     // Keys count same-minute items from the oldest, so a newer item at the top
     // of the list never shifts the key of one published before it.
@@ -151,6 +135,57 @@ fn item(
         category,
         line: raw.line,
     })
+}
+
+/// The items of one run of ticker text: each `HH:MM ` word starts one, and
+/// what precedes the first is not an item. Shared with scraped tickers, whose
+/// page may run a whole list together in one element.
+pub fn split(text: &str) -> Vec<(NaiveTime, &str)> {
+    let starts = time_tokens(text);
+    starts
+        .iter()
+        .enumerate()
+        .map(|(n, &start)| {
+            let end = starts.get(n + 1).copied().unwrap_or(text.len());
+            let time = NaiveTime::parse_from_str(&text[start..start + 5], "%H:%M")
+                .expect("checked by time_tokens");
+            (time, text[start + 5..end].trim())
+        })
+        .collect()
+}
+
+/// The day of each time of a list that runs newest first from `day`: a time
+/// later than the one before it means the list crossed midnight going back,
+/// so it and everything after it belong to the day before.
+pub fn days(times: impl IntoIterator<Item = NaiveTime>, day: NaiveDate) -> Vec<NaiveDate> {
+    let mut date = day;
+    let mut previous: Option<NaiveTime> = None;
+    times
+        .into_iter()
+        .map(|time| {
+            if previous.is_some_and(|p| time > p) {
+                date -= Duration::days(1);
+            }
+            previous = Some(time);
+            date
+        })
+        .collect()
+}
+
+/// How far a page's clock may run ahead of ours before its newest item is
+/// taken for yesterday's.
+pub const CLOCK_SLACK: Duration = Duration::minutes(10);
+
+/// The day of the newest item of a list read at `now` (local time): today,
+/// unless its time is still to come today (beyond [`CLOCK_SLACK`]), when it
+/// is yesterday's.
+pub fn newest_day(top: NaiveTime, now: chrono::NaiveDateTime) -> NaiveDate {
+    let today = now.date();
+    if today.and_time(top) > now + CLOCK_SLACK {
+        today - Duration::days(1)
+    } else {
+        today
+    }
 }
 
 /// Byte offsets where a `HH:MM` word followed by a space starts.
@@ -249,6 +284,20 @@ mod tests {
             ]
         );
         assert_eq!(items[2].key, "2026-01-31/2350");
+    }
+
+    #[test]
+    fn a_list_read_now_starts_today_unless_its_top_time_is_yet_to_come() {
+        let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
+        assert_eq!(newest_day(t("09:50"), at("2026-02-01 10:00")), day("2026-02-01"));
+        // A page clock a few minutes ahead of ours is still today.
+        assert_eq!(newest_day(t("10:05"), at("2026-02-01 10:00")), day("2026-02-01"));
+        assert_eq!(newest_day(t("23:50"), at("2026-02-01 00:10")), day("2026-01-31"));
+        assert_eq!(
+            days([t("00:05"), t("23:40"), t("22:00")], day("2026-02-01")),
+            [day("2026-02-01"), day("2026-01-31"), day("2026-01-31")]
+        );
     }
 
     #[test]

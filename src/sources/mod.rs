@@ -1,6 +1,7 @@
 //! Third-party content in (Miniflux's `reader/` split): `fetch` is the HTTP
 //! client every external source goes through, `parse` turns any feed format
-//! into items (with `dates` for the dates feed-rs drops), `opml` reads
+//! into items (with `dates` for the dates feed-rs drops), `scrape` reads HTML
+//! pages by configured selectors, `opml` reads
 //! subscription lists, and `poller` shares the polling between instances
 //! through the store's leases.
 
@@ -9,3 +10,4 @@ pub mod fetch;
 pub mod opml;
 pub mod parse;
 pub mod poller;
+pub mod scrape;

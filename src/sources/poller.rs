@@ -732,13 +732,9 @@ mod tests {
     #[test]
     fn keyword_filters() {
         let mut source = SourceConfig {
-            name: "s".into(),
-            url: "https://s.example/".into(),
-            title: None,
-            interval: None,
             include: vec!["Morocco".into()],
             exclude: vec!["SPONSORED".into()],
-            categories: vec![],
+            ..SourceConfig::feed("s".into(), "https://s.example/".into())
         };
         let item = |title: &str, tags: &[&str]| {
             let mut it = crate::store::conformance::item("x", "world", 0);

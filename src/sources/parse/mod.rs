@@ -172,7 +172,7 @@ fn valid_id(id: &str) -> bool {
 
 /// What an entry says, hashed field by field (nothing serialized on the way:
 /// this runs for every entry of every changed document).
-fn digest(e: &Entry) -> String {
+pub(crate) fn digest(e: &Entry) -> String {
     fn text(t: &Option<Text>) -> &[u8] {
         t.as_ref().map_or("", |t| t.value.as_str()).as_bytes()
     }
