@@ -76,12 +76,8 @@ pub fn item_feeds(item: &Item) -> Vec<FeedId> {
     // source is configured into (and so in `all`, like every categorized item).
     if let Some(origin) = &item.origin {
         let mut feeds = vec![FeedId::Source(origin.source.clone())];
-        feeds.extend(
-            origin
-                .categories
-                .iter()
-                .map(|c| FeedId::Category(c.clone())),
-        );
+        // (`breaking` for a scraped ticker.)
+        feeds.extend(origin.categories.iter().map(|c| FeedId::named(c)));
         if !origin.categories.is_empty() {
             feeds.push(FeedId::All);
         }

@@ -160,6 +160,16 @@ impl SourceConfig {
     }
 }
 
+impl SourceConfig {
+    /// What its items are stored as coming from.
+    pub fn item_source(&self) -> crate::model::Source {
+        match self.scrape {
+            Some(_) => crate::model::Source::Scrape(self.name.clone()),
+            None => crate::model::Source::Feed(self.name.clone()),
+        }
+    }
+}
+
 /// An HTML page turned into items by CSS selectors (`[[scrapes]]`): a list
 /// page, and optionally the article page behind each of its links. Polled as
 /// a source like any other (it becomes one in [`Config::sources`]), under the
@@ -771,10 +781,7 @@ impl Config {
             if let Some(css) = css
                 && let Err(e) = scraper::Selector::parse(css)
             {
-                return Err(self.invalid(
-                    &key(field),
-                    format!("not a CSS selector: {css:?} ({e})"),
-                ));
+                return Err(self.invalid(&key(field), format!("not a CSS selector: {css:?} ({e})")));
             }
         }
         for (field, lang) in [

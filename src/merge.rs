@@ -173,7 +173,7 @@ fn absorb(kept: &mut Item, dup: Item) {
 /// The kept copy credits the sources of a duplicate (a copy of the site's own
 /// content needs no credit: it is the original).
 fn credit(kept: &mut Item, dup: &Item) {
-    let (Some(origin), Some(from)) = (kept.origin.as_mut(), dup.origin.as_ref()) else {
+    let (Some(origin), Some(from)) = (kept.origin.as_mut(), dup.credited()) else {
         return;
     };
     for c in std::iter::once(from.credit()).chain(from.also.iter().cloned()) {
@@ -314,6 +314,7 @@ mod tests {
             digest: String::new(),
             story_link: None,
             story_title: None,
+            page: false,
             also: vec![],
         });
         it

@@ -297,6 +297,10 @@ pub struct Origin {
     pub story_link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub story_title: Option<String>,
+    /// The source is an HTML page read by selectors (`[[scrapes]]`), the
+    /// site's own content: there is no feed to credit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub page: bool,
     /// Other sources that carried the same story, credited beside this one.
     /// Filled when a timeline is merged; never stored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -311,6 +315,14 @@ pub struct Credit {
     pub feed_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+}
+
+impl Item {
+    /// The origin readers are shown as the item's source (RSS and Atom
+    /// `<source>`, JSON `_source`): an external feed's, not a scraped page's.
+    pub fn credited(&self) -> Option<&Origin> {
+        self.origin.as_ref().filter(|o| !o.page)
+    }
 }
 
 impl Origin {

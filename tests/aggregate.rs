@@ -106,17 +106,6 @@ fn source<'a>(list: &'a [Value], name: &str) -> &'a Value {
     list.iter().find(|s| s["name"] == name).unwrap()
 }
 
-async fn fetch_now(server: &Server, name: &str) -> (u16, Value) {
-    let resp = client()
-        .post(server.url(&format!("/api/v1/sources/{name}/fetch")))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap())
-}
-
 /// Waits until every listed source has been fetched once.
 async fn fetched_once(server: &Server, names: &[&str]) -> Vec<Value> {
     eventually(Duration::from_secs(30), || async {
@@ -542,21 +531,16 @@ sources = ["churn"]
 
 /// `newswire fetch ARGS --config … --data …` on a site: (exit code, stdout, stderr).
 fn fetch_command(site: &SiteDir, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(bin())
-        .arg("fetch")
-        .args(args)
-        .arg("--config")
-        .arg(site.config())
-        .arg("--data")
-        .arg(site.data())
-        .env_remove("NEWSWIRE_DATABASE_URL")
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (config, data) = (site.config(), site.data());
+    let mut all = vec!["fetch"];
+    all.extend(args);
+    all.extend([
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    run_cli(&all)
 }
 
 #[tokio::test]

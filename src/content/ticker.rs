@@ -290,10 +290,19 @@ mod tests {
     fn a_list_read_now_starts_today_unless_its_top_time_is_yet_to_come() {
         let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
         let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
-        assert_eq!(newest_day(t("09:50"), at("2026-02-01 10:00")), day("2026-02-01"));
+        assert_eq!(
+            newest_day(t("09:50"), at("2026-02-01 10:00")),
+            day("2026-02-01")
+        );
         // A page clock a few minutes ahead of ours is still today.
-        assert_eq!(newest_day(t("10:05"), at("2026-02-01 10:00")), day("2026-02-01"));
-        assert_eq!(newest_day(t("23:50"), at("2026-02-01 00:10")), day("2026-01-31"));
+        assert_eq!(
+            newest_day(t("10:05"), at("2026-02-01 10:00")),
+            day("2026-02-01")
+        );
+        assert_eq!(
+            newest_day(t("23:50"), at("2026-02-01 00:10")),
+            day("2026-01-31")
+        );
         assert_eq!(
             days([t("00:05"), t("23:40"), t("22:00")], day("2026-02-01")),
             [day("2026-02-01"), day("2026-01-31"), day("2026-01-31")]

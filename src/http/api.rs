@@ -163,6 +163,8 @@ async fn route(
 #[derive(Serialize)]
 struct SourceOutput<'a> {
     name: &'a str,
+    /// `feed` (`[[sources]]`) or `scrape` (`[[scrapes]]`).
+    kind: &'static str,
     /// Where it is fetched from now (after permanent redirects).
     url: &'a str,
     configured_url: &'a str,
@@ -194,6 +196,7 @@ async fn list_sources(state: &State) -> Result<Resp, Problem> {
             let st = states.iter().find(|st| st.source == s.name);
             SourceOutput {
                 name: &s.name,
+                kind: if s.scrape.is_some() { "scrape" } else { "feed" },
                 url: st.map_or(s.url.as_str(), |st| st.url.as_str()),
                 configured_url: &s.url,
                 status: match st {

@@ -68,7 +68,7 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
     // Every source that carried the story, the first one also as <source>.
     // (Not on an entry without an alternate link: clients then take a `via`
     // link for the entry's own; `<source>` still credits the origin.)
-    if let (Some(origin), Some(_)) = (&it.origin, &it.link) {
+    if let (Some(origin), Some(_)) = (it.credited(), &it.link) {
         for credit in std::iter::once(origin.credit()).chain(origin.also.iter().cloned()) {
             let mut via = link(credit.feed_url, "via", "");
             via.mime_type = None;
@@ -128,7 +128,7 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
         links,
         summary: it.summary.clone().map(Text::plain),
         content,
-        source: it.origin.as_ref().map(|o| source(data, it, o)),
+        source: it.credited().map(|o| source(data, it, o)),
         ..Default::default()
     }
 }

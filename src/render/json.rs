@@ -108,7 +108,7 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
                     .map(|name| Author { name })
                     .collect(),
                 tags: data.categories(it),
-                source: it.origin.as_ref().map(|o| SourceCredit {
+                source: it.credited().map(|o| SourceCredit {
                     title: o.feed_title.as_deref(),
                     feed_url: &o.feed_url,
                     home_page_url: o.feed_link.as_deref(),

@@ -88,7 +88,7 @@ fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
             ..Default::default()
         }),
         // An item from another site credits the feed it came from.
-        source: it.origin.as_ref().map(|o| rss::Source {
+        source: it.credited().map(|o| rss::Source {
             url: o.feed_url.clone(),
             title: o.feed_title.clone(),
         }),

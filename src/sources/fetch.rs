@@ -43,6 +43,22 @@ pub struct Policy {
     pub per_host: usize,
 }
 
+impl Policy {
+    /// The policy `[fetch]` configures, with the site in the User-Agent.
+    pub fn configured(config: &crate::config::Config) -> Policy {
+        let f = &config.fetch;
+        Policy {
+            user_agent: user_agent(Some(config.site_base())),
+            connect_timeout: f.connect_timeout,
+            timeout: f.timeout,
+            max_body: f.max_body,
+            max_redirects: f.max_redirects,
+            allow_private_networks: f.allow_private_networks,
+            per_host: f.per_host,
+        }
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {

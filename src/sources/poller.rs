@@ -21,6 +21,7 @@
 
 use super::fetch::{Fetcher, Outcome, Policy, Request};
 use super::parse::{self, Parsed, SourceInfo};
+use super::scrape;
 use crate::config::{Config, SourceConfig};
 use crate::gate::{self, Trust};
 use crate::metrics::Metrics;
@@ -79,7 +80,20 @@ struct Known {
     loaded: bool,
     digests: HashMap<String, String>,
     links: HashMap<String, String>,
+    /// Article pages behind the current list (scrapes, readability), by
+    /// link: validators for a conditional GET, and what the page gave.
+    pages: HashMap<String, Page>,
 }
+
+struct Page {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    article: scrape::Article,
+}
+
+/// Marks the digest of an entry whose page could not be read, so that the
+/// next poll tries the page again instead of taking the entry as known.
+const PARTIAL: &str = "~partial";
 
 pub struct Poller {
     config: Arc<Config>,
@@ -136,20 +150,10 @@ impl Poller {
         metrics: Arc<Metrics>,
         changed: Arc<dyn Fn(&Written) + Send + Sync>,
     ) -> Result<Arc<Poller>, super::fetch::FetchError> {
-        let f = &config.fetch;
-        let policy = Policy {
-            user_agent: super::fetch::user_agent(Some(config.site_base())),
-            connect_timeout: f.connect_timeout,
-            timeout: f.timeout,
-            max_body: f.max_body,
-            max_redirects: f.max_redirects,
-            allow_private_networks: f.allow_private_networks,
-            per_host: f.per_host,
-        };
         Ok(Arc::new(Poller {
-            fetcher: Fetcher::new(policy)?,
+            fetcher: Fetcher::new(Policy::configured(&config))?,
             owner: instance_name(),
-            slots: Arc::new(tokio::sync::Semaphore::new(f.concurrency)),
+            slots: Arc::new(tokio::sync::Semaphore::new(config.fetch.concurrency)),
             config,
             store,
             metrics,
@@ -332,11 +336,7 @@ impl Poller {
     async fn expire(&self) {
         let before = Utc::now() - retention(&self.config);
         for s in &self.config.sources {
-            match self
-                .store
-                .expire(&Source::Feed(s.name.clone()), before)
-                .await
-            {
+            match self.store.expire(&s.item_source(), before).await {
                 Ok(w) => (self.changed)(&w),
                 Err(e) => tracing::warn!(source = s.name, "expiring old items failed: {e}"),
             }
@@ -406,17 +406,26 @@ impl Poller {
                         .take(&source, &state, &body, content_type.as_deref(), &url, now)
                         .await
                     {
-                        Ok((entries, written, stored)) => {
-                            state.items = stored as u64;
+                        Ok(taken) => {
+                            state.items = taken.stored as u64;
                             report.outcome = "fetched";
-                            report.entries = entries;
-                            report.created = count(&written, crate::store::Outcome::Created);
-                            report.updated = count(&written, crate::store::Outcome::Updated);
-                            state.body_hash = Some(hash);
-                            succeeded(&mut state, 200, now, interval);
+                            report.entries = taken.entries;
+                            report.created = count(&taken.written, crate::store::Outcome::Created);
+                            report.updated = count(&taken.written, crate::store::Outcome::Updated);
+                            match taken.problem {
+                                // Written without some pages: the same list
+                                // again must be read again, to retry them.
+                                Some(problem) => {
+                                    failed(&mut state, &mut report, Some(200), problem);
+                                }
+                                None => {
+                                    state.body_hash = Some(hash);
+                                    succeeded(&mut state, 200, now, interval);
+                                }
+                            }
                         }
                         Err(TakeError::Parse(e)) => {
-                            failed(&mut state, &mut report, Some(200), e.to_string());
+                            failed(&mut state, &mut report, Some(200), e);
                         }
                         Err(TakeError::Store(e)) => {
                             // Nothing was written: fetch again, not in an hour.
@@ -523,8 +532,10 @@ impl Poller {
         }
     }
 
-    /// Parses a body and writes its new and changed entries; the number of
-    /// entries in the document and what the write did.
+    /// Parses a body (a feed, or a scraped page) and writes its new and
+    /// changed entries: the number of entries in the document, what the write
+    /// did, the items stored, and what went wrong with article pages (their
+    /// entries are written without them, and tried again next poll).
     async fn take(
         &self,
         source: &SourceConfig,
@@ -533,10 +544,20 @@ impl Poller {
         content_type: Option<&str>,
         url: &url::Url,
         now: DateTime<Utc>,
-    ) -> Result<(usize, Written, usize), TakeError> {
-        let parsed = parse::parse(body, content_type, url).map_err(TakeError::Parse)?;
+    ) -> Result<Taken, TakeError> {
+        let mut parsed = match &source.scrape {
+            Some(s) => {
+                let tz = s.timezone.unwrap_or(self.config.site.timezone);
+                scrape::list(body, content_type, url, s, tz, now)
+                    .map_err(|e| TakeError::Parse(e.to_string()))?
+                    .0
+            }
+            None => parse::parse(body, content_type, url)
+                .map_err(|e| TakeError::Parse(e.to_string()))?,
+        };
         let known = self.known(&source.name).await?;
         let mut known = known.lock().await;
+        let problem = self.read_pages(source, &mut parsed, &mut known).await;
         let items = self.select(source, state, &parsed, &known, now);
         let written = if items.is_empty() {
             Written::default()
@@ -557,7 +578,139 @@ impl Poller {
                 }
             }
         }
-        Ok((parsed.entries.len(), written, known.digests.len()))
+        Ok(Taken {
+            entries: parsed.entries.len(),
+            written,
+            stored: known.digests.len(),
+            problem,
+        })
+    }
+
+    /// Fetches the pages behind new and changed entries, `fetch.per_host` at
+    /// a time under the fetch policy, and fills the entries from them: a
+    /// scrape's article pages, or a `readability` source's pages for entries
+    /// that came with a summary only. A page seen before is asked for with
+    /// its validators, and one whose entry has not changed is not asked for
+    /// at all.
+    async fn read_pages(
+        &self,
+        source: &SourceConfig,
+        parsed: &mut Parsed,
+        known: &mut Known,
+    ) -> Option<String> {
+        use futures_util::StreamExt;
+        let selectors = match &source.scrape {
+            Some(s) => Some((
+                s.article.clone()?,
+                s.timezone.unwrap_or(self.config.site.timezone),
+            )),
+            None if source.readability => None,
+            None => return None,
+        };
+        let todo: Vec<usize> = parsed
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.link.is_some()
+                    && known.digests.get(&parse::upstream_id(e)) != Some(&e.digest)
+                    && (selectors.is_some() || e.content.is_none())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let requests: Vec<(usize, Request)> = todo
+            .iter()
+            .map(|&i| {
+                let link = parsed.entries[i].link.clone().expect("filtered on links");
+                let memo = known.pages.get(&link);
+                let request = Request {
+                    etag: memo.and_then(|m| m.etag.clone()),
+                    last_modified: memo.and_then(|m| m.last_modified.clone()),
+                    url: link,
+                };
+                (i, request)
+            })
+            .collect();
+        let fetcher = &self.fetcher;
+        let results: Vec<(usize, String, Outcome)> = futures_util::stream::iter(requests)
+            .map(|(i, r)| async move {
+                let outcome = fetcher.fetch(&r).await;
+                (i, r.url, outcome)
+            })
+            .buffer_unordered(self.config.fetch.per_host.max(1))
+            .collect()
+            .await;
+        let mut failures = Vec::new();
+        for (i, link, outcome) in results {
+            let read = match outcome {
+                Outcome::Fetched {
+                    body,
+                    url,
+                    etag,
+                    last_modified,
+                    content_type,
+                    ..
+                } => {
+                    self.metrics.fetch_bytes.inc_by(body.len() as u64);
+                    let article = match &selectors {
+                        Some((a, tz)) => {
+                            scrape::article(&body, content_type.as_deref(), &url, a, *tz)
+                                .map(|(article, _)| article)
+                                .map_err(|e| e.to_string())
+                        }
+                        None => scrape::readable(&body, content_type.as_deref(), &url)
+                            .map(|body| scrape::Article {
+                                body: Some(body),
+                                ..Default::default()
+                            })
+                            .ok_or_else(|| format!("no main text found on {url}")),
+                    };
+                    article.map(|article| Page {
+                        etag,
+                        last_modified,
+                        article,
+                    })
+                }
+                Outcome::NotModified { .. } => known
+                    .pages
+                    .remove(&link)
+                    .ok_or_else(|| format!("{link}: 304 for a page never read")),
+                Outcome::Failed { status, error } => Err(format!(
+                    "{link}: {}{error}",
+                    status.map(|s| format!("{s} ")).unwrap_or_default()
+                )),
+                Outcome::Gone => Err(format!("{link}: gone (410)")),
+                Outcome::RetryAfter { status, .. } => {
+                    Err(format!("{link}: {status}, asked to wait"))
+                }
+            };
+            let entry = &mut parsed.entries[i];
+            match read {
+                Ok(page) => {
+                    page.article.clone().fill(entry);
+                    known.pages.insert(link, page);
+                }
+                Err(e) => {
+                    entry.digest.push_str(PARTIAL);
+                    failures.push(e);
+                }
+            }
+        }
+        // Only the pages of the current list are worth remembering.
+        let current: HashSet<&str> = parsed
+            .entries
+            .iter()
+            .filter_map(|e| e.link.as_deref())
+            .collect();
+        known
+            .pages
+            .retain(|link, _| current.contains(link.as_str()));
+        let first = failures.first()?;
+        Some(format!(
+            "{} of {} article pages unread, first: {first}",
+            failures.len(),
+            todo.len()
+        ))
     }
 
     /// The entries of a document to write: new or changed, kept by the
@@ -604,7 +757,10 @@ impl Poller {
             if known.digests.get(&id) == Some(&entry.digest) {
                 continue;
             }
-            let item = parse::to_item(entry, parsed, &info, id, now);
+            let mut item = parse::to_item(entry, parsed, &info, id, now);
+            if let Some(scrape) = &source.scrape {
+                scraped(&mut item, scrape);
+            }
             if item.published < oldest || !wanted(source, &item) {
                 continue;
             }
@@ -656,14 +812,38 @@ impl Poller {
     }
 }
 
+/// What [`Poller::take`] did with a document.
+struct Taken {
+    entries: usize,
+    written: Written,
+    stored: usize,
+    problem: Option<String>,
+}
+
 enum TakeError {
-    Parse(parse::ParseError),
+    /// Not a feed, or a page whose selectors matched nothing.
+    Parse(String),
     Store(StoreError),
 }
 
 impl From<StoreError> for TakeError {
     fn from(e: StoreError) -> Self {
         TakeError::Store(e)
+    }
+}
+
+/// A scraped item is the site's own content read off its pages: a ticker
+/// line in `breaking`, else an article of its category, with nothing to
+/// credit (its page is not a feed).
+fn scraped(item: &mut Item, scrape: &crate::config::ScrapeConfig) {
+    item.source = Source::Scrape(scrape.name.clone());
+    if scrape.category == crate::model::FeedId::BREAKING {
+        item.kind = crate::model::ItemKind::Breaking;
+    } else {
+        item.category = Some(scrape.category.clone());
+    }
+    if let Some(o) = item.origin.as_mut() {
+        o.page = true;
     }
 }
 

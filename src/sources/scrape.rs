@@ -138,10 +138,10 @@ pub fn list(
         .article
         .as_ref()
         .and_then(|a| a.date_format.as_deref()));
-    let language = l.language.as_deref().or(scrape
-        .article
-        .as_ref()
-        .and_then(|a| a.language.as_deref()));
+    let language = l
+        .language
+        .as_deref()
+        .or(scrape.article.as_ref().and_then(|a| a.language.as_deref()));
 
     let mut probes = vec![Probe {
         field: "list.item",
@@ -179,7 +179,10 @@ pub fn list(
                     Some(el) => text_of(el),
                     None => {
                         let time = text_of(t);
-                        own.strip_prefix(time.as_str()).unwrap_or(&own).trim().to_owned()
+                        own.strip_prefix(time.as_str())
+                            .unwrap_or(&own)
+                            .trim()
+                            .to_owned()
                     }
                 };
                 rows.push(Row { clock, title, link });
@@ -349,7 +352,12 @@ fn hh_mm(text: &str) -> Option<NaiveTime> {
 /// in `language`), else RFC 3339, RFC 2822 and the forms feeds use, else a
 /// local `YYYY-MM-DD HH:MM`. Text around the date ("Published on …", "| 3 min
 /// read") is skipped.
-pub fn date(text: &str, format: Option<&str>, language: Option<&str>, tz: Tz) -> Option<DateTime<Utc>> {
+pub fn date(
+    text: &str,
+    format: Option<&str>,
+    language: Option<&str>,
+    tz: Tz,
+) -> Option<DateTime<Utc>> {
     let text = squash(text);
     if let Some(format) = format {
         let english = to_english(&text, language);
@@ -509,7 +517,9 @@ pub fn article(
         }
     }
     let mut probes = Vec::new();
-    let mut pick = |field: &'static str, css: &Option<String>| -> Result<Option<ElementRef<'_>>, ScrapeError> {
+    let mut pick = |field: &'static str,
+                    css: &Option<String>|
+     -> Result<Option<ElementRef<'_>>, ScrapeError> {
         let Some(css) = css else { return Ok(None) };
         let sel = selector(field, css)?;
         let found = doc.select(&sel).next();
@@ -524,9 +534,14 @@ pub fn article(
     let title = pick("article.title", &a.title)?.map(text_of);
     let published = pick("article.date", &a.date)?.and_then(|el| {
         let machine = el.value().attr("datetime").or(el.value().attr("content"));
-        machine
-            .and_then(|d| date(d, None, None, tz))
-            .or_else(|| date(&text_of(el), a.date_format.as_deref(), a.language.as_deref(), tz))
+        machine.and_then(|d| date(d, None, None, tz)).or_else(|| {
+            date(
+                &text_of(el),
+                a.date_format.as_deref(),
+                a.language.as_deref(),
+                tz,
+            )
+        })
     });
     let author = pick("article.author", &a.author)?.map(text_of);
     let category = pick("article.category", &a.category)?.map(text_of);
@@ -606,7 +621,12 @@ mod tests {
         }
     }
 
-    fn selectors(item: &str, time: Option<&str>, title: Option<&str>, link: Option<&str>) -> ListSelectors {
+    fn selectors(
+        item: &str,
+        time: Option<&str>,
+        title: Option<&str>,
+        link: Option<&str>,
+    ) -> ListSelectors {
         ListSelectors {
             item: item.into(),
             time: time.map(Into::into),
@@ -625,44 +645,90 @@ mod tests {
         Url::parse("https://s.example/news/").unwrap()
     }
 
+    fn read(html: &str, s: &ScrapeConfig, now: &str) -> Parsed {
+        list(html.as_bytes(), None, &page(), s, TZ, at(now))
+            .unwrap()
+            .0
+    }
+
     #[test]
     fn ticker_times_are_dated_from_the_day_of_the_fetch() {
         let html = r#"<ul class="t"><li><span class="time">00:10</span> <a href="/a">A</a></li>
             <li><span class="time">23:50</span> <a href="b">B</a></li><li><span class="time">23:50</span> C</li></ul>"#;
         let s = scrape(selectors("ul.t li", Some(".time"), None, Some("a")));
         // 00:30 on 2 February in Casablanca (UTC+1).
-        let (p, _) = list(html.as_bytes(), None, &page(), &s, TZ, at("2026-02-01T23:30:00Z")).unwrap();
+        let p = read(html, &s, "2026-02-01T23:30:00Z");
         let got: Vec<_> = p
             .entries
             .iter()
-            .map(|e| (e.published.unwrap().to_rfc3339(), e.link.clone(), e.id.clone()))
+            .map(|e| {
+                (
+                    e.published.unwrap().to_rfc3339(),
+                    e.link.clone(),
+                    e.id.clone(),
+                )
+            })
             .collect();
         assert_eq!(got[0].0, "2026-02-01T23:10:00+00:00");
         assert_eq!(got[0].1.as_deref(), Some("https://s.example/a"));
         assert_eq!(got[1].0, "2026-02-01T22:50:00+00:00");
         assert_eq!(got[1].1.as_deref(), Some("https://s.example/news/b"));
-        assert_eq!(got[2].2.as_deref(), Some("2026-02-01 23:50 C"), "no link: day, time, headline");
+        assert_eq!(
+            got[2].2.as_deref(),
+            Some("2026-02-01 23:50 C"),
+            "no link: day, time, headline"
+        );
         // Read at 10:00, a top item at 23:50 is yesterday's.
-        let (p, _) = list(html.as_bytes(), None, &page(), &s, TZ, at("2026-02-02T09:00:00Z")).unwrap();
-        assert_eq!(p.entries[1].published.unwrap().to_rfc3339(), "2026-02-01T22:50:00+00:00");
+        let p = read(html, &s, "2026-02-02T09:00:00Z");
+        assert_eq!(
+            p.entries[1].published.unwrap().to_rfc3339(),
+            "2026-02-01T22:50:00+00:00"
+        );
     }
 
     #[test]
     fn a_run_together_ticker_is_split_as_in_files() {
         let html = "<div class=bar>Breaking 17:00 Sudan: flight lands 16:40 Venezuela: activist freed</div>";
         let s = scrape(selectors("div.bar", None, None, None));
-        let (p, _) = list(html.as_bytes(), None, &page(), &s, TZ, at("2026-02-01T18:00:00Z")).unwrap();
-        let titles: Vec<_> = p.entries.iter().map(|e| e.title.clone().unwrap().value).collect();
+        let (p, _) = list(
+            html.as_bytes(),
+            None,
+            &page(),
+            &s,
+            TZ,
+            at("2026-02-01T18:00:00Z"),
+        )
+        .unwrap();
+        let titles: Vec<_> = p
+            .entries
+            .iter()
+            .map(|e| e.title.clone().unwrap().value)
+            .collect();
         assert_eq!(titles, ["Sudan: flight lands", "Venezuela: activist freed"]);
-        assert_eq!(p.entries[1].published.unwrap().to_rfc3339(), "2026-02-01T15:40:00+00:00");
+        assert_eq!(
+            p.entries[1].published.unwrap().to_rfc3339(),
+            "2026-02-01T15:40:00+00:00"
+        );
     }
 
     #[test]
     fn selectors_that_match_nothing_are_an_error_not_an_empty_list() {
         let s = scrape(selectors("ul.ticker li", None, Some("a"), None));
         let e = list(b"<ol><li>x</li></ol>", None, &page(), &s, TZ, Utc::now()).unwrap_err();
-        assert!(e.to_string().contains("list.item `ul.ticker li` matched nothing"), "{e}");
-        let e = list(b"<ul class=ticker><li>x</li></ul>", None, &page(), &s, TZ, Utc::now()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("list.item `ul.ticker li` matched nothing"),
+            "{e}"
+        );
+        let e = list(
+            b"<ul class=ticker><li>x</li></ul>",
+            None,
+            &page(),
+            &s,
+            TZ,
+            Utc::now(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("list.title `a`"), "{e}");
     }
 
@@ -671,9 +737,21 @@ mod tests {
         let f = Some("%A %d %B %Y - %H:%M");
         let en = date("Thursday 05 December 2024 - 10:36", f, Some("en"), TZ).unwrap();
         assert_eq!(en.to_rfc3339(), "2024-12-05T09:36:00+00:00");
-        let fr = date("Publié le jeudi 05 décembre 2024 - 10:36", f, Some("fr"), TZ).unwrap();
+        let fr = date(
+            "Publié le jeudi 05 décembre 2024 - 10:36",
+            f,
+            Some("fr"),
+            TZ,
+        )
+        .unwrap();
         assert_eq!(fr, en);
-        let short = date("1er déc. 2024 à 08h05", Some("%d %b %Y à %Hh%M"), Some("fr"), TZ).unwrap();
+        let short = date(
+            "1er déc. 2024 à 08h05",
+            Some("%d %b %Y à %Hh%M"),
+            Some("fr"),
+            TZ,
+        )
+        .unwrap();
         assert_eq!(short.to_rfc3339(), "2024-12-01T07:05:00+00:00");
         assert_eq!(
             date("2024-12-05T10:36:00+01:00", None, None, TZ).unwrap(),
@@ -693,15 +771,25 @@ mod tests {
             date: Some(".post-date".into()),
             date_format: Some("%A %d %B %Y - %H:%M".into()),
             body: Some(".post-body".into()),
-            remove: vec![".cookie-banner".into(), ".prayer-times".into(), ".read-more".into()],
+            remove: vec![
+                ".cookie-banner".into(),
+                ".prayer-times".into(),
+                ".read-more".into(),
+            ],
             ..Default::default()
         };
         let url = Url::parse("https://s.example/news/2024/a.html").unwrap();
         let (art, probes) = article(html.as_bytes(), None, &url, &a, TZ).unwrap();
         assert_eq!(art.title.as_deref(), Some("Title here"));
-        assert_eq!(art.published.unwrap().to_rfc3339(), "2024-12-05T09:36:00+00:00");
+        assert_eq!(
+            art.published.unwrap().to_rfc3339(),
+            "2024-12-05T09:36:00+00:00"
+        );
         let body = art.body.unwrap();
-        assert!(body.contains(r#"src="https://s.example/news/img/a.jpg""#), "{body}");
+        assert!(
+            body.contains(r#"src="https://s.example/news/img/a.jpg""#),
+            "{body}"
+        );
         for gone in ["onerror", "script", "alert", "Fajr", "Read more", "cookies"] {
             assert!(!body.contains(gone), "{gone} in {body}");
         }
@@ -712,7 +800,11 @@ mod tests {
             ..a
         };
         let e = article(html.as_bytes(), None, &url, &a, TZ).unwrap_err();
-        assert!(e.to_string().contains("article.body `.entry-content` matched nothing"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("article.body `.entry-content` matched nothing"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -724,7 +816,12 @@ mod tests {
             para.repeat(4),
             para.repeat(3)
         );
-        let body = readable(html.as_bytes(), None, &Url::parse("https://s.example/a").unwrap()).unwrap();
+        let body = readable(
+            html.as_bytes(),
+            None,
+            &Url::parse("https://s.example/a").unwrap(),
+        )
+        .unwrap();
         assert!(body.contains("tram line"), "{body}");
         assert!(!body.contains("© Site"), "{body}");
         assert!(body.contains("https://s.example/t.jpg"), "{body}");

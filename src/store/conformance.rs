@@ -578,6 +578,7 @@ fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item 
         digest: String::new(),
         story_link: None,
         story_title: None,
+        page: false,
         also: Vec::new(),
     };
     let mut it = item(&origin.key().replace('/', "-"), "world", minutes);

@@ -181,6 +181,32 @@ fn rand_suffix() -> u128 {
 }
 
 /// An HTTP client that never decompresses, never follows proxies.
+/// Runs the `newswire` binary to its end, on SQLite: exit code, stdout, stderr.
+pub fn run_cli(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .env_remove("NEWSWIRE_DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `POST /api/v1/sources/{name}/fetch`: status and the report.
+pub async fn fetch_now(server: &Server, name: &str) -> (u16, serde_json::Value) {
+    let resp = client()
+        .post(server.url(&format!("/api/v1/sources/{name}/fetch")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
 pub fn client() -> reqwest::Client {
     // The crate's own reqwest decodes gzip and br and speaks TLS (the fetcher needs
     // both); the tests must see the bytes and headers exactly as sent, and only

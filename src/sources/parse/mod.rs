@@ -270,6 +270,7 @@ pub fn to_item(
         digest: entry.digest.clone(),
         story_link: None,
         story_title: None,
+        page: false,
         also: Vec::new(),
     };
     let key = origin.key();
