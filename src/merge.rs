@@ -203,6 +203,25 @@ fn tracking(name: &str) -> bool {
         )
 }
 
+/// A link without its tracking parameters (and fragment): the link a
+/// scraped item is known by, whatever campaign the page tagged it with.
+pub fn untracked(mut url: url::Url) -> url::Url {
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let query: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !tracking(&k.to_ascii_lowercase()))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if query.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(query);
+        }
+    }
+    url
+}
+
 /// A link as the page it names: host without `www.`, path without a trailing
 /// slash, query without tracking parameters, no scheme, no fragment.
 pub fn canonical_link(link: &str) -> Option<String> {
@@ -402,5 +421,14 @@ mod tests {
             Some("example.com:8080")
         );
         assert_eq!(canonical_link("not a url"), None);
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(
+            untracked(url("https://a.example/n?utm_source=home&id=2#top")).as_str(),
+            "https://a.example/n?id=2"
+        );
+        assert_eq!(
+            untracked(url("https://a.example/n?utm_source=home")).as_str(),
+            "https://a.example/n"
+        );
     }
 }

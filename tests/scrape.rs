@@ -66,7 +66,9 @@ fn site(t: &Times) -> Upstream {
     up
 }
 
+/// The fetch policy for a local site, and `tests/fixtures/site/scrapes.toml`.
 fn config(up: &Upstream) -> String {
+    let scrapes = String::from_utf8(fixture("scrapes.toml")).unwrap();
     format!(
         r#"
 [fetch]
@@ -75,59 +77,10 @@ min_interval = "1s"
 timeout = "3s"
 retention = "3650d"
 
-[[scrapes]]
-name = "walaw"
-url = "{home}"
-interval = "1h"
-category = "world"
-[scrapes.list]
-item = "ul.ticker li"
-time = ".time"
-link = "a"
-[scrapes.article]
-title = "h1"
-date = ".post-date"
-date_format = "%A %d %B %Y - %H:%M"
-language = "en"
-author = ".author"
-category = ".post-category"
-image = "article figure img"
-body = ".post-body"
-remove = [".cookie-banner", ".prayer-times", ".read-more"]
-
-[[scrapes]]
-name = "flash"
-url = "{home}"
-interval = "1h"
-category = "breaking"
-[scrapes.list]
-item = "div.breaking"
-
-[[scrapes]]
-name = "quotidien"
-url = "{fr}"
-interval = "1h"
-category = "world"
-timezone = "Europe/Paris"
-[scrapes.list]
-item = "article.teaser"
-title = "h2"
-link = "h2 a"
-[scrapes.article]
-title = "h1"
-date = ".date"
-date_format = "%A %d %B %Y à %Hh%M"
-language = "fr"
-body = ".contenu"
-remove = [".pub"]
-
-[[timelines]]
-name = "scraped"
-title = "Scraped"
-sources = ["walaw", "flash", "quotidien"]
-"#,
-        home = up.url("/"),
-        fr = up.url("/fr/")
+{}"#,
+        scrapes
+            .replace("{home}", &up.url("/"))
+            .replace("{fr}", &up.url("/fr/"))
     )
 }
 

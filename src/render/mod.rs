@@ -90,8 +90,18 @@ impl FeedData<'_> {
     /// with its own category).
     pub fn categories<'b>(&self, item: &'b Item) -> Vec<&'b str> {
         let mut out: Vec<&str> = Vec::with_capacity(1 + item.tags.len());
+        // A tag that only repeats the category (`World` for `world`, as a
+        // scraped page labels it) is the category.
+        let title = item
+            .category
+            .as_deref()
+            .and_then(|c| self.config.category(c))
+            .map(|c| c.title.as_str());
         for c in item.category.iter().chain(&item.tags) {
-            if !out.contains(&c.as_str()) {
+            let seen = out.iter().any(|o| o.eq_ignore_ascii_case(c));
+            let names_category = Some(c.as_str()) != item.category.as_deref()
+                && title.is_some_and(|t| t.eq_ignore_ascii_case(c));
+            if !seen && !names_category {
                 out.push(c);
             }
         }

@@ -163,7 +163,7 @@ pub fn list(
                 .find_map(|a| href(a))
                 .or_else(|| href(item))
                 .and_then(|h| page.join(h.trim()).ok())
-                .map(String::from),
+                .map(|u| crate::merge::untracked(u).into()),
             None => None,
         };
         counts[0] += usize::from(time_el.is_some());
@@ -448,6 +448,9 @@ fn french(word: &str) -> Option<&'static str> {
     })
 }
 
+/// Longest summary taken from an article's first paragraph, in characters.
+const SUMMARY_CHARS: usize = 400;
+
 /// What an article page adds to its list entry.
 #[derive(Debug, Clone, Default)]
 pub struct Article {
@@ -487,6 +490,14 @@ impl Article {
             entry.image = self.image;
         }
         if let Some(body) = self.body {
+            // The first paragraph as the summary, as for the site's own
+            // articles (RSS readers show it; validators expect it).
+            let lead = crate::gate::html_text(&body, true);
+            entry.summary = Some(Text {
+                value: crate::gate::cut(lead.trim(), SUMMARY_CHARS),
+                html: false,
+            })
+            .filter(|s| !s.value.is_empty());
             entry.content = Some(Text {
                 value: body,
                 html: true,
