@@ -533,3 +533,77 @@ async fn scrapes_are_sources_for_the_fetch_command_and_config_errors_name_the_ke
         assert!(out.contains(key), "{key}: {out}");
     }
 }
+
+#[tokio::test]
+async fn readability_finds_the_main_text_for_summaries_and_bodiless_scrapes() {
+    let up = Upstream::start();
+    up.set("/news/tram.html", HTML, fixture("news/tram.html"));
+    up.set("/long/", HTML, fixture("long/index.html"));
+    up.set(
+        "/summaries.xml",
+        "application/rss+xml",
+        fixture("summaries.xml"),
+    );
+    let dir = SiteDir::demo();
+    dir.append_config(&format!(
+        r#"
+[fetch]
+allow_private_networks = true
+retention = "3650d"
+
+[[sources]]
+name = "summaries"
+url = "{feed}"
+readability = true
+categories = ["economy"]
+
+[[scrapes]]
+name = "longreads"
+url = "{list}"
+category = "economy"
+[scrapes.list]
+item = "ul.reads li"
+link = "a"
+[scrapes.article]
+readability = true
+remove = [".cookie-banner"]
+"#,
+        feed = up.url("/summaries.xml"),
+        list = up.url("/long/")
+    ));
+    let server = Server::start(&dir, &[]);
+    let items = eventually(Duration::from_secs(30), || async {
+        let doc = json(&server.url("/feeds/economy.json")).await;
+        let items: Vec<Value> = doc["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["id"].as_str().unwrap().contains(":source/"))
+            .cloned()
+            .collect();
+        (items.len() == 2).then_some(items)
+    })
+    .await
+    .unwrap_or_else(|| panic!("economy never had both; log:\n{}", server.log_text()));
+    for item in &items {
+        let body = item["content_html"].as_str().unwrap();
+        assert!(body.contains("six kilometres and five stations"), "{body}");
+        assert!(body.contains(&up.url("/img/tram.jpg")), "absolute: {body}");
+        for noise in ["Most read", "All rights reserved", "cookies", "Sports"] {
+            assert!(!body.contains(noise), "{noise:?} in {body}");
+        }
+        assert_eq!(item["url"], up.url("/news/tram.html"));
+    }
+    // The feed's own summary gave way to the page's text, once: the page is
+    // not fetched again while the feed's entry stays the same.
+    let feed = String::from_utf8(fixture("summaries.xml")).unwrap().replace(
+        "<item>",
+        "<item><title>Markets close higher</title><guid>m1</guid><description>Up.</description></item>\n<item>",
+    );
+    up.set("/summaries.xml", "application/rss+xml", feed);
+    let (status, report) = fetch_now(&server, "summaries").await;
+    assert_eq!(status, 200);
+    assert_eq!(report["outcome"], "fetched", "{report}");
+    assert_eq!(report["created"], 1, "{report}");
+    assert_eq!(up.requests("/news/tram.html").len(), 2, "one per source");
+}
