@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use newswire::config::Config;
 use newswire::content::files;
 use newswire::site::Site;
+use newswire::sources::scrape;
 use newswire::store::{self, Store};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -452,7 +453,6 @@ async fn dry_scrape(
     input: &str,
 ) -> Result<std::process::ExitCode> {
     use newswire::sources::fetch::{Fetcher, Outcome, Policy, Request};
-    use newswire::sources::scrape;
     let config = Config::load(config_path)?;
     let scrapes: Vec<_> = config
         .sources
@@ -592,10 +592,7 @@ async fn dry_scrape(
     })
 }
 
-fn show_article(
-    a: &newswire::sources::scrape::Article,
-    at: impl Fn(chrono::DateTime<chrono::Utc>) -> String,
-) {
+fn show_article(a: &scrape::Article, at: impl Fn(chrono::DateTime<chrono::Utc>) -> String) {
     let rows = [
         ("title", a.title.clone()),
         ("date", a.published.map(at)),
@@ -605,7 +602,7 @@ fn show_article(
         (
             "body",
             a.body.as_ref().map(|b| {
-                let text = newswire::gate::html_text(b, false);
+                let text = scrape::squash(&newswire::gate::html_text(b, false));
                 format!(
                     "{} chars: {:?}",
                     text.chars().count(),
@@ -615,7 +612,12 @@ fn show_article(
         ),
     ];
     for (field, value) in rows {
-        println!("  = {field:<8} {}", value.as_deref().unwrap_or("-"));
+        let none = if field == "date" {
+            "- (the list's date stands)"
+        } else {
+            "-"
+        };
+        println!("  = {field:<8} {}", value.as_deref().unwrap_or(none));
     }
 }
 

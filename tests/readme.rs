@@ -10,23 +10,91 @@ use common::*;
 
 const DEMO_BASE: &str = "http://127.0.0.1:8080";
 
-fn readme_blocks() -> Vec<String> {
+/// Every fenced block of the README: its info string and its text.
+fn fenced_blocks() -> Vec<(String, String)> {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
+    let mut current: Option<(String, String)> = None;
     for line in readme.lines() {
         match (&mut current, line.trim_start()) {
-            (None, l) if l.starts_with("```sh") => current = Some(String::new()),
+            (None, l) if l.starts_with("```") => {
+                current = Some((l.trim_start_matches('`').to_owned(), String::new()))
+            }
             (Some(_), l) if l.starts_with("```") => blocks.push(current.take().unwrap()),
-            (Some(block), _) => {
+            (Some((_, block)), _) => {
                 block.push_str(line);
                 block.push('\n');
             }
             _ => {}
         }
     }
-    blocks.into_iter().filter(|b| b.contains("curl ")).collect()
+    blocks
+}
+
+fn readme_blocks() -> Vec<String> {
+    fenced_blocks()
+        .into_iter()
+        .filter(|(info, b)| info == "sh" && b.contains("curl "))
+        .map(|(_, b)| b)
+        .collect()
+}
+
+/// Dates of today, which the dry run prints, as `DATE`.
+fn undated(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let b = l.as_bytes();
+            if l.starts_with("  2") && b.len() > 12 && b[6] == b'-' && b[12] == b'T' {
+                format!("  DATE{}", &l[12..])
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The scraping section's dry run runs as written (a free port and a
+/// temporary folder in place of 8081 and /tmp/walaw), and prints what the
+/// README shows.
+#[test]
+fn the_readme_dry_run_prints_what_the_readme_shows() {
+    let blocks = fenced_blocks();
+    let at = blocks
+        .iter()
+        .position(|(info, b)| info == "sh" && b.contains("scrape --dry-run"))
+        .expect("a dry-run example");
+    let (script, shown) = (&blocks[at].1, &blocks[at + 1].1);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("walaw");
+    let script = script
+        .replace("cargo run --release --", bin())
+        .replace("8081", &port.to_string())
+        .replace("/tmp/walaw", folder.to_str().unwrap());
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n{script}"
+        ))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        undated(&stdout.replace(&port.to_string(), "8081")),
+        undated(shown.trim_end()),
+    );
 }
 
 #[test]

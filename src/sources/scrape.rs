@@ -68,7 +68,8 @@ fn text_of(el: ElementRef<'_>) -> String {
     squash(&el.text().collect::<String>())
 }
 
-fn squash(s: &str) -> String {
+/// Text with each run of whitespace made one space, as a browser shows it.
+pub fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -538,7 +539,9 @@ pub fn article(
             field,
             css: css.clone(),
             matched: doc.select(&sel).count(),
-            sample: found.map(|el| crate::gate::cut(&text_of(el), 80)),
+            sample: found
+                .map(|el| crate::gate::cut(&text_of(el), 80))
+                .filter(|t| !t.is_empty()),
         });
         Ok(found)
     };
@@ -582,7 +585,10 @@ pub fn article(
         .map(|html| crate::gate::sanitize_html(&html, Some(page.as_str())))
         .filter(|h| !h.trim().is_empty());
     if let (Some(b), Some(p)) = (&body, probes.iter_mut().find(|p| p.field == "article.body")) {
-        p.sample = Some(crate::gate::cut(&crate::gate::html_text(b, false), 80));
+        p.sample = Some(crate::gate::cut(
+            &squash(&crate::gate::html_text(b, false)),
+            80,
+        ));
     }
     Ok((
         Article {
