@@ -395,6 +395,7 @@ impl Poller {
                 if let Some(m) = moved {
                     state.url = m.to_string();
                 }
+                let mut validated = true;
                 report.bytes = body.len();
                 self.metrics.fetch_bytes.inc_by(body.len() as u64);
                 let hash = crate::hash::hash_hex(&body);
@@ -402,10 +403,12 @@ impl Poller {
                     report.outcome = "unchanged";
                     succeeded(&mut state, 200, now, interval);
                 } else {
-                    match self
-                        .take(&source, &state, &body, content_type.as_deref(), &url, now)
-                        .await
+                    let taken = match self.read(&source, &body, content_type.as_deref(), &url, now)
                     {
+                        Ok(parsed) => self.take(&source, &state, parsed, now, started).await,
+                        Err(e) => Err(e),
+                    };
+                    match taken {
                         Ok(taken) => {
                             state.items = taken.stored as u64;
                             report.outcome = "fetched";
@@ -419,7 +422,13 @@ impl Poller {
                                     failed(&mut state, &mut report, Some(200), problem);
                                 }
                                 None => {
-                                    state.body_hash = Some(hash);
+                                    // With pages left over, neither the hash nor
+                                    // the validators: the next poll reads it all.
+                                    if taken.deferred {
+                                        validated = false;
+                                    } else {
+                                        state.body_hash = Some(hash);
+                                    }
                                     succeeded(&mut state, 200, now, interval);
                                 }
                             }
@@ -433,7 +442,7 @@ impl Poller {
                         }
                     }
                 }
-                if report.outcome != "failed" {
+                if report.outcome != "failed" && validated {
                     state.etag = etag;
                     state.last_modified = last_modified;
                 }
@@ -532,32 +541,46 @@ impl Poller {
         }
     }
 
-    /// Parses a body (a feed, or a scraped page) and writes its new and
-    /// changed entries: the number of entries in the document, what the write
-    /// did, the items stored, and what went wrong with article pages (their
-    /// entries are written without them, and tried again next poll).
-    async fn take(
+    /// Reads a body: a feed in any format, or a scraped page by its selectors.
+    fn read(
         &self,
         source: &SourceConfig,
-        state: &FetchState,
         body: &[u8],
         content_type: Option<&str>,
         url: &url::Url,
         now: DateTime<Utc>,
-    ) -> Result<Taken, TakeError> {
-        let mut parsed = match &source.scrape {
+    ) -> Result<Parsed, TakeError> {
+        let parsed = match &source.scrape {
             Some(s) => {
                 let tz = s.timezone.unwrap_or(self.config.site.timezone);
                 scrape::list(body, content_type, url, s, tz, now)
-                    .map_err(|e| TakeError::Parse(e.to_string()))?
-                    .0
+                    .map(|(parsed, _)| parsed)
+                    .map_err(|e| e.to_string())
             }
-            None => parse::parse(body, content_type, url)
-                .map_err(|e| TakeError::Parse(e.to_string()))?,
+            None => parse::parse(body, content_type, url).map_err(|e| e.to_string()),
         };
+        parsed.map_err(TakeError::Parse)
+    }
+
+    /// Writes a document's new and changed entries: the number of entries in
+    /// the document, what the write did, the items stored, and what went wrong
+    /// with article pages (their entries are written without them, and tried
+    /// again next poll).
+    async fn take(
+        &self,
+        source: &SourceConfig,
+        state: &FetchState,
+        mut parsed: Parsed,
+        now: DateTime<Utc>,
+        started: Instant,
+    ) -> Result<Taken, TakeError> {
         let known = self.known(&source.name).await?;
         let mut known = known.lock().await;
-        let problem = self.read_pages(source, &mut parsed, &mut known).await;
+        // Pages are read while the lease holds; the rest wait for the next poll.
+        let deadline = started + self.lease().saturating_sub(Duration::from_secs(5));
+        let pages = self
+            .read_pages(source, &mut parsed, &mut known, deadline)
+            .await;
         let items = self.select(source, state, &parsed, &known, now);
         let written = if items.is_empty() {
             Written::default()
@@ -582,7 +605,8 @@ impl Poller {
             entries: parsed.entries.len(),
             written,
             stored: known.digests.len(),
-            problem,
+            problem: pages.problem,
+            deferred: pages.deferred,
         })
     }
 
@@ -597,15 +621,16 @@ impl Poller {
         source: &SourceConfig,
         parsed: &mut Parsed,
         known: &mut Known,
-    ) -> Option<String> {
+        deadline: Instant,
+    ) -> Pages {
         use futures_util::StreamExt;
         let selectors = match &source.scrape {
-            Some(s) => Some((
-                s.article.clone()?,
-                s.timezone.unwrap_or(self.config.site.timezone),
-            )),
+            Some(s) => match &s.article {
+                Some(a) => Some((a.clone(), s.timezone.unwrap_or(self.config.site.timezone))),
+                None => return Pages::default(),
+            },
             None if source.readability => None,
-            None => return None,
+            None => return Pages::default(),
         };
         let todo: Vec<usize> = parsed
             .entries
@@ -632,14 +657,28 @@ impl Poller {
             })
             .collect();
         let fetcher = &self.fetcher;
-        let results: Vec<(usize, String, Outcome)> = futures_util::stream::iter(requests)
+        let mut fetches = futures_util::stream::iter(requests)
             .map(|(i, r)| async move {
                 let outcome = fetcher.fetch(&r).await;
                 (i, r.url, outcome)
             })
-            .buffer_unordered(self.config.fetch.per_host.max(1))
-            .collect()
-            .await;
+            .buffer_unordered(self.config.fetch.per_host.max(1));
+        let mut results = Vec::with_capacity(todo.len());
+        while let Ok(Some(done)) = tokio::time::timeout_at(deadline.into(), fetches.next()).await {
+            results.push(done);
+        }
+        drop(fetches);
+        // Entries whose page was not reached in time have no digest of their
+        // own yet: the next poll reads them.
+        let reached: HashSet<usize> = results.iter().map(|(i, _, _)| *i).collect();
+        let unreached: Vec<usize> = todo
+            .iter()
+            .copied()
+            .filter(|i| !reached.contains(i))
+            .collect();
+        for &i in &unreached {
+            parsed.entries[i].digest.push_str(PARTIAL);
+        }
         let mut failures = Vec::new();
         for (i, link, outcome) in results {
             let read = match outcome {
@@ -705,12 +744,16 @@ impl Poller {
         known
             .pages
             .retain(|link, _| current.contains(link.as_str()));
-        let first = failures.first()?;
-        Some(format!(
-            "{} of {} article pages unread, first: {first}",
-            failures.len(),
-            todo.len()
-        ))
+        Pages {
+            problem: failures.first().map(|first| {
+                format!(
+                    "{} of {} article pages unread, first: {first}",
+                    failures.len(),
+                    todo.len()
+                )
+            }),
+            deferred: !unreached.is_empty(),
+        }
     }
 
     /// The entries of a document to write: new or changed, kept by the
@@ -818,6 +861,17 @@ struct Taken {
     written: Written,
     stored: usize,
     problem: Option<String>,
+    /// Pages left for the next poll: the same document must be read again.
+    deferred: bool,
+}
+
+/// What reading the pages behind a document's entries came to.
+#[derive(Default)]
+struct Pages {
+    /// Pages that failed, said for the source's state.
+    problem: Option<String>,
+    /// Pages not reached before the lease ran out.
+    deferred: bool,
 }
 
 enum TakeError {
