@@ -158,9 +158,7 @@ impl SourceConfig {
             scrape: None,
         }
     }
-}
 
-impl SourceConfig {
     /// What its items are stored as coming from.
     pub fn item_source(&self) -> crate::model::Source {
         match self.scrape {
@@ -708,8 +706,14 @@ impl Config {
             }
         }
         let mut names = std::collections::HashSet::new();
+        let scrapes = self.sources.iter().filter(|s| s.scrape.is_some()).count();
+        let feeds = self.sources.len() - scrapes;
         for (i, s) in self.sources.iter().enumerate() {
-            let key = |field: &str| format!("sources[{i}].{field}");
+            // Scrapes come after the feeds: name them by their own table.
+            let key = |field: &str| match s.scrape {
+                Some(_) => format!("scrapes[{}].{field}", i - feeds),
+                None => format!("sources[{i}].{field}"),
+            };
             if !is_slug(&s.name) {
                 return Err(self.invalid(
                     &key("name"),
@@ -736,7 +740,7 @@ impl Config {
                 ));
             }
             if let Some(scrape) = &s.scrape {
-                self.validate_scrape(scrape)?;
+                self.validate_scrape(scrape, &key)?;
             } else if let Some(c) = s.categories.iter().find(|c| self.category(c).is_none()) {
                 return Err(self.invalid(&key("categories"), format!("unknown category {c:?}")));
             }
@@ -744,16 +748,12 @@ impl Config {
         Ok(())
     }
 
-    /// A scrape's category, selectors and languages, named by its place in
-    /// `[[scrapes]]`.
-    fn validate_scrape(&self, s: &ScrapeConfig) -> Result<(), ConfigError> {
-        let i = self
-            .sources
-            .iter()
-            .filter(|s| s.scrape.is_some())
-            .position(|x| x.name == s.name)
-            .unwrap_or(0);
-        let key = |field: &str| format!("scrapes[{i}].{field}");
+    /// A scrape's category, selectors and languages; `key` names a field.
+    fn validate_scrape(
+        &self,
+        s: &ScrapeConfig,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<(), ConfigError> {
         if s.category != FeedId::BREAKING && self.category(&s.category).is_none() {
             return Err(self.invalid(
                 &key("category"),

@@ -512,20 +512,32 @@ async fn scrapes_are_sources_for_the_fetch_command_and_config_errors_name_the_ke
     assert!(out.contains("matched nothing"), "{out}");
 
     // A bad selector, an unknown category, an unknown language.
-    for (bad, key) in [
-        ("item = \"ul.ticker li\"", "scrapes[0].list.item"),
-        ("category = \"world\"", "scrapes[0].category"),
-        ("language = \"en\"", "scrapes[0].article.language"),
+    // A bad selector, an unknown category, an unknown language, a name
+    // taken by a source: each named by its key.
+    let taken = "[[sources]]\nname = \"flash\"\nurl = \"https://feeds.example/a.xml\"\n";
+    for (bad, good, key) in [
+        (
+            "item = \"ul.ticker li\"",
+            "item = \"ul..ticker[\"",
+            "scrapes[0].list.item",
+        ),
+        (
+            "category = \"world\"",
+            "category = \"sport\"",
+            "scrapes[0].category",
+        ),
+        (
+            "language = \"en\"",
+            "language = \"tlh\"",
+            "scrapes[0].article.language",
+        ),
+        (
+            "[[scrapes]]",
+            &format!("{taken}\n[[scrapes]]"),
+            "scrapes[1].name",
+        ),
     ] {
-        let broken = config(&up).replacen(
-            bad,
-            match key {
-                "scrapes[0].list.item" => "item = \"ul..ticker[\"",
-                "scrapes[0].category" => "category = \"sport\"",
-                _ => "language = \"tlh\"",
-            },
-            1,
-        );
+        let broken = config(&up).replacen(bad, good, 1);
         let dir = SiteDir::demo();
         dir.append_config(&broken);
         let (code, out) = newswire(&["check"], &dir);
