@@ -612,8 +612,18 @@ pub fn readable(body: &[u8], content_type: Option<&str>, page: &Url) -> Option<S
         .filter(|h| !h.trim().is_empty())
 }
 
+/// Elements readability may score on one page: a bound on its work, far
+/// above any article page (a 8 MiB page of empty divs would be refused).
+const READABILITY_ELEMENTS: usize = 50_000;
+
 fn readable_html(html: &str, page: &Url) -> Option<String> {
-    let mut r = dom_smoothie::Readability::new(html, Some(page.as_str()), None).ok()?;
+    let config = dom_smoothie::Config {
+        max_elements_to_parse: READABILITY_ELEMENTS,
+        // The page's JSON-LD is the site's metadata, not its text.
+        disable_json_ld: true,
+        ..Default::default()
+    };
+    let mut r = dom_smoothie::Readability::new(html, Some(page.as_str()), Some(config)).ok()?;
     let article = r.parse().ok()?;
     Some(article.content.to_string()).filter(|c| !c.trim().is_empty())
 }
@@ -842,5 +852,78 @@ mod tests {
         assert!(body.contains("tram line"), "{body}");
         assert!(!body.contains("© Site"), "{body}");
         assert!(body.contains("https://s.example/t.jpg"), "{body}");
+    }
+
+    /// Whatever a page says, reading it neither panics nor lets active
+    /// content through, and ticker dates stay within a day of the fetch.
+    #[test]
+    fn any_page_reads_without_panic_or_script() {
+        use proptest::prelude::*;
+        const BITS: &[&str] = &[
+            "<ul class=t>",
+            "</ul>",
+            "<li>",
+            "</li>",
+            "<span class=time>",
+            "</span>",
+            "<a href=\"/x\">",
+            "<a href=\"javascript:alert(1)\">",
+            "</a>",
+            "23:59 ",
+            "00:00 ",
+            "12:30",
+            "24:61 ",
+            "9:5 ",
+            "17h05",
+            "Headline ",
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "<div class=body>",
+            "</div>",
+            "&amp;",
+            "&#0;",
+            "\u{0}",
+            "<!--",
+            "-->",
+            "jeudi 5 décembre 2024 à 10h36",
+            "1er déc.",
+            "é",
+            "<h1>",
+            "</h1>",
+            "<time datetime=\"9999-99-99\">",
+            "</time>",
+            "<meta charset=\"utf-16\">",
+        ];
+        let s = scrape(selectors(
+            "ul.t li, div.body",
+            Some(".time"),
+            None,
+            Some("a"),
+        ));
+        let article_sel = ArticleSelectors {
+            title: Some("h1".into()),
+            date: Some("time, .time".into()),
+            date_format: Some("%A %d %B %Y à %Hh%M".into()),
+            language: Some("fr".into()),
+            body: Some("div.body".into()),
+            remove: vec!["h1".into()],
+            ..Default::default()
+        };
+        let now = at("2026-02-01T12:00:00Z");
+        proptest!(ProptestConfig::with_cases(300), |(parts in proptest::collection::vec(0..BITS.len(), 0..60))| {
+            let page: String = parts.iter().map(|&i| BITS[i]).collect();
+            if let Ok((parsed, _)) = list(page.as_bytes(), None, &super::tests::page(), &s, TZ, now) {
+                for e in &parsed.entries {
+                    prop_assert!(!e.title.as_ref().unwrap().value.is_empty());
+                    if let Some(d) = e.published {
+                        prop_assert!((d - now).num_hours().abs() <= 48, "{d} from {page}");
+                    }
+                }
+            }
+            if let Ok((a, _)) = article(page.as_bytes(), None, &super::tests::page(), &article_sel, TZ) {
+                let body = a.body.unwrap_or_default();
+                prop_assert!(!body.contains("<script") && !body.contains("onerror") && !body.contains("javascript:"), "{body}");
+            }
+        });
     }
 }
