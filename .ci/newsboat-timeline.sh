@@ -15,8 +15,9 @@ cp -r "$site" "$work/site"
 rm -rf "$work/site/data"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
+token=newsboat-timeline-$RANDOM$RANDOM$RANDOM
 start() {
-  "$bin" serve --config "$work/site/newswire.toml" --data "$work/data" --listen "127.0.0.1:$port" >"$work/out.log" 2>>"$work/server.log" &
+  NEWSWIRE_API_TOKEN=$token "$bin" serve --config "$work/site/newswire.toml" --data "$work/data" --listen "127.0.0.1:$port" >"$work/out.log" 2>>"$work/server.log" &
   pid=$!
   for _ in $(seq 100); do grep -q "listening on" "$work/out.log" 2>/dev/null && return; sleep 0.1; done
   echo "newswire did not start"; cat "$work/server.log"; exit 1
@@ -30,7 +31,14 @@ reload() { HOME=$work/home newsboat -x reload >/dev/null 2>&1 </dev/null; }
 counts() { sqlite3 "$cache" "SELECT count(*), count(DISTINCT guid) FROM rss_item;"; }
 
 start
-# The poller fetches every source at start; wait until the timeline stops growing.
+# The poller fetches every source at start: wait until each has been fetched
+# (a story whose second copy arrived after the first reload could replace the
+# first copy), then until the timeline stops growing.
+fetched() {
+  curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/sources" |
+    python3 -c 'import json, sys; sys.exit(0 if all(s.get("last_fetch") for s in json.load(sys.stdin)) else 1)'
+}
+for _ in $(seq 100); do fetched && break; sleep 0.2; done
 last=-1
 for _ in $(seq 50); do n=$(items); [ "$n" -gt 0 ] && [ "$n" -eq "$last" ] && break; last=$n; sleep 0.5; done
 expected=$(items)
