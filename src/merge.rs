@@ -36,7 +36,9 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
     let mut next = vec![1usize; lists.len()];
     let mut seen = HashSet::new();
     let mut stories = Stories::default();
-    let mut out: Vec<Item> = Vec::with_capacity(limit);
+    // Kept stories by reference: an item is cloned once, at the end, and only
+    // if it is kept.
+    let mut out: Vec<Story<'_>> = Vec::with_capacity(limit);
     while out.len() < limit {
         let Some((_, id, Reverse(i))) = heads.pop() else {
             break;
@@ -51,16 +53,78 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
         }
         let keys = Keys::of(item);
         match stories.find(item, &keys, &out) {
-            Some(kept) => absorb(&mut out[kept], item.clone()),
+            Some(kept) => out[kept].absorb(item),
             None => {
                 stories.add(keys, out.len());
-                out.push(item.clone());
+                out.push(Story {
+                    item,
+                    copies: Vec::new(),
+                });
             }
         }
     }
+    let mut out: Vec<Item> = out.into_iter().map(Story::into_item).collect();
     // A story whose original replaced a later copy moved back in time.
     out.sort_by(|a, b| (b.published, &b.id).cmp(&(a.published, &a.id)));
     out
+}
+
+/// A story kept so far: the copy that stands for it, and the copies it
+/// absorbed, whose sources it credits, in the order it credits them.
+struct Story<'a> {
+    item: &'a Item,
+    copies: Vec<&'a Item>,
+}
+
+impl<'a> Story<'a> {
+    /// One story seen twice: the site's own copy wins, else the original
+    /// (the earliest published, ties by id), which credits every source of
+    /// the other.
+    fn absorb(&mut self, dup: &'a Item) {
+        let kept = self.item;
+        let replaces = match (&kept.origin, &dup.origin) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(_)) => (dup.published, &dup.id) < (kept.published, &kept.id),
+        };
+        if replaces {
+            // The replaced copy comes first among the credits, then those
+            // it had.
+            self.copies.insert(0, kept);
+            self.item = dup;
+        } else {
+            self.copies.push(dup);
+        }
+    }
+
+    /// Every origin the story has: the kept copy's source, and the feeds of
+    /// the copies it credits.
+    fn origins(&self) -> impl Iterator<Item = &'a str> {
+        let kept = self.item;
+        std::iter::once(origin_name(kept)).chain(
+            self.copies
+                .iter()
+                .filter(move |c| credits(kept, c))
+                .filter_map(|c| c.credited().map(|o| o.feed_url.as_str())),
+        )
+    }
+
+    fn into_item(self) -> Item {
+        let mut item = self.item.clone();
+        for copy in self.copies {
+            credit(&mut item, copy);
+        }
+        item
+    }
+}
+
+/// Whether a kept copy credits a duplicate: the site's own content needs no
+/// credit (it is the original), nor does a copy from the same feed.
+fn credits(kept: &Item, dup: &Item) -> bool {
+    match (kept.origin.as_ref(), dup.credited()) {
+        (Some(origin), Some(from)) => from.feed_url != origin.feed_url,
+        _ => false,
+    }
 }
 
 /// The stories kept so far, by canonical link and by normalized title.
@@ -110,8 +174,8 @@ impl<'a> Stories<'a> {
     /// The kept story `item` is a copy of. A source repeating itself (two items
     /// of one feed with one title) is not one story; a copy must come from an
     /// origin other than one of the story's.
-    fn find(&self, item: &Item, keys: &Keys<'a>, out: &[Item]) -> Option<usize> {
-        let other_origin = |i: usize| origins(&out[i]).any(|o| o != origin_name(item));
+    fn find(&self, item: &Item, keys: &Keys<'a>, out: &[Story<'_>]) -> Option<usize> {
+        let other_origin = |i: usize| out[i].origins().any(|o| o != origin_name(item));
         if let Some(link) = &keys.link
             && let Some(&i) = self.links.get(link)
             && other_origin(i)
@@ -122,7 +186,7 @@ impl<'a> Stories<'a> {
             .get(keys.title.as_ref()?)?
             .iter()
             .copied()
-            .find(|&i| other_origin(i) && near(out[i].published, item.published))
+            .find(|&i| other_origin(i) && near(out[i].item.published, item.published))
     }
 
     fn add(&mut self, keys: Keys<'a>, at: usize) {
@@ -142,32 +206,6 @@ fn near(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
 /// The source an item came from; `""` for the site's own content.
 fn origin_name(item: &Item) -> &str {
     item.origin.as_ref().map_or("", |o| o.source.as_str())
-}
-
-/// Every origin a kept story has: its own and those it credits (by feed URL,
-/// which is all a credit keeps).
-fn origins(item: &Item) -> impl Iterator<Item = &str> {
-    std::iter::once(origin_name(item)).chain(
-        item.origin
-            .iter()
-            .flat_map(|o| o.also.iter().map(|c| c.feed_url.as_str())),
-    )
-}
-
-/// One story seen twice: the site's own copy wins, else the original (the
-/// earliest published, ties by id), which credits every source of the other.
-fn absorb(kept: &mut Item, dup: Item) {
-    let replaces = match (&kept.origin, &dup.origin) {
-        (None, _) => false,
-        (Some(_), None) => true,
-        (Some(_), Some(_)) => (dup.published, &dup.id) < (kept.published, &kept.id),
-    };
-    if replaces {
-        let later = std::mem::replace(kept, dup);
-        credit(kept, &later);
-    } else {
-        credit(kept, &dup);
-    }
 }
 
 /// The kept copy credits the sources of a duplicate (a copy of the site's own
