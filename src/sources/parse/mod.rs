@@ -142,7 +142,9 @@ fn root(text: &str) -> Root {
             .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
             .collect();
         return match name.as_str() {
-            "rss" => Root::Rss,
+            // The rss crate reads RSS 1.0 too, items outside the channel and
+            // all (by the usual `rdf` prefix; another prefix goes to feed-rs).
+            "rss" | "rdf:RDF" => Root::Rss,
             "feed" if text.contains("http://www.w3.org/2005/Atom") => Root::AtomFeed,
             _ => Root::Other,
         };
@@ -351,6 +353,22 @@ mod tests {
         let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><id>urn:uuid:60a76c80-d399-11d9-b91c-0003939e0af6</id><updated>2026-11-28T12:00:00Z</updated><link href="https://a.example/"/>
 <entry><title type="html">One &amp;amp; two</title><id>g1</id><link href="/one"/><updated>2026-11-28T11:00:00Z</updated><published>2026-11-28T10:00:00Z</published><author><name>N</name></author><content type="html">&lt;p&gt;x&lt;/p&gt;</content></entry></feed>"#;
         let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","home_page_url":"https://a.example/","items":[{"id":7,"url":"/one","title":"One","content_html":"<p>x</p>","date_published":"2026-11-28T10:00:00Z","authors":[{"name":"N"}],"tags":["t"]}]}"#;
+        let rdf = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://a.example/"><title>T</title><link>https://a.example/</link><description>d</description><items><rdf:Seq><rdf:li rdf:resource="https://a.example/one"/></rdf:Seq></items></channel>
+<item rdf:about="https://a.example/one"><title>One &amp; two</title><link>https://a.example/one</link><dc:date>2026-11-28T09:30+01:00</dc:date><dc:creator>N</dc:creator></item></rdf:RDF>"#;
+        let fast = formats::rss(rdf, &base).unwrap();
+        let slow = formats::feed_rs(rdf, &base).unwrap();
+        let (f, s) = (&fast.entries[0], &slow.entries[0]);
+        assert_eq!(
+            f.published.unwrap().to_rfc3339(),
+            "2026-11-28T08:30:00+00:00"
+        );
+        assert_eq!(
+            (&f.id, &f.link, f.published, &f.authors),
+            (&s.id, &s.link, s.published, &s.authors)
+        );
+        assert_eq!(upstream_id(f), upstream_id(s), "the same ids as before");
+        assert!(matches!(root(rdf), Root::Rss));
         for doc in [rss, atom] {
             let fast = formats::rss(doc, &base)
                 .or_else(|| formats::atom(doc, &base))
