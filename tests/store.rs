@@ -57,6 +57,7 @@ conformance_cases!(
     file_sync_withdraws_keeps_failed_files_and_skips_others,
     export_then_import_changes_nothing,
     concurrent_upserts_of_a_new_id_create_it_once,
+    concurrent_batches_of_new_ids_create_each_once,
     tombstones_are_capped_per_feed,
     concurrent_creates_make_exactly_one,
     refresh_keeps_the_same_content_unchanged,

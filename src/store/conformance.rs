@@ -47,6 +47,7 @@ pub const CASES: &[&str] = &[
     "file_sync_withdraws_keeps_failed_files_and_skips_others",
     "export_then_import_changes_nothing",
     "concurrent_upserts_of_a_new_id_create_it_once",
+    "concurrent_batches_of_new_ids_create_each_once",
     "tombstones_are_capped_per_feed",
     "concurrent_creates_make_exactly_one",
     "refresh_keeps_the_same_content_unchanged",
@@ -288,6 +289,44 @@ pub async fn concurrent_upserts_of_a_new_id_create_it_once(store: &dyn Store) {
         .filter(|i| i.key == "e")
         .collect();
     assert_eq!(in_world.len(), 1);
+}
+
+/// Batches that create the same new ids at once (a poll of one source by two
+/// instances, in any order) create each id once and never deadlock.
+pub async fn concurrent_batches_of_new_ids_create_each_once(store: &dyn Store) {
+    let items: Vec<Item> = (0..6).map(|n| item(&format!("b{n}"), "world", n)).collect();
+    let writes: Vec<_> = (0..8)
+        .map(|k| {
+            // Every batch in its own order, some with an id twice.
+            let mut batch = items.clone();
+            batch.rotate_left(k % items.len());
+            if k % 2 == 0 {
+                batch.push(items[k % items.len()].clone());
+            }
+            batch
+        })
+        .collect();
+    let results =
+        futures_util::future::join_all(writes.iter().map(|b| store.upsert(b, Ownership::Take)))
+            .await;
+    let mut created = std::collections::HashMap::new();
+    for (batch, result) in writes.iter().zip(results) {
+        let written = result.unwrap();
+        assert_eq!(written.outcomes.len(), batch.len());
+        for (it, outcome) in batch.iter().zip(written.outcomes) {
+            assert!(
+                matches!(outcome, Outcome::Created | Outcome::Unchanged),
+                "{outcome:?}"
+            );
+            if outcome == Outcome::Created {
+                *created.entry(it.id.clone()).or_insert(0) += 1;
+            }
+        }
+    }
+    assert_eq!(created.len(), items.len(), "{created:?}");
+    assert!(created.values().all(|&n| n == 1), "{created:?}");
+    let listed = store.list(&world(), None, 100).await.unwrap();
+    assert_eq!(listed.len(), items.len());
 }
 
 /// Each feed keeps its newest [`super::TOMBSTONES_KEPT`] tombstones.

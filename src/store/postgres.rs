@@ -247,11 +247,167 @@ fn parse_payload(payload: &str) -> Vec<FeedId> {
         .collect()
 }
 
-/// Upserts a batch, one item at a time in id order (stable, so repeated ids keep
-/// their order): each row is locked as it goes, and the same order in every
-/// transaction means two batches never wait on each other in a cycle. Outcomes
-/// come back in input order.
+/// Upserts a batch with a few statements for the whole batch, as SQLite does:
+/// the stored rows read and locked at once (in id order, as every batch locks,
+/// so two batches never wait on each other in a cycle), each item planned in
+/// memory in input order (an id repeated in the batch sees its earlier
+/// version), then the new rows, the changed rows, their feeds and any revived
+/// tombstones written through `UNNEST`. A new id that another transaction
+/// creates meanwhile makes the batch start over row by row
+/// ([`upsert_rows`]), which waits for and compares each row. Outcomes come back
+/// in input order.
 async fn upsert_batch(
+    conn: &mut PgConnection,
+    batch: super::Batch<'_>,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Vec<Outcome>> {
+    let (items, ownership) = (batch.items, batch.ownership);
+    if items.len() < 2 {
+        return upsert_rows(conn, batch, changed).await;
+    }
+    let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    sqlx::query("SAVEPOINT upsert_batch")
+        .execute(&mut *conn)
+        .await?;
+    let stored: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, source, hash, doc FROM items WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut current: std::collections::HashMap<String, (String, String, String)> = stored
+        .into_iter()
+        .map(|(id, source, hash, doc)| (id, (source, hash, doc)))
+        .collect();
+    let existed: BTreeSet<String> = current.keys().cloned().collect();
+    let mut touched = BTreeSet::new();
+    // The last version written of each id.
+    let mut writes: std::collections::BTreeMap<String, (Item, String, String)> =
+        std::collections::BTreeMap::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    for item in items {
+        let (doc, hash) = super::encode(item);
+        match super::plan(item, doc, hash, current.get(&item.id), ownership)? {
+            super::Plan::Keep(outcome) => outcomes.push(outcome),
+            super::Plan::Write(w) => {
+                let item = w.kept.unwrap_or_else(|| item.clone());
+                touched.extend(w.old_feeds);
+                touched.extend(crate::catalog::item_feeds(&item));
+                current.insert(
+                    item.id.clone(),
+                    (item.source.to_string(), w.hash.clone(), w.doc.clone()),
+                );
+                outcomes.push(w.outcome);
+                writes.insert(item.id.clone(), (item, w.hash, w.doc));
+            }
+        }
+    }
+    let (created, replaced): (Vec<_>, Vec<_>) =
+        writes.iter().partition(|(id, _)| !existed.contains(*id));
+    let inserted = write_rows(
+        conn,
+        "INSERT INTO items (id, source, kind, published, hash, doc)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[])
+         ON CONFLICT (id) DO NOTHING",
+        &created,
+    )
+    .await?;
+    if inserted < created.len() as u64 {
+        // Created meanwhile by another transaction: compare row by row.
+        sqlx::query("ROLLBACK TO SAVEPOINT upsert_batch")
+            .execute(&mut *conn)
+            .await?;
+        return upsert_rows(conn, batch, changed).await;
+    }
+    write_rows(
+        conn,
+        "UPDATE items SET source = u.source, kind = u.kind, published = u.published,
+           hash = u.hash, doc = u.doc
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[])
+           AS u(id, source, kind, published, hash, doc)
+         WHERE items.id = u.id",
+        &replaced,
+    )
+    .await?;
+    let replaced_ids: Vec<&str> = replaced.iter().map(|(id, _)| id.as_str()).collect();
+    sqlx::query("DELETE FROM item_feeds WHERE item_id = ANY($1)")
+        .bind(&replaced_ids)
+        .execute(&mut *conn)
+        .await?;
+    let mut feeds: (Vec<String>, Vec<&str>, Vec<&str>, Vec<i64>) = Default::default();
+    for (id, (item, ..)) in &writes {
+        for feed in crate::catalog::item_feeds(item) {
+            feeds.0.push(feed.key().into_owned());
+            feeds.1.push(id);
+            feeds.2.push(kind_str(item.kind));
+            feeds.3.push(millis(item.published));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO item_feeds (feed, item_id, kind, published)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[])",
+    )
+    .bind(&feeds.0)
+    .bind(&feeds.1)
+    .bind(&feeds.2)
+    .bind(&feeds.3)
+    .execute(&mut *conn)
+    .await?;
+    // A withdrawn item that comes back is no longer deleted.
+    let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
+    let revived: Vec<(String,)> =
+        sqlx::query_as("DELETE FROM tombstones WHERE item_id = ANY($1) RETURNING feed")
+            .bind(&created_ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    touched.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
+    sqlx::query("RELEASE SAVEPOINT upsert_batch")
+        .execute(&mut *conn)
+        .await?;
+    changed.extend(touched);
+    Ok(outcomes)
+}
+
+/// Runs `sql`, an INSERT or UPDATE of item rows from six `UNNEST`ed arrays
+/// (id, source, kind, published, hash, doc); returns how many rows it wrote.
+async fn write_rows(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    rows: &[(&String, &(Item, String, String))],
+) -> Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+    let sources: Vec<String> = rows
+        .iter()
+        .map(|(_, (it, ..))| it.source.to_string())
+        .collect();
+    let kinds: Vec<&str> = rows.iter().map(|(_, (it, ..))| kind_str(it.kind)).collect();
+    let published: Vec<i64> = rows
+        .iter()
+        .map(|(_, (it, ..))| millis(it.published))
+        .collect();
+    let hashes: Vec<&str> = rows.iter().map(|(_, (_, h, _))| h.as_str()).collect();
+    let docs: Vec<&str> = rows.iter().map(|(_, (_, _, d))| d.as_str()).collect();
+    Ok(sqlx::query(sql)
+        .bind(&ids)
+        .bind(&sources)
+        .bind(&kinds)
+        .bind(&published)
+        .bind(&hashes)
+        .bind(&docs)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// Upserts a batch one item at a time in id order (stable, so repeated ids
+/// keep their order): each row is locked as it goes, and a row another
+/// transaction is creating is waited for and compared.
+async fn upsert_rows(
     conn: &mut PgConnection,
     batch: super::Batch<'_>,
     changed: &mut BTreeSet<FeedId>,
