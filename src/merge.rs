@@ -27,15 +27,17 @@ const MIN_TITLE: usize = 12;
 /// the lists' sum.
 pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
     // The heap holds each list's head by reference; only what is kept is cloned.
-    let mut heads = BinaryHeap::with_capacity(lists.len());
-    for (i, list) in lists.iter().enumerate() {
-        if let Some(it) = list.first() {
-            heads.push((it.published, it.id.as_str(), Reverse(i)));
-        }
-    }
+    let mut heads: BinaryHeap<_> = lists
+        .iter()
+        .enumerate()
+        .filter_map(|(i, list)| Some((list.first()?.published, list[0].id.as_str(), Reverse(i))))
+        .collect();
     let mut next = vec![1usize; lists.len()];
-    let mut seen = HashSet::new();
-    let mut stories = Stories::default();
+    let mut seen = HashSet::with_capacity(limit);
+    let mut stories = Stories {
+        links: HashMap::with_capacity(limit),
+        titles: HashMap::with_capacity(limit),
+    };
     // Kept stories by reference: an item is cloned once, at the end, and only
     // if it is kept.
     let mut out: Vec<Story<'_>> = Vec::with_capacity(limit);
@@ -128,7 +130,6 @@ fn credits(kept: &Item, dup: &Item) -> bool {
 }
 
 /// The stories kept so far, by canonical link and by normalized title.
-#[derive(Default)]
 struct Stories<'a> {
     links: HashMap<Cow<'a, str>, usize>,
     titles: HashMap<Cow<'a, str>, Vec<usize>>,
