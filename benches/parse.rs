@@ -105,6 +105,7 @@ fn merge_lists(feeds: usize, per: usize) -> Vec<Vec<Item>> {
                         digest: String::new(),
                         story_link: None,
                         story_title: None,
+                        first_seen: None,
                         page: false,
                         also: vec![],
                     };

@@ -6,8 +6,8 @@
 //! story when their canonical links match (tracking parameters such as
 //! `utm_*` removed, no fragment, no `www.`, either scheme), or, failing that,
 //! when their normalized titles match within [`TITLE_WINDOW`]. The original
-//! stays (the site's own copy, else the earliest) and credits every source
-//! that carried it.
+//! stays (the site's own copy, else the one seen first, which readers already
+//! have) and credits every source that carried it.
 
 use crate::model::{Item, Tombstone};
 use chrono::{DateTime, Utc};
@@ -17,6 +17,11 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 
 /// How far apart two items with the same title may be and still be one story.
 pub const TITLE_WINDOW: chrono::Duration = chrono::Duration::hours(48);
+
+/// Copies of a story stored this close together came in one round of polls,
+/// before any reader could see one without the other: the earliest published
+/// is the original.
+const SEEN_TOGETHER: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Shorter normalized titles ("Live", "Update") say too little to merge on.
 const MIN_TITLE: usize = 12;
@@ -79,15 +84,24 @@ struct Story<'a> {
 }
 
 impl<'a> Story<'a> {
-    /// One story seen twice: the site's own copy wins, else the original
-    /// (the earliest published, ties by id), which credits every source of
-    /// the other.
+    /// One story seen twice: the site's own copy wins, else the copy seen
+    /// first (copies seen within [`SEEN_TOGETHER`] of each other: the earliest
+    /// published, then by id), which credits every source of the other. Seen
+    /// first, not published first: a copy that arrives later never takes the
+    /// place of one readers may already have.
     fn absorb(&mut self, dup: &'a Item) {
         let kept = self.item;
         let replaces = match (&kept.origin, &dup.origin) {
             (None, _) => false,
             (Some(_), None) => true,
-            (Some(_), Some(_)) => (dup.published, &dup.id) < (kept.published, &kept.id),
+            (Some(k), Some(d)) => match (d.first_seen, k.first_seen) {
+                (Some(ds), Some(ks)) if (ds - ks).abs() <= SEEN_TOGETHER => {
+                    (dup.published, &dup.id) < (kept.published, &kept.id)
+                }
+                // (`None`: stored before first-seen times were kept, so first.)
+                (ds, ks) if ds != ks => ds < ks,
+                _ => (dup.published, &dup.id) < (kept.published, &kept.id),
+            },
         };
         if replaces {
             // The replaced copy comes first among the credits, then those
@@ -372,6 +386,7 @@ mod tests {
             digest: String::new(),
             story_link: None,
             story_title: None,
+            first_seen: None,
             page: false,
             also: vec![],
         });
@@ -416,6 +431,24 @@ mod tests {
             .map(|c| c.feed_url.as_str())
             .collect();
         assert_eq!(credits, ["https://agency.example/feed"]);
+    }
+
+    #[test]
+    fn a_copy_seen_later_never_replaces_the_one_readers_have() {
+        let title = "Flights resume in Khartoum";
+        let mut first = external("a1", "agency", 30, "https://n.example/s", title);
+        // Published earlier, but stored an hour after the other was.
+        let mut later = external("b1", "partner", 10, "https://p.example/s", title);
+        let seen = first.published;
+        first.origin.as_mut().unwrap().first_seen = Some(seen);
+        later.origin.as_mut().unwrap().first_seen = Some(seen + chrono::Duration::hours(1));
+        let merged = merge(&[vec![first.clone()], vec![later.clone()]], 10);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].id, "a1", "the copy seen first stays");
+        // Seen in one round, the earliest published is the original.
+        later.origin.as_mut().unwrap().first_seen = Some(seen + chrono::Duration::seconds(20));
+        let merged = merge(&[vec![first], vec![later]], 10);
+        assert_eq!(merged[0].id, "b1");
     }
 
     #[test]

@@ -297,6 +297,11 @@ pub struct Origin {
     pub story_link: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub story_title: Option<String>,
+    /// When the store first took the item, kept across updates: of two
+    /// copies of a story, a timeline keeps the one readers saw first. `None`
+    /// for items stored before it was kept (they were seen first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<DateTime<Utc>>,
     /// The source is an HTML page read by selectors (`[[scrapes]]`), the
     /// site's own content: there is no feed to credit.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -617,6 +617,7 @@ fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item 
         digest: String::new(),
         story_link: None,
         story_title: None,
+        first_seen: Some(at(minutes)),
         page: false,
         also: Vec::new(),
     };
@@ -642,6 +643,30 @@ pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn 
         .unwrap();
     assert_eq!(w.outcomes, [Outcome::Created, Outcome::Created]);
     assert_eq!(store.get(&b.id).await.unwrap().unwrap().origin, b.origin);
+    // A dated item seen again later, changed: updated, and still first seen
+    // when it was first stored (what decides which copy of a story stays).
+    let mut b2 = external("partner", "1", 0, true);
+    b2.title = "Retitled".into();
+    b2.origin.as_mut().unwrap().first_seen = Some(at(50));
+    let w = store
+        .upsert(std::slice::from_ref(&b2), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Updated]);
+    let stored = store.get(&b.id).await.unwrap().unwrap();
+    assert_eq!(stored.title, "Retitled");
+    assert_eq!(
+        stored.origin.unwrap().first_seen,
+        b.origin.as_ref().unwrap().first_seen
+    );
+    // Seen again unchanged but for the time: nothing to write.
+    let mut b3 = b2.clone();
+    b3.origin.as_mut().unwrap().first_seen = Some(at(90));
+    let w = store
+        .upsert(std::slice::from_ref(&b3), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged]);
 
     let first = external("agency", "undated", 10, false);
     store

@@ -276,10 +276,11 @@ pub(crate) fn plan(
     })
 }
 
-/// An external item upstream gives no date to is dated when first seen, and keeps
-/// that date however often it is seen again: given the stored row, the item to
-/// compare and write. Seen again with the same content, it is the stored item;
-/// with other content, it keeps `published` and is `updated` now.
+/// An external item keeps the time it was first seen however often it is seen
+/// again (`Origin::first_seen`), and one upstream gives no date to is dated
+/// then too: given the stored row, the item to compare and write. Seen again
+/// with the same content, it is the stored item; with other content, it keeps
+/// those and (undated) is `updated` now.
 pub(crate) fn keep_first_seen(
     item: &Item,
     old: Option<&(String, String, String)>,
@@ -287,22 +288,25 @@ pub(crate) fn keep_first_seen(
     let (Some(origin), Some((_, _, doc))) = (&item.origin, old) else {
         return Ok(None);
     };
-    if origin.dated {
-        return Ok(None);
-    }
     let old = decode(&item.id, doc)?;
-    let same = Item {
-        published: old.published,
-        updated: old.updated,
-        ..item.clone()
+    let Some(old_origin) = &old.origin else {
+        return Ok(None);
     };
-    if same == old {
-        return Ok(Some(old));
+    let mut kept = item.clone();
+    if let Some(o) = kept.origin.as_mut() {
+        o.first_seen = old_origin.first_seen;
     }
-    Ok(Some(Item {
-        published: old.published,
-        ..item.clone()
-    }))
+    if !origin.dated {
+        kept.published = old.published;
+        let same = Item {
+            updated: old.updated,
+            ..kept.clone()
+        };
+        if same == old {
+            return Ok(Some(old));
+        }
+    }
+    Ok(Some(kept))
 }
 
 /// Which stored items (id, source) of a synced scope to withdraw: those no longer

@@ -272,6 +272,7 @@ pub fn to_item(
         digest: entry.digest.clone(),
         story_link: None,
         story_title: None,
+        first_seen: Some(now),
         page: false,
         also: Vec::new(),
     };
