@@ -233,8 +233,21 @@ impl Poller {
         only: Option<&[String]>,
         limit: usize,
     ) -> Result<Vec<FetchState>, StoreError> {
+        self.claim_after(only, limit, 0).await
+    }
+
+    /// [`Poller::claim`] for sources fetched after `ahead` others already
+    /// queued on the same slots.
+    async fn claim_after(
+        &self,
+        only: Option<&[String]>,
+        limit: usize,
+        ahead: usize,
+    ) -> Result<Vec<FetchState>, StoreError> {
         let now = Utc::now();
-        let turns = limit.div_ceil(self.config.fetch.concurrency.max(1)).max(1);
+        let turns = (ahead + limit)
+            .div_ceil(self.config.fetch.concurrency.max(1))
+            .max(1);
         let lease = self
             .lease()
             .saturating_mul(u32::try_from(turns).unwrap_or(u32::MAX));
@@ -285,6 +298,11 @@ impl Poller {
                 .collect();
         }
         let slots = Arc::new(tokio::sync::Semaphore::new(self.config.fetch.concurrency));
+        // Every group is claimed as soon as the one before is queued, not when
+        // it is done: the slots never wait for a claim, nor for a group's
+        // slowest fetch. Each group's lease covers the turns queued before it.
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut queued = 0;
         for chunk in names.chunks(self.config.fetch.concurrency.max(1) * 16) {
             let (known, unknown): (Vec<String>, Vec<String>) = chunk
                 .iter()
@@ -294,7 +312,7 @@ impl Poller {
                 done(&n);
                 results.push((n.clone(), Err(PollError::Unknown(n))));
             }
-            let claimed = match self.claim(Some(&known), known.len()).await {
+            let claimed = match self.claim_after(Some(&known), known.len(), queued).await {
                 Ok(c) => c,
                 Err(e) => {
                     let e = e.to_string();
@@ -306,7 +324,12 @@ impl Poller {
                     continue;
                 }
             };
-            let mut tasks = tokio::task::JoinSet::new();
+            let held: HashSet<&str> = claimed.iter().map(|s| s.source.as_str()).collect();
+            for n in known.iter().filter(|n| !held.contains(n.as_str())) {
+                done(n);
+                results.push((n.clone(), Err(PollError::Busy(n.clone()))));
+            }
+            queued += claimed.len();
             for state in claimed {
                 let poller = self.clone();
                 let slots = slots.clone();
@@ -316,17 +339,11 @@ impl Poller {
                     (name, poller.poll(state).await.map_err(PollError::from))
                 });
             }
-            let mut fetched = Vec::new();
-            while let Some(joined) = tasks.join_next().await {
-                if let Ok((name, result)) = joined {
-                    done(&name);
-                    fetched.push(name.clone());
-                    results.push((name, result));
-                }
-            }
-            for n in known.into_iter().filter(|n| !fetched.contains(n)) {
-                done(&n);
-                results.push((n.clone(), Err(PollError::Busy(n))));
+        }
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((name, result)) = joined {
+                done(&name);
+                results.push((name, result));
             }
         }
         results
