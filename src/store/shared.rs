@@ -382,46 +382,43 @@ macro_rules! shared_sql {
 
         /// Saves states in one transaction (one commit, one fsync, for a
         /// round of fetches).
+        /// Saves states in one statement (the backend's `SAVE_STATES`): each
+        /// where the source is still leased to `owner` (or to no one); per
+        /// state, whether it was. (A source twice in one batch: its last.)
         pub(super) async fn save_fetch_states_tx(
             pool: &$Pool,
             states: &[$crate::model::FetchState],
             owner: &str,
         ) -> Result<Vec<bool>> {
-            let mut tx = pool.begin().await?;
-            let mut saved = Vec::with_capacity(states.len());
+            let mut last = BTreeMap::new();
             for s in states {
-                saved.push(save_fetch_state(&mut tx, s, owner).await?);
+                last.insert(s.source.as_str(), s);
             }
-            tx.commit().await?;
-            Ok(saved)
-        }
-
-        async fn save_fetch_state(
-            conn: &mut $Conn,
-            s: &$crate::model::FetchState,
-            owner: &str,
-        ) -> Result<bool> {
-            let done = sqlx::query(
-                "UPDATE sources SET url = $2, etag = $3, last_modified = $4, last_status = $5,
-                   last_error = $6, failures = $7, last_fetch = $8, next_fetch = $9,
-                   lease_owner = NULL, lease_until = NULL, body_hash = $11, items = $12
-                 WHERE name = $1 AND (lease_owner = $10 OR lease_owner IS NULL)",
-            )
-            .bind(&s.source)
-            .bind(&s.url)
-            .bind(&s.etag)
-            .bind(&s.last_modified)
-            .bind(s.last_status.map(i64::from))
-            .bind(&s.last_error)
-            .bind(i64::from(s.failures))
-            .bind(s.last_fetch.map(millis))
-            .bind(millis(s.next_fetch))
-            .bind(owner)
-            .bind(&s.body_hash)
-            .bind(i64::try_from(s.items).unwrap_or(i64::MAX))
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected() == 1)
+            let rows: Vec<serde_json::Value> = last
+                .values()
+                .map(|s| {
+                    serde_json::json!({
+                        "name": s.source,
+                        "url": s.url,
+                        "etag": s.etag,
+                        "last_modified": s.last_modified,
+                        "last_status": s.last_status,
+                        "last_error": s.last_error,
+                        "failures": s.failures,
+                        "last_fetch": s.last_fetch.map(millis),
+                        "next_fetch": millis(s.next_fetch),
+                        "body_hash": s.body_hash,
+                        "items": i64::try_from(s.items).unwrap_or(i64::MAX),
+                    })
+                })
+                .collect();
+            let written: Vec<(String,)> = sqlx::query_as(SAVE_STATES)
+                .bind(serde_json::Value::Array(rows).to_string())
+                .bind(owner)
+                .fetch_all(pool)
+                .await?;
+            let written: BTreeSet<String> = written.into_iter().map(|(n,)| n).collect();
+            Ok(states.iter().map(|s| written.contains(&s.source)).collect())
         }
 
         /// Claims due sources with the backend's `CLAIM` statement.

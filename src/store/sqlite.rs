@@ -109,6 +109,19 @@ const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
 
+/// Saving fetch states: a JSON array of them (`$1`), each written where the
+/// source is still leased to `$2` (or to no one); the names written.
+const SAVE_STATES: &str = "UPDATE sources SET url = v.value ->> 'url', etag = v.value ->> 'etag',
+      last_modified = v.value ->> 'last_modified', last_status = v.value ->> 'last_status',
+      last_error = v.value ->> 'last_error', failures = v.value ->> 'failures',
+      last_fetch = v.value ->> 'last_fetch', next_fetch = v.value ->> 'next_fetch',
+      lease_owner = NULL, lease_until = NULL, body_hash = v.value ->> 'body_hash',
+      items = v.value ->> 'items'
+    FROM json_each($1) AS v
+    WHERE sources.name = v.value ->> 'name'
+      AND (sources.lease_owner = $2 OR sources.lease_owner IS NULL)
+    RETURNING sources.name";
+
 /// A JSON array of feed keys (`$1`) as rows, for `list_merged`.
 const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
 
