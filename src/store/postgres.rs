@@ -144,6 +144,11 @@ const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
 
 /// A JSON array of feed keys (`$1`) as rows, for `list_merged`.
+/// Fetch states are soft state (lost, a source is fetched again), so their
+/// commits do not wait for the WAL to reach the disk: a round of 304s would
+/// otherwise wait for a flush per batch.
+const SOFT_STATE: Option<&str> = Some("SET LOCAL synchronous_commit = off");
+
 /// Saving fetch states: a JSON array of them (`$1`), each written where the
 /// source is still leased to `$2` (or to no one); the names written.
 const SAVE_STATES: &str = "UPDATE sources AS s SET url = v.url, etag = v.etag,

@@ -412,11 +412,16 @@ macro_rules! shared_sql {
                     })
                 })
                 .collect();
+            let mut tx = pool.begin().await?;
+            if let Some(soft) = SOFT_STATE {
+                sqlx::query(soft).execute(&mut *tx).await?;
+            }
             let written: Vec<(String,)> = sqlx::query_as(SAVE_STATES)
                 .bind(serde_json::Value::Array(rows).to_string())
                 .bind(owner)
-                .fetch_all(pool)
+                .fetch_all(&mut *tx)
                 .await?;
+            tx.commit().await?;
             let written: BTreeSet<String> = written.into_iter().map(|(n,)| n).collect();
             Ok(states.iter().map(|s| written.contains(&s.source)).collect())
         }
