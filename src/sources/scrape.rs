@@ -164,6 +164,9 @@ pub fn list(
                 .find_map(|a| href(a))
                 .or_else(|| href(item))
                 .and_then(|h| page.join(h.trim()).ok())
+                // A page to fetch and a link for readers: http(s) only
+                // (`javascript:`, `mailto:` and the like are no item's page).
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
                 .map(|u| crate::merge::untracked(u).into()),
             None => None,
         };
