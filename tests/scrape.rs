@@ -619,3 +619,180 @@ remove = [".cookie-banner"]
     assert_eq!(report["created"], 1, "{report}");
     assert_eq!(up.requests("/news/tram.html").len(), 2, "one per source");
 }
+
+/// Whatever a scraped site serves (scripts and handlers everywhere, control
+/// characters, dates at the ends of time, `javascript:` links, bytes that are
+/// not UTF-8, a truncated page, a body over the size limit, a kilobyte-long
+/// headline), the service keeps serving and every document the scrape feeds
+/// passes check-feed with no active content.
+#[tokio::test]
+async fn a_hostile_site_cannot_break_or_poison_the_feeds() {
+    let up = Upstream::start();
+    let now = Utc::now().with_timezone(&SITE_TZ);
+    let clock = |m: i64| (now - Span::minutes(m)).format("%H:%M").to_string();
+    let long = "Long ".repeat(1000);
+    let list = format!(
+        r#"<html><body><ul class="t">
+<li><span class="time">{}</span> <a href="/a/script">Title <script>alert(1)</script> with CTRL chars ]]&gt; &amp;#0;</a></li>
+<li><span class="time">{}</span> <a href="javascript:alert(1)">A script link</a></li>
+<li><time class="time" datetime="9999-12-31T23:59:59Z">far</time> <a href="/a/future">Dated the year 9999</a></li>
+<li><time class="time" datetime="0001-01-01T00:00:00Z">old</time> <a href="/a/ancient">Dated the year 1</a></li>
+<li><span class="time">{}</span> <a href="/a/truncated">A truncated page</a></li>
+<li><span class="time">{}</span> <a href="/a/huge">A page over the size limit</a></li>
+<li><span class="time">{}</span> <a href="/a/latin">Caf</a></li>
+<li><span class="time">{}</span> <a href="/a/long">{long}</a></li>
+<li><span class="time">25:99</span> <a href="  ">Not a time, no link</a></li>
+</ul></body></html>"#,
+        clock(1),
+        clock(2),
+        clock(3),
+        clock(4),
+        clock(5),
+        clock(6)
+    )
+    .replace("CTRL", "\u{1}control\u{b}");
+    up.set("/", HTML, list);
+    let article = |body: &str| {
+        format!(
+            r#"<html><body><h1 onmouseover="x()">Hostile <img src=x onerror=alert(1)></h1>
+<p class="date"><time datetime="-0001-13-45T99:99:99Z">never</time></p>
+<div class="body">{body}</div></body></html>"#
+        )
+    };
+    let payload = r#"<p>Text<script>document.cookie</script><iframe src="//e.vil"></iframe>
+<a href="javascript:alert(1)">j</a><a href="JaVaScRiPt:alert(1)">J</a><img src="data:image/svg+xml;base64,PHN2Zz4=">
+<svg onload=alert(1)></svg><style>p{}</style><form action=//e.vil><input></form>
+<p style="background:url(javascript:x)">s</p>]]> &#0; &#xFFFE; CTRL</p>"#
+        .replace("CTRL", "\u{0}\u{1}\u{8}\u{c}");
+    up.set("/a/script", HTML, article(&payload));
+    for path in ["/a/future", "/a/ancient", "/a/long"] {
+        up.set(path, HTML, article(&payload));
+    }
+    let full = article(&payload);
+    up.set("/a/truncated", HTML, full[..full.len() / 2].to_owned());
+    up.set("/a/huge", HTML, article(&"<p>x</p>".repeat(2 << 20)));
+    // windows-1252 bytes under a UTF-8 header.
+    let mut latin =
+        b"<html><body><div class=body><p>Caf\xe9 cr\xe8me \x93quoted\x94</p></div></body></html>"
+            .to_vec();
+    latin.extend(std::iter::repeat_n(b' ', 10));
+    up.set("/a/latin", HTML, latin);
+
+    let dir = SiteDir::demo();
+    dir.append_config(&format!(
+        r#"
+[fetch]
+allow_private_networks = true
+timeout = "5s"
+max_body = 4194304
+
+[[scrapes]]
+name = "hostile"
+url = "{home}"
+category = "world"
+[scrapes.list]
+item = "ul.t li"
+time = ".time"
+link = "a"
+[scrapes.article]
+title = "h1"
+date = ".date"
+body = ".body"
+
+[[scrapes]]
+name = "hostile-ticker"
+url = "{home}"
+category = "breaking"
+[scrapes.list]
+item = "ul.t li"
+
+[[timelines]]
+name = "hostile"
+title = "Hostile"
+sources = ["hostile", "hostile-ticker"]
+"#,
+        home = up.url("/")
+    ));
+    let server = Server::start(&dir, &[]);
+    // The poller takes both at start.
+    let listed = eventually(Duration::from_secs(30), || async {
+        let list = sources(&server).await;
+        list.iter()
+            .all(|s| !s["last_fetch"].is_null())
+            .then_some(list)
+    })
+    .await
+    .unwrap_or_else(|| panic!("never fetched; log:\n{}", server.log_text()));
+    // The page over the limit is reported; its item is kept from the list.
+    let hostile = listed.iter().find(|s| s["name"] == "hostile").unwrap();
+    assert!(
+        hostile["error"].as_str().unwrap_or("").contains("/a/huge"),
+        "{hostile}"
+    );
+    assert!(hostile["items"].as_u64().unwrap() >= 8, "{hostile}");
+    let (status, _, _) = get(&server.url("/healthz"), &[]).await;
+    assert_eq!(status, 200);
+
+    let world = eventually(Duration::from_secs(20), || async {
+        let doc = json(&server.url("/timelines/hostile.json")).await;
+        let items = doc["items"].as_array().unwrap().clone();
+        (items.len() >= 10).then_some(items)
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the hostile timeline never filled; log:\n{}",
+            server.log_text()
+        )
+    });
+    let now = Utc::now();
+    for item in &world {
+        let when = published(item);
+        assert!(when <= now + Span::days(1), "dates are clamped: {item}");
+        if let Some(url) = item["url"].as_str() {
+            assert!(url.starts_with("http://"), "{url}");
+        }
+        let title = item["title"].as_str().unwrap();
+        assert!(
+            title.chars().count() <= 1000 && !title.contains(char::is_control),
+            "{title:?}"
+        );
+    }
+    let latin = world
+        .iter()
+        .find(|i| i["url"] == up.url("/a/latin"))
+        .unwrap();
+    assert!(
+        latin["content_html"]
+            .as_str()
+            .unwrap()
+            .contains("Café crème “quoted”"),
+        "{latin}"
+    );
+    for feed in ["/timelines/hostile", "/feeds/world", "/feeds/breaking"] {
+        for ext in ["rss", "atom", "json", "html"] {
+            let (status, _, body) = get(&server.url(&format!("{feed}.{ext}")), &[]).await;
+            assert_eq!(status, 200);
+            let body = String::from_utf8(body).unwrap().to_lowercase();
+            for active in [
+                "<script",
+                "onerror",
+                "onmouseover",
+                "onload",
+                "javascript:",
+                "<iframe",
+                "data:image/svg",
+            ] {
+                let at = body
+                    .find(active)
+                    .map(|i| &body[i.saturating_sub(200)..(i + 100).min(body.len())]);
+                assert!(at.is_none(), "{active} in {feed}.{ext}: {at:?}");
+            }
+        }
+    }
+    check_feed(
+        &server,
+        &["/timelines/hostile", "/feeds/world", "/feeds/breaking"],
+    )
+    .await;
+}

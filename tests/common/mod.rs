@@ -195,6 +195,35 @@ pub fn run_cli(args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// `../shared/tools/check-feed` on the RSS, Atom and JSON documents of each
+/// feed path (`/feeds/world`), as the server serves them, where the tool is
+/// present: no FAIL.
+pub async fn check_feed(server: &Server, feeds: &[&str]) {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/check-feed");
+    if !tool.exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for feed in feeds {
+        for ext in ["rss", "atom", "json"] {
+            let (status, _, body) = get(&server.url(&format!("{feed}.{ext}")), &[]).await;
+            assert_eq!(status, 200, "{feed}.{ext}");
+            let path = dir.path().join(format!("{}.{ext}", feed.replace('/', "_")));
+            std::fs::write(&path, body).unwrap();
+            files.push(path);
+        }
+    }
+    let out = Command::new(&tool).args(&files).output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!report.contains(": FAIL:"), "check-feed:\n{report}");
+    assert!(report.contains(": ok:"), "check-feed ran:\n{report}");
+}
+
 /// `POST /api/v1/sources/{name}/fetch`: status and the report.
 pub async fn fetch_now(server: &Server, name: &str) -> (u16, serde_json::Value) {
     let resp = client()
