@@ -244,6 +244,55 @@ pub(crate) struct Planned {
     pub old_feeds: Vec<FeedId>,
 }
 
+/// A batch planned in memory against its stored rows (`id, source, hash,
+/// doc`), item by item in input order, so an id repeated in the batch sees
+/// its earlier version: what both backends' batched upserts then write.
+pub(crate) struct BatchPlan {
+    /// Per item, in input order.
+    pub outcomes: Vec<Outcome>,
+    /// The last version to write of each id, by id: item, hash, doc.
+    pub writes: BTreeMap<String, (Item, String, String)>,
+    /// Ids that had a row before the batch.
+    pub existed: BTreeSet<String>,
+    /// Feeds the writes change: those of the new versions and of the old.
+    pub touched: BTreeSet<FeedId>,
+}
+
+pub(crate) fn plan_batch(
+    items: &[Item],
+    stored: Vec<(String, String, String, String)>,
+    ownership: Ownership,
+) -> Result<BatchPlan> {
+    let mut current: std::collections::HashMap<String, (String, String, String)> = stored
+        .into_iter()
+        .map(|(id, source, hash, doc)| (id, (source, hash, doc)))
+        .collect();
+    let mut batch = BatchPlan {
+        outcomes: Vec::with_capacity(items.len()),
+        writes: BTreeMap::new(),
+        existed: current.keys().cloned().collect(),
+        touched: BTreeSet::new(),
+    };
+    for item in items {
+        let (doc, hash) = encode(item);
+        match plan(item, doc, hash, current.get(&item.id), ownership)? {
+            Plan::Keep(outcome) => batch.outcomes.push(outcome),
+            Plan::Write(w) => {
+                let item = w.kept.unwrap_or_else(|| item.clone());
+                batch.touched.extend(w.old_feeds);
+                batch.touched.extend(crate::catalog::item_feeds(&item));
+                current.insert(
+                    item.id.clone(),
+                    (item.source.to_string(), w.hash.clone(), w.doc.clone()),
+                );
+                batch.outcomes.push(w.outcome);
+                batch.writes.insert(item.id.clone(), (item, w.hash, w.doc));
+            }
+        }
+    }
+    Ok(batch)
+}
+
 pub(crate) fn plan(
     item: &Item,
     doc: String,

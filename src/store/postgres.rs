@@ -295,33 +295,12 @@ async fn upsert_batch(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
-    let mut current: std::collections::HashMap<String, (String, String, String)> = stored
-        .into_iter()
-        .map(|(id, source, hash, doc)| (id, (source, hash, doc)))
-        .collect();
-    let existed: BTreeSet<String> = current.keys().cloned().collect();
-    let mut touched = BTreeSet::new();
-    // The last version written of each id.
-    let mut writes: std::collections::BTreeMap<String, (Item, String, String)> =
-        std::collections::BTreeMap::new();
-    let mut outcomes = Vec::with_capacity(items.len());
-    for item in items {
-        let (doc, hash) = super::encode(item);
-        match super::plan(item, doc, hash, current.get(&item.id), ownership)? {
-            super::Plan::Keep(outcome) => outcomes.push(outcome),
-            super::Plan::Write(w) => {
-                let item = w.kept.unwrap_or_else(|| item.clone());
-                touched.extend(w.old_feeds);
-                touched.extend(crate::catalog::item_feeds(&item));
-                current.insert(
-                    item.id.clone(),
-                    (item.source.to_string(), w.hash.clone(), w.doc.clone()),
-                );
-                outcomes.push(w.outcome);
-                writes.insert(item.id.clone(), (item, w.hash, w.doc));
-            }
-        }
-    }
+    let super::BatchPlan {
+        outcomes,
+        writes,
+        existed,
+        mut touched,
+    } = super::plan_batch(items, stored, ownership)?;
     let (created, replaced): (Vec<_>, Vec<_>) =
         writes.iter().partition(|(id, _)| !existed.contains(*id));
     let inserted = write_rows(

@@ -225,39 +225,19 @@ async fn upsert_batch(
     .bind(json(&ids))
     .fetch_all(&mut *conn)
     .await?;
-    let mut current: std::collections::HashMap<String, (String, String, String)> = stored
-        .into_iter()
-        .map(|(id, source, hash, doc)| (id, (source, hash, doc)))
-        .collect();
-    let existed: BTreeSet<String> = current.keys().cloned().collect();
-    // The last version written of each id, in first-write order.
-    let mut writes: Vec<(String, Item, String, String)> = Vec::new();
-    let mut outcomes = Vec::with_capacity(items.len());
-    for item in items {
-        let (doc, hash) = super::encode(item);
-        match super::plan(item, doc, hash, current.get(&item.id), ownership)? {
-            super::Plan::Keep(outcome) => outcomes.push(outcome),
-            super::Plan::Write(w) => {
-                let (hash, doc, outcome) = (w.hash, w.doc, w.outcome);
-                let item = w.kept.unwrap_or_else(|| item.clone());
-                changed.extend(w.old_feeds);
-                changed.extend(crate::catalog::item_feeds(&item));
-                current.insert(
-                    item.id.clone(),
-                    (item.source.to_string(), hash.clone(), doc.clone()),
-                );
-                writes.retain(|(id, ..)| *id != item.id);
-                writes.push((item.id.clone(), item, hash, doc));
-                outcomes.push(outcome);
-            }
-        }
-    }
+    let super::BatchPlan {
+        outcomes,
+        writes,
+        existed,
+        touched,
+    } = super::plan_batch(items, stored, ownership)?;
+    changed.extend(touched);
     if writes.is_empty() {
         return Ok(outcomes);
     }
     let rows: Vec<(&str, String, &str, i64, &str, &str)> = writes
         .iter()
-        .map(|(id, it, hash, doc)| {
+        .map(|(id, (it, hash, doc))| {
             (
                 id.as_str(),
                 it.source.to_string(),
@@ -279,8 +259,8 @@ async fn upsert_batch(
     .execute(&mut *conn)
     .await?;
     let replaced: Vec<&str> = writes
-        .iter()
-        .map(|(id, ..)| id.as_str())
+        .keys()
+        .map(String::as_str)
         .filter(|id| existed.contains(*id))
         .collect();
     if !replaced.is_empty() {
@@ -291,7 +271,7 @@ async fn upsert_batch(
     }
     let feeds: Vec<(String, &str, &str, i64)> = writes
         .iter()
-        .flat_map(|(id, it, ..)| {
+        .flat_map(|(id, (it, ..))| {
             crate::catalog::item_feeds(it).into_iter().map(move |f| {
                 (
                     f.key().into_owned(),
