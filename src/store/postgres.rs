@@ -41,6 +41,10 @@ pub const CHANNEL: &str = "newswire_feeds";
 /// renderer, small enough that a dozen instances stay under `max_connections`.
 const MAX_CONNECTIONS: u32 = 8;
 
+/// Connections for fetch states (see [`PgStore::soft`]): one save runs at a
+/// time per instance, the other is for `fetch_now` beside the poller.
+const SOFT_CONNECTIONS: u32 = 2;
+
 /// How long a request waits for a connection. Short, so that while the database is
 /// down the API answers 503 quickly instead of holding clients.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -59,6 +63,11 @@ const WRITE_ATTEMPTS: u32 = 4;
 
 pub struct PgStore {
     pool: PgPool,
+    /// Connections whose commits do not wait for the WAL to reach the disk,
+    /// for fetch states only: they are soft state (lost, a source is fetched
+    /// again), and a round of 304s waited for a flush per batch. A session
+    /// setting, so a save is one statement and one round trip.
+    soft: PgPool,
     /// Kept to open the listener's own connection: LISTEN needs a dedicated session,
     /// which a pooled connection handed back and forth cannot be.
     options: PgConnectOptions,
@@ -91,7 +100,15 @@ impl PgStore {
             return Err(e.into());
         }
         drop(conn);
-        Ok(PgStore { pool, options })
+        let soft = PgPoolOptions::new()
+            .max_connections(SOFT_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone().options([("synchronous_commit", "off")]));
+        Ok(PgStore {
+            pool,
+            soft,
+            options,
+        })
     }
 
     /// Runs one write transaction, replaying it after a deadlock or serialization
@@ -142,12 +159,6 @@ const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
                                ELSE name IN (SELECT json_array_elements_text($5::json)) END)
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
-
-/// A JSON array of feed keys (`$1`) as rows, for `list_merged`.
-/// Fetch states are soft state (lost, a source is fetched again), so their
-/// commits do not wait for the WAL to reach the disk: a round of 304s would
-/// otherwise wait for a flush per batch.
-const SOFT_STATE: Option<&str> = Some("SET LOCAL synchronous_commit = off");
 
 /// Saving fetch states: a JSON array of them (`$1`), each written where the
 /// source is still leased to `$2` (or to no one); the names written.
@@ -659,7 +670,7 @@ impl Store for PgStore {
         states: &[crate::model::FetchState],
         owner: &str,
     ) -> Result<Vec<bool>> {
-        self.write(move || save_fetch_states_tx(&self.pool, states, owner))
+        self.write(move || save_fetch_states_tx(&self.soft, states, owner))
             .await
     }
 

@@ -380,11 +380,11 @@ macro_rules! shared_sql {
             Ok(rows.into_iter().map($crate::store::fetch_state).collect())
         }
 
-        /// Saves states in one transaction (one commit, one fsync, for a
-        /// round of fetches).
-        /// Saves states in one statement (the backend's `SAVE_STATES`): each
-        /// where the source is still leased to `owner` (or to no one); per
-        /// state, whether it was. (A source twice in one batch: its last.)
+        /// Saves states in one statement (the backend's `SAVE_STATES`), its
+        /// own transaction: one round trip and one commit for a round of
+        /// fetches. Each is written where the source is still leased to
+        /// `owner` (or to no one); per state, whether it was. (A source twice
+        /// in one batch: its last.)
         pub(super) async fn save_fetch_states_tx(
             pool: &$Pool,
             states: &[$crate::model::FetchState],
@@ -412,16 +412,11 @@ macro_rules! shared_sql {
                     })
                 })
                 .collect();
-            let mut tx = pool.begin().await?;
-            if let Some(soft) = SOFT_STATE {
-                sqlx::query(soft).execute(&mut *tx).await?;
-            }
             let written: Vec<(String,)> = sqlx::query_as(SAVE_STATES)
                 .bind(serde_json::Value::Array(rows).to_string())
                 .bind(owner)
-                .fetch_all(&mut *tx)
+                .fetch_all(pool)
                 .await?;
-            tx.commit().await?;
             let written: BTreeSet<String> = written.into_iter().map(|(n,)| n).collect();
             Ok(states.iter().map(|s| written.contains(&s.source)).collect())
         }

@@ -109,10 +109,6 @@ const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
 
-/// (PostgreSQL commits fetch states without waiting for a flush; SQLite's
-/// one writer commits as it always does.)
-const SOFT_STATE: Option<&str> = None;
-
 /// Saving fetch states: a JSON array of them (`$1`), each written where the
 /// source is still leased to `$2` (or to no one); the names written.
 const SAVE_STATES: &str = "UPDATE sources SET url = v.value ->> 'url', etag = v.value ->> 'etag',
