@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (n, path) in files.iter().enumerate() {
         let body = std::fs::read(path)?;
         let base = url::Url::parse(&format!("file:///{}", path.trim_start_matches('/')))?;
-        let feed = parse::parse(&body, None, &base).map_err(|e| format!("{path}: {e}"))?;
+        let mut feed = parse::parse(&body, None, &base).map_err(|e| format!("{path}: {e}"))?;
         let name = format!("feed{n}");
         let source = SourceInfo {
             name: &name,
@@ -30,10 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             categories: &[],
             tag_prefix: "tag:example.org,2026:",
         };
-        let mut items: Vec<_> = feed
-            .entries
-            .iter()
-            .map(|e| parse::to_item(e, &feed, &source, parse::upstream_id(e), now))
+        let entries = std::mem::take(&mut feed.entries);
+        let mut items: Vec<_> = entries
+            .into_iter()
+            .map(|e| {
+                let id = parse::upstream_id(&e);
+                parse::to_item(e, &feed, &source, id, now)
+            })
             .filter_map(|item| gate::admit(item, Trust::Lenient, now).ok())
             .collect();
         // merge() takes lists that are each newest first, as the store keeps them.

@@ -347,7 +347,9 @@ impl Origin {
     /// a kilobyte of text) makes a key fit for a URL and a `tag:` URI.
     pub fn key(&self) -> String {
         let hash = crate::hash::hash_hex(self.upstream_id.as_bytes());
-        format!("{}/{}", self.source, &hash[..20])
+        // Concatenated, not `format!`: this runs for every entry of every
+        // changed document.
+        [self.source.as_str(), "/", &hash[..20]].concat()
     }
 
     /// The permanent public id (RSS guid, Atom id, JSON Feed id), derived from
@@ -358,7 +360,7 @@ impl Origin {
 
     /// [`Origin::public_id`] from a key already made.
     pub fn id_of_key(tag_prefix: &str, key: &str) -> String {
-        format!("{tag_prefix}source/{key}")
+        [tag_prefix, "source/", key].concat()
     }
 }
 

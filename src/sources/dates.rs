@@ -78,7 +78,17 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.to_utc());
     }
-    if let Ok(t) = DateTime::parse_from_rfc2822(text) {
+    // RFC 822's weekday says nothing the date does not, and is wrong as often
+    // as not: chrono refuses a date whose weekday disagrees, and reads the
+    // same date without one.
+    if let Ok(t) = DateTime::parse_from_rfc2822(without_weekday(text)) {
+        return Some(t.to_utc());
+    }
+    // W3C-DTF to the minute, RSS 1.0's usual `dc:date`, as it comes.
+    if let Some(t) = ZONED[..2]
+        .iter()
+        .find_map(|f| DateTime::<FixedOffset>::parse_from_str(text, f).ok())
+    {
         return Some(t.to_utc());
     }
     let normal = normalize(text);
@@ -132,10 +142,22 @@ fn normalize(text: &str) -> String {
 }
 
 fn is_weekday(word: &str) -> bool {
-    let w = word.to_ascii_lowercase();
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .any(|d| w.starts_with(d))
+    word.get(..3).is_some_and(|w| {
+        ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .iter()
+            .any(|d| w.eq_ignore_ascii_case(d))
+    })
+}
+
+/// `text` without a leading weekday (`Tue,`, `Tuesday`), as is.
+fn without_weekday(text: &str) -> &str {
+    let end = text.find([',', ' ']).unwrap_or(0);
+    let day = &text[..end];
+    if day.len() >= 3 && day.bytes().all(|b| b.is_ascii_alphabetic()) && is_weekday(day) {
+        text[end..].trim_start_matches([',', ' '])
+    } else {
+        text
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +213,15 @@ mod tests {
                 "2024-11-18T21:54:10+00:00",
             ),
             ("Mon Nov 18 21:54:10 2024", "2024-11-18T21:54:10+00:00"),
+            // A weekday that disagrees with the date is not read.
+            (
+                "Fri, 18 Nov 2024 21:54:10 +0100",
+                "2024-11-18T20:54:10+00:00",
+            ),
+            (
+                "Thursday, 18 Nov 2024 21:54 GMT",
+                "2024-11-18T21:54:00+00:00",
+            ),
         ] {
             assert_eq!(utc(text), want, "{text}");
         }

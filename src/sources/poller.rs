@@ -111,6 +111,9 @@ pub struct Poller {
     saver: tokio::sync::OnceCell<tokio::sync::mpsc::Sender<PendingSave>>,
 }
 
+/// A source's state after a fetch, and its report or why there is none.
+type Attempt = (FetchState, Result<Report, String>);
+
 type PendingSave = (
     FetchState,
     tokio::sync::oneshot::Sender<Result<bool, StoreError>>,
@@ -204,8 +207,9 @@ impl Poller {
                             let permit = self.slots.clone().acquire_owned().await;
                             let poller = self.clone();
                             tokio::spawn(async move {
-                                let _permit = permit;
-                                if let Err(e) = poller.poll(state).await {
+                                let attempt = poller.attempt(state).await;
+                                drop(permit);
+                                if let Err(e) = poller.settle(attempt).await {
                                     tracing::warn!("saving a fetch failed: {e}");
                                 }
                             });
@@ -334,9 +338,12 @@ impl Poller {
                 let poller = self.clone();
                 let slots = slots.clone();
                 tasks.spawn(async move {
-                    let _slot = slots.acquire_owned().await;
                     let name = state.source.clone();
-                    (name, poller.poll(state).await.map_err(PollError::from))
+                    let attempt = {
+                        let _slot = slots.acquire_owned().await;
+                        poller.attempt(state).await
+                    };
+                    (name, poller.settle(attempt).await.map_err(PollError::from))
                 });
             }
         }
@@ -360,16 +367,32 @@ impl Poller {
         }
     }
 
-    /// One poll of a claimed source, its state saved after.
-    pub async fn poll(&self, mut state: FetchState) -> Result<Report, StoreError> {
+    /// Saves the state an attempt left: the poll's report, unless the lease
+    /// was lost meanwhile. Apart from [`Poller::attempt`] so that a fetch
+    /// slot is free while the state waits for its batch to be written.
+    async fn settle(&self, (state, report): Attempt) -> Result<Report, StoreError> {
+        let name = state.source.clone();
+        let saved = self.save(state).await?;
+        let report = report.map_err(StoreError::Unavailable)?;
+        if !saved {
+            tracing::warn!(
+                source = name,
+                "lease lost while fetching: another instance holds the source now"
+            );
+        }
+        Ok(report)
+    }
+
+    /// Fetches and takes a claimed source: its new state, and the report (or
+    /// why there is none).
+    async fn attempt(&self, mut state: FetchState) -> Attempt {
         let started = Instant::now();
         let now = Utc::now();
         let Some(source) = self.config.source(&state.source).cloned() else {
             // Removed from the config: leave it alone for a day.
             state.next_fetch = now + chrono::Duration::days(1);
             let error = format!("source {:?} is not configured", state.source);
-            self.save(state).await?;
-            return Err(StoreError::Unavailable(error));
+            return (state, Err(error));
         };
         let interval = self.config.fetch.interval_of(&source);
         let request = Request {
@@ -415,7 +438,7 @@ impl Poller {
                 let mut validated = true;
                 report.bytes = body.len();
                 self.metrics.fetch_bytes.inc_by(body.len() as u64);
-                let hash = crate::hash::hash_hex(&body);
+                let hash = crate::hash::fingerprint(&body);
                 if state.body_hash.as_deref() == Some(hash.as_str()) {
                     report.outcome = "unchanged";
                     succeeded(&mut state, 200, now, interval);
@@ -496,13 +519,7 @@ impl Poller {
         report.url = state.url.clone();
         report.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.record(&report);
-        if !self.save(state).await? {
-            tracing::warn!(
-                source = source.name,
-                "lease lost while fetching: another instance holds the source now"
-            );
-        }
-        Ok(report)
+        (state, Ok(report))
     }
 
     /// Saves a state through the batcher: states saved at about the same time
@@ -598,7 +615,8 @@ impl Poller {
         let pages = self
             .read_pages(source, &mut parsed, &mut known, deadline)
             .await;
-        let items = self.select(source, state, &parsed, &known, now);
+        let entries = parsed.entries.len();
+        let items = self.select(source, state, &mut parsed, &known, now);
         let written = if items.is_empty() {
             Written::default()
         } else {
@@ -619,7 +637,7 @@ impl Poller {
             }
         }
         Ok(Taken {
-            entries: parsed.entries.len(),
+            entries,
             written,
             stored: known.digests.len(),
             problem: pages.problem,
@@ -774,12 +792,13 @@ impl Poller {
     }
 
     /// The entries of a document to write: new or changed, kept by the
-    /// source's filters, recent enough, through the gate.
+    /// source's filters, recent enough, through the gate. The document's
+    /// entries are taken.
     fn select(
         &self,
         source: &SourceConfig,
         state: &FetchState,
-        parsed: &Parsed,
+        parsed: &mut Parsed,
         known: &Known,
         now: DateTime<Utc>,
     ) -> Vec<Item> {
@@ -800,23 +819,31 @@ impl Poller {
                 *link_count.entry(l).or_default() += 1;
             }
         }
+        // The id each entry is stored under, and whether it is new or changed.
         let mut seen = HashSet::new();
+        let ids: Vec<Option<String>> = parsed
+            .entries
+            .iter()
+            .map(|entry| {
+                let mut id = parse::upstream_id(entry);
+                if !known.digests.contains_key(&id)
+                    && let Some(link) = parse::entry_link(entry)
+                    && link_count.get(link) == Some(&1)
+                    && let Some(stored) = known.links.get(link)
+                {
+                    id = stored.clone();
+                }
+                let fresh =
+                    seen.insert(id.clone()) && known.digests.get(&id) != Some(&entry.digest);
+                fresh.then_some(id)
+            })
+            .collect();
+        drop(link_count);
+        // Entries are taken into items: their bodies are not copied.
+        let entries = std::mem::take(&mut parsed.entries);
         let mut items = Vec::new();
-        for entry in &parsed.entries {
-            let mut id = parse::upstream_id(entry);
-            if !known.digests.contains_key(&id)
-                && let Some(link) = parse::entry_link(entry)
-                && link_count.get(link) == Some(&1)
-                && let Some(stored) = known.links.get(link)
-            {
-                id = stored.clone();
-            }
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            if known.digests.get(&id) == Some(&entry.digest) {
-                continue;
-            }
+        for (entry, id) in entries.into_iter().zip(ids) {
+            let Some(id) = id else { continue };
             let mut item = parse::to_item(entry, parsed, &info, id, now);
             if let Some(scrape) = &source.scrape {
                 scraped(&mut item, scrape);

@@ -109,8 +109,12 @@ pub fn decode<'a>(body: &'a [u8], http: Option<&'static Encoding>) -> Cow<'a, st
         } else {
             declared
         };
-        if declared == UTF_8 && std::str::from_utf8(body).is_err() {
-            (WINDOWS_1252, 0)
+        if declared == UTF_8 {
+            // Checked once: valid, it is the text as it is.
+            match std::str::from_utf8(body) {
+                Ok(text) => return strip_declaration(Cow::Borrowed(text)),
+                Err(_) => (WINDOWS_1252, 0),
+            }
         } else {
             (declared, 0)
         }

@@ -1,16 +1,19 @@
-//! One reader per format into [`Doc`], Miniflux-style. The field's own crates
-//! read the common formats: the rss crate RSS 2.0 (and 0.9x), atom_syndication
-//! Atom 1.0, serde_json JSON Feed. feed-rs reads the rest (RSS 1.0/RDF, Atom
-//! 0.3 once translated, documents with `xml:base`, which only it resolves) and
-//! anything the fast readers refuse (a date atom_syndication cannot read, an
-//! entity the rss crate does not know): they are measured 2 to 5 times faster
-//! on the same bytes (`benches/parse.rs`), and feed-rs is the one that takes
-//! everything.
+//! One reader per format into [`Doc`], Miniflux-style. RSS 2.0, 0.9x and 1.0
+//! (by its usual `rdf:RDF` root) are read from quick-xml's events by the rss
+//! crate's rules, atom_syndication reads Atom 1.0, serde_json JSON Feed.
+//! feed-rs reads the rest (RSS 1.0 under another prefix, Atom 0.3 once
+//! translated, documents with `xml:base`, which only it resolves) and anything
+//! the fast readers refuse (a date atom_syndication cannot read): they are
+//! measured 2 to 5 times faster on the same bytes (`benches/parse.rs`), and
+//! feed-rs is the one that takes everything.
 
 use super::{Doc, Entry, Text};
 use crate::model::Person;
 use crate::sources::dates;
 use chrono::{DateTime, Utc};
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+use std::borrow::Cow;
 use url::Url;
 
 /// A link as absolute as the document makes it: joined to `base` (the
@@ -31,45 +34,320 @@ fn text(value: String) -> Text {
     Text { value, html: false }
 }
 
-// ---- RSS 2.0 and 0.9x: the rss crate ----------------------------------------
+// ---- RSS 2.0, 0.9x and 1.0 (RDF): quick-xml's events -------------------------
 
+/// Dublin Core, whose `creator` and `date` RSS items carry under any prefix.
+const DUBLIN_CORE: &[u8] = b"http://purl.org/dc/elements/1.1/";
+
+/// The prefixes that name Dublin Core for an element's children: those in
+/// scope, as the element's own declarations leave them (most elements declare
+/// nothing, and borrow the scope as it is).
+fn dc_prefixes<'s>(e: &BytesStart<'_>, scope: &'s [Vec<u8>]) -> Cow<'s, [Vec<u8>]> {
+    let mut out = Cow::Borrowed(scope);
+    for a in e.attributes().with_checks(false).flatten() {
+        if let Some(prefix) = a.key.as_ref().strip_prefix(b"xmlns:") {
+            let prefixes = out.to_mut();
+            prefixes.retain(|p| p != prefix);
+            if a.value.as_ref() == DUBLIN_CORE {
+                prefixes.push(prefix.to_vec());
+            }
+        }
+    }
+    out
+}
+
+/// The text of the element just opened, as the rss crate reads it: markup
+/// nested in it skipped, the five entities and character references
+/// resolved, any other reference kept as written, trimmed; `None` when
+/// empty. The outer `None` is malformed XML.
+fn element_text(r: &mut Reader<&[u8]>, xml: &str) -> Option<Option<String>> {
+    let mut out = String::new();
+    loop {
+        match r.read_event().ok()? {
+            Event::Start(e) => {
+                r.read_to_end(e.name()).ok()?;
+            }
+            Event::Text(t) => match within(xml, &t) {
+                Some(s) => out.push_str(s),
+                None => out.push_str(&t.decode().ok()?),
+            },
+            Event::CData(t) => match within(xml, &t) {
+                Some(s) => out.push_str(s),
+                None => out.push_str(&t.decode().ok()?),
+            },
+            Event::GeneralRef(g) => {
+                let name = g.decode().ok()?;
+                if let Some(s) = quick_xml::escape::resolve_predefined_entity(&name) {
+                    out.push_str(s);
+                } else if let Some(c) = g.resolve_char_ref().ok()? {
+                    out.push(c);
+                } else {
+                    out.push('&');
+                    out.push_str(&name);
+                    out.push(';');
+                }
+            }
+            Event::End(_) | Event::Eof => break,
+            _ => {}
+        }
+    }
+    let trimmed = out.trim();
+    Some(match trimmed.len() {
+        0 => None,
+        n if n == out.len() => Some(out),
+        _ => Some(trimmed.to_owned()),
+    })
+}
+
+/// `bytes`, read from `xml`, as the `&str` they are, without checking their
+/// UTF-8 a second time (a body's text is most of its bytes); `None` if they
+/// were not a slice of it.
+fn within<'a>(xml: &'a str, bytes: &[u8]) -> Option<&'a str> {
+    let start = (bytes.as_ptr() as usize).checked_sub(xml.as_ptr() as usize)?;
+    xml.get(start..start.checked_add(bytes.len())?)
+}
+
+fn attribute(e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
+    e.attributes()
+        .with_checks(false)
+        .flatten()
+        .find(|a| a.key.as_ref() == key)
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
+}
+
+/// RSS 2.0 and 0.9x, and RSS 1.0 by its usual `rdf:RDF` root, straight from
+/// quick-xml's events into entries. It reads what the rss crate reads, by the
+/// same rules (the same elements and names, the last of a repeated field, text
+/// as [`element_text`] gives it, a `channel` required), so ids, dates and
+/// digests are those the crate gave (`reads_rss_as_the_rss_crate_did`). The
+/// crate builds its whole model of a channel first: it cost twice this.
 pub(super) fn rss(xml: &str, base: &Url) -> Option<Doc> {
+    let mut r = Reader::from_str(xml);
+    r.config_mut().expand_empty_elements = true;
+    let dc = loop {
+        match r.read_event().ok()? {
+            Event::Start(e) if matches!(e.name().as_ref(), b"rss" | b"rdf:RDF") => {
+                break dc_prefixes(&e, &[]).into_owned();
+            }
+            Event::Start(_) | Event::Eof => return None,
+            _ => {}
+        }
+    };
+    let mut channel = None;
+    let mut outside = Vec::new();
+    loop {
+        match r.read_event().ok()? {
+            Event::Start(e) => match e.name().as_ref() {
+                b"channel" => channel = Some(rss_channel(&mut r, xml, &dc, base)?),
+                b"item" => outside.push(rss_item(&mut r, xml, &e, &dc, base)?),
+                _ => {
+                    r.read_to_end(e.name()).ok()?;
+                }
+            },
+            Event::End(_) | Event::Eof => break,
+            _ => {}
+        }
+    }
+    let mut doc = channel?;
+    doc.entries.append(&mut outside);
+    Some(doc)
+}
+
+fn rss_channel(r: &mut Reader<&[u8]>, xml: &str, dc: &[Vec<u8>], base: &Url) -> Option<Doc> {
+    let (mut title, mut link) = (String::new(), String::new());
+    let mut entries = Vec::new();
+    loop {
+        match r.read_event().ok()? {
+            Event::Start(e) => match e.name().as_ref() {
+                b"item" => entries.push(rss_item(r, xml, &e, dc, base)?),
+                b"title" => {
+                    if let Some(t) = element_text(r, xml)? {
+                        title = t;
+                    }
+                }
+                b"link" => {
+                    if let Some(l) = element_text(r, xml)? {
+                        link = l;
+                    }
+                }
+                _ => {
+                    r.read_to_end(e.name()).ok()?;
+                }
+            },
+            Event::End(_) => break,
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+    Some(Doc {
+        title: Some(text(title)),
+        link: resolve(base, &link),
+        id: None,
+        entries,
+    })
+}
+
+/// What an item says, as read.
+#[derive(Default)]
+struct RssItem {
+    title: Option<String>,
+    link: Option<String>,
+    description: Option<String>,
+    content: Option<String>,
+    guid: Option<String>,
+    pub_date: Option<String>,
+    author: Option<String>,
+    creators: Vec<String>,
+    dc_date: Option<String>,
+    categories: Vec<String>,
+    /// An enclosure's URL and type: the last enclosure.
+    enclosure: Option<(String, String)>,
+    media_image: Option<String>,
+}
+
+fn rss_item(
+    r: &mut Reader<&[u8]>,
+    xml: &str,
+    start: &BytesStart<'_>,
+    dc: &[Vec<u8>],
+    base: &Url,
+) -> Option<Entry> {
+    let dc = dc_prefixes(start, dc);
+    let mut item = RssItem::default();
+    let mut thumbnail = None;
+    let mut media_content = None;
+    loop {
+        let e = match r.read_event().ok()? {
+            Event::Start(e) => e,
+            Event::End(_) => break,
+            Event::Eof => return None,
+            _ => continue,
+        };
+        match e.name().as_ref() {
+            b"title" => item.title = element_text(r, xml)?,
+            b"link" => {
+                if let Some(l) = element_text(r, xml)? {
+                    item.link = Some(l);
+                }
+            }
+            b"description" => item.description = element_text(r, xml)?,
+            b"author" => item.author = element_text(r, xml)?,
+            b"pubDate" => item.pub_date = element_text(r, xml)?,
+            b"content:encoded" => item.content = element_text(r, xml)?,
+            b"guid" => item.guid = Some(element_text(r, xml)?.unwrap_or_default()),
+            b"category" => item
+                .categories
+                .push(element_text(r, xml)?.unwrap_or_default()),
+            b"enclosure" => {
+                item.enclosure = Some((
+                    attribute(&e, b"url").unwrap_or_default(),
+                    attribute(&e, b"type").unwrap_or_default(),
+                ));
+                r.read_to_end(e.name()).ok()?;
+            }
+            name => {
+                let (prefix, local) = match name.iter().position(|&b| b == b':') {
+                    Some(i) if i > 0 => (&name[..i], &name[i + 1..]),
+                    _ => {
+                        r.read_to_end(e.name()).ok()?;
+                        continue;
+                    }
+                };
+                let scope = dc_prefixes(&e, &dc);
+                if scope.iter().any(|p| p == prefix) {
+                    let value = element_text(r, xml)?;
+                    match local {
+                        b"creator" => item.creators.extend(value),
+                        b"date" if item.dc_date.is_none() => item.dc_date = value,
+                        _ => {}
+                    }
+                    continue;
+                }
+                if prefix == b"media" {
+                    match local {
+                        b"thumbnail" if thumbnail.is_none() => thumbnail = attribute(&e, b"url"),
+                        b"content" if media_content.is_none() => {
+                            let image = attribute(&e, b"medium").is_some_and(|m| m == "image")
+                                || attribute(&e, b"type").is_some_and(|t| t.starts_with("image/"));
+                            if image {
+                                media_content = attribute(&e, b"url");
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                r.read_to_end(e.name()).ok()?;
+            }
+        }
+    }
+    item.media_image = thumbnail.or(media_content);
+    Some(rss_entry(item, base))
+}
+
+fn rss_entry(item: RssItem, base: &Url) -> Entry {
+    let mut authors: Vec<Person> = item
+        .creators
+        .iter()
+        .filter_map(|c| person(c, None))
+        .collect();
+    if let Some(a) = item.author.as_deref().and_then(rss_author) {
+        authors.insert(0, a);
+    }
+    let published = item
+        .pub_date
+        .as_deref()
+        .and_then(dates::parse)
+        .or_else(|| item.dc_date.as_deref().and_then(dates::parse));
+    let image = item
+        .enclosure
+        .filter(|(_, kind)| kind.starts_with("image/"))
+        .map(|(url, _)| url)
+        .or(item.media_image);
+    Entry {
+        id: item.guid,
+        title: item.title.map(text),
+        link: item.link.as_deref().and_then(|l| resolve(base, l)),
+        // RSS's description is HTML by the spec.
+        summary: item.description.map(html),
+        content: item.content.map(html),
+        published,
+        updated: None,
+        authors,
+        tags: item.categories,
+        image: image.and_then(|i| resolve(base, &i)),
+        digest: String::new(),
+    }
+}
+
+/// What the rss crate read of RSS, which [`rss`] must read alike: its items
+/// as [`RssItem`]s, made entries the same way.
+#[cfg(test)]
+pub(super) fn rss_crate(xml: &str, base: &Url) -> Option<Doc> {
     let channel = rss::Channel::read_from(xml.as_bytes()).ok()?;
     let entries = channel
         .items
         .into_iter()
         .map(|item| {
             let dc = item.dublin_core_ext.as_ref();
-            let mut authors: Vec<Person> = dc
-                .map(|dc| dc.creators.iter().filter_map(|c| person(c, None)).collect())
-                .unwrap_or_default();
-            if let Some(a) = item.author.as_deref().and_then(rss_author) {
-                authors.insert(0, a);
-            }
-            let published = item.pub_date.as_deref().and_then(dates::parse).or_else(|| {
-                dc.and_then(|dc| dc.dates.first())
-                    .and_then(|d| dates::parse(d))
-            });
-            let image = item
-                .enclosure
-                .as_ref()
-                .filter(|e| e.mime_type.starts_with("image/"))
-                .map(|e| e.url.clone())
-                .or_else(|| media_image(&item.extensions));
-            Entry {
-                id: item.guid.map(|g| g.value),
-                title: item.title.map(text),
-                link: item.link.as_deref().and_then(|l| resolve(base, l)),
-                // RSS's description is HTML by the spec.
-                summary: item.description.map(html),
-                content: item.content.map(html),
-                published,
-                updated: None,
-                authors,
-                tags: item.categories.into_iter().map(|c| c.name).collect(),
-                image: image.and_then(|i| resolve(base, &i)),
-                digest: String::new(),
-            }
+            let read = RssItem {
+                creators: dc.map(|dc| dc.creators.clone()).unwrap_or_default(),
+                dc_date: dc.and_then(|dc| dc.dates.first().cloned()),
+                media_image: media_image(&item.extensions),
+                title: item.title,
+                link: item.link,
+                description: item.description,
+                content: item.content,
+                guid: item.guid.map(|g| g.value),
+                pub_date: item.pub_date,
+                author: item.author,
+                categories: item.categories.into_iter().map(|c| c.name).collect(),
+                enclosure: item.enclosure.map(|e| (e.url, e.mime_type)),
+            };
+            rss_entry(read, base)
         })
         .collect();
     Some(Doc {
@@ -100,6 +378,7 @@ fn person(name: &str, email: Option<&str>) -> Option<Person> {
 }
 
 /// Media RSS: `media:thumbnail url`, or `media:content` that is an image.
+#[cfg(test)]
 fn media_image(ext: &rss::extension::ExtensionMap) -> Option<String> {
     let media = ext.get("media")?;
     let attr = |e: &rss::extension::Extension, k: &str| e.attrs.get(k).cloned();
