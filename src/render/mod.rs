@@ -131,26 +131,32 @@ pub fn feed_path(feed: &FeedId, format: Format) -> String {
 }
 
 /// A feed's four documents: RSS, Atom, JSON Feed and its HTML page.
-pub fn feed_documents(data: &FeedData<'_>) -> Vec<Document> {
+pub fn feed_documents<'d>(data: &'d FeedData<'_>) -> impl Iterator<Item = Document> + 'd {
     let max_age = data.config.site.ttl * 60;
     // The header follows every change (the store's time); the documents' own dates
     // (lastBuildDate, updated) follow the items, so the bytes depend on data only.
     let lm = data.modified.or_else(|| data.last_modified());
-    let doc = |format: Format, body, shared| Document {
-        path: feed_path(data.feed, format),
-        content_type: format.content_type(),
-        body,
-        last_modified: lm,
-        max_age,
-        shared,
-        negotiated: true,
-    };
-    vec![
-        doc(Format::Rss, rss::render(data), true),
-        doc(Format::Atom, atom::render(data), true),
-        doc(Format::Json, json::render(data), true),
-        doc(Format::Html, page::feed_page(data), false),
-    ]
+    // One at a time, as the caller takes them: a 1,000-item timeline is a few
+    // MiB per format, and the cache drops each rendering once it has its file.
+    [Format::Rss, Format::Atom, Format::Json, Format::Html]
+        .into_iter()
+        .map(move |format| {
+            let (body, shared) = match format {
+                Format::Rss => (rss::render(data), true),
+                Format::Atom => (atom::render(data), true),
+                Format::Json => (json::render(data), true),
+                Format::Html => (page::feed_page(data), false),
+            };
+            Document {
+                path: feed_path(data.feed, format),
+                content_type: format.content_type(),
+                body,
+                last_modified: lm,
+                max_age,
+                shared,
+                negotiated: true,
+            }
+        })
 }
 
 pub const INDEX_PATH: &str = "/";

@@ -313,24 +313,29 @@ impl Site {
         // The pass's documents are swapped in together, so readers never see one
         // feed of the pass updated and another not yet.
         tokio::task::spawn_blocking(move || {
-            let mut docs = Vec::new();
-            for (feed, items, tombstones, modified) in &data {
-                docs.extend(render::feed_documents(&FeedData {
+            // Each document becomes its cache entry (compressed, headers built:
+            // the cache's part of the pass) as soon as it is rendered, and a
+            // feed's items go once it is done, so the pass holds one rendering
+            // at a time beside what the cache keeps.
+            let mut entries = Vec::new();
+            let mut add = |d: render::Document| entries.push((d.path.clone(), Entry::from(d)));
+            for (feed, items, tombstones, modified) in data {
+                let data = FeedData {
                     config: &config,
-                    feed,
-                    items,
-                    tombstones,
-                    modified: *modified,
-                }));
+                    feed: &feed,
+                    items: &items,
+                    tombstones: &tombstones,
+                    modified,
+                };
+                render::feed_documents(&data).for_each(&mut add);
             }
             if let Some(latest) = latest {
-                docs.push(render::index_document(&config, &latest, all_modified));
+                add(render::index_document(&config, &latest, all_modified));
             }
             if cache.get(render::OPML_PATH).is_none() {
-                docs.push(render::opml_document(&config));
+                add(render::opml_document(&config));
             }
-            // Compressing and building headers is the cache's part of the pass.
-            cache.put_all(docs.into_iter().map(|d| (d.path.clone(), Entry::from(d))));
+            cache.put_all(entries);
         })
         .await
         .expect("rendering does not panic");
