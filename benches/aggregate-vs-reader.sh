@@ -176,6 +176,13 @@ print(r.ru_utime, r.ru_stime)' "$work/small.out" "$bin" fetch --once --config "$
 }
 
 # ---- memory: serve every stored source, read every document ----
+# First the store grows past 100k items: the same feeds with their previous
+# 59 stories each, every item new (NEWSWIRE_BENCH_ROUND=1), polled into the
+# SQLite store.
+log "newswire: growing the store with a second round of every feed"
+NEWSWIRE_BENCH_WRITE="$work/www" NEWSWIRE_BENCH_FEEDS=$FEEDS NEWSWIRE_BENCH_ROUND=1 \
+  cargo bench -q --bench parse >/dev/null 2>&1
+newswire_round "$work/site" "$work/data-sqlite" >/dev/null
 log "newswire: peak RSS while serving"
 "$bin" serve --config "$work/site/newswire.toml" --data "$work/data-sqlite" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
 echo $! >"$work/serve.pid"

@@ -20,6 +20,17 @@ pub fn feed(i: usize) -> (String, &'static str, String) {
     }
 }
 
+/// The stories a feed carries: the newest ITEMS, or with
+/// NEWSWIRE_BENCH_ROUND=n the ITEMS n rounds older (every item new to a store
+/// that holds the first round), for a store grown past 100k items.
+fn stories() -> std::ops::Range<usize> {
+    let round: usize = std::env::var("NEWSWIRE_BENCH_ROUND")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    round * ITEMS..(round + 1) * ITEMS
+}
+
 fn body(i: usize, j: usize) -> String {
     let mut html = String::with_capacity(3300);
     for p in 0..6 {
@@ -48,7 +59,7 @@ fn rss(i: usize) -> String {
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Site {i}</title><link>https://site{i}.example/</link><description>Feed {i}</description>\n"
     );
-    for j in 0..ITEMS {
+    for j in stories() {
         let (d, h, m) = date(j);
         s.push_str(&format!(
             "<item><title>Story {j} of site {i}: council approves the water network</title><link>https://site{i}.example/{j}</link><guid isPermaLink=\"false\">s{i}-{j}</guid><pubDate>{}, {d:02} Nov 2026 {h:02}:{m:02}:00 +0000</pubDate><dc:creator>Reporter {j}</dc:creator><category>World</category><description>Summary of story {j}.</description><content:encoded><![CDATA[{}]]></content:encoded></item>\n",
@@ -64,7 +75,7 @@ fn atom(i: usize) -> String {
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Site {i}</title><id>tag:site{i}.example,2026:feed</id><updated>2026-11-28T23:00:00Z</updated><link href=\"https://site{i}.example/\"/>\n"
     );
-    for j in 0..ITEMS {
+    for j in stories() {
         let (d, h, m) = date(j);
         s.push_str(&format!(
             "<entry><title>Story {j} of site {i}: council approves the water network</title><id>tag:site{i}.example,2026:{j}</id><link href=\"https://site{i}.example/{j}\"/><updated>2026-11-{d:02}T{h:02}:{m:02}:00Z</updated><published>2026-11-{d:02}T{h:02}:{m:02}:00Z</published><author><name>Reporter {j}</name></author><summary>Summary of story {j}.</summary><content type=\"html\">{}</content></entry>\n",
@@ -79,7 +90,7 @@ fn rdf(i: usize) -> String {
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel rdf:about=\"https://site{i}.example/\"><title>Site {i}</title><link>https://site{i}.example/</link><description>Feed {i}</description></channel>\n"
     );
-    for j in 0..ITEMS {
+    for j in stories() {
         let (d, h, m) = date(j);
         s.push_str(&format!(
             "<item rdf:about=\"https://site{i}.example/{j}\"><title>Story {j} of site {i}: council approves the water network</title><link>https://site{i}.example/{j}</link><dc:date>2026-11-{d:02}T{h:02}:{m:02}+00:00</dc:date><dc:creator>Reporter {j}</dc:creator><description>Summary of story {j}.</description><content:encoded><![CDATA[{}]]></content:encoded></item>\n",
@@ -91,7 +102,7 @@ fn rdf(i: usize) -> String {
 }
 
 fn json(i: usize) -> String {
-    let items: Vec<serde_json::Value> = (0..ITEMS)
+    let items: Vec<serde_json::Value> = stories()
         .map(|j| {
             let (d, h, m) = date(j);
             serde_json::json!({
