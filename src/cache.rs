@@ -135,6 +135,7 @@ impl From<crate::render::Document> for Entry {
             d.max_age,
             d.shared,
             d.negotiated,
+            d.link.as_deref(),
         )
     }
 }
@@ -147,6 +148,7 @@ impl Entry {
         max_age: u32,
         cors: bool,
         negotiated: bool,
+        link: Option<&str>,
     ) -> Entry {
         let tag = &hash_hex(&body)[..32];
         let compressed = if body.len() >= MIN_COMPRESS {
@@ -181,6 +183,9 @@ impl Entry {
                 HeaderValue::from_str(&date).expect("an HTTP date is a valid header"),
             );
         }
+        if let Some(link) = link.and_then(|l| HeaderValue::from_str(l).ok()) {
+            common.insert(header::LINK, link);
+        }
         if cors {
             common.insert(
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -188,7 +193,7 @@ impl Entry {
             );
             common.insert(
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("ETag, Last-Modified"),
+                HeaderValue::from_static("ETag, Last-Modified, Link"),
             );
         }
         let mut ranges = ranges.into_iter();
@@ -293,14 +298,28 @@ impl Cache {
     }
 
     /// Swaps in several documents at once: a write shows in every feed it touched
-    /// at the same moment, never in `breaking` before `world`.
-    pub fn put_all(&self, docs: impl IntoIterator<Item = (String, Entry)>) {
+    /// at the same moment, never in `breaking` before `world`. Returns the
+    /// documents whose bytes changed, with their new ETag: a document seen for
+    /// the first time (at start) is not a change.
+    pub fn put_all(
+        &self,
+        docs: impl IntoIterator<Item = (String, Entry)>,
+    ) -> Vec<(String, String)> {
         let docs: Vec<_> = docs.into_iter().map(|(p, e)| (p, Arc::new(e))).collect();
-        self.entries.rcu(|old| {
+        let old = self.entries.rcu(|old| {
             let mut map = HashMap::clone(old);
             map.extend(docs.iter().cloned());
             map
         });
+        docs.iter()
+            .filter_map(|(path, new)| {
+                let before = old.get(path)?;
+                (before.identity.etag != new.identity.etag).then(|| {
+                    let etag = new.identity.etag.to_str().unwrap_or_default().to_owned();
+                    (path.clone(), etag)
+                })
+            })
+            .collect()
     }
 
     /// Documents held and their bytes, every encoding counted.
@@ -331,7 +350,15 @@ mod tests {
     #[test]
     fn variants_decompress_to_the_same_bytes_and_tags_follow_content() {
         let body = "<rss>".repeat(200).into_bytes();
-        let e = Entry::new("application/rss+xml", body.clone(), None, 300, true, true);
+        let e = Entry::new(
+            "application/rss+xml",
+            body.clone(),
+            None,
+            300,
+            true,
+            true,
+            None,
+        );
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&e.gzip.as_ref().unwrap().body[..])
             .read_to_end(&mut plain)
@@ -340,7 +367,7 @@ mod tests {
         let mut plain = Vec::new();
         brotli::BrotliDecompress(&mut &e.br.as_ref().unwrap().body[..], &mut plain).unwrap();
         assert_eq!(plain, body);
-        let again = Entry::new("application/rss+xml", body, None, 300, true, true);
+        let again = Entry::new("application/rss+xml", body, None, 300, true, true, None);
         assert_eq!(again.identity.etag, e.identity.etag);
         let other = Entry::new(
             "application/rss+xml",
@@ -349,6 +376,7 @@ mod tests {
             300,
             true,
             true,
+            None,
         );
         assert_ne!(other.identity.etag, e.identity.etag);
         assert_eq!(e.etags().count(), 3);
@@ -363,7 +391,15 @@ mod tests {
         let body: Vec<u8> = (0..200_000u32)
             .flat_map(|i| format!("<item>{}</item>", i * 7919 % 100_003).into_bytes())
             .collect();
-        let e = Entry::new("application/rss+xml", body.clone(), None, 300, true, true);
+        let e = Entry::new(
+            "application/rss+xml",
+            body.clone(),
+            None,
+            300,
+            true,
+            true,
+            None,
+        );
         assert_eq!(&e.identity.body[..], &body[..]);
         for v in [
             &e.identity,

@@ -45,6 +45,7 @@ pub struct Config {
     pub server: Server,
     pub store: StoreConfig,
     pub api: Api,
+    pub websub: WebSub,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -409,6 +410,34 @@ pub struct StoreConfig {
     pub data_dir: Option<PathBuf>,
 }
 
+/// WebSub (W3C Recommendation): the hubs every feed and timeline advertises,
+/// and the built-in one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSub {
+    /// The built-in hub at `/websub/hub`: on by default, and advertised first.
+    pub hub: bool,
+    /// Other hubs to advertise, and to notify when a document changes.
+    pub hubs: Vec<String>,
+    /// The lease a subscription gets when it asks for none.
+    #[serde(with = "duration")]
+    pub lease: Duration,
+    /// The longest lease granted; longer requests get this.
+    #[serde(with = "duration")]
+    pub max_lease: Duration,
+}
+
+impl Default for WebSub {
+    fn default() -> Self {
+        WebSub {
+            hub: true,
+            hubs: Vec::new(),
+            lease: Duration::from_secs(10 * 86_400),
+            max_lease: Duration::from_secs(30 * 86_400),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Api {
@@ -464,6 +493,8 @@ struct RawConfig {
     store: StoreConfig,
     #[serde(default)]
     api: Api,
+    #[serde(default)]
+    websub: WebSub,
 }
 
 fn default_language() -> String {
@@ -522,6 +553,7 @@ impl Config {
             server: raw.server,
             store: raw.store,
             api: raw.api,
+            websub: raw.websub,
         };
         if let Some(opml) = config.fetch.opml.clone() {
             let path = config.root().join(&opml);
@@ -565,20 +597,35 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let hubs = self
+            .websub
+            .hubs
+            .iter()
+            .enumerate()
+            .map(|(i, hub)| (format!("websub.hubs[{i}]"), hub));
         for (key, url) in [
-            ("site.url", &self.site.url),
-            ("site.feeds_url", &self.site.feeds_url),
-        ] {
+            ("site.url".to_owned(), &self.site.url),
+            ("site.feeds_url".to_owned(), &self.site.feeds_url),
+        ]
+        .into_iter()
+        .chain(hubs)
+        {
             let parsed = url::Url::parse(url).ok();
             if !parsed
                 .as_ref()
                 .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
             {
                 return Err(self.invalid(
-                    key,
+                    &key,
                     format!("expected an absolute http(s) URL, got {url:?}"),
                 ));
             }
+        }
+        if self.websub.lease.is_zero() || self.websub.max_lease < self.websub.lease {
+            return Err(self.invalid(
+                "websub.max_lease",
+                "leases must be positive, and max_lease at least lease",
+            ));
         }
         if matches!(
             url::Url::parse(&self.site.url).map(|u| u.host().map(|h| h.to_owned())),
@@ -837,6 +884,21 @@ impl Config {
     /// The newswire base URL without a trailing slash.
     pub fn feeds_base(&self) -> &str {
         self.site.feeds_url.trim_end_matches('/')
+    }
+
+    /// The built-in WebSub hub's URL, when it is on.
+    pub fn hub_url(&self) -> Option<String> {
+        self.websub
+            .hub
+            .then(|| format!("{}{}", self.feeds_base(), crate::websub::HUB_PATH))
+    }
+
+    /// Every hub a feed advertises: the built-in one first, then the others.
+    pub fn hubs(&self) -> Vec<String> {
+        self.hub_url()
+            .into_iter()
+            .chain(self.websub.hubs.iter().cloned())
+            .collect()
     }
 
     pub fn site_base(&self) -> &str {

@@ -28,10 +28,17 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         }),
         icon: site.icon.clone(),
         logo: site.logo.clone(),
-        links: vec![
+        links: [
             link(data.url(Format::Atom), "self", Format::Atom.mime()),
             link(data.url(Format::Html), "alternate", Format::Html.mime()),
-        ],
+        ]
+        .into_iter()
+        .chain(data.config.hubs().into_iter().map(|hub| Link {
+            href: hub,
+            rel: "hub".into(),
+            ..Default::default()
+        }))
+        .collect(),
         rights: site.copyright.clone().map(Text::plain),
         subtitle: Some(Text::plain(data.description())),
         entries: data.items.iter().map(|i| entry(data, i)).collect(),

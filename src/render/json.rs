@@ -21,7 +21,17 @@ struct Feed<'a> {
     /// copyright as RSS `copyright` and Atom `rights` do.
     #[serde(rename = "_rights", skip_serializing_if = "Option::is_none")]
     rights: Option<Rights<'a>>,
+    /// WebSub hubs (JSON Feed 1.1 `hubs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub>,
     items: Vec<Item<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 #[derive(Serialize)]
@@ -83,6 +93,15 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         favicon: site.icon.as_deref(),
         authors: vec![Author { name: &site.author }],
         language: &site.language,
+        hubs: data
+            .config
+            .hubs()
+            .into_iter()
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         rights: site.copyright.as_deref().map(|copyright| Rights {
             about: "https://www.rssboard.org/rss-specification#optionalChannelElements",
             copyright,

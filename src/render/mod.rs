@@ -36,6 +36,8 @@ pub struct Document {
     /// A feed URL: a browser asking for HTML gets the feed's page there, so the
     /// answer depends on Accept too.
     pub negotiated: bool,
+    /// The `Link` header: a feed's WebSub hubs and itself.
+    pub link: Option<String>,
 }
 
 /// Everything one feed's documents are made from.
@@ -147,6 +149,7 @@ pub fn feed_documents<'d>(data: &'d FeedData<'_>) -> impl Iterator<Item = Docume
                 Format::Json => (json::render(data), true),
                 Format::Html => (page::feed_page(data), false),
             };
+            let hubs = format != Format::Html && !data.config.hubs().is_empty();
             Document {
                 path: feed_path(data.feed, format),
                 content_type: format.content_type(),
@@ -155,6 +158,7 @@ pub fn feed_documents<'d>(data: &'d FeedData<'_>) -> impl Iterator<Item = Docume
                 max_age,
                 shared,
                 negotiated: true,
+                link: hubs.then(|| crate::websub::hub::links(data.config, &data.url(format))),
             }
         })
 }
@@ -176,6 +180,7 @@ pub fn index_document(
         max_age: config.site.ttl * 60,
         shared: false,
         negotiated: false,
+        link: None,
     }
 }
 
@@ -189,5 +194,6 @@ pub fn opml_document(config: &Config) -> Document {
         max_age: config.site.ttl * 60,
         shared: true,
         negotiated: false,
+        link: None,
     }
 }

@@ -33,12 +33,18 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
             ..Default::default()
         }),
         atom_ext: Some(AtomExtension {
-            links: vec![Link {
+            links: std::iter::once(Link {
                 href: data.url(Format::Rss),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Default::default()
-            }],
+            })
+            .chain(data.config.hubs().into_iter().map(|hub| Link {
+                href: hub,
+                rel: "hub".into(),
+                ..Default::default()
+            }))
+            .collect(),
         }),
         items: data.items.iter().map(|i| item(data, i)).collect(),
         namespaces: if data.items.iter().any(|i| i.image.is_some()) {
