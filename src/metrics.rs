@@ -430,6 +430,41 @@ impl Store for Timed {
     ) -> Result<Vec<crate::model::FetchState>, StoreError> {
         self.inner.claim_due(claim).await
     }
+    async fn websub_subscribe(&self, sub: &crate::websub::Subscription) -> Result<(), StoreError> {
+        self.inner.websub_subscribe(sub).await
+    }
+    async fn websub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool, StoreError> {
+        self.inner.websub_unsubscribe(topic, callback).await
+    }
+    async fn websub_subscriptions(&self) -> Result<Vec<crate::websub::Subscription>, StoreError> {
+        self.inner.websub_subscriptions().await
+    }
+    async fn websub_enqueue(
+        &self,
+        changes: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        self.inner.websub_enqueue(changes, now).await
+    }
+    async fn websub_claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::websub::Delivery>, StoreError> {
+        self.inner.websub_claim(owner, now, until, limit).await
+    }
+    async fn websub_settle(
+        &self,
+        settled: &[crate::websub::Settled],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.websub_settle(settled, now).await
+    }
+    async fn websub_expire(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.inner.websub_expire(now).await
+    }
     async fn subscribe(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<Vec<FeedId>>>, StoreError> {

@@ -66,6 +66,7 @@ conformance_cases!(
     claims_hand_each_due_source_to_one_owner,
     external_items_keep_their_identity_and_first_seen_time,
     merged_lists_take_the_newest_of_several_feeds_once,
+    websub_outbox_delivers_each_change_once,
 );
 
 #[test]

@@ -11,6 +11,7 @@ mod shared;
 pub mod sqlite;
 
 use crate::model::{FeedId, FetchState, Item, ItemKind, Source, Tombstone};
+use crate::websub::{Delivery, Settled, Subscription};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -163,6 +164,44 @@ pub trait Store: Send + Sync + 'static {
     /// for `owner` until `until`. Of instances claiming at once, each source goes
     /// to exactly one.
     async fn claim_due(&self, claim: &Claim<'_>) -> Result<Vec<FetchState>>;
+
+    /// WebSub: adds a verified subscription, or renews it (a new secret and
+    /// lease).
+    async fn websub_subscribe(&self, sub: &Subscription) -> Result<()>;
+
+    /// WebSub: removes a subscription and what was queued for it; whether it
+    /// existed.
+    async fn websub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool>;
+
+    /// Every subscription, live or not, by topic and callback.
+    async fn websub_subscriptions(&self) -> Result<Vec<Subscription>>;
+
+    /// Queues each changed topic (`(topic, etag)`) for each of its live
+    /// subscribers. The same change queued again, by this instance or by
+    /// another that rendered it too, is queued once: how many were new.
+    async fn websub_enqueue(
+        &self,
+        changes: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<usize>;
+
+    /// Claims up to `limit` deliveries due at `now` and not claimed (or whose
+    /// claim ran out), for `owner` until `until`, each counted as an attempt.
+    /// Of instances claiming at once, each delivery goes to exactly one.
+    async fn websub_claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>>;
+
+    /// Records what became of claimed deliveries, in one transaction.
+    async fn websub_settle(&self, settled: &[Settled], now: DateTime<Utc>) -> Result<()>;
+
+    /// Drops subscriptions whose lease ran out with what was queued for them,
+    /// and delivered rows older than a day: how many subscriptions went.
+    async fn websub_expire(&self, now: DateTime<Utc>) -> Result<usize>;
 
     /// Feeds changed by any instance (including this one), as they commit. Only a
     /// shared database has other writers; `None` means nobody else writes.

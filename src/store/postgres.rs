@@ -148,6 +148,19 @@ impl PgStore {
     }
 }
 
+/// WebSub changes (a JSON array of `{topic, etag}`, `$1`) queued at `$2` for
+/// each live subscriber of their topic, once per change.
+const WEBSUB_ENQUEUE: &str = "INSERT INTO websub_outbox (topic, callback, etag, next_attempt)
+    SELECT s.topic, s.callback, v.etag, $2
+    FROM json_to_recordset($1::json) AS v(topic text, etag text)
+    JOIN websub_subscriptions s ON s.topic = v.topic
+    WHERE s.lease_until > $2
+    ON CONFLICT (topic, callback, etag) DO NOTHING";
+
+/// How WebSub claims lock the rows they pick: concurrent claimers pass over
+/// each other's rows instead of waiting.
+const ROW_LOCK: &str = " FOR UPDATE SKIP LOCKED";
+
 shared_sql!(PgConnection, PgPool);
 
 /// Claiming due sources across instances: `FOR UPDATE SKIP LOCKED` lets
@@ -681,6 +694,54 @@ impl Store for PgStore {
         claim_due(&mut *self.read().await?, claim)
             .await
             .map_err(classify)
+    }
+
+    async fn websub_subscribe(&self, sub: &crate::websub::Subscription) -> Result<()> {
+        self.write(move || websub_subscribe(&self.pool, sub)).await
+    }
+
+    async fn websub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool> {
+        self.write(move || websub_unsubscribe(&self.pool, topic, callback))
+            .await
+    }
+
+    async fn websub_subscriptions(&self) -> Result<Vec<crate::websub::Subscription>> {
+        websub_subscriptions(&mut *self.read().await?)
+            .await
+            .map_err(classify)
+    }
+
+    async fn websub_enqueue(
+        &self,
+        changes: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        self.write(move || websub_enqueue(&self.pool, changes, now))
+            .await
+    }
+
+    async fn websub_claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::websub::Delivery>> {
+        self.write(move || websub_claim(&self.pool, owner, now, until, limit))
+            .await
+    }
+
+    async fn websub_settle(
+        &self,
+        settled: &[crate::websub::Settled],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.write(move || websub_settle(&self.pool, settled, now))
+            .await
+    }
+
+    async fn websub_expire(&self, now: DateTime<Utc>) -> Result<usize> {
+        self.write(move || websub_expire(&self.pool, now)).await
     }
 
     /// Starts a task that listens on [`CHANNEL`] and forwards each notification's

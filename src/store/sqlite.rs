@@ -98,6 +98,19 @@ async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Wri
     Ok(results)
 }
 
+/// WebSub changes (a JSON array of `{topic, etag}`, `$1`) queued at `$2` for
+/// each live subscriber of their topic, once per change.
+const WEBSUB_ENQUEUE: &str = "INSERT INTO websub_outbox (topic, callback, etag, next_attempt)
+    SELECT s.topic, s.callback, json_extract(v.value, '$.etag'), $2
+    FROM json_each($1) AS v
+    JOIN websub_subscriptions s ON s.topic = json_extract(v.value, '$.topic')
+    WHERE s.lease_until > $2
+    ON CONFLICT (topic, callback, etag) DO NOTHING";
+
+/// How WebSub claims lock the rows they pick: SQLite's one writer needs no
+/// lock; PostgreSQL's claimers pass over each other's rows.
+const ROW_LOCK: &str = "";
+
 shared_sql!(SqliteConnection, SqlitePool);
 
 /// Claiming due sources: the single writer connection serializes claims, so a
@@ -385,5 +398,47 @@ impl Store for SqliteStore {
         claim: &crate::store::Claim<'_>,
     ) -> Result<Vec<crate::model::FetchState>> {
         claim_due(&mut *self.write.acquire().await?, claim).await
+    }
+
+    async fn websub_subscribe(&self, sub: &crate::websub::Subscription) -> Result<()> {
+        websub_subscribe(&self.write, sub).await
+    }
+
+    async fn websub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool> {
+        websub_unsubscribe(&self.write, topic, callback).await
+    }
+
+    async fn websub_subscriptions(&self) -> Result<Vec<crate::websub::Subscription>> {
+        websub_subscriptions(&mut *self.read.acquire().await?).await
+    }
+
+    async fn websub_enqueue(
+        &self,
+        changes: &[(String, String)],
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        websub_enqueue(&self.write, changes, now).await
+    }
+
+    async fn websub_claim(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::websub::Delivery>> {
+        websub_claim(&self.write, owner, now, until, limit).await
+    }
+
+    async fn websub_settle(
+        &self,
+        settled: &[crate::websub::Settled],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        websub_settle(&self.write, settled, now).await
+    }
+
+    async fn websub_expire(&self, now: DateTime<Utc>) -> Result<usize> {
+        websub_expire(&self.write, now).await
     }
 }
