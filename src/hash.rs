@@ -10,7 +10,7 @@ pub fn hash_hex(bytes: &[u8]) -> String {
 
 /// Lowercase hex, by table: `write!("{:02x}")` per byte was a fifth of the
 /// cost of reading a feed.
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::with_capacity(bytes.len() * 2);
     for b in bytes {

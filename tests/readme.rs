@@ -143,6 +143,7 @@ fn every_curl_example_in_the_readme_runs_as_written() {
         "304",
         r#""status": "ok""#,
         r#"newswire_http_requests_total{route="api",status="204"} 2"#,
+        "202",
     ] {
         assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
     }

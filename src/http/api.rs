@@ -27,6 +27,16 @@ type Resp = Response<Full<Bytes>>;
 pub async fn handle(state: &State, req: Request<Incoming>, rest: &str) -> Resp {
     let (req, mut body) = req.into_parts();
     let result = route(state, &req, &mut body, rest).await;
+    finish(&req, &mut body, result).await
+}
+
+/// The answer to a request whose body may be unread, with the body read away
+/// first as said below.
+pub(super) async fn finish(
+    req: &Parts,
+    body: &mut Incoming,
+    result: Result<Resp, Problem>,
+) -> Resp {
     let mut resp = match result {
         Ok(r) => r,
         Err(p) => p.into_response(),
@@ -39,13 +49,13 @@ pub async fn handle(state: &State, req: Request<Incoming>, rest: &str) -> Resp {
     // and gets the answer at once.
     // A body too slow to arrive in time is not waited for again.
     let slow = resp.status() == StatusCode::REQUEST_TIMEOUT;
-    if !hyper::body::Body::is_end_stream(&body) {
+    if !hyper::body::Body::is_end_stream(&*body) {
         let waits = slow
             || req
                 .headers
                 .get(header::EXPECT)
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        if waits || !linger(&mut body).await {
+        if waits || !linger(body).await {
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
@@ -258,6 +268,36 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         )
         .field("Content-Type"));
     }
+    let bytes = read_body(req, body, max).await?;
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        // The field is the first named step of the path (`[2].headline` is a
+        // ticker item's `headline`, `tags[3]` is `tags`); a syntax error, or a
+        // value with no named step, is the body's.
+        let named = e.path().iter().find_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            _ => None,
+        });
+        let inner = e.into_inner();
+        let field = match named {
+            Some(name) if !(inner.is_syntax() || inner.is_eof()) => name,
+            _ => "body".to_owned(),
+        };
+        // An unknown field is named by serde in its message, not in the path.
+        let field = match inner.to_string().split('`').nth(1) {
+            Some(name) if inner.to_string().starts_with("unknown field") => name.to_owned(),
+            _ => field,
+        };
+        Problem::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {inner}")).field(field)
+    })
+}
+
+/// A request's body, at most `max` bytes, within [`BODY_TIMEOUT`].
+pub(super) async fn read_body(
+    req: &Parts,
+    body: &mut Incoming,
+    max: usize,
+) -> Result<Bytes, Problem> {
     let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -300,27 +340,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
             .close());
         }
     };
-    let de = &mut serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        // The field is the first named step of the path (`[2].headline` is a
-        // ticker item's `headline`, `tags[3]` is `tags`); a syntax error, or a
-        // value with no named step, is the body's.
-        let named = e.path().iter().find_map(|seg| match seg {
-            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-            _ => None,
-        });
-        let inner = e.into_inner();
-        let field = match named {
-            Some(name) if !(inner.is_syntax() || inner.is_eof()) => name,
-            _ => "body".to_owned(),
-        };
-        // An unknown field is named by serde in its message, not in the path.
-        let field = match inner.to_string().split('`').nth(1) {
-            Some(name) if inner.to_string().starts_with("unknown field") => name.to_owned(),
-            _ => field,
-        };
-        Problem::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {inner}")).field(field)
-    })
+    Ok(bytes)
 }
 
 /// How much of a refused body is read and thrown away, and for how long, before

@@ -8,6 +8,7 @@ pub mod feeds;
 pub mod problem;
 pub mod router;
 mod sendfile;
+mod websub;
 mod workers;
 
 use crate::site::Site;

@@ -49,6 +49,12 @@ pub enum Routed {
 
 pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> Routed {
     let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path());
+    if req.uri().path() == crate::websub::HUB_PATH && state.site.config.websub.hub {
+        let hub_state = state.clone();
+        return later(state, span, async move {
+            super::websub::handle(&hub_state, req).await
+        });
+    }
     let Some(rest) = req.uri().path().strip_prefix("/api/v1/") else {
         return span.in_scope(|| {
             let resp = static_like(state, pending, &req, req.uri().path());
@@ -58,7 +64,17 @@ pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> R
     };
     let rest = rest.to_owned();
     let api_state = state.clone();
-    let call = async move { api::handle(&api_state, req, &rest).await };
+    later(state, span, async move {
+        api::handle(&api_state, req, &rest).await
+    })
+}
+
+/// A call answered on the main runtime, next to the store.
+fn later(
+    state: &State,
+    span: tracing::Span,
+    call: impl Future<Output = Response<Full<Bytes>>> + Send + 'static,
+) -> Routed {
     let main = state.main.clone();
     Routed::Later(Box::pin(
         async move {

@@ -46,6 +46,9 @@ pub struct Site {
     store_check: Mutex<Option<(Instant, Result<(), String>)>>,
     /// The poller of external sources, made on first use.
     poller: std::sync::OnceLock<Arc<Poller>>,
+    /// The WebSub hub, once the site serves: it hears of every changed
+    /// document.
+    hub: std::sync::OnceLock<Arc<crate::websub::hub::Hub>>,
 }
 
 /// What `/healthz` says: whether the site is serving what the store holds.
@@ -96,6 +99,7 @@ impl Site {
             pending_since: Mutex::new((None, None)),
             store_check: Mutex::new(None),
             poller: std::sync::OnceLock::new(),
+            hub: std::sync::OnceLock::new(),
         })
     }
 
@@ -119,8 +123,25 @@ impl Site {
         Ok(self.poller.get_or_init(|| poller).clone())
     }
 
+    /// The WebSub hub of this site (`websub.hub`), made on first use; its
+    /// deliveries run once [`Site::start_tasks`] started them.
+    pub fn hub(
+        self: &Arc<Self>,
+    ) -> Result<Arc<crate::websub::hub::Hub>, crate::sources::fetch::FetchError> {
+        if let Some(h) = self.hub.get() {
+            return Ok(h.clone());
+        }
+        let hub = crate::websub::hub::Hub::new(
+            self.config.clone(),
+            self.store.clone(),
+            self.cache.clone(),
+        )?;
+        Ok(self.hub.get_or_init(|| hub).clone())
+    }
+
     /// Starts the background work under supervision: the renderer, the
-    /// follower of other writers, and the content-file watcher.
+    /// follower of other writers, the poller, the WebSub hub's deliveries and
+    /// the content-file watcher.
     pub fn start_tasks(self: &Arc<Self>) {
         let site = self.clone();
         self.tasks.spawn("renderer", move || {
@@ -142,6 +163,12 @@ impl Site {
             match self.poller() {
                 Ok(poller) => self.tasks.spawn("poller", move || poller.clone().run()),
                 Err(e) => tracing::error!("external sources will not be fetched: {e}"),
+            }
+        }
+        if self.config.websub.hub {
+            match self.hub() {
+                Ok(hub) => self.tasks.spawn("websub", move || hub.clone().run()),
+                Err(e) => tracing::error!("the WebSub hub will not deliver: {e}"),
             }
         }
         let site = self.clone();
@@ -312,7 +339,7 @@ impl Site {
         let cache = self.cache.clone();
         // The pass's documents are swapped in together, so readers never see one
         // feed of the pass updated and another not yet.
-        tokio::task::spawn_blocking(move || {
+        let changed = tokio::task::spawn_blocking(move || {
             // Each document becomes its cache entry (compressed, headers built:
             // the cache's part of the pass) as soon as it is rendered, and a
             // feed's items go once it is done, so the pass holds one rendering
@@ -335,10 +362,15 @@ impl Site {
             if cache.get(render::OPML_PATH).is_none() {
                 add(render::opml_document(&config));
             }
-            cache.put_all(entries);
+            cache.put_all(entries)
         })
         .await
         .expect("rendering does not panic");
+        if let Some(hub) = self.hub.get()
+            && !changed.is_empty()
+        {
+            hub.published(changed).await;
+        }
         let mut rendered = lock(&self.rendered);
         for feed in feeds {
             // A source is rendered through its timelines: rendering one records

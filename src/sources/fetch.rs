@@ -181,6 +181,24 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// An address written in a URL is not resolved, so [`PublicOnly`] never sees
+/// it: it is checked here, before any request to it.
+pub fn check_literal(url: &Url, allow_private: bool) -> Result<(), String> {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(_)) => return Ok(()),
+        None => return Err(format!("no host in {url}")),
+    };
+    if allow_private || is_public(ip) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{ip} is not a public address (fetch.allow_private_networks is off)"
+        ))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("cannot build the HTTP client: {0}")]
@@ -286,21 +304,8 @@ impl Fetcher {
         unreachable!("the loop returns on its last hop")
     }
 
-    /// An address in the URL itself is not resolved, so it is checked here.
     fn check_literal(&self, url: &Url) -> Result<(), String> {
-        let ip = match url.host() {
-            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
-            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
-            Some(url::Host::Domain(_)) => return Ok(()),
-            None => return Err(format!("no host in {url}")),
-        };
-        if self.policy.allow_private_networks || is_public(ip) {
-            Ok(())
-        } else {
-            Err(format!(
-                "{ip} is not a public address (fetch.allow_private_networks is off)"
-            ))
-        }
+        check_literal(url, self.policy.allow_private_networks)
     }
 
     fn slot(&self, host: &str) -> Arc<Semaphore> {

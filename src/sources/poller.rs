@@ -997,7 +997,7 @@ fn unit_random(salt: &str) -> f64 {
 
 /// This process's name in leases: host, process id and a random part, so two
 /// instances never share one.
-fn instance_name() -> String {
+pub fn instance_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "newswire".into());
     let random = (unit_random("instance") * 1e9) as u64;
     format!("{host}-{}-{random:09}", std::process::id())

@@ -1,0 +1,408 @@
+//! WebSub through the real server: feeds advertise the built-in hub, a
+//! subscriber on 127.0.0.1 subscribes with the GET challenge, receives each
+//! change signed with its secret within a second of the ingest, none after it
+//! unsubscribes, and a failing subscriber is retried without delaying another.
+
+mod common;
+
+use bytes::Bytes;
+use common::{Server, SiteDir, TOKEN, client, eventually, header};
+use hmac::{Hmac, KeyInit, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use serde_json::json;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The topic URLs are the config's `feeds_url` ones, whatever port the test
+/// server listens on.
+const FEEDS_URL: &str = "http://127.0.0.1:8080";
+
+#[derive(Debug, Clone)]
+struct Pushed {
+    body: Vec<u8>,
+    signature: Option<String>,
+    link: String,
+    content_type: String,
+    at: Instant,
+}
+
+/// A subscriber's callback: echoes challenges (unless told not to), records
+/// every verification and delivery, answers deliveries with `status`.
+#[derive(Clone)]
+struct Subscriber {
+    url: String,
+    checks: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    pushes: Arc<Mutex<Vec<Pushed>>>,
+    status: Arc<Mutex<u16>>,
+}
+
+impl Subscriber {
+    async fn start(status: u16) -> Subscriber {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sub = Subscriber {
+            url: format!("http://{}/callback", listener.local_addr().unwrap()),
+            checks: Arc::default(),
+            pushes: Arc::default(),
+            status: Arc::new(Mutex::new(status)),
+        };
+        let me = sub.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let me = me.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| me.clone().answer(req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        sub
+    }
+
+    async fn answer(
+        self,
+        req: Request<hyper::body::Incoming>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        let query: Vec<(String, String)> =
+            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        if req.method() == hyper::Method::GET {
+            self.checks.lock().unwrap().push(query.clone());
+            let challenge = query
+                .iter()
+                .find(|(k, _)| k == "hub.challenge")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            return Ok(Response::new(Full::new(Bytes::from(challenge))));
+        }
+        let h = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (signature, link, content_type) = (
+            h("x-hub-signature"),
+            h("link").unwrap_or_default(),
+            h("content-type").unwrap_or_default(),
+        );
+        let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
+        self.pushes.lock().unwrap().push(Pushed {
+            body,
+            signature,
+            link,
+            content_type,
+            at: Instant::now(),
+        });
+        let mut resp = Response::new(Full::new(Bytes::new()));
+        *resp.status_mut() = StatusCode::from_u16(*self.status.lock().unwrap()).unwrap();
+        Ok(resp)
+    }
+
+    fn pushes(&self) -> Vec<Pushed> {
+        self.pushes.lock().unwrap().clone()
+    }
+
+    /// The verification GETs of `mode` so far.
+    fn checks_of(&self, mode: &str) -> Vec<Vec<(String, String)>> {
+        self.checks
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|q| q.iter().any(|(k, v)| k == "hub.mode" && v == mode))
+            .cloned()
+            .collect()
+    }
+}
+
+fn site() -> SiteDir {
+    let site = SiteDir::demo();
+    // The subscribers live on 127.0.0.1.
+    site.append_config("[fetch]\nallow_private_networks = true\n");
+    site
+}
+
+async fn hub(server: &Server, form: &[(&str, &str)]) -> (u16, String) {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let resp = client()
+        .post(server.url("/websub/hub"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn subscribe(server: &Server, sub: &Subscriber, topic: &str, secret: &str) {
+    let (status, body) = hub(
+        server,
+        &[
+            ("hub.mode", "subscribe"),
+            ("hub.topic", topic),
+            ("hub.callback", &sub.url),
+            ("hub.secret", secret),
+            ("hub.lease_seconds", "600"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    eventually(Duration::from_secs(5), || async {
+        (!sub.checks_of("subscribe").is_empty()).then_some(())
+    })
+    .await
+    .expect("the hub verifies intent with a GET");
+    // The subscription is stored right after the echo: let it land.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+async fn post_article(server: &Server, id: &str, title: &str) -> Instant {
+    let resp = client()
+        .post(server.url("/api/v1/articles"))
+        .bearer_auth(TOKEN)
+        .json(&json!({
+            "id": id,
+            "title": title,
+            "category": "world",
+            "published": (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339(),
+            "author": "Test Desk",
+            "content_markdown": "A paragraph for the push test.",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    Instant::now()
+}
+
+fn hmac_sha256(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let bytes = mac.finalize().into_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+#[tokio::test]
+async fn every_feed_advertises_the_hub_and_itself() {
+    let site = site();
+    let server = Server::start(&site, &[]);
+    let hub_url = format!("{FEEDS_URL}/websub/hub");
+    for (path, advertised) in [
+        (
+            "/feeds/world.atom",
+            format!("<link href=\"{hub_url}\" rel=\"hub\"/>"),
+        ),
+        (
+            "/feeds/world.rss",
+            format!("<atom:link href=\"{hub_url}\" rel=\"hub\"/>"),
+        ),
+        (
+            "/feeds/all.json",
+            format!("\"hubs\":[{{\"type\":\"WebSub\",\"url\":\"{hub_url}\"}}]"),
+        ),
+    ] {
+        let resp = client().get(server.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let link = header(resp.headers(), "link");
+        assert_eq!(
+            link,
+            format!("<{hub_url}>; rel=\"hub\", <{FEEDS_URL}{path}>; rel=\"self\""),
+            "{path}"
+        );
+        let text = resp.text().await.unwrap();
+        let compact: String = text.split_whitespace().collect::<Vec<_>>().join("");
+        let wanted: String = advertised.split_whitespace().collect::<Vec<_>>().join("");
+        assert!(
+            compact.contains(&wanted),
+            "{path} lacks {advertised}:\n{text}"
+        );
+    }
+    // Pages are not topics.
+    let page = client()
+        .get(server.url("/feeds/world.html"))
+        .send()
+        .await
+        .unwrap();
+    assert!(page.headers().get("link").is_none());
+}
+
+#[tokio::test]
+async fn a_subscriber_gets_each_change_signed_within_a_second_and_none_after_leaving() {
+    let site = site();
+    let server = Server::start(&site, &[]);
+    let sub = Subscriber::start(204).await;
+    let topic = format!("{FEEDS_URL}/feeds/world.atom");
+    subscribe(&server, &sub, &topic, "s3cret").await;
+    let check = &sub.checks_of("subscribe")[0];
+    let param = |k: &str| check.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(param("hub.topic"), Some(topic.as_str()));
+    assert_eq!(param("hub.lease_seconds"), Some("600"));
+    assert!(param("hub.challenge").is_some_and(|c| c.len() >= 32));
+
+    let posted = post_article(&server, "push-one", "Pushed within a second").await;
+    let pushed = eventually(Duration::from_secs(5), || async {
+        sub.pushes()
+            .into_iter()
+            .find(|p| String::from_utf8_lossy(&p.body).contains("Pushed within a second"))
+    })
+    .await
+    .expect("the change is delivered");
+    let took = pushed.at.duration_since(posted);
+    assert!(took < Duration::from_secs(1), "delivered after {took:?}");
+    assert_eq!(
+        pushed.signature.as_deref(),
+        Some(hmac_sha256("s3cret", &pushed.body).as_str())
+    );
+    assert!(pushed.content_type.starts_with("application/atom+xml"));
+    assert!(
+        pushed.link.contains("rel=\"hub\"")
+            && pushed.link.contains(&format!("<{topic}>; rel=\"self\""))
+    );
+    // The body is the feed as served.
+    let served = client()
+        .get(server.url("/feeds/world.atom"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.bytes().await.unwrap().as_ref(), &pushed.body[..]);
+
+    let (status, body) = hub(
+        &server,
+        &[
+            ("hub.mode", "unsubscribe"),
+            ("hub.topic", &topic),
+            ("hub.callback", &sub.url),
+        ],
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    eventually(Duration::from_secs(5), || async {
+        (!sub.checks_of("unsubscribe").is_empty()).then_some(())
+    })
+    .await
+    .expect("unsubscribing is verified too");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = sub.pushes().len();
+    post_article(&server, "push-two", "Not pushed any more").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sub.pushes().len(), before, "a delivery after unsubscribing");
+    assert!(server.stop());
+}
+
+#[tokio::test]
+async fn a_failing_subscriber_is_retried_and_delays_no_one() {
+    let site = site();
+    let server = Server::start(&site, &[]);
+    let failing = Subscriber::start(500).await;
+    let good = Subscriber::start(200).await;
+    let topic = format!("{FEEDS_URL}/feeds/all.json");
+    subscribe(&server, &failing, &topic, "a").await;
+    subscribe(&server, &good, &topic, "b").await;
+    let posted = post_article(&server, "push-retry", "Retried for the failing one").await;
+    let delivered = eventually(Duration::from_secs(5), || async {
+        good.pushes()
+            .into_iter()
+            .find(|p| String::from_utf8_lossy(&p.body).contains("Retried for the failing one"))
+    })
+    .await
+    .expect("the good subscriber is served");
+    assert!(delivered.at.duration_since(posted) < Duration::from_secs(1));
+    let retried = eventually(Duration::from_secs(10), || async {
+        let tries = failing.pushes();
+        (tries.len() >= 2).then_some(tries)
+    })
+    .await
+    .expect("the failing subscriber is tried again");
+    assert!(retried[1].at.duration_since(retried[0].at) >= Duration::from_millis(500));
+    // Once it recovers, the change gets through and is not sent again.
+    *failing.status.lock().unwrap() = 200;
+    let n = eventually(Duration::from_secs(15), || async {
+        let n = failing.pushes().len();
+        (n >= 3).then_some(n)
+    })
+    .await
+    .expect("a later try succeeds");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(failing.pushes().len(), n, "delivered again after success");
+    assert_eq!(good.pushes().len(), 1);
+}
+
+#[tokio::test]
+async fn the_hub_refuses_what_it_cannot_serve() {
+    let site = SiteDir::demo();
+    let server = Server::start(&site, &[]);
+    let topic = format!("{FEEDS_URL}/feeds/world.atom");
+    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", "https://elsewhere.example/feed"),
+                ("hub.callback", "https://sub.example/cb"),
+            ],
+            404,
+            "not a feed of this site",
+        ),
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", &topic),
+                ("hub.callback", "ftp://sub.example/cb"),
+            ],
+            400,
+            "hub.callback",
+        ),
+        (
+            &[
+                ("hub.mode", "publish"),
+                ("hub.topic", &topic),
+                ("hub.callback", "https://sub.example/cb"),
+            ],
+            400,
+            "hub.mode",
+        ),
+        (
+            &[("hub.mode", "subscribe"), ("hub.topic", &topic)],
+            400,
+            "hub.callback",
+        ),
+        // Private networks are refused unless the config allows them.
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", &topic),
+                ("hub.callback", "http://127.0.0.1:9/cb"),
+            ],
+            400,
+            "not a public address",
+        ),
+    ];
+    for (form, status, says) in cases {
+        let (got, body) = hub(&server, form).await;
+        assert_eq!(got, status, "{form:?}: {body}");
+        assert!(body.contains(says), "{form:?}: {body}");
+    }
+    let wrong_type = client()
+        .post(server.url("/websub/hub"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), 415);
+    let get = client()
+        .get(server.url("/websub/hub"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 405);
+}
