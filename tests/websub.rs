@@ -406,3 +406,73 @@ async fn the_hub_refuses_what_it_cannot_serve() {
         .unwrap();
     assert_eq!(get.status(), 405);
 }
+
+/// Three instances on one PostgreSQL database: subscribed through one, written
+/// through each in turn, every subscriber gets each change exactly once,
+/// however many instances rendered it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_deliver_each_change_once() {
+    let Some((url, _db)) = common::pg::fresh_database() else {
+        return;
+    };
+    let site = site();
+    let servers: Vec<Server> = (0..3)
+        .map(|i| {
+            Server::start_with(
+                site.config(),
+                &site.path(&format!("data-{i}")),
+                &["--database-url", &url],
+                &[],
+            )
+        })
+        .collect();
+    let topic = format!("{FEEDS_URL}/feeds/world.atom");
+    let subscribers = [Subscriber::start(204).await, Subscriber::start(204).await];
+    for (sub, server) in subscribers.iter().zip(&servers) {
+        subscribe(server, sub, &topic, "cluster").await;
+    }
+    let titles = [
+        "Cluster change one",
+        "Cluster change two",
+        "Cluster change three",
+    ];
+    for (n, (title, server)) in titles.iter().zip(&servers).enumerate() {
+        post_article(server, &format!("cluster-{n}"), title).await;
+        // Every subscriber has this change before the next one is made.
+        for sub in &subscribers {
+            eventually(Duration::from_secs(5), || async {
+                sub.pushes()
+                    .iter()
+                    .any(|p| String::from_utf8_lossy(&p.body).contains(title))
+                    .then_some(())
+            })
+            .await
+            .unwrap_or_else(|| panic!("{title:?} delivered"));
+        }
+    }
+    // Late renders by the other instances would show up now.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for sub in &subscribers {
+        let pushes = sub.pushes();
+        let bodies: Vec<String> = pushes
+            .iter()
+            .map(|p| String::from_utf8_lossy(&p.body).into_owned())
+            .collect();
+        assert_eq!(
+            bodies.len(),
+            3,
+            "one delivery per change: {:?}",
+            bodies.len()
+        );
+        for (n, body) in bodies.iter().enumerate() {
+            assert!(
+                titles[..=n].iter().all(|t| body.contains(t)),
+                "delivery {n}"
+            );
+            assert_eq!(
+                pushes[n].signature.as_deref(),
+                Some(hmac_sha256("cluster", &pushes[n].body).as_str())
+            );
+        }
+    }
+}
