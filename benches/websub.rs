@@ -224,4 +224,5 @@ async fn main() {
         times[times.len() - 1].as_secs_f64()
     );
     let _ = child.kill();
+    let _ = child.wait();
 }

@@ -419,6 +419,9 @@ pub struct WebSub {
     pub hub: bool,
     /// Other hubs to advertise, and to notify when a document changes.
     pub hubs: Vec<String>,
+    /// Subscribe to the hubs external sources advertise (callbacks under
+    /// `site.feeds_url`, which must then reach this site).
+    pub subscribe: bool,
     /// The lease a subscription gets when it asks for none.
     #[serde(with = "duration")]
     pub lease: Duration,
@@ -432,6 +435,7 @@ impl Default for WebSub {
         WebSub {
             hub: true,
             hubs: Vec::new(),
+            subscribe: true,
             lease: Duration::from_secs(10 * 86_400),
             max_lease: Duration::from_secs(30 * 86_400),
         }

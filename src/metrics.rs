@@ -465,6 +465,15 @@ impl Store for Timed {
     async fn websub_expire(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         self.inner.websub_expire(now).await
     }
+    async fn websub_remote(
+        &self,
+        source: &str,
+    ) -> Result<Option<crate::websub::Remote>, StoreError> {
+        self.inner.websub_remote(source).await
+    }
+    async fn websub_remote_save(&self, remote: &crate::websub::Remote) -> Result<(), StoreError> {
+        self.inner.websub_remote_save(remote).await
+    }
     async fn subscribe(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::Receiver<Vec<FeedId>>>, StoreError> {

@@ -30,10 +30,13 @@ struct Pushed {
 
 /// A subscriber's callback: echoes challenges (unless told not to), records
 /// every verification and delivery, answers deliveries with `status`.
+/// A verification's query parameters.
+type Query = Vec<(String, String)>;
+
 #[derive(Clone)]
 struct Subscriber {
     url: String,
-    checks: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    checks: Arc<Mutex<Vec<Query>>>,
     pushes: Arc<Mutex<Vec<Pushed>>>,
     status: Arc<Mutex<u16>>,
 }
@@ -111,7 +114,7 @@ impl Subscriber {
     }
 
     /// The verification GETs of `mode` so far.
-    fn checks_of(&self, mode: &str) -> Vec<Vec<(String, String)>> {
+    fn checks_of(&self, mode: &str) -> Vec<Query> {
         self.checks
             .lock()
             .unwrap()
@@ -342,7 +345,8 @@ async fn the_hub_refuses_what_it_cannot_serve() {
     let site = SiteDir::demo();
     let server = Server::start(&site, &[]);
     let topic = format!("{FEEDS_URL}/feeds/world.atom");
-    let cases: [(&[(&str, &str)], u16, &str); 5] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: [Case; 5] = [
         (
             &[
                 ("hub.mode", "subscribe"),
@@ -475,4 +479,118 @@ async fn three_instances_deliver_each_change_once() {
             );
         }
     }
+}
+
+/// A free port on 127.0.0.1, for a site whose `feeds_url` must name it.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A copy of the demo site served at `port`, its feeds_url saying so.
+fn site_at(port: u16, extra: &str) -> SiteDir {
+    let site = SiteDir::demo();
+    let config = std::fs::read_to_string(site.config())
+        .unwrap()
+        .replace(FEEDS_URL, &format!("http://127.0.0.1:{port}"));
+    std::fs::write(site.config(), config).unwrap();
+    site.append_config(extra);
+    site
+}
+
+/// The subscriber's side against the built-in hub of another newswire: B
+/// polls A's world feed once (a day's interval), finds A's hub, subscribes;
+/// an article posted to A reaches B's feeds through the push within a
+/// second. A push with a signature that is not B's is refused and taken
+/// nowhere.
+#[tokio::test]
+async fn a_source_with_a_hub_is_pushed_to_us() {
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = site_at(port_a, "[fetch]\nallow_private_networks = true\n");
+    let b = site_at(
+        port_b,
+        &format!(
+            "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"upstream\"\nurl = \"http://127.0.0.1:{port_a}/feeds/world.atom\"\ninterval = \"1d\"\ncategories = [\"world\"]\n"
+        ),
+    );
+    let server_a = Server::start_on(
+        &format!("127.0.0.1:{port_a}"),
+        a.config(),
+        &a.data(),
+        &[],
+        &[],
+    );
+    let server_b = Server::start_on(
+        &format!("127.0.0.1:{port_b}"),
+        b.config(),
+        &b.data(),
+        &[],
+        &[],
+    );
+    // B's first poll finds the hub and subscribes; A verifies with B.
+    eventually(Duration::from_secs(10), || async {
+        let log = server_a.log_text();
+        log.contains("WebSub request verified").then_some(())
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "A verified B's subscription; B's log:\n{}",
+            server_b.log_text()
+        )
+    });
+
+    let title = "Pushed from A to B";
+    let posted = post_article(&server_a, "push-a-to-b", title).await;
+    let arrived = eventually(Duration::from_secs(5), || async {
+        let feed = client()
+            .get(server_b.url("/feeds/world.atom"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        feed.contains(title).then(Instant::now)
+    })
+    .await
+    .unwrap_or_else(|| panic!("B shows A's article; B's log:\n{}", server_b.log_text()));
+    let took = arrived.duration_since(posted);
+    assert!(took < Duration::from_secs(1), "in B's feed after {took:?}");
+
+    // A forged push: refused, and nothing of it shown.
+    let forged = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title><id>tag:f,2026:f</id><updated>2026-11-29T00:00:00Z</updated>
+<entry><title>Forged headline</title><id>tag:f,2026:1</id><updated>2026-11-29T00:00:00Z</updated><link href="https://forged.example/1"/></entry></feed>"#;
+    for signature in [None, Some(hmac_sha256("not-the-secret", forged))] {
+        let mut req = client()
+            .post(server_b.url("/websub/callback/upstream"))
+            .header("content-type", "application/atom+xml")
+            .body(forged.to_vec());
+        if let Some(s) = &signature {
+            req = req.header("x-hub-signature", s);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 403, "{signature:?}");
+    }
+    // Nor a challenge for a subscription B never asked for.
+    let stray = client()
+        .get(server_b.url("/websub/callback/upstream?hub.mode=subscribe&hub.topic=https://elsewhere.example/feed&hub.challenge=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stray.status(), 404);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let feed = client()
+        .get(server_b.url("/feeds/world.atom"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!feed.contains("Forged headline"));
+    assert!(server_b.stop() && server_a.stop());
 }

@@ -49,6 +49,16 @@ pub enum Routed {
 
 pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> Routed {
     let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path());
+    if let Some(source) = req
+        .uri()
+        .path()
+        .strip_prefix(crate::websub::subscriber::CALLBACK_PREFIX)
+    {
+        let (hub_state, source) = (state.clone(), source.to_owned());
+        return later(state, span, async move {
+            super::websub::callback(&hub_state, req, source).await
+        });
+    }
     if req.uri().path() == crate::websub::HUB_PATH && state.site.config.websub.hub {
         let hub_state = state.clone();
         return later(state, span, async move {

@@ -1,6 +1,9 @@
-//! The built-in hub's endpoint, `POST /websub/hub`: a form, answered at once
-//! (`202 Accepted` when the request is sound, 4xx with the reason when not).
-//! Intent is verified afterwards, in the background, as the spec has it.
+//! WebSub's endpoints. The built-in hub's, `POST /websub/hub`: a form,
+//! answered at once (`202 Accepted` when the request is sound, 4xx with the
+//! reason when not); intent is verified afterwards, in the background, as the
+//! spec has it. And the subscriber's callbacks, `/websub/callback/{source}`:
+//! a hub's verification (`GET`, the challenge echoed) and its deliveries
+//! (`POST`, taken once their signature is ours).
 
 use super::api;
 use super::problem::{Problem, method_not_allowed};
@@ -19,6 +22,82 @@ pub async fn handle(state: &State, req: Request<Incoming>) -> Resp {
     let (req, mut body) = req.into_parts();
     let result = answer(state, &req, &mut body).await;
     api::finish(&req, &mut body, result).await
+}
+
+/// A hub calling back about `source`.
+pub async fn callback(state: &State, req: Request<Incoming>, source: String) -> Resp {
+    let (req, mut body) = req.into_parts();
+    let result = called(state, &req, &mut body, &source).await;
+    api::finish(&req, &mut body, result).await
+}
+
+async fn called(
+    state: &State,
+    req: &Parts,
+    body: &mut Incoming,
+    source: &str,
+) -> Result<Resp, Problem> {
+    let not_ours = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            format!("no subscription of source {source:?} here"),
+        )
+    };
+    if state.site.config.source(source).is_none() {
+        return Err(not_ours());
+    }
+    let poller = state.site.poller().map_err(|e| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the poller cannot run: {e}"),
+        )
+    })?;
+    match req.method {
+        Method::GET => {
+            let query: Vec<(String, String)> =
+                url::form_urlencoded::parse(req.uri.query().unwrap_or_default().as_bytes())
+                    .into_owned()
+                    .collect();
+            let challenge = poller
+                .subscriber()
+                .verify(source, &query)
+                .await
+                .ok_or_else(not_ours)?;
+            let mut resp = Response::new(Full::new(Bytes::from(challenge)));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/plain"),
+            );
+            Ok(resp)
+        }
+        Method::POST => {
+            let bytes = api::read_body(req, body, state.site.config.fetch.max_body).await?;
+            let signature = req
+                .headers
+                .get("x-hub-signature")
+                .and_then(|v| v.to_str().ok());
+            poller
+                .subscriber()
+                .authentic(source, &bytes, signature)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(source, "a WebSub delivery refused: {e}");
+                    Problem::new(StatusCode::FORBIDDEN, e).field("X-Hub-Signature")
+                })?;
+            let content_type = req
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            poller
+                .pushed(source, &bytes, content_type)
+                .await
+                .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e).field("body"))?;
+            let mut resp = Response::new(Full::new(Bytes::new()));
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            Ok(resp)
+        }
+        _ => Ok(method_not_allowed("GET, POST")),
+    }
 }
 
 async fn answer(state: &State, req: &Parts, body: &mut Incoming) -> Result<Resp, Problem> {

@@ -109,6 +109,8 @@ pub struct Poller {
     registered: tokio::sync::OnceCell<()>,
     /// The queue of states to save, batched by [`save_batches`].
     saver: tokio::sync::OnceCell<tokio::sync::mpsc::Sender<PendingSave>>,
+    /// Subscribes to the WebSub hubs sources advertise.
+    subscriber: Arc<crate::websub::subscriber::Subscriber>,
 }
 
 /// A source's state after a fetch, and its report or why there is none.
@@ -154,6 +156,7 @@ impl Poller {
         changed: Arc<dyn Fn(&Written) + Send + Sync>,
     ) -> Result<Arc<Poller>, super::fetch::FetchError> {
         Ok(Arc::new(Poller {
+            subscriber: crate::websub::subscriber::Subscriber::new(config.clone(), store.clone())?,
             fetcher: Fetcher::new(Policy::configured(&config))?,
             owner: instance_name(),
             slots: Arc::new(tokio::sync::Semaphore::new(config.fetch.concurrency)),
@@ -356,6 +359,52 @@ impl Poller {
         results
     }
 
+    /// The subscriber to the hubs sources advertise.
+    pub fn subscriber(&self) -> &Arc<crate::websub::subscriber::Subscriber> {
+        &self.subscriber
+    }
+
+    /// Takes a document a source's hub pushed (its signature checked by the
+    /// caller) as a poll's would be: the number of entries created and
+    /// updated.
+    pub async fn pushed(
+        &self,
+        name: &str,
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<(usize, usize), String> {
+        let source = self
+            .config
+            .source(name)
+            .cloned()
+            .ok_or_else(|| format!("no source {name:?}"))?;
+        let state = self
+            .store
+            .fetch_states()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|s| s.source == name)
+            .ok_or_else(|| format!("source {name:?} was never fetched"))?;
+        let url = url::Url::parse(&state.url).map_err(|e| e.to_string())?;
+        let now = Utc::now();
+        let taken = match self.read(&source, body, content_type, &url, now) {
+            Ok(parsed) => {
+                self.take(&source, &state, parsed, now, Instant::now())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let taken = taken.map_err(|e| match e {
+            TakeError::Parse(e) => e,
+            TakeError::Store(e) => format!("store: {e}"),
+        })?;
+        let created = count(&taken.written, crate::store::Outcome::Created);
+        let updated = count(&taken.written, crate::store::Outcome::Updated);
+        tracing::info!(source = name, created, updated, "pushed by its hub");
+        Ok((created, updated))
+    }
+
     /// Drops external items older than `fetch.retention`.
     async fn expire(&self) {
         let before = Utc::now() - retention(&self.config);
@@ -443,11 +492,28 @@ impl Poller {
                     report.outcome = "unchanged";
                     succeeded(&mut state, 200, now, interval);
                 } else {
+                    let mut advertised = None;
                     let taken = match self.read(&source, &body, content_type.as_deref(), &url, now)
                     {
-                        Ok(parsed) => self.take(&source, &state, parsed, now, started).await,
+                        Ok(parsed) => {
+                            advertised = Some(parsed.advertised.clone());
+                            self.take(&source, &state, parsed, now, started).await
+                        }
                         Err(e) => Err(e),
                     };
+                    // A hub advertised: ask it for pushes, beside the fetch.
+                    if taken.is_ok()
+                        && let Some(advertised) = advertised.filter(|a| !a.hubs.is_empty())
+                    {
+                        let (subscriber, name, url) = (
+                            self.subscriber.clone(),
+                            source.name.clone(),
+                            url.to_string(),
+                        );
+                        tokio::spawn(async move {
+                            subscriber.maybe_subscribe(&name, &url, &advertised).await;
+                        });
+                    }
                     match taken {
                         Ok(taken) => {
                             state.items = taken.stored as u64;

@@ -268,6 +268,7 @@ pub fn list(
             link: Some(page.to_string()),
             id: None,
             entries,
+            advertised: Default::default(),
         },
         probes,
     ))

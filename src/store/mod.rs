@@ -11,7 +11,7 @@ mod shared;
 pub mod sqlite;
 
 use crate::model::{FeedId, FetchState, Item, ItemKind, Source, Tombstone};
-use crate::websub::{Delivery, Settled, Subscription};
+use crate::websub::{Delivery, Remote, Settled, Subscription};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -202,6 +202,12 @@ pub trait Store: Send + Sync + 'static {
     /// Drops subscriptions whose lease ran out with what was queued for them,
     /// and delivered rows older than a day: how many subscriptions went.
     async fn websub_expire(&self, now: DateTime<Utc>) -> Result<usize>;
+
+    /// The subscription held at another hub for `source`, if any.
+    async fn websub_remote(&self, source: &str) -> Result<Option<Remote>>;
+
+    /// Records (or replaces) the subscription held for a source.
+    async fn websub_remote_save(&self, remote: &Remote) -> Result<()>;
 
     /// Feeds changed by any instance (including this one), as they commit. Only a
     /// shared database has other writers; `None` means nobody else writes.

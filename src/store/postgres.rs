@@ -744,6 +744,17 @@ impl Store for PgStore {
         self.write(move || websub_expire(&self.pool, now)).await
     }
 
+    async fn websub_remote(&self, source: &str) -> Result<Option<crate::websub::Remote>> {
+        websub_remote(&mut *self.read().await?, source)
+            .await
+            .map_err(classify)
+    }
+
+    async fn websub_remote_save(&self, remote: &crate::websub::Remote) -> Result<()> {
+        self.write(move || websub_remote_save(&self.pool, remote))
+            .await
+    }
+
     /// Starts a task that listens on [`CHANNEL`] and forwards each notification's
     /// feeds. The first connection is made before returning, so changes committed
     /// after this call are heard; if it fails, the task keeps retrying.

@@ -654,6 +654,51 @@ macro_rules! shared_sql {
             Ok(usize::try_from(gone).unwrap_or(usize::MAX))
         }
 
+        pub(super) async fn websub_remote(
+            conn: &mut $Conn,
+            source: &str,
+        ) -> Result<Option<$crate::websub::Remote>> {
+            let row: Option<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
+                "SELECT source, hub, topic, secret, requested, lease_until
+                 FROM websub_remote WHERE source = $1",
+            )
+            .bind(source)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.map(|(source, hub, topic, secret, requested, lease)| {
+                $crate::websub::Remote {
+                    source,
+                    hub,
+                    topic,
+                    secret,
+                    requested: from_millis(requested),
+                    lease_until: lease.map(from_millis),
+                }
+            }))
+        }
+
+        pub(super) async fn websub_remote_save(
+            pool: &$Pool,
+            r: &$crate::websub::Remote,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO websub_remote (source, hub, topic, secret, requested, lease_until)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (source) DO UPDATE SET hub = excluded.hub, topic = excluded.topic,
+                   secret = excluded.secret, requested = excluded.requested,
+                   lease_until = excluded.lease_until",
+            )
+            .bind(&r.source)
+            .bind(&r.hub)
+            .bind(&r.topic)
+            .bind(&r.secret)
+            .bind(millis(r.requested))
+            .bind(r.lease_until.map(millis))
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
         /// After an item row is written (PostgreSQL; SQLite indexes a batch at
         /// once): its feeds (replacing the old version's),
         /// and the end of any tombstones of a withdrawn item that comes back.

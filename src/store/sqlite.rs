@@ -441,4 +441,12 @@ impl Store for SqliteStore {
     async fn websub_expire(&self, now: DateTime<Utc>) -> Result<usize> {
         websub_expire(&self.write, now).await
     }
+
+    async fn websub_remote(&self, source: &str) -> Result<Option<crate::websub::Remote>> {
+        websub_remote(&mut *self.read.acquire().await?, source).await
+    }
+
+    async fn websub_remote_save(&self, remote: &crate::websub::Remote) -> Result<()> {
+        websub_remote_save(&self.write, remote).await
+    }
 }

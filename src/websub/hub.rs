@@ -18,7 +18,7 @@ use super::{Delivery, Settled, Subscription};
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::model::Format;
-use crate::sources::fetch::{PublicOnly, check_literal};
+use crate::sources::fetch::check_literal;
 use crate::store::Store;
 use chrono::Utc;
 use std::collections::HashSet;
@@ -97,17 +97,7 @@ impl Hub {
         store: Arc<dyn Store>,
         cache: Arc<Cache>,
     ) -> Result<Arc<Hub>, crate::sources::fetch::FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(crate::sources::fetch::user_agent(Some(config.site_base())))
-            .connect_timeout(CALLBACK_TIMEOUT)
-            .timeout(CALLBACK_TIMEOUT)
-            // A callback answers itself: a redirect is not followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(PublicOnly {
-                allow_private: config.fetch.allow_private_networks,
-            }))
-            .no_proxy()
-            .build()?;
+        let client = super::client(&config, CALLBACK_TIMEOUT)?;
         let topics = crate::catalog::feeds(&config)
             .iter()
             .flat_map(|feed| {
@@ -274,20 +264,12 @@ impl Hub {
         tokio::spawn(async move {
             for hub in &this.config.websub.hubs {
                 for (topic, _) in &topics {
-                    let form = url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("hub.mode", "publish")
-                        .append_pair("hub.url", topic)
-                        .finish();
-                    let ping = this
-                        .client
-                        .post(hub)
-                        .header(
-                            reqwest::header::CONTENT_TYPE,
-                            "application/x-www-form-urlencoded",
-                        )
-                        .body(form)
-                        .send()
-                        .await;
+                    let ping = super::post_form(
+                        &this.client,
+                        hub,
+                        &[("hub.mode", "publish"), ("hub.url", topic)],
+                    )
+                    .await;
                     match ping {
                         Ok(r) if r.status().is_success() => {}
                         Ok(r) => tracing::warn!(hub, topic, "the hub answered {}", r.status()),

@@ -11,14 +11,57 @@
 //!   subscriber's secret. Deliveries go through an outbox in the store, so the
 //!   same change rendered by several instances is delivered once, and a
 //!   delivery a killed instance held is taken over when its claim runs out.
+//! - **Subscriber** ([`subscriber`]): external sources that advertise a hub
+//!   are subscribed to there, and what their hub pushes is taken as a poll's
+//!   document would be, once its signature is checked.
 
 pub mod hub;
 pub mod sign;
+pub mod subscriber;
 
 use chrono::{DateTime, Utc};
 
 /// Where the built-in hub answers.
 pub const HUB_PATH: &str = "/websub/hub";
+
+/// The HTTP client for hubs and callbacks: the fetcher's rule on private
+/// networks (checked after resolution), no redirects (a hub or a callback
+/// answers itself), everything within `timeout`.
+fn client(
+    config: &crate::config::Config,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, crate::sources::fetch::FetchError> {
+    Ok(reqwest::Client::builder()
+        .user_agent(crate::sources::fetch::user_agent(Some(config.site_base())))
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(crate::sources::fetch::PublicOnly {
+            allow_private: config.fetch.allow_private_networks,
+        }))
+        .no_proxy()
+        .build()?)
+}
+
+/// POSTs a form, as WebSub's requests to hubs are.
+async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    pairs: &[(&str, &str)],
+) -> Result<reqwest::Response, reqwest::Error> {
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    client
+        .post(url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form)
+        .send()
+        .await
+}
 
 /// A verified subscription of a callback to a topic (a feed's URL).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +87,20 @@ pub struct Delivery {
     /// A later change of the same topic is queued for the same subscriber:
     /// this one need not be sent.
     pub superseded: bool,
+}
+
+/// A subscription this site holds at another site's hub, for one of its
+/// sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub source: String,
+    pub hub: String,
+    pub topic: String,
+    /// Ours, sent with the request: the hub signs deliveries with it.
+    pub secret: String,
+    pub requested: DateTime<Utc>,
+    /// Set when the hub verified the request.
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 /// What became of a delivery.

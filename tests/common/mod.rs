@@ -83,6 +83,18 @@ impl Server {
     }
 
     pub fn start_with(config: PathBuf, data: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::start_on("127.0.0.1:0", config, data, args, env)
+    }
+
+    /// [`Server::start_with`] on a given address (a site whose `feeds_url`
+    /// must be where it listens).
+    pub fn start_on(
+        listen: &str,
+        config: PathBuf,
+        data: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         std::fs::create_dir_all(data).unwrap();
         let log = data.join(format!(
             "server-{}.log",
@@ -95,7 +107,7 @@ impl Server {
             .arg("--data")
             .arg(data)
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .args(args)
             .env("NEWSWIRE_API_TOKEN", TOKEN)
             .env_remove("NEWSWIRE_DATABASE_URL")

@@ -7,7 +7,7 @@
 //! measured 2 to 5 times faster on the same bytes (`benches/parse.rs`), and
 //! feed-rs is the one that takes everything.
 
-use super::{Doc, Entry, Text};
+use super::{Advertised, Doc, Entry, Text};
 use crate::model::Person;
 use crate::sources::dates;
 use chrono::{DateTime, Utc};
@@ -24,6 +24,22 @@ pub(super) fn resolve(base: &Url, href: &str) -> Option<String> {
         return None;
     }
     base.join(href).ok().map(String::from)
+}
+
+/// Notes a `rel="hub"` or `rel="self"` link (absolute, http(s)).
+fn advertise(advertised: &mut Advertised, rel: &str, href: &str, base: &Url) {
+    let Some(url) = resolve(base, href).filter(|u| u.starts_with("http")) else {
+        return;
+    };
+    match rel.trim() {
+        r if r.eq_ignore_ascii_case("hub") && !advertised.hubs.contains(&url) => {
+            advertised.hubs.push(url)
+        }
+        r if r.eq_ignore_ascii_case("self") && advertised.topic.is_none() => {
+            advertised.topic = Some(url)
+        }
+        _ => {}
+    }
 }
 
 fn html(value: String) -> Text {
@@ -160,9 +176,18 @@ pub(super) fn rss(xml: &str, base: &Url) -> Option<Doc> {
 fn rss_channel(r: &mut Reader<&[u8]>, xml: &str, dc: &[Vec<u8>], base: &Url) -> Option<Doc> {
     let (mut title, mut link) = (String::new(), String::new());
     let mut entries = Vec::new();
+    let mut advertised = Advertised::default();
     loop {
         match r.read_event().ok()? {
             Event::Start(e) => match e.name().as_ref() {
+                // `atom:link rel="hub"` and `rel="self"`, under any prefix.
+                name if name.ends_with(b":link") => {
+                    if let (Some(rel), Some(href)) = (attribute(&e, b"rel"), attribute(&e, b"href"))
+                    {
+                        advertise(&mut advertised, &rel, &href, base);
+                    }
+                    r.read_to_end(e.name()).ok()?;
+                }
                 b"item" => entries.push(rss_item(r, xml, &e, dc, base)?),
                 b"title" => {
                     if let Some(t) = element_text(r, xml)? {
@@ -188,6 +213,7 @@ fn rss_channel(r: &mut Reader<&[u8]>, xml: &str, dc: &[Vec<u8>], base: &Url) -> 
         link: resolve(base, &link),
         id: None,
         entries,
+        advertised,
     })
 }
 
@@ -355,6 +381,7 @@ pub(super) fn rss_crate(xml: &str, base: &Url) -> Option<Doc> {
         link: resolve(base, &channel.link),
         id: None,
         entries,
+        advertised: Advertised::default(),
     })
 }
 
@@ -473,11 +500,16 @@ pub(super) fn atom(xml: &str, base: &Url) -> Option<Doc> {
             }
         })
         .collect();
+    let mut advertised = Advertised::default();
+    for l in &feed.links {
+        advertise(&mut advertised, &l.rel, &l.href, base);
+    }
     Some(Doc {
         title: Some(atom_text(feed.title)),
         link,
         id: Some(feed.id),
         entries,
+        advertised,
     })
 }
 
@@ -489,6 +521,11 @@ struct JsonFeed {
     title: Option<String>,
     #[serde(default)]
     home_page_url: Option<String>,
+    #[serde(default)]
+    feed_url: Option<String>,
+    /// JSON Feed 1.1: `{"type": "WebSub", "url": …}`.
+    #[serde(default)]
+    hubs: Vec<JsonHub>,
     #[serde(default)]
     items: Vec<JsonItem>,
 }
@@ -523,6 +560,14 @@ struct JsonItem {
     authors: Vec<JsonAuthor>,
     #[serde(default)]
     tags: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct JsonHub {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    url: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -572,11 +617,23 @@ pub(super) fn json(body: &str, base: &Url) -> Option<Doc> {
             }
         })
         .collect();
+    let mut advertised = Advertised::default();
+    for hub in feed
+        .hubs
+        .iter()
+        .filter(|h| h.kind.eq_ignore_ascii_case("websub"))
+    {
+        advertise(&mut advertised, "hub", &hub.url, base);
+    }
+    if let Some(url) = &feed.feed_url {
+        advertise(&mut advertised, "self", url, base);
+    }
     Some(Doc {
         title: feed.title.map(text),
         link: feed.home_page_url.and_then(|u| resolve(base, &u)),
         id: None,
         entries,
+        advertised,
     })
 }
 
@@ -618,6 +675,12 @@ pub(super) fn feed_rs(xml: &str, base: &Url) -> Result<Doc, String> {
         .build();
     let feed = parser.parse(xml.as_bytes()).map_err(|e| e.to_string())?;
     let link = rs_link(&feed.links);
+    let mut advertised = Advertised::default();
+    for l in &feed.links {
+        if let Some(rel) = &l.rel {
+            advertise(&mut advertised, rel, &l.href, base);
+        }
+    }
     let entries = feed
         .entries
         .into_iter()
@@ -673,5 +736,6 @@ pub(super) fn feed_rs(xml: &str, base: &Url) -> Result<Doc, String> {
         link,
         id: Some(feed.id),
         entries,
+        advertised,
     })
 }

@@ -42,6 +42,15 @@ struct Doc {
     link: Option<String>,
     id: Option<String>,
     entries: Vec<Entry>,
+    advertised: Advertised,
+}
+
+/// What a document says of where to subscribe to it (WebSub): its hubs and
+/// its own URL (`rel="hub"`, `rel="self"`; JSON Feed `hubs`, `feed_url`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Advertised {
+    pub hubs: Vec<String>,
+    pub topic: Option<String>,
 }
 
 /// A parsed upstream document: what it says of itself, and its entries.
@@ -52,6 +61,7 @@ pub struct Parsed {
     pub link: Option<String>,
     pub id: Option<String>,
     pub entries: Vec<Entry>,
+    pub advertised: Advertised,
 }
 
 /// One entry as upstream sent it, in any format, not yet through the gate.
@@ -100,6 +110,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parse
             .filter(|id| valid_id(id)),
         link: doc.link,
         entries,
+        advertised: doc.advertised,
     })
 }
 

@@ -1,0 +1,220 @@
+//! The subscriber's side: an external source whose document advertises a
+//! hub is subscribed to there, so its changes arrive pushed instead of at the
+//! next poll. The callback is `{site.feeds_url}/websub/callback/{source}`,
+//! the secret ours and random, the subscription kept in the store (any
+//! instance may receive the hub's challenge or a delivery). Polling goes on
+//! at the source's interval regardless: if the hub goes quiet or drops the
+//! subscription, nothing is missed for longer than it was before.
+//!
+//! A subscription is asked for after a fetch that finds a hub and no
+//! subscription for it; renewed at half its lease; asked for again an hour
+//! after a request the hub never verified.
+
+use super::{Remote, sign};
+use crate::config::Config;
+use crate::sources::fetch::check_literal;
+use crate::sources::parse::Advertised;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where hubs call back: the source's name follows.
+pub const CALLBACK_PREFIX: &str = "/websub/callback/";
+
+/// A request the hub has not verified within this is sent again.
+const UNVERIFIED: chrono::Duration = chrono::Duration::hours(1);
+
+pub struct Subscriber {
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+}
+
+impl Subscriber {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+    ) -> Result<Arc<Subscriber>, crate::sources::fetch::FetchError> {
+        let client = super::client(&config, Duration::from_secs(30))?;
+        Ok(Arc::new(Subscriber {
+            config,
+            store,
+            client,
+        }))
+    }
+
+    fn callback(&self, source: &str) -> String {
+        format!("{}{CALLBACK_PREFIX}{source}", self.config.feeds_base())
+    }
+
+    /// After a fetch of `source` (from `url`) whose document advertises
+    /// hubs: subscribes at the first, or renews, when it is time. What goes
+    /// wrong is logged; polling goes on either way.
+    pub async fn maybe_subscribe(&self, source: &str, url: &str, advertised: &Advertised) {
+        if !self.config.websub.subscribe {
+            return;
+        }
+        let Some(hub) = advertised.hubs.first() else {
+            return;
+        };
+        let topic = advertised.topic.clone().unwrap_or_else(|| url.to_owned());
+        let now = Utc::now();
+        let current = match self.store.websub_remote(source).await {
+            Ok(c) => c.filter(|r| r.hub == *hub && r.topic == topic),
+            Err(e) => {
+                tracing::warn!(source, "reading the WebSub subscription failed: {e}");
+                return;
+            }
+        };
+        if current.as_ref().is_some_and(|r| !due(r, now)) {
+            return;
+        }
+        let remote = Remote {
+            source: source.to_owned(),
+            hub: hub.clone(),
+            topic,
+            secret: current.as_ref().map_or_else(secret, |r| r.secret.clone()),
+            requested: now,
+            lease_until: current.and_then(|r| r.lease_until),
+        };
+        if let Err(e) = self.store.websub_remote_save(&remote).await {
+            tracing::warn!(source, "recording the WebSub subscription failed: {e}");
+            return;
+        }
+        if let Err(e) = self.request(&remote).await {
+            tracing::warn!(
+                source,
+                hub = remote.hub,
+                "subscribing at the hub failed: {e}"
+            );
+        } else {
+            tracing::info!(
+                source,
+                hub = remote.hub,
+                topic = remote.topic,
+                "asked the hub for pushes"
+            );
+        }
+    }
+
+    async fn request(&self, r: &Remote) -> Result<(), String> {
+        let hub = url::Url::parse(&r.hub).map_err(|e| e.to_string())?;
+        check_literal(&hub, self.config.fetch.allow_private_networks)?;
+        let lease = self.config.websub.lease.as_secs().to_string();
+        let callback = self.callback(&r.source);
+        let pairs = [
+            ("hub.mode", "subscribe"),
+            ("hub.topic", r.topic.as_str()),
+            ("hub.callback", callback.as_str()),
+            ("hub.secret", r.secret.as_str()),
+            ("hub.lease_seconds", lease.as_str()),
+        ];
+        let resp = super::post_form(&self.client, hub.as_str(), &pairs)
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the hub answered {}", resp.status()))
+        }
+    }
+
+    /// The hub's verification of `source`'s subscription (the callback's
+    /// query): the challenge to echo when it is the subscription we asked
+    /// for, which is then live for the lease the hub grants.
+    pub async fn verify(&self, source: &str, query: &[(String, String)]) -> Option<String> {
+        let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let mut remote = self.store.websub_remote(source).await.ok().flatten()?;
+        if param("hub.topic") != Some(remote.topic.as_str()) {
+            return None;
+        }
+        match param("hub.mode")? {
+            "subscribe" => {
+                let challenge = param("hub.challenge")?.to_owned();
+                let lease = param("hub.lease_seconds")
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .filter(|s| *s > 0)
+                    .map_or_else(
+                        || chrono::Duration::from_std(self.config.websub.lease).unwrap_or_default(),
+                        chrono::Duration::seconds,
+                    );
+                remote.lease_until = Some(Utc::now() + lease);
+                // The lease counts from now: renewal at its half.
+                remote.requested = Utc::now();
+                self.store.websub_remote_save(&remote).await.ok()?;
+                Some(challenge)
+            }
+            "denied" => {
+                tracing::warn!(
+                    source,
+                    reason = param("hub.reason").unwrap_or_default(),
+                    "the hub denied the subscription; polling only"
+                );
+                remote.lease_until = None;
+                self.store.websub_remote_save(&remote).await.ok()?;
+                Some(String::new())
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a delivery for `source` is signed with our secret.
+    pub async fn authentic(
+        &self,
+        source: &str,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> Result<(), String> {
+        let remote = self
+            .store
+            .websub_remote(source)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no subscription for this source")?;
+        let signature = signature.ok_or("an unsigned delivery")?;
+        if sign::verify(&remote.secret, body, signature) {
+            Ok(())
+        } else {
+            Err("a signature that is not ours".into())
+        }
+    }
+}
+
+/// Whether a subscription should be asked for again: unverified for an
+/// hour, or past half its lease.
+fn due(r: &Remote, now: DateTime<Utc>) -> bool {
+    match r.lease_until {
+        None => now - r.requested > UNVERIFIED,
+        Some(until) => now > r.requested + (until - r.requested) / 2,
+    }
+}
+
+/// A secret no one can guess.
+fn secret() -> String {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the system's random source");
+    crate::hash::hex(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renews_at_half_the_lease_and_asks_again_when_unverified() {
+        let now = Utc::now();
+        let r = |requested: i64, lease: Option<i64>| Remote {
+            source: "s".into(),
+            hub: "https://hub.example/".into(),
+            topic: "https://s.example/feed".into(),
+            secret: "x".into(),
+            requested: now - chrono::Duration::hours(requested),
+            lease_until: lease.map(|h| now + chrono::Duration::hours(h)),
+        };
+        assert!(!due(&r(0, None), now), "just asked");
+        assert!(due(&r(2, None), now), "never verified");
+        assert!(!due(&r(1, Some(10)), now), "early in its lease");
+        assert!(due(&r(10, Some(2)), now), "past half its lease");
+    }
+}
