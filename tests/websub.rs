@@ -2,6 +2,9 @@
 //! subscriber on 127.0.0.1 subscribes with the GET challenge, receives each
 //! change signed with its secret within a second of the ingest, none after it
 //! unsubscribes, and a failing subscriber is retried without delaying another.
+//! Three instances deliver each change once; newswire subscribes to the hub
+//! a source advertises; and both sides work with Flask-WebSub (PyPI), an
+//! independent implementation (`NEWSWIRE_WEBSUB_PEER`, set by `.ci/run`).
 
 mod common;
 
@@ -593,4 +596,174 @@ async fn a_source_with_a_hub_is_pushed_to_us() {
         .unwrap();
     assert!(!feed.contains("Forged headline"));
     assert!(server_b.stop() && server_a.stop());
+}
+
+/// A Flask-WebSub process (`tests/interop/websub_peer.py`), stopped with the
+/// test.
+struct Peer(std::process::Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn peer(python: &str, args: &[&str], log: &std::path::Path) -> Peer {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/websub_peer.py");
+    Peer(
+        std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .expect("the WebSub peer starts"),
+    )
+}
+
+async fn listening(port: u16) {
+    eventually(Duration::from_secs(15), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await
+    .expect("the peer listens");
+}
+
+/// Against an independent implementation (Flask-WebSub, from PyPI): its hub
+/// takes newswire's publish pings and pushes A's changes to B, whose
+/// subscriber verified with it; its subscriber subscribes through
+/// newswire's built-in hub and receives C's changes.
+#[tokio::test]
+async fn flask_websub_hub_and_subscriber_interoperate() {
+    let Ok(python) = std::env::var("NEWSWIRE_WEBSUB_PEER") else {
+        eprintln!(
+            "skipped: NEWSWIRE_WEBSUB_PEER is not set (.ci/run installs Flask-WebSub and sets it)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let (port_hub, port_a, port_b) = (free_port(), free_port(), free_port());
+    let hub_log = dir.path().join("hub.log");
+    let _hub = peer(&python, &["hub", &port_hub.to_string(), folder], &hub_log);
+    listening(port_hub).await;
+
+    // A advertises only the independent hub; B polls A once and subscribes there.
+    let a = site_at(
+        port_a,
+        &format!(
+            "[fetch]\nallow_private_networks = true\n\n[websub]\nhub = false\nhubs = [\"http://127.0.0.1:{port_hub}/hub\"]\n"
+        ),
+    );
+    let b = site_at(
+        port_b,
+        &format!(
+            "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"upstream\"\nurl = \"http://127.0.0.1:{port_a}/feeds/world.atom\"\ninterval = \"1d\"\ncategories = [\"world\"]\n"
+        ),
+    );
+    let server_a = Server::start_on(
+        &format!("127.0.0.1:{port_a}"),
+        a.config(),
+        &a.data(),
+        &[],
+        &[],
+    );
+    let server_b = Server::start_on(
+        &format!("127.0.0.1:{port_b}"),
+        b.config(),
+        &b.data(),
+        &[],
+        &[],
+    );
+    eventually(Duration::from_secs(15), || async {
+        server_b
+            .log_text()
+            .contains("asked the hub for pushes")
+            .then_some(())
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "B subscribed at the peer hub; B's log:\n{}",
+            server_b.log_text()
+        )
+    });
+    let title = "Through an independent hub";
+    post_article(&server_a, "interop-hub", title).await;
+    eventually(Duration::from_secs(10), || async {
+        let feed = client()
+            .get(server_b.url("/feeds/world.atom"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        feed.contains(title).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "B shows A's article pushed by the peer hub; hub log:\n{}\nB's log:\n{}",
+            std::fs::read_to_string(&hub_log).unwrap_or_default(),
+            server_b.log_text()
+        )
+    });
+
+    // The independent subscriber, on newswire's own hub.
+    let (port_c, port_sub) = (free_port(), free_port());
+    let c = site_at(port_c, "[fetch]\nallow_private_networks = true\n");
+    let server_c = Server::start_on(
+        &format!("127.0.0.1:{port_c}"),
+        c.config(),
+        &c.data(),
+        &[],
+        &[],
+    );
+    let sub_dir = dir.path().join("subscriber");
+    std::fs::create_dir_all(&sub_dir).unwrap();
+    let feed = format!("http://127.0.0.1:{port_c}/feeds/world.atom");
+    let sub_log = dir.path().join("subscriber.log");
+    let _sub = peer(
+        &python,
+        &[
+            "subscriber",
+            &port_sub.to_string(),
+            sub_dir.to_str().unwrap(),
+            &feed,
+        ],
+        &sub_log,
+    );
+    eventually(Duration::from_secs(15), || async {
+        std::fs::read_to_string(sub_dir.join("verified")).ok()
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "our hub verified the peer subscriber; its log:\n{}\nC's log:\n{}",
+            std::fs::read_to_string(&sub_log).unwrap_or_default(),
+            server_c.log_text()
+        )
+    });
+    let title = "To an independent subscriber";
+    post_article(&server_c, "interop-sub", title).await;
+    eventually(Duration::from_secs(10), || async {
+        std::fs::read_dir(&sub_dir)
+            .ok()?
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("pushed-"))
+            .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(title)))
+            .then_some(())
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "the peer subscriber got C's change; its log:\n{}",
+            std::fs::read_to_string(&sub_log).unwrap_or_default()
+        )
+    });
 }

@@ -165,10 +165,14 @@ impl Site {
                 Err(e) => tracing::error!("external sources will not be fetched: {e}"),
             }
         }
-        if self.config.websub.hub {
+        // The hub hears of every change: its own subscribers are delivered
+        // to (when it is on), the other hubs pinged.
+        let websub = &self.config.websub;
+        if websub.hub || !websub.hubs.is_empty() {
             match self.hub() {
-                Ok(hub) => self.tasks.spawn("websub", move || hub.clone().run()),
-                Err(e) => tracing::error!("the WebSub hub will not deliver: {e}"),
+                Ok(hub) if websub.hub => self.tasks.spawn("websub", move || hub.clone().run()),
+                Ok(_) => {}
+                Err(e) => tracing::error!("WebSub will not deliver: {e}"),
             }
         }
         let site = self.clone();

@@ -249,13 +249,15 @@ impl Hub {
         if topics.is_empty() {
             return;
         }
-        match self.store.websub_enqueue(&topics, Utc::now()).await {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::debug!(deliveries = n, "queued WebSub deliveries");
-                self.wake.notify_one();
+        if self.config.websub.hub {
+            match self.store.websub_enqueue(&topics, Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::debug!(deliveries = n, "queued WebSub deliveries");
+                    self.wake.notify_one();
+                }
+                Err(e) => tracing::warn!("queueing WebSub deliveries failed: {e}"),
             }
-            Err(e) => tracing::warn!("queueing WebSub deliveries failed: {e}"),
         }
         if self.config.websub.hubs.is_empty() {
             return;
@@ -264,10 +266,16 @@ impl Hub {
         tokio::spawn(async move {
             for hub in &this.config.websub.hubs {
                 for (topic, _) in &topics {
+                    // WebSub leaves publishing to each hub: PubSubHubbub's
+                    // `hub.url` and the `hub.topic` others read, both.
                     let ping = super::post_form(
                         &this.client,
                         hub,
-                        &[("hub.mode", "publish"), ("hub.url", topic)],
+                        &[
+                            ("hub.mode", "publish"),
+                            ("hub.topic", topic),
+                            ("hub.url", topic),
+                        ],
                     )
                     .await;
                     match ping {
