@@ -504,6 +504,27 @@ fn site_at(port: u16, extra: &str) -> SiteDir {
     site
 }
 
+/// A site at `port` whose one source is the world feed of the site at
+/// `upstream`, polled once a day (so what arrives sooner was pushed).
+fn aggregator_of(port: u16, upstream: u16) -> SiteDir {
+    site_at(
+        port,
+        &format!(
+            "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"upstream\"\nurl = \"http://127.0.0.1:{upstream}/feeds/world.atom\"\ninterval = \"1d\"\ncategories = [\"world\"]\n"
+        ),
+    )
+}
+
+fn serve_at(port: u16, site: &SiteDir) -> Server {
+    Server::start_on(
+        &format!("127.0.0.1:{port}"),
+        site.config(),
+        &site.data(),
+        &[],
+        &[],
+    )
+}
+
 /// The subscriber's side against the built-in hub of another newswire: B
 /// polls A's world feed once (a day's interval), finds A's hub, subscribes;
 /// an article posted to A reaches B's feeds through the push within a
@@ -513,26 +534,8 @@ fn site_at(port: u16, extra: &str) -> SiteDir {
 async fn a_source_with_a_hub_is_pushed_to_us() {
     let (port_a, port_b) = (free_port(), free_port());
     let a = site_at(port_a, "[fetch]\nallow_private_networks = true\n");
-    let b = site_at(
-        port_b,
-        &format!(
-            "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"upstream\"\nurl = \"http://127.0.0.1:{port_a}/feeds/world.atom\"\ninterval = \"1d\"\ncategories = [\"world\"]\n"
-        ),
-    );
-    let server_a = Server::start_on(
-        &format!("127.0.0.1:{port_a}"),
-        a.config(),
-        &a.data(),
-        &[],
-        &[],
-    );
-    let server_b = Server::start_on(
-        &format!("127.0.0.1:{port_b}"),
-        b.config(),
-        &b.data(),
-        &[],
-        &[],
-    );
+    let b = aggregator_of(port_b, port_a);
+    let (server_a, server_b) = (serve_at(port_a, &a), serve_at(port_b, &b));
     // B's first poll finds the hub and subscribes; A verifies with B.
     eventually(Duration::from_secs(10), || async {
         let log = server_a.log_text();
@@ -659,26 +662,8 @@ async fn flask_websub_hub_and_subscriber_interoperate() {
             "[fetch]\nallow_private_networks = true\n\n[websub]\nhub = false\nhubs = [\"http://127.0.0.1:{port_hub}/hub\"]\n"
         ),
     );
-    let b = site_at(
-        port_b,
-        &format!(
-            "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"upstream\"\nurl = \"http://127.0.0.1:{port_a}/feeds/world.atom\"\ninterval = \"1d\"\ncategories = [\"world\"]\n"
-        ),
-    );
-    let server_a = Server::start_on(
-        &format!("127.0.0.1:{port_a}"),
-        a.config(),
-        &a.data(),
-        &[],
-        &[],
-    );
-    let server_b = Server::start_on(
-        &format!("127.0.0.1:{port_b}"),
-        b.config(),
-        &b.data(),
-        &[],
-        &[],
-    );
+    let b = aggregator_of(port_b, port_a);
+    let (server_a, server_b) = (serve_at(port_a, &a), serve_at(port_b, &b));
     eventually(Duration::from_secs(15), || async {
         server_b
             .log_text()
@@ -717,13 +702,7 @@ async fn flask_websub_hub_and_subscriber_interoperate() {
     // The independent subscriber, on newswire's own hub.
     let (port_c, port_sub) = (free_port(), free_port());
     let c = site_at(port_c, "[fetch]\nallow_private_networks = true\n");
-    let server_c = Server::start_on(
-        &format!("127.0.0.1:{port_c}"),
-        c.config(),
-        &c.data(),
-        &[],
-        &[],
-    );
+    let server_c = serve_at(port_c, &c);
     let sub_dir = dir.path().join("subscriber");
     std::fs::create_dir_all(&sub_dir).unwrap();
     let feed = format!("http://127.0.0.1:{port_c}/feeds/world.atom");
