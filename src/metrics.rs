@@ -384,6 +384,15 @@ impl Store for Timed {
     ) -> Result<Vec<Item>, StoreError> {
         self.inner.list(feed, kind, limit).await
     }
+    async fn list_between(
+        &self,
+        feed: &FeedId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.inner.list_between(feed, from, to, limit).await
+    }
     async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>, StoreError> {
         self.inner.list_merged(feeds, limit).await
     }

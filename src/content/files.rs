@@ -99,9 +99,10 @@ pub fn load(config: &Config) -> Loaded {
 }
 
 /// A ticker item as a feed item, through the gate. One without a page of its own
-/// links to its anchor in the breaking feed's HTML page, so every reader gets a
-/// usable link. It has no body: its headline is all there is, and repeating it as
-/// a description would show readers the same line twice.
+/// links to its anchor in the ticker of its day (`/breaking/2026-02-01.html`), a
+/// page that stays, unlike the breaking feed's page, which moves on with the
+/// ticker. It has no body: its headline is all there is, and repeating it as a
+/// description would show readers the same line twice.
 pub fn breaking_item(
     config: &Config,
     t: ticker::TickerItem,
@@ -117,8 +118,11 @@ pub fn breaking_item(
     }
     let link = t.link.unwrap_or_else(|| {
         format!(
-            "{}/feeds/breaking.html#{}",
+            "{}{}#{}",
             config.feeds_base(),
+            ticker_day_path(
+                crate::localtime::in_zone(t.published, config.site.timezone).date_naive()
+            ),
             anchor(&t.key)
         )
     });
@@ -143,6 +147,11 @@ pub fn breaking_item(
         "title" => FieldError::new("headline", e.message),
         _ => e,
     })
+}
+
+/// The page of one day's ticker, in the site's zone.
+pub fn ticker_day_path(day: chrono::NaiveDate) -> String {
+    format!("/breaking/{}.html", day.format("%Y-%m-%d"))
 }
 
 /// An HTML fragment id for an item key (`2026-02-01/1420-2` -> `b-2026-02-01-1420-2`).

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 mod conns;
+mod days;
 pub mod feeds;
 pub mod problem;
 pub mod router;

@@ -59,6 +59,17 @@ pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> R
             super::websub::callback(&hub_state, req, source).await
         });
     }
+    if let Some(day) = req
+        .uri()
+        .path()
+        .strip_prefix("/breaking/")
+        .and_then(|p| p.strip_suffix(".html"))
+    {
+        let (day_state, day) = (state.clone(), day.to_owned());
+        return later(state, span, async move {
+            super::days::handle(&day_state, req, day).await
+        });
+    }
     if req.uri().path() == crate::websub::HUB_PATH && state.site.config.websub.hub {
         let hub_state = state.clone();
         return later(state, span, async move {

@@ -57,9 +57,13 @@ fn item_list(out: &mut String, config: &Config, items: &[Item]) {
             local.to_rfc3339(),
             local.format("%Y-%m-%d %H:%M")
         );
+        let ticker_pages = format!("{}/breaking/", config.feeds_base());
         match &it.link {
-            // A ticker item's own link points back here: show it as text.
-            Some(l) if !l.starts_with(&feed_url(config, &FeedId::breaking(), Format::Html)) => {
+            // A ticker item's own link points to a ticker page: show it as text.
+            Some(l)
+                if !l.starts_with(&feed_url(config, &FeedId::breaking(), Format::Html))
+                    && !l.starts_with(&ticker_pages) =>
+            {
                 let _ = write!(
                     out,
                     "<a href=\"{}\">{}</a>",
@@ -102,6 +106,22 @@ pub fn feed_page(data: &FeedData<'_>) -> Vec<u8> {
     }
     out.push_str("</p>\n");
     item_list(&mut out, data.config, data.items);
+    out.push_str("</body>\n</html>\n");
+    out.into_bytes()
+}
+
+/// The ticker of one day, in the site's zone: the permanent page its items
+/// without a page of their own link to.
+pub fn ticker_day(config: &Config, day: chrono::NaiveDate, items: &[Item]) -> Vec<u8> {
+    let mut out = String::with_capacity(4096);
+    let title = format!(
+        "{}, {}",
+        crate::catalog::title(config, &FeedId::breaking()),
+        day.format("%Y-%m-%d")
+    );
+    head(&mut out, config, &title, &[FeedId::breaking()]);
+    let _ = writeln!(out, "<h1>{}</h1>", escape(title.as_str()));
+    item_list(&mut out, config, items);
     out.push_str("</body>\n</html>\n");
     out.into_bytes()
 }

@@ -49,7 +49,13 @@ pub struct Site {
     /// The WebSub hub, once the site serves: it hears of every changed
     /// document.
     hub: std::sync::OnceLock<Arc<crate::websub::hub::Hub>>,
+    /// Ticker pages of past days, as rendered for the breaking feed's version
+    /// then; at most [`DAY_PAGES`].
+    days: Mutex<BTreeMap<chrono::NaiveDate, (i64, Arc<Entry>)>>,
 }
+
+/// Ticker day pages kept rendered; more are rendered again on demand.
+const DAY_PAGES: usize = 64;
 
 /// What `/healthz` says: whether the site is serving what the store holds.
 #[derive(Debug, serde::Serialize)]
@@ -100,6 +106,7 @@ impl Site {
             store_check: Mutex::new(None),
             poller: std::sync::OnceLock::new(),
             hub: std::sync::OnceLock::new(),
+            days: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -285,6 +292,56 @@ impl Site {
             since.0.get_or_insert_with(Instant::now);
             self.wake.notify_one();
         }
+    }
+
+    /// The ticker page of `day` (site zone), rendered on demand and kept
+    /// until the breaking feed changes; `None` for a day without items.
+    pub async fn ticker_day(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<Arc<Entry>>, StoreError> {
+        let version = lock(&self.rendered)
+            .get(&FeedId::breaking())
+            .copied()
+            .unwrap_or(0);
+        if let Some((v, entry)) = lock(&self.days).get(&day)
+            && *v == version
+        {
+            return Ok(Some(entry.clone()));
+        }
+        // The day's items, whatever the zone's offset: a day either side,
+        // then the site's own calendar.
+        let midnight = day.and_time(chrono::NaiveTime::MIN).and_utc();
+        let (from, to) = (
+            midnight - chrono::Duration::days(1),
+            midnight + chrono::Duration::days(2),
+        );
+        let tz = self.config.site.timezone;
+        let items: Vec<_> = self
+            .store
+            .list_between(&FeedId::breaking(), from, to, 100_000)
+            .await?
+            .into_iter()
+            .filter(|i| crate::localtime::in_zone(i.published, tz).date_naive() == day)
+            .collect();
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let entry = Arc::new(Entry::new(
+            crate::model::Format::Html.content_type(),
+            render::page::ticker_day(&self.config, day, &items),
+            items.iter().map(|i| i.updated.max(i.published)).max(),
+            self.config.site.ttl * 60,
+            false,
+            false,
+            None,
+        ));
+        let mut days = lock(&self.days);
+        if days.len() >= DAY_PAGES {
+            days.pop_first();
+        }
+        days.insert(day, (version, entry.clone()));
+        Ok(Some(entry))
     }
 
     /// Renders every feed and site document now; used at start and by `build`.

@@ -117,6 +117,16 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError>;
 
+    /// A feed's items published in `[from, to)`, newest first, at most
+    /// `limit`: one range of the feed's index.
+    async fn list_between(
+        &self,
+        feed: &FeedId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError>;
+
     /// The newest items of several feeds together (a timeline's members),
     /// newest first, each item once, at most `limit`: one ordered scan of the
     /// feeds' index, and only what is returned is read and decoded, however

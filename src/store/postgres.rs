@@ -638,6 +638,18 @@ impl Store for PgStore {
             .map_err(classify)
     }
 
+    async fn list_between(
+        &self,
+        feed: &FeedId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Item>> {
+        list_between(&mut *self.read().await?, feed, from, to, limit)
+            .await
+            .map_err(classify)
+    }
+
     async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>> {
         list_merged(&mut *self.read().await?, feeds, limit)
             .await

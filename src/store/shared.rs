@@ -64,6 +64,29 @@ macro_rules! shared_sql {
             rows.iter().map(|(id, doc)| decode(id, doc)).collect()
         }
 
+        pub(super) async fn list_between(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            n: usize,
+        ) -> Result<Vec<Item>> {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT i.id, i.doc FROM
+                   (SELECT item_id, published FROM item_feeds
+                    WHERE feed = $1 AND published >= $2 AND published < $3
+                    ORDER BY published DESC, item_id DESC LIMIT $4) f
+                 JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC",
+            )
+            .bind(feed.key())
+            .bind(millis(from))
+            .bind(millis(to))
+            .bind(limit(n))
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+        }
+
         /// See [`crate::store::Store::list_merged`]. An item's rows in
         /// `item_feeds` all carry its `published`, so DISTINCT keeps one row
         /// per item in the order of the index.

@@ -349,6 +349,16 @@ impl Store for SqliteStore {
         list(&mut *self.read.acquire().await?, feed, kind, limit).await
     }
 
+    async fn list_between(
+        &self,
+        feed: &FeedId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Item>> {
+        list_between(&mut *self.read.acquire().await?, feed, from, to, limit).await
+    }
+
     async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>> {
         list_merged(&mut *self.read.acquire().await?, feeds, limit).await
     }
