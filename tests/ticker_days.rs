@@ -111,6 +111,10 @@ async fn ticker_items_link_to_a_page_that_stays() {
     for (path, status) in [
         ("/breaking/1999-01-01.html", 404),
         ("/breaking/not-a-day.html", 404),
+        // The ends of the calendar, which a day either side would overflow.
+        ("/breaking/262142-12-31.html", 404),
+        ("/breaking/-262143-01-01.html", 404),
+        ("/breaking/.html", 404),
     ] {
         let resp = client().get(server.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), status, "{path}");

@@ -581,6 +581,16 @@ async fn a_source_with_a_hub_is_pushed_to_us() {
         let resp = req.send().await.unwrap();
         assert_eq!(resp.status(), 403, "{signature:?}");
     }
+    // A lease of centuries is taken as the longest B allows, not an overflow.
+    let huge = client()
+        .get(server_b.url(&format!(
+            "/websub/callback/upstream?hub.mode=subscribe&hub.topic=http%3A%2F%2F127.0.0.1%3A{port_a}%2Ffeeds%2Fworld.atom&hub.challenge=c1&hub.lease_seconds=9223372036854775807"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 200);
+    assert_eq!(huge.text().await.unwrap(), "c1");
     // Nor a challenge for a subscription B never asked for.
     let stray = client()
         .get(server_b.url("/websub/callback/upstream?hub.mode=subscribe&hub.topic=https://elsewhere.example/feed&hub.challenge=x"))

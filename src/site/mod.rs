@@ -312,10 +312,13 @@ impl Site {
         // The day's items, whatever the zone's offset: a day either side,
         // then the site's own calendar.
         let midnight = day.and_time(chrono::NaiveTime::MIN).and_utc();
-        let (from, to) = (
-            midnight - chrono::Duration::days(1),
-            midnight + chrono::Duration::days(2),
-        );
+        // A day at the ends of chrono's calendar has no day either side.
+        let (Some(from), Some(to)) = (
+            midnight.checked_sub_signed(chrono::Duration::days(1)),
+            midnight.checked_add_signed(chrono::Duration::days(2)),
+        ) else {
+            return Ok(None);
+        };
         let tz = self.config.site.timezone;
         let items: Vec<_> = self
             .store

@@ -132,13 +132,14 @@ impl Subscriber {
         match param("hub.mode")? {
             "subscribe" => {
                 let challenge = param("hub.challenge")?.to_owned();
+                // As the hub grants it, within our own bounds (a lease of
+                // centuries would overflow the date it ends at).
                 let lease = param("hub.lease_seconds")
-                    .and_then(|s| s.parse::<i64>().ok())
+                    .and_then(|s| s.parse::<u64>().ok())
                     .filter(|s| *s > 0)
-                    .map_or_else(
-                        || chrono::Duration::from_std(self.config.websub.lease).unwrap_or_default(),
-                        chrono::Duration::seconds,
-                    );
+                    .map_or(self.config.websub.lease, Duration::from_secs)
+                    .min(self.config.websub.max_lease);
+                let lease = chrono::Duration::from_std(lease).unwrap_or_default();
                 remote.lease_until = Some(Utc::now() + lease);
                 // The lease counts from now: renewal at its half.
                 remote.requested = Utc::now();
