@@ -120,7 +120,7 @@ async fn ticker_items_link_to_a_page_that_stays() {
         assert_eq!(resp.status(), status, "{path}");
     }
     let post = client()
-        .post(server.url(&link.replace(FEEDS_URL, "").replace(|c| c == '#', "?")))
+        .post(server.url(&link.replace(FEEDS_URL, "").replace('#', "?")))
         .send()
         .await
         .unwrap();
