@@ -42,6 +42,8 @@ struct Subscriber {
     checks: Arc<Mutex<Vec<Query>>>,
     pushes: Arc<Mutex<Vec<Pushed>>>,
     status: Arc<Mutex<u16>>,
+    /// How long it takes to answer a delivery.
+    stall: Arc<Mutex<Duration>>,
 }
 
 impl Subscriber {
@@ -52,6 +54,7 @@ impl Subscriber {
             checks: Arc::default(),
             pushes: Arc::default(),
             status: Arc::new(Mutex::new(status)),
+            stall: Arc::default(),
         };
         let me = sub.clone();
         tokio::spawn(async move {
@@ -107,6 +110,8 @@ impl Subscriber {
             content_type,
             at: Instant::now(),
         });
+        let stall = *self.stall.lock().unwrap();
+        tokio::time::sleep(stall).await;
         let mut resp = Response::new(Full::new(Bytes::new()));
         *resp.status_mut() = StatusCode::from_u16(*self.status.lock().unwrap()).unwrap();
         Ok(resp)
@@ -306,13 +311,17 @@ async fn a_subscriber_gets_each_change_signed_within_a_second_and_none_after_lea
 }
 
 #[tokio::test]
-async fn a_failing_subscriber_is_retried_and_delays_no_one() {
+async fn failing_and_slow_subscribers_delay_no_one() {
     let site = site();
     let server = Server::start(&site, &[]);
     let failing = Subscriber::start(500).await;
     let good = Subscriber::start(200).await;
+    // One that takes a minute to answer: it holds one delivery slot, no more.
+    let slow = Subscriber::start(200).await;
+    *slow.stall.lock().unwrap() = Duration::from_secs(60);
     let topic = format!("{FEEDS_URL}/feeds/all.json");
     subscribe(&server, &failing, &topic, "a").await;
+    subscribe(&server, &slow, &topic, "c").await;
     subscribe(&server, &good, &topic, "b").await;
     let posted = post_article(&server, "push-retry", "Retried for the failing one").await;
     let delivered = eventually(Duration::from_secs(5), || async {
@@ -323,6 +332,11 @@ async fn a_failing_subscriber_is_retried_and_delays_no_one() {
     .await
     .expect("the good subscriber is served");
     assert!(delivered.at.duration_since(posted) < Duration::from_secs(1));
+    assert_eq!(
+        slow.pushes().len(),
+        1,
+        "the slow one has it too, and is still answering"
+    );
     let retried = eventually(Duration::from_secs(10), || async {
         let tries = failing.pushes();
         (tries.len() >= 2).then_some(tries)
