@@ -577,18 +577,32 @@ async fn three_instances_share_the_polling_and_take_over_a_dead_ones_sources() {
         }
     };
     check_gaps(started);
-    // The work is shared: every instance fetched some.
-    let mut per_instance = Vec::new();
-    for s in &servers {
-        let (_, _, metrics) = get(&s.url("/metrics"), &[]).await;
-        let text = String::from_utf8(metrics).unwrap();
-        let fetched: f64 = text
-            .lines()
-            .filter(|l| l.starts_with("newswire_fetches_total{"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum();
-        per_instance.push(fetched);
-    }
+    // The work is shared: every instance fetches some. Sources fall due
+    // together and go to whichever instances claim first after that, so one
+    // instance may sit out a few rounds: it is given up to 20 s more.
+    let fetched_by = |s: &Server| {
+        let url = s.url("/metrics");
+        async move {
+            let (_, _, metrics) = get(&url, &[]).await;
+            String::from_utf8(metrics)
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("newswire_fetches_total{"))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let per_instance = loop {
+        let mut counts = Vec::new();
+        for s in &servers {
+            counts.push(fetched_by(s).await);
+        }
+        if counts.iter().all(|n| *n > 0.0) || Instant::now() > deadline {
+            break counts;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     assert!(per_instance.iter().all(|n| *n > 0.0), "{per_instance:?}");
 
     // SIGKILL one: its leases (timeout + 10 s) run out, and the others take its
