@@ -8,18 +8,18 @@
 //! hub, then posts ROUNDS articles one after the other and reports each
 //! round's fan-out time.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 5;
-const TOKEN: &str = "bench-token-0123456789abcdef";
+use common::TOKEN;
 
 /// What the callbacks saw: verifications, and per round the time of each
 /// delivery that carried the round's title.
@@ -59,52 +59,17 @@ fn memchr_contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "data" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let subscribers: usize = std::env::var("NEWSWIRE_BENCH_SUBSCRIBERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds"),
-        dir.path(),
-    );
-    let config = dir.path().join("newswire.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[fetch]\nallow_private_networks = true\n");
-    std::fs::write(&config, text).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_newswire"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .env("NEWSWIRE_API_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the newswire binary");
-    let base = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("newswire: listening on ").map(str::to_owned))
-        .expect("newswire listens");
+    // The tests' way of running the binary on a copy of the demo site.
+    let site = common::SiteDir::demo();
+    site.append_config("[fetch]\nallow_private_networks = true\n");
+    let server = common::Server::start(&site, &[]);
+    let base = server.base.clone();
 
     let seen = Arc::new(Mutex::new(Seen::default()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -223,6 +188,5 @@ async fn main() {
         times[times.len() / 2].as_secs_f64(),
         times[times.len() - 1].as_secs_f64()
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(server.stop());
 }

@@ -346,7 +346,8 @@ async fn failing_and_slow_subscribers_delay_no_one() {
     assert!(retried[1].at.duration_since(retried[0].at) >= Duration::from_millis(500));
     // Once it recovers, the change gets through and is not sent again.
     *failing.status.lock().unwrap() = 200;
-    let n = eventually(Duration::from_secs(15), || async {
+    // Tries back off 2, 4, 8 s (a fifth either way): the next may be 10 s off.
+    let n = eventually(Duration::from_secs(30), || async {
         let n = failing.pushes().len();
         (n >= 3).then_some(n)
     })
@@ -426,6 +427,31 @@ async fn the_hub_refuses_what_it_cannot_serve() {
         .await
         .unwrap();
     assert_eq!(get.status(), 405);
+    // Hostile forms: over the size limit, bytes that are not UTF-8, control
+    // characters and a script in the callback.
+    let form = |body: Vec<u8>| {
+        client()
+            .post(server.url("/websub/hub"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let huge = format!(
+        "hub.mode=subscribe&hub.topic={topic}&hub.callback=https://s.example/{}",
+        "a".repeat(1 << 20)
+    );
+    assert_eq!(form(huge.into_bytes()).await.unwrap().status(), 413);
+    let mut junk = b"hub.mode=subscribe&hub.topic=".to_vec();
+    junk.extend_from_slice(&[0xff, 0xfe, 0x00, 0x1b]);
+    junk.extend_from_slice(b"&hub.callback=%FF%00");
+    assert_eq!(form(junk).await.unwrap().status(), 404, "an unknown topic");
+    let script = format!(
+        "hub.mode=subscribe&hub.topic={}&hub.callback=javascript%3Aalert(1)%0A%1B",
+        url::form_urlencoded::byte_serialize(topic.as_bytes()).collect::<String>()
+    );
+    assert_eq!(form(script.into_bytes()).await.unwrap().status(), 400);
+    let health = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
 }
 
 /// Three instances on one PostgreSQL database: subscribed through one, written

@@ -190,7 +190,7 @@ impl Hub {
     /// Verifies a request's intent with the GET challenge, then stores (or
     /// removes) the subscription. The error says why it was not.
     pub async fn verify(&self, req: Request) -> Result<(), String> {
-        let challenge = challenge();
+        let challenge = super::token();
         let mut url = Url::parse(&req.callback).map_err(|e| e.to_string())?;
         {
             let mut q = url.query_pairs_mut();
@@ -374,7 +374,7 @@ impl Hub {
             .client
             .post(&d.callback)
             .header(reqwest::header::CONTENT_TYPE, content_type)
-            .header(reqwest::header::LINK, links(&self.config, &d.topic));
+            .header(reqwest::header::LINK, super::links(&self.config, &d.topic));
         if let Some(secret) = &d.secret {
             req = req.header("X-Hub-Signature", super::sign::signature(secret, &body));
         }
@@ -384,18 +384,6 @@ impl Hub {
             Err(e) => retry(&d, format!("the callback did not answer: {e}")),
         }
     }
-}
-
-/// The `Link` header of a topic's documents and deliveries: its hubs, then
-/// itself.
-pub fn links(config: &Config, topic: &str) -> String {
-    config
-        .hubs()
-        .iter()
-        .map(|h| format!("<{h}>; rel=\"hub\""))
-        .chain(std::iter::once(format!("<{topic}>; rel=\"self\"")))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Tried again after 2^attempts seconds (at most an hour), give or take a
@@ -435,13 +423,6 @@ async fn settle_batches(store: Arc<dyn Store>, mut rx: tokio::sync::mpsc::Receiv
         }
         batch.clear();
     }
-}
-
-/// A challenge no one can guess.
-fn challenge() -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the system's random source");
-    crate::hash::hex(&bytes)
 }
 
 /// At most `max` bytes of a response's body.

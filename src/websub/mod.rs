@@ -43,6 +43,25 @@ fn client(
         .build()?)
 }
 
+/// A random token no one can guess: the hub's challenges, our secrets.
+fn token() -> String {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the system's random source");
+    crate::hash::hex(&bytes)
+}
+
+/// The `Link` header of a topic's documents and deliveries: its hubs, then
+/// itself.
+pub fn links(config: &crate::config::Config, topic: &str) -> String {
+    config
+        .hubs()
+        .iter()
+        .map(|h| format!("<{h}>; rel=\"hub\""))
+        .chain(std::iter::once(format!("<{topic}>; rel=\"self\"")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// POSTs a form, as WebSub's requests to hubs are.
 async fn post_form(
     client: &reqwest::Client,

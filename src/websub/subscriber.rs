@@ -74,7 +74,9 @@ impl Subscriber {
             source: source.to_owned(),
             hub: hub.clone(),
             topic,
-            secret: current.as_ref().map_or_else(secret, |r| r.secret.clone()),
+            secret: current
+                .as_ref()
+                .map_or_else(super::token, |r| r.secret.clone()),
             requested: now,
             lease_until: current.and_then(|r| r.lease_until),
         };
@@ -189,13 +191,6 @@ fn due(r: &Remote, now: DateTime<Utc>) -> bool {
         None => now - r.requested > UNVERIFIED,
         Some(until) => now > r.requested + (until - r.requested) / 2,
     }
-}
-
-/// A secret no one can guess.
-fn secret() -> String {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the system's random source");
-    crate::hash::hex(&bytes)
 }
 
 #[cfg(test)]
