@@ -172,9 +172,16 @@ impl Entry {
                 "Accept-Encoding"
             }),
         );
+        // An archive page (RFC 5005) is never to change: RFC 8246's
+        // `immutable` spares readers even the revalidation.
+        let immutable = if max_age == crate::render::ARCHIVE_MAX_AGE {
+            ", immutable"
+        } else {
+            ""
+        };
         common.insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("ascii"),
+            HeaderValue::from_str(&format!("public, max-age={max_age}{immutable}")).expect("ascii"),
         );
         if let Some(t) = last_modified {
             let date = httpdate::fmt_http_date(t.into());

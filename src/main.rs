@@ -267,8 +267,7 @@ async fn build(args: SiteArgs, out: &Path) -> Result<std::process::ExitCode> {
     let problems = site.sync_files().await?;
     site.render_everything().await?;
     let mut written = 0;
-    for path in site.cache.paths() {
-        let entry = site.cache.get(&path).expect("listed");
+    let mut write = |path: &str, body: &[u8]| -> Result<()> {
         let file = if path == "/" {
             out.join("index.html")
         } else {
@@ -277,9 +276,26 @@ async fn build(args: SiteArgs, out: &Path) -> Result<std::process::ExitCode> {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        std::fs::write(&file, &entry.identity.body)
-            .with_context(|| format!("writing {}", file.display()))?;
+        std::fs::write(&file, body).with_context(|| format!("writing {}", file.display()))?;
         written += 1;
+        Ok(())
+    };
+    for path in site.cache.paths() {
+        let entry = site.cache.get(&path).expect("listed");
+        write(&path, &entry.identity.body)?;
+    }
+    // Every closed archive page (RFC 5005), which `serve` renders on demand,
+    // so that the links of a static copy lead somewhere.
+    for feed in newswire::catalog::feeds(&site.config) {
+        for format in newswire::model::Format::FEEDS {
+            for n in 1.. {
+                let Some(entry) = site.archive(&feed, n, format).await? else {
+                    break;
+                };
+                let path = newswire::render::archive_path(&feed, n, format);
+                write(&path, &entry.identity.body)?;
+            }
+        }
     }
     println!(
         "newswire: wrote {written} documents to {}{}",

@@ -396,6 +396,22 @@ impl Store for Timed {
     async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>, StoreError> {
         self.inner.list_merged(feeds, limit).await
     }
+    async fn window(
+        &self,
+        feed: &FeedId,
+        members: &[FeedId],
+        size: usize,
+    ) -> Result<crate::store::Window, StoreError> {
+        self.inner.window(feed, members, size).await
+    }
+    async fn archive_page(
+        &self,
+        feed: &FeedId,
+        members: &[FeedId],
+        page: u64,
+    ) -> Result<Option<crate::store::ArchivePage>, StoreError> {
+        self.inner.archive_page(feed, members, page).await
+    }
     async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError> {
         self.inner.tombstones(feed, limit).await
     }

@@ -12,6 +12,34 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 
+/// `/feeds/{feed}/archive/{n}.{rss,atom,json}` (and under `/timelines/`):
+/// closed RFC 5005 archive pages, rendered on demand like the day pages.
+pub async fn archive(
+    state: &State,
+    req: Request<Incoming>,
+    feed: crate::model::FeedId,
+    page: &str,
+) -> Response<Full<Bytes>> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return method_not_allowed("GET, HEAD");
+    }
+    let path = req.uri().path().to_owned();
+    let Some((n, format)) = page.split_once('.').and_then(|(n, ext)| {
+        // One spelling per page (no `03`, no `+3`): one URL, one cache entry.
+        let n = n
+            .parse::<u64>()
+            .ok()
+            .filter(|p| *p > 0 && p.to_string() == n)?;
+        let format = crate::model::Format::FEEDS
+            .into_iter()
+            .find(|f| f.ext() == ext)?;
+        Some((n, format))
+    }) else {
+        return not_found(&path).into_response();
+    };
+    answer(req, state.site.archive(&feed, n, format).await)
+}
+
 pub async fn handle(state: &State, req: Request<Incoming>, day: String) -> Response<Full<Bytes>> {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return method_not_allowed("GET, HEAD");
@@ -20,7 +48,16 @@ pub async fn handle(state: &State, req: Request<Incoming>, day: String) -> Respo
     let Ok(day) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
         return not_found(&path).into_response();
     };
-    match state.site.ticker_day(day).await {
+    answer(req, state.site.ticker_day(day).await)
+}
+
+/// A document rendered on demand, or why there is none.
+fn answer(
+    req: Request<Incoming>,
+    rendered: Result<Option<std::sync::Arc<crate::cache::Entry>>, crate::store::StoreError>,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    match rendered {
         Ok(Some(entry)) => {
             // Copied, not sent from a file: this runs off the connection's
             // thread, whose note the sendfile path reads.

@@ -70,6 +70,12 @@ pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> R
             super::days::handle(&day_state, req, day).await
         });
     }
+    if let Some((feed, page)) = archive_page(&state.site.config, req.uri().path()) {
+        let (archive_state, page) = (state.clone(), page.to_owned());
+        return later(state, span, async move {
+            super::days::archive(&archive_state, req, feed, &page).await
+        });
+    }
     if req.uri().path() == crate::websub::HUB_PATH && state.site.config.websub.hub {
         let hub_state = state.clone();
         return later(state, span, async move {
@@ -88,6 +94,20 @@ pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> R
     later(state, span, async move {
         api::handle(&api_state, req, &rest).await
     })
+}
+
+/// `/feeds/world/archive/3.atom`: the served feed and `3.atom`.
+fn archive_page<'p>(
+    config: &crate::config::Config,
+    path: &'p str,
+) -> Option<(crate::model::FeedId, &'p str)> {
+    let (name, page) = path.rsplit_once("/archive/")?;
+    let feed = if let Some(slug) = name.strip_prefix("/feeds/") {
+        crate::model::FeedId::named(slug)
+    } else {
+        crate::model::FeedId::Timeline(name.strip_prefix("/timelines/")?.to_owned())
+    };
+    crate::catalog::exists(config, &feed).then_some((feed, page))
 }
 
 /// A call answered on the main runtime, next to the store.

@@ -1,7 +1,7 @@
 //! Atom 1.0 (RFC 4287) through atom_syndication, with RFC 6721 `at:deleted-entry`
 //! tombstones so syndicating sites learn about withdrawn items.
 
-use super::{FeedData, GENERATOR, GENERATOR_URI};
+use super::{Archive, FeedData, GENERATOR, GENERATOR_URI, HISTORY_NS};
 use crate::model::Format;
 use atom_syndication::extension::{Extension, ExtensionMap};
 use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
@@ -29,15 +29,16 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         icon: site.icon.clone(),
         logo: site.logo.clone(),
         links: [
-            link(data.url(Format::Atom), "self", Format::Atom.mime()),
+            link(data.self_url(Format::Atom), "self", Format::Atom.mime()),
             link(data.url(Format::Html), "alternate", Format::Html.mime()),
         ]
         .into_iter()
-        .chain(data.config.hubs().into_iter().map(|hub| Link {
+        .chain(data.hubs().into_iter().map(|hub| Link {
             href: hub,
             rel: "hub".into(),
             ..Default::default()
         }))
+        .chain(archive_links(data))
         .collect(),
         rights: site.copyright.clone().map(Text::plain),
         subtitle: Some(Text::plain(data.description())),
@@ -49,8 +50,78 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         feed.namespaces.insert("at".into(), TOMBSTONES_NS.into());
         feed.extensions = tombstones(data);
     }
-    feed.write_to(Vec::new())
-        .expect("writing XML to a Vec cannot fail")
+    if let Archive::Page(_) = data.archive {
+        feed.namespaces.insert("fh".into(), HISTORY_NS.into());
+        feed.extensions.insert("fh".into(), archive_marker());
+    }
+    write(feed)
+}
+
+/// The feed's XML with its extension elements (tombstones, `fh:archive`)
+/// before its entries, where RFC 4287's schema has them: atom_syndication
+/// writes them after. The feed is written without entries, and its entries
+/// (written as a feed without extensions) go in before its end tag.
+fn write(mut feed: Feed) -> Vec<u8> {
+    let written = |feed: &Feed| {
+        feed.write_to(Vec::new())
+            .expect("writing XML to a Vec cannot fail")
+    };
+    if feed.extensions.is_empty() || feed.entries.is_empty() {
+        return written(&feed);
+    }
+    let entries = std::mem::take(&mut feed.entries);
+    let head = written(&feed);
+    feed.extensions.clear();
+    feed.entries = entries;
+    let body = written(&feed);
+    // Text is escaped, so `<entry` and `</feed>` are only the elements' tags.
+    let (Some(end), Some(from), Some(to)) = (
+        find(&head, b"</feed>", true),
+        find(&body, b"<entry", false),
+        find(&body, b"</feed>", true),
+    ) else {
+        return body;
+    };
+    let mut out = Vec::with_capacity(head.len() + to - from);
+    out.extend_from_slice(&head[..end]);
+    out.extend_from_slice(&body[from..to]);
+    out.extend_from_slice(&head[end..]);
+    out
+}
+
+/// Where `needle` first (or, `last`, last) occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8], last: bool) -> Option<usize> {
+    let mut at = hay.windows(needle.len());
+    if last {
+        at.rposition(|w| w == needle)
+    } else {
+        at.position(|w| w == needle)
+    }
+}
+
+/// RFC 5005: `prev-archive` where there is an older page, and on a page
+/// `current`, the subscription document.
+fn archive_links(data: &FeedData<'_>) -> Vec<Link> {
+    let mut links: Vec<Link> = data
+        .prev_archive(Format::Atom)
+        .map(|href| link(href, "prev-archive", Format::Atom.mime()))
+        .into_iter()
+        .collect();
+    if let Archive::Page(_) = data.archive {
+        links.push(link(data.url(Format::Atom), "current", Format::Atom.mime()));
+    }
+    links
+}
+
+/// `<fh:archive/>`: this document is an archive page and will not change.
+pub(super) fn archive_marker() -> BTreeMap<String, Vec<Extension>> {
+    let marker = Extension {
+        name: "fh:archive".into(),
+        value: None,
+        attrs: BTreeMap::new(),
+        children: BTreeMap::new(),
+    };
+    BTreeMap::from([("archive".to_owned(), vec![marker])])
 }
 
 fn link(href: String, rel: &str, mime: &str) -> Link {

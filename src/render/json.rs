@@ -21,6 +21,10 @@ struct Feed<'a> {
     /// copyright as RSS `copyright` and Atom `rights` do.
     #[serde(rename = "_rights", skip_serializing_if = "Option::is_none")]
     rights: Option<Rights<'a>>,
+    /// The next older items: on a feed with archive pages, its newest page,
+    /// and on a page, the one before it (RFC 5005's `prev-archive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
     /// WebSub hubs (JSON Feed 1.1 `hubs`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub>,
@@ -87,14 +91,14 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         version: "https://jsonfeed.org/version/1.1",
         title: data.title(),
         home_page_url: data.url(Format::Html),
-        feed_url: data.url(Format::Json),
+        feed_url: data.self_url(Format::Json),
+        next_url: data.prev_archive(Format::Json),
         description: data.description(),
         icon: site.logo.as_deref(),
         favicon: site.icon.as_deref(),
         authors: vec![Author { name: &site.author }],
         language: &site.language,
         hubs: data
-            .config
             .hubs()
             .into_iter()
             .map(|url| Hub {

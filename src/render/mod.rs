@@ -49,7 +49,27 @@ pub struct FeedData<'a> {
     /// The store's Last-Modified for the feed ([`crate::store::FeedState`]), which
     /// advances with every change; `None` for a feed never written.
     pub modified: Option<DateTime<Utc>>,
+    /// Which of the feed's RFC 5005 documents this is.
+    pub archive: Archive,
 }
+
+/// Where a document stands in its feed's RFC 5005 archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archive {
+    /// The subscription document, after `pages` closed pages (its
+    /// `prev-archive` is the newest of them).
+    Current { pages: u64 },
+    /// Closed page `n` (from 1): `fh:archive`, never to change, its
+    /// `prev-archive` page `n - 1`.
+    Page(u64),
+}
+
+/// RFC 5005's namespace, for `fh:archive`.
+pub const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
+
+/// How long an archive page may be reused: a year, the longest RFC 9111
+/// advises, and `immutable` with it (see [`crate::cache::Entry::new`]).
+pub const ARCHIVE_MAX_AGE: u32 = 31_536_000;
 
 impl FeedData<'_> {
     pub fn title(&self) -> String {
@@ -60,8 +80,43 @@ impl FeedData<'_> {
         crate::catalog::description(self.config, self.feed)
     }
 
+    /// The feed's subscription document in `format`.
     pub fn url(&self, format: Format) -> String {
         feed_url(self.config, self.feed, format)
+    }
+
+    /// This document's own URL in `format`.
+    pub fn self_url(&self, format: Format) -> String {
+        match self.archive {
+            Archive::Current { .. } => self.url(format),
+            Archive::Page(n) => self.page_url(n, format),
+        }
+    }
+
+    fn page_url(&self, n: u64, format: Format) -> String {
+        format!(
+            "{}{}",
+            self.config.feeds_base(),
+            archive_path(self.feed, n, format)
+        )
+    }
+
+    /// RFC 5005 `prev-archive`: the page before this document, if any.
+    pub fn prev_archive(&self, format: Format) -> Option<String> {
+        let n = match self.archive {
+            Archive::Current { pages } => pages,
+            Archive::Page(n) => n - 1,
+        };
+        (n > 0).then(|| self.page_url(n, format))
+    }
+
+    /// The WebSub hubs this document advertises: none on an archive page,
+    /// which never changes.
+    pub fn hubs(&self) -> Vec<String> {
+        match self.archive {
+            Archive::Current { .. } => self.config.hubs(),
+            Archive::Page(_) => Vec::new(),
+        }
     }
 
     /// The newest change among what the documents show: the Last-Modified header,
@@ -130,6 +185,39 @@ pub fn feed_path(feed: &FeedId, format: Format) -> String {
         _ => "feeds",
     };
     format!("/{folder}/{feed}.{}", format.ext())
+}
+
+/// Where closed page `n` of a feed is served: `/feeds/world/archive/3.atom`.
+pub fn archive_path(feed: &FeedId, n: u64, format: Format) -> String {
+    let current = feed_path(feed, format);
+    let stem = current
+        .strip_suffix(&format!(".{}", format.ext()))
+        .unwrap_or(&current);
+    format!("{stem}/archive/{n}.{}", format.ext())
+}
+
+/// Closed page of a feed in one format (RSS, Atom or JSON Feed), as served
+/// forever.
+pub fn archive_document(data: &FeedData<'_>, format: Format) -> Option<Document> {
+    let Archive::Page(n) = data.archive else {
+        return None;
+    };
+    let body = match format {
+        Format::Rss => rss::render(data),
+        Format::Atom => atom::render(data),
+        Format::Json => json::render(data),
+        Format::Html => return None,
+    };
+    Some(Document {
+        path: archive_path(data.feed, n, format),
+        content_type: format.content_type(),
+        body,
+        last_modified: data.last_modified(),
+        max_age: ARCHIVE_MAX_AGE,
+        shared: true,
+        negotiated: false,
+        link: None,
+    })
 }
 
 /// A feed's four documents: RSS, Atom, JSON Feed and its HTML page.

@@ -33,6 +33,7 @@ pub fn render(config: &Config) -> Vec<u8> {
                             items: &[],
                             tombstones: &[],
                             modified: None,
+                            archive: super::Archive::Current { pages: 0 },
                         };
                         let title = data.title();
                         w.create_element("outline")

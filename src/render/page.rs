@@ -26,6 +26,7 @@ fn head(out: &mut String, config: &Config, title: &str, feeds: &[FeedId]) {
             items: &[],
             tombstones: &[],
             modified: None,
+            archive: super::Archive::Current { pages: 0 },
         };
         for format in Format::FEEDS {
             let _ = writeln!(
@@ -143,6 +144,7 @@ pub fn index(config: &Config, latest: &[Item]) -> Vec<u8> {
             items: &[],
             tombstones: &[],
             modified: None,
+            archive: super::Archive::Current { pages: 0 },
         };
         let _ = write!(
             out,

@@ -1,7 +1,7 @@
 //! RSS 2.0 through the rss crate, with `atom:link rel="self"`, `content:encoded` for
 //! the full body and `dc:creator` for authors (RSS `author` must be an e-mail address).
 
-use super::{FeedData, GENERATOR};
+use super::{Archive, FeedData, GENERATOR};
 use crate::model::Format;
 use quick_xml::escape::escape;
 use rss::extension::atom::{AtomExtension, Link};
@@ -12,7 +12,7 @@ use rss::{Category, Channel, Enclosure, Guid, Image, Item};
 pub fn render(data: &FeedData<'_>) -> Vec<u8> {
     let site = &data.config.site;
     let home = data.url(Format::Html);
-    let channel = Channel {
+    let mut channel = Channel {
         title: data.title(),
         link: home.clone(),
         description: data.description(),
@@ -33,18 +33,21 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
             ..Default::default()
         }),
         atom_ext: Some(AtomExtension {
-            links: std::iter::once(Link {
-                href: data.url(Format::Rss),
-                rel: "self".into(),
-                mime_type: Some("application/rss+xml".into()),
-                ..Default::default()
-            })
-            .chain(data.config.hubs().into_iter().map(|hub| Link {
-                href: hub,
-                rel: "hub".into(),
-                ..Default::default()
-            }))
-            .collect(),
+            links: std::iter::once(rss_link(data.self_url(Format::Rss), "self"))
+                .chain(data.hubs().into_iter().map(|hub| Link {
+                    href: hub,
+                    rel: "hub".into(),
+                    ..Default::default()
+                }))
+                .chain(
+                    data.prev_archive(Format::Rss)
+                        .map(|href| rss_link(href, "prev-archive")),
+                )
+                .chain(
+                    matches!(data.archive, Archive::Page(_))
+                        .then(|| rss_link(data.url(Format::Rss), "current")),
+                )
+                .collect(),
         }),
         items: data.items.iter().map(|i| item(data, i)).collect(),
         namespaces: if data.items.iter().any(|i| i.image.is_some()) {
@@ -54,9 +57,34 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
         },
         ..Default::default()
     };
+    // RFC 5005 appendix B: the same `fh:archive` in an RSS channel.
+    if let Archive::Page(_) = data.archive {
+        channel
+            .namespaces
+            .insert("fh".into(), super::HISTORY_NS.into());
+        channel.extensions.insert("fh".into(), archive_marker());
+    }
     channel
         .write_to(Vec::new())
         .expect("writing XML to a Vec cannot fail")
+}
+
+fn rss_link(href: String, rel: &str) -> Link {
+    Link {
+        href,
+        rel: rel.into(),
+        mime_type: Some(Format::Rss.mime().into()),
+        ..Default::default()
+    }
+}
+
+/// `<fh:archive/>`, as the rss crate writes extensions.
+fn archive_marker() -> std::collections::BTreeMap<String, Vec<Extension>> {
+    let marker = Extension {
+        name: "fh:archive".into(),
+        ..Default::default()
+    };
+    std::collections::BTreeMap::from([("archive".to_owned(), vec![marker])])
 }
 
 fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {

@@ -52,10 +52,17 @@ pub struct Site {
     /// Ticker pages of past days, as rendered for the breaking feed's version
     /// then; at most [`DAY_PAGES`].
     days: Mutex<BTreeMap<chrono::NaiveDate, (i64, Arc<Entry>)>>,
+    /// Archive pages rendered on demand, by path, with the sum of the
+    /// versions of the feeds they were rendered from; at most [`ARCHIVE_PAGES`].
+    archives: Mutex<std::collections::HashMap<String, (i64, Arc<Entry>)>>,
 }
 
 /// Ticker day pages kept rendered; more are rendered again on demand.
 const DAY_PAGES: usize = 64;
+
+/// Archive documents kept rendered (see [`Site::archive`]): pages are small
+/// (half a feed's size) and readers that walk back fetch each once.
+const ARCHIVE_PAGES: usize = 256;
 
 /// What `/healthz` says: whether the site is serving what the store holds.
 #[derive(Debug, serde::Serialize)]
@@ -107,6 +114,7 @@ impl Site {
             poller: std::sync::OnceLock::new(),
             hub: std::sync::OnceLock::new(),
             days: Mutex::new(BTreeMap::new()),
+            archives: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -347,6 +355,69 @@ impl Site {
         Ok(Some(entry))
     }
 
+    /// The stored feeds a served feed's items are in: a timeline's members,
+    /// or the feed itself.
+    fn members(&self, feed: &FeedId) -> Vec<FeedId> {
+        crate::catalog::members(&self.config, feed).unwrap_or_else(|| vec![feed.clone()])
+    }
+
+    /// Closed archive page `n` of a feed in `format` (RSS, Atom, JSON Feed),
+    /// rendered on demand: kept (a bounded number of them) until one of the
+    /// feed's stored feeds changes, which can change a page only by an edit
+    /// or a withdrawal of one of its items. `None` for no such page.
+    pub async fn archive(
+        &self,
+        feed: &FeedId,
+        n: u64,
+        format: crate::model::Format,
+    ) -> Result<Option<Arc<Entry>>, StoreError> {
+        let path = render::archive_path(feed, n, format);
+        let members = self.members(feed);
+        let version: i64 = {
+            let rendered = lock(&self.rendered);
+            members
+                .iter()
+                .map(|m| rendered.get(m).copied().unwrap_or(0))
+                .sum()
+        };
+        if let Some((v, entry)) = lock(&self.archives).get(&path)
+            && *v == version
+        {
+            return Ok(Some(entry.clone()));
+        }
+        let Some(page) = self.store.archive_page(feed, &members, n).await? else {
+            return Ok(None);
+        };
+        let items = if crate::store::is_own_log(feed, &members) {
+            page.items
+        } else {
+            let len = page.items.len();
+            crate::merge::merge(&[page.items], len)
+        };
+        let data = FeedData {
+            config: &self.config,
+            feed,
+            items: &items,
+            tombstones: &page.tombstones,
+            modified: None,
+            archive: render::Archive::Page(n),
+        };
+        let Some(document) = render::archive_document(&data, format) else {
+            return Ok(None);
+        };
+        let entry = Arc::new(Entry::from(document));
+        let mut archives = lock(&self.archives);
+        if archives.len() >= ARCHIVE_PAGES && !archives.contains_key(&path) {
+            // The bound: one kept page goes (the map's first, an arbitrary one).
+            let first = archives.keys().next().cloned();
+            if let Some(first) = first {
+                archives.remove(&first);
+            }
+        }
+        archives.insert(path, (version, entry.clone()));
+        Ok(Some(entry))
+    }
+
     /// Renders every feed and site document now; used at start and by `build`.
     pub async fn render_everything(&self) -> Result<(), StoreError> {
         let all: BTreeSet<FeedId> = crate::catalog::feeds(&self.config).into_iter().collect();
@@ -360,35 +431,36 @@ impl Site {
         let mut data = Vec::with_capacity(feeds.len());
         for feed in &feeds {
             let size = crate::catalog::size(&self.config, feed);
-            let (items, tombstones, modified) = match crate::catalog::members(&self.config, feed) {
-                // A timeline: its members' newest items merged, its Last-Modified
-                // the newest of theirs.
-                Some(members) => {
-                    // One query for the members' newest items together; twice
-                    // the limit, since copies of one story merge into one.
-                    let lists = vec![self.store.list_merged(&members, size * 2).await?];
-                    let mut stones = Vec::new();
-                    for m in &members {
-                        stones.push(self.store.tombstones(m, size).await?);
-                    }
-                    let modified = members
-                        .iter()
-                        .filter_map(|m| versions.get(m).map(|s| s.modified))
-                        .max();
-                    let items = crate::merge::merge(&lists, size);
-                    (
-                        items,
-                        crate::merge::merge_tombstones(stones, size),
-                        modified,
-                    )
-                }
-                None => (
-                    self.store.list(feed, None, size).await?,
+            // What follows the feed's newest archive page (RFC 5005).
+            let members = self.members(feed);
+            let window = self.store.window(feed, &members, size).await?;
+            let (items, tombstones, modified) = if crate::store::is_own_log(feed, &members) {
+                (
+                    window.items,
                     self.store.tombstones(feed, size).await?,
                     versions.get(feed).map(|s| s.modified),
-                ),
+                )
+            } else {
+                // A timeline: copies of one story merged into one, its
+                // Last-Modified the newest of its members'.
+                let mut stones = Vec::new();
+                for m in &members {
+                    stones.push(self.store.tombstones(m, size).await?);
+                }
+                let modified = members
+                    .iter()
+                    .filter_map(|m| versions.get(m).map(|s| s.modified))
+                    .max();
+                (
+                    crate::merge::merge(&[window.items], size),
+                    crate::merge::merge_tombstones(stones, size),
+                    modified,
+                )
             };
-            data.push((feed.clone(), items, tombstones, modified));
+            let archive = render::Archive::Current {
+                pages: window.pages,
+            };
+            data.push((feed.clone(), items, tombstones, modified, archive));
         }
         let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
         let latest =
@@ -410,13 +482,14 @@ impl Site {
             // at a time beside what the cache keeps.
             let mut entries = Vec::new();
             let mut add = |d: render::Document| entries.push((d.path.clone(), Entry::from(d)));
-            for (feed, items, tombstones, modified) in data {
+            for (feed, items, tombstones, modified, archive) in data {
                 let data = FeedData {
                     config: &config,
                     feed: &feed,
                     items: &items,
                     tombstones: &tombstones,
                     modified,
+                    archive,
                 };
                 render::feed_documents(&data).for_each(&mut add);
             }

@@ -133,6 +133,26 @@ pub trait Store: Send + Sync + 'static {
     /// many feeds and items the members hold.
     async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>, StoreError>;
 
+    /// RFC 5005: what a served feed's subscription document holds, everything
+    /// its log has after its newest closed archive page. First the log is
+    /// brought up to date (a timeline's is taken forward from its `members`'
+    /// logs; a stored feed is its own one member and its log grows with its
+    /// writes), and the pages due are closed: while more than `size` entries
+    /// follow the last page, the oldest `size / 2` of them become the next
+    /// one ([`archive_bounds`]), so the document holds at most `size` entries,
+    /// and more than half of that once the feed has pages.
+    async fn window(&self, feed: &FeedId, members: &[FeedId], size: usize) -> Result<Window>;
+
+    /// Closed archive page `page` (from 1, the oldest) of a served feed: the
+    /// items its slots hold that are still in the feed, and tombstones for
+    /// those withdrawn. `None` for a page not closed.
+    async fn archive_page(
+        &self,
+        feed: &FeedId,
+        members: &[FeedId],
+        page: u64,
+    ) -> Result<Option<ArchivePage>>;
+
     /// A feed's most recent tombstones, newest first.
     async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>, StoreError>;
 
@@ -226,6 +246,54 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<tokio::sync::mpsc::Receiver<Vec<FeedId>>>, StoreError> {
         Ok(None)
     }
+}
+
+/// See [`Store::window`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// How many archive pages are closed: pages `1..=pages` exist.
+    pub pages: u64,
+    /// The entries after the newest page that are still in the feed, newest first.
+    pub items: Vec<Item>,
+}
+
+/// See [`Store::archive_page`].
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ArchivePage {
+    pub items: Vec<Item>,
+    pub tombstones: Vec<Tombstone>,
+}
+
+/// The last seqs of the archive pages to close, given the seqs of a feed's
+/// log after its newest page (ascending) and the feed's size: pages of
+/// `size / 2` entries (at least one) from the front, while more than `size`
+/// would remain after the page.
+pub fn archive_bounds(open: &[i64], size: usize) -> Vec<i64> {
+    let size = size.max(1);
+    let page = (size / 2).max(1);
+    let mut start = 0;
+    let mut bounds = Vec::new();
+    while open.len() - start > size {
+        start += page;
+        bounds.push(open[start - 1]);
+    }
+    bounds
+}
+
+/// The key a served feed's archive log is kept under: a stored feed's own
+/// key, and `timeline:` before a timeline's name (which may be a category's
+/// too).
+pub(crate) fn log_key(feed: &FeedId) -> std::borrow::Cow<'_, str> {
+    match feed {
+        FeedId::Timeline(name) => format!("timeline:{name}").into(),
+        other => other.key(),
+    }
+}
+
+/// Whether `members` is the feed itself: a stored feed, whose log its
+/// writes keep, rather than a timeline's, taken from its members'.
+pub(crate) fn is_own_log(feed: &FeedId, members: &[FeedId]) -> bool {
+    matches!(members, [m] if m == feed)
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -611,6 +679,27 @@ pub async fn open(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn archive_pages_leave_between_half_and_all_of_size() {
+        use super::archive_bounds;
+        let log: Vec<i64> = (1..=120).collect();
+        assert!(archive_bounds(&log[..50], 50).is_empty());
+        assert_eq!(archive_bounds(&log[..51], 50), vec![25]);
+        // 120 entries: pages of 25 until 50 or fewer remain.
+        assert_eq!(archive_bounds(&log, 50), vec![25, 50, 75]);
+        for n in 0..log.len() {
+            let bounds = archive_bounds(&log[..n], 50);
+            let left = n - bounds.len() * 25;
+            assert!(
+                left <= 50 && (bounds.is_empty() || left > 25),
+                "{n}: {left}"
+            );
+        }
+        // Numbers need not be dense: pages count entries.
+        assert_eq!(archive_bounds(&[3, 9, 10], 1), vec![3, 9]);
+        assert_eq!(archive_bounds(&[3, 9], 0), vec![3]);
+    }
+
     #[test]
     fn redact_hides_passwords_only() {
         assert_eq!(

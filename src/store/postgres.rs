@@ -188,6 +188,18 @@ const SAVE_STATES: &str = "UPDATE sources AS s SET url = v.url, etag = v.etag,
 
 const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
 
+/// A JSON array of `[feed, seq]` (`$1`) as rows `(member, seq)`: a timeline's
+/// cursors into its members' logs.
+const CURSORS_IN: &str = "SELECT c ->> 0 AS member, (c ->> 1)::bigint AS seq
+    FROM json_array_elements($1::json) AS c";
+
+/// A JSON array of `[feed, item_id, seq, deleted, link]` (`$1`) as rows.
+const LOG_ROWS_IN: &str = "SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint, (r ->> 3)::bigint, r ->> 4
+    FROM json_array_elements($1::json) AS r";
+
+/// Taking a timeline's log forward: one instance at a time, until commit.
+const TIMELINE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
+
 /// True for errors that mean "the database cannot be reached right now", as opposed
 /// to a bad query or bad data: the caller should retry later (HTTP 503).
 fn is_unavailable(e: &sqlx::Error) -> bool {
@@ -258,6 +270,9 @@ async fn finish(
             .bind(payload)
             .execute(&mut *conn)
             .await?;
+    }
+    if !feeds.is_empty() {
+        number_log(conn).await?;
     }
     Ok(())
 }
@@ -376,6 +391,14 @@ async fn upsert_batch(
     .bind(&feeds.3)
     .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "INSERT INTO feed_log (feed, item_id) SELECT * FROM UNNEST($1::text[], $2::text[])
+         ON CONFLICT (feed, item_id) DO NOTHING",
+    )
+    .bind(&feeds.0)
+    .bind(&feeds.1)
+    .execute(&mut *conn)
+    .await?;
     // A withdrawn item that comes back is no longer deleted.
     let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
     let revived: Vec<(String,)> =
@@ -383,6 +406,13 @@ async fn upsert_batch(
             .bind(&created_ids)
             .fetch_all(&mut *conn)
             .await?;
+    sqlx::query(
+        "UPDATE feed_log SET deleted = NULL, link = NULL
+         WHERE item_id = ANY($1) AND deleted IS NOT NULL",
+    )
+    .bind(&created_ids)
+    .execute(&mut *conn)
+    .await?;
     touched.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
     sqlx::query("RELEASE SAVEPOINT upsert_batch")
         .execute(&mut *conn)
@@ -652,6 +682,35 @@ impl Store for PgStore {
 
     async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>> {
         list_merged(&mut *self.read().await?, feeds, limit)
+            .await
+            .map_err(classify)
+    }
+
+    async fn window(
+        &self,
+        feed: &FeedId,
+        members: &[FeedId],
+        size: usize,
+    ) -> Result<super::Window> {
+        let due = archive_due(&mut *self.read().await?, feed, members, size)
+            .await
+            .map_err(classify)?;
+        if due {
+            self.write(move || archive_tx(&self.pool, feed, members, size))
+                .await?;
+        }
+        window(&mut *self.read().await?, feed, members)
+            .await
+            .map_err(classify)
+    }
+
+    async fn archive_page(
+        &self,
+        feed: &FeedId,
+        members: &[FeedId],
+        page: u64,
+    ) -> Result<Option<super::ArchivePage>> {
+        archive_page(&mut *self.read().await?, feed, members, page)
             .await
             .map_err(classify)
     }

@@ -108,6 +108,281 @@ macro_rules! shared_sql {
             rows.iter().map(|(id, doc)| decode(id, doc)).collect()
         }
 
+        /// RFC 5005: takes a timeline's log forward and closes the pages due
+        /// (see [`crate::store::Store::window`]), in one transaction.
+        pub(super) async fn archive_tx(
+            pool: &$Pool,
+            feed: &FeedId,
+            members: &[FeedId],
+            size: usize,
+        ) -> Result<()> {
+            let mut tx = pool.begin().await?;
+            if !$crate::store::is_own_log(feed, members) {
+                extend_log(&mut tx, feed, members).await?;
+            }
+            close_pages(&mut tx, feed, size).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Whether [`archive_tx`] has work: a member's log past the timeline's
+        /// cursor into it, or more than `size` entries after the last page. A
+        /// read, so that a render pass with nothing to archive writes nothing.
+        pub(super) async fn archive_due(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            members: &[FeedId],
+            size: usize,
+        ) -> Result<bool> {
+            if !$crate::store::is_own_log(feed, members) {
+                let cursors = cursors(conn, feed, members).await?;
+                let ahead: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT l.seq FROM ({CURSORS_IN}) AS c
+                     JOIN feed_log l ON l.feed = c.member AND l.seq > c.seq LIMIT 1"
+                )))
+                .bind(cursors)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if ahead.is_some() {
+                    return Ok(true);
+                }
+            }
+            let (_, last) = last_page(conn, feed).await?;
+            let (open,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM feed_log WHERE feed = $1 AND seq > $2")
+                    .bind($crate::store::log_key(feed))
+                    .bind(last)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            Ok(usize::try_from(open).unwrap_or(0) > size)
+        }
+
+        /// A timeline's cursors into its members' logs, as the JSON
+        /// `[[member, seq], ...]` that `CURSORS_IN` reads (0: nothing read yet).
+        async fn cursors(conn: &mut $Conn, feed: &FeedId, members: &[FeedId]) -> Result<String> {
+            let read: Vec<(String, i64)> =
+                sqlx::query_as("SELECT member, seq FROM archive_cursors WHERE feed = $1")
+                    .bind($crate::store::log_key(feed))
+                    .fetch_all(&mut *conn)
+                    .await?;
+            let read: BTreeMap<String, i64> = read.into_iter().collect();
+            let cursors: Vec<(std::borrow::Cow<str>, i64)> = members
+                .iter()
+                .map(|m| {
+                    let at = read.get(m.key().as_ref()).copied().unwrap_or(0);
+                    (m.key(), at)
+                })
+                .collect();
+            Ok(serde_json::to_string(&cursors).expect("strings and numbers serialize"))
+        }
+
+        /// Appends to a timeline's log what its members' logs gained since it
+        /// last read them: each item once (one already there keeps its place),
+        /// oldest first, withdrawn ones with their tombstones. Under a lock,
+        /// so that of instances rendering the timeline at once one appends.
+        async fn extend_log(conn: &mut $Conn, feed: &FeedId, members: &[FeedId]) -> Result<()> {
+            sqlx::query(TIMELINE_LOCK)
+                .bind($crate::store::log_key(feed))
+                .execute(&mut *conn)
+                .await?;
+            let cursors = cursors(conn, feed, members).await?;
+            type Row = (String, i64, String, Option<i64>, Option<String>, Option<i64>);
+            let mut rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT l.feed, l.seq, l.item_id, l.deleted, l.link, i.published
+                 FROM ({CURSORS_IN}) AS c
+                 JOIN feed_log l ON l.feed = c.member AND l.seq > c.seq
+                 LEFT JOIN items i ON i.id = l.item_id"
+            )))
+            .bind(cursors)
+            .fetch_all(&mut *conn)
+            .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut tops: BTreeMap<String, i64> = BTreeMap::new();
+            for (member, seq, ..) in &rows {
+                let top = tops.entry(member.clone()).or_insert(*seq);
+                *top = (*top).max(*seq);
+            }
+            rows.sort_by(|a, b| (a.5.unwrap_or(0), &a.2).cmp(&(b.5.unwrap_or(0), &b.2)));
+            let (top,): (Option<i64>,) =
+                sqlx::query_as("SELECT max(seq) FROM feed_log WHERE feed = $1")
+                    .bind($crate::store::log_key(feed))
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let mut next = top.unwrap_or(0);
+            let mut seen = std::collections::HashSet::new();
+            let key = $crate::store::log_key(feed);
+            let log: Vec<(&str, &str, i64, Option<i64>, Option<&str>)> = rows
+                .iter()
+                .filter(|r| seen.insert(r.2.as_str()))
+                .map(|r| {
+                    next += 1;
+                    (key.as_ref(), r.2.as_str(), next, r.3, r.4.as_deref())
+                })
+                .collect();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO feed_log (feed, item_id, seq, deleted, link) {LOG_ROWS_IN}
+                 ON CONFLICT (feed, item_id) DO NOTHING"
+            )))
+            .bind(serde_json::to_string(&log).expect("rows serialize"))
+            .execute(&mut *conn)
+            .await?;
+            let tops: Vec<(String, i64)> = tops.into_iter().collect();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO archive_cursors (feed, member, seq)
+                 SELECT $2, c.member, c.seq FROM ({CURSORS_IN}) AS c WHERE true
+                 ON CONFLICT (feed, member) DO UPDATE SET seq = excluded.seq"
+            )))
+            .bind(serde_json::to_string(&tops).expect("rows serialize"))
+            .bind($crate::store::log_key(feed))
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// The newest closed page of a feed and its last seq; `(0, 0)` for none.
+        async fn last_page(conn: &mut $Conn, feed: &FeedId) -> Result<(i64, i64)> {
+            let row: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT page, last_seq FROM archive_pages WHERE feed = $1
+                 ORDER BY page DESC LIMIT 1",
+            )
+            .bind($crate::store::log_key(feed))
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.unwrap_or((0, 0)))
+        }
+
+        /// Closes the pages [`crate::store::archive_bounds`] says are due. Pages
+        /// are cut from the front of an append-only log, so instances closing
+        /// at once cut the same pages, and the second write of one is a no-op.
+        async fn close_pages(conn: &mut $Conn, feed: &FeedId, size: usize) -> Result<()> {
+            let (page, last) = last_page(conn, feed).await?;
+            let open: Vec<(i64,)> = sqlx::query_as(
+                "SELECT seq FROM feed_log WHERE feed = $1 AND seq > $2 ORDER BY seq",
+            )
+            .bind($crate::store::log_key(feed))
+            .bind(last)
+            .fetch_all(&mut *conn)
+            .await?;
+            let open: Vec<i64> = open.into_iter().map(|(s,)| s).collect();
+            for (page, last_seq) in (page + 1..).zip($crate::store::archive_bounds(&open, size)) {
+                sqlx::query(
+                    "INSERT INTO archive_pages (feed, page, last_seq) VALUES ($1, $2, $3)
+                     ON CONFLICT (feed, page) DO NOTHING",
+                )
+                .bind($crate::store::log_key(feed))
+                .bind(page)
+                .bind(last_seq)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// The items of a feed's log in `(after, upto]` that are still in the
+        /// feed (in one of `members`), newest first.
+        async fn logged_items(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            members: &[FeedId],
+            after: i64,
+            upto: i64,
+        ) -> Result<Vec<Item>> {
+            let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT i.id, i.doc FROM feed_log l JOIN items i ON i.id = l.item_id
+                 WHERE l.feed = $2 AND l.seq > $3 AND l.seq <= $4
+                   AND EXISTS (SELECT 1 FROM item_feeds f
+                               WHERE f.item_id = l.item_id AND f.feed IN ({FEEDS_IN}))
+                 ORDER BY i.published DESC, i.id DESC"
+            )))
+            .bind($crate::store::feed_keys(members))
+            .bind($crate::store::log_key(feed))
+            .bind(after)
+            .bind(upto)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+        }
+
+        /// What follows a feed's newest closed page (see
+        /// [`crate::store::Store::window`]).
+        pub(super) async fn window(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            members: &[FeedId],
+        ) -> Result<$crate::store::Window> {
+            let (pages, last) = last_page(conn, feed).await?;
+            Ok($crate::store::Window {
+                pages: u64::try_from(pages).unwrap_or(0),
+                items: logged_items(conn, feed, members, last, i64::MAX).await?,
+            })
+        }
+
+        /// A closed page: its items and the tombstones of those withdrawn.
+        pub(super) async fn archive_page(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            members: &[FeedId],
+            page: u64,
+        ) -> Result<Option<$crate::store::ArchivePage>> {
+            let Ok(page) = i64::try_from(page) else {
+                return Ok(None);
+            };
+            let bounds: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT page, last_seq FROM archive_pages WHERE feed = $1 AND page IN ($2, $3)",
+            )
+            .bind($crate::store::log_key(feed))
+            .bind(page)
+            .bind(page - 1)
+            .fetch_all(&mut *conn)
+            .await?;
+            let Some(&(_, upto)) = bounds.iter().find(|b| b.0 == page) else {
+                return Ok(None);
+            };
+            let after = bounds.iter().find(|b| b.0 == page - 1).map_or(0, |b| b.1);
+            let items = logged_items(conn, feed, members, after, upto).await?;
+            let stones: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+                "SELECT item_id, link, deleted FROM feed_log
+                 WHERE feed = $1 AND seq > $2 AND seq <= $3 AND deleted IS NOT NULL
+                 ORDER BY deleted DESC, item_id DESC",
+            )
+            .bind($crate::store::log_key(feed))
+            .bind(after)
+            .bind(upto)
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(Some($crate::store::ArchivePage {
+                items,
+                tombstones: stones.into_iter().map(tombstone).collect(),
+            }))
+        }
+
+        /// Numbers the log rows this transaction added (`seq IS NULL`), per
+        /// feed after the feed's last number, oldest published first. Run by
+        /// `finish` once it holds the changed feeds' `feed_versions` rows: no
+        /// other writer can number those feeds before this one commits.
+        async fn number_log(conn: &mut $Conn) -> Result<()> {
+            sqlx::query(
+                "WITH pending AS (
+                   SELECT l.feed, l.item_id,
+                          row_number() OVER (PARTITION BY l.feed
+                                             ORDER BY coalesce(i.published, 0), l.item_id) AS n
+                   FROM feed_log l LEFT JOIN items i ON i.id = l.item_id
+                   WHERE l.seq IS NULL),
+                 base AS (
+                   SELECT p.feed, (SELECT coalesce(max(m.seq), 0) FROM feed_log m
+                                   WHERE m.feed = p.feed) AS top
+                   FROM (SELECT DISTINCT feed FROM pending) p)
+                 UPDATE feed_log SET seq = base.top + pending.n
+                 FROM pending JOIN base ON base.feed = pending.feed
+                 WHERE feed_log.feed = pending.feed AND feed_log.item_id = pending.item_id",
+            )
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
         fn tombstone((id, link, deleted): (String, Option<String>, i64)) -> Tombstone {
             Tombstone {
                 id,
@@ -183,6 +458,13 @@ macro_rules! shared_sql {
                 return Ok(false);
             };
             let item = decode(id, &doc)?;
+            // Its slot in each feed's log (and archive page) becomes its tombstone.
+            sqlx::query("UPDATE feed_log SET deleted = $2, link = $3 WHERE item_id = $1")
+                .bind(id)
+                .bind(millis(at))
+                .bind(&item.link)
+                .execute(&mut *conn)
+                .await?;
             for feed in $crate::catalog::item_feeds(&item) {
                 let stone = Tombstone {
                     id: id.to_owned(),
@@ -745,6 +1027,14 @@ macro_rules! shared_sql {
                 .bind(millis(item.published))
                 .execute(&mut *conn)
                 .await?;
+                sqlx::query(
+                    "INSERT INTO feed_log (feed, item_id) VALUES ($1, $2)
+                     ON CONFLICT (feed, item_id) DO NOTHING",
+                )
+                .bind(feed.key())
+                .bind(&item.id)
+                .execute(&mut *conn)
+                .await?;
                 changed.insert(feed);
             }
             let revived: Vec<(String,)> =
@@ -752,6 +1042,13 @@ macro_rules! shared_sql {
                     .bind(&item.id)
                     .fetch_all(&mut *conn)
                     .await?;
+            sqlx::query(
+                "UPDATE feed_log SET deleted = NULL, link = NULL
+                 WHERE item_id = $1 AND deleted IS NOT NULL",
+            )
+            .bind(&item.id)
+            .execute(&mut *conn)
+            .await?;
             changed.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
             Ok(())
         }

@@ -138,6 +138,22 @@ const SAVE_STATES: &str = "UPDATE sources SET url = v.value ->> 'url', etag = v.
 /// A JSON array of feed keys (`$1`) as rows, for `list_merged`.
 const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
 
+/// A JSON array of `[feed, seq]` (`$1`) as rows `(member, seq)`: a timeline's
+/// cursors into its members' logs.
+const CURSORS_IN: &str = "SELECT value ->> 0 AS member, value ->> 1 AS seq FROM json_each($1)";
+
+/// A JSON array of `[feed, item_id, seq, deleted, link]` (`$1`) as rows.
+const LOG_ROWS_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+    FROM json_each($1) WHERE true";
+
+/// Taking a timeline's log forward: SQLite's one writer already excludes
+/// every other.
+const TIMELINE_LOCK: &str = "SELECT $1";
+
+/// Log rows of the ids in a JSON array (`$1`) come back from the dead.
+const REVIVE_LOG_JSON: &str = "UPDATE feed_log SET deleted = NULL, link = NULL
+    WHERE item_id IN (SELECT value FROM json_each($1)) AND deleted IS NOT NULL";
+
 /// The embedded migrations, one file per change in `migrations/sqlite/`.
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -211,7 +227,7 @@ async fn finish(
     .bind(feed_changes(feeds, dates))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    number_log(conn).await
 }
 
 /// Upserts a batch with a few statements for the whole batch: the stored rows
@@ -291,11 +307,20 @@ async fn upsert_batch(
             })
         })
         .collect();
+    let feeds = json(&feeds);
     sqlx::query(
         "INSERT INTO item_feeds (feed, item_id, kind, published)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1)",
     )
-    .bind(json(&feeds))
+    .bind(&feeds)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO feed_log (feed, item_id)
+         SELECT value ->> 0, value ->> 1 FROM json_each($1) WHERE true
+         ON CONFLICT (feed, item_id) DO NOTHING",
+    )
+    .bind(&feeds)
     .execute(&mut *conn)
     .await?;
     // A withdrawn item that comes back is no longer deleted.
@@ -304,12 +329,17 @@ async fn upsert_batch(
         .map(|(id, ..)| id.as_str())
         .filter(|id| !existed.contains(*id))
         .collect();
+    let created = json(&created);
     let revived: Vec<(String,)> = sqlx::query_as(
         "DELETE FROM tombstones WHERE item_id IN (SELECT value FROM json_each($1)) RETURNING feed",
     )
-    .bind(json(&created))
+    .bind(&created)
     .fetch_all(&mut *conn)
     .await?;
+    sqlx::query(REVIVE_LOG_JSON)
+        .bind(&created)
+        .execute(&mut *conn)
+        .await?;
     changed.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
     Ok(outcomes)
 }
@@ -361,6 +391,27 @@ impl Store for SqliteStore {
 
     async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>> {
         list_merged(&mut *self.read.acquire().await?, feeds, limit).await
+    }
+
+    async fn window(
+        &self,
+        feed: &FeedId,
+        members: &[FeedId],
+        size: usize,
+    ) -> Result<super::Window> {
+        if archive_due(&mut *self.read.acquire().await?, feed, members, size).await? {
+            archive_tx(&self.write, feed, members, size).await?;
+        }
+        window(&mut *self.read.acquire().await?, feed, members).await
+    }
+
+    async fn archive_page(
+        &self,
+        feed: &FeedId,
+        members: &[FeedId],
+        page: u64,
+    ) -> Result<Option<super::ArchivePage>> {
+        archive_page(&mut *self.read.acquire().await?, feed, members, page).await
     }
 
     async fn tombstones(&self, feed: &FeedId, limit: usize) -> Result<Vec<Tombstone>> {

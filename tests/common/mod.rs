@@ -211,20 +211,30 @@ pub fn run_cli(args: &[&str]) -> (Option<i32>, String, String) {
 /// feed path (`/feeds/world`), as the server serves them, where the tool is
 /// present: no FAIL.
 pub async fn check_feed(server: &Server, feeds: &[&str]) {
+    let paths: Vec<String> = feeds
+        .iter()
+        .flat_map(|feed| ["rss", "atom", "json"].map(|ext| format!("{feed}.{ext}")))
+        .collect();
+    check_documents(server, &paths).await;
+}
+
+/// `../shared/tools/check-feed` on documents (`/feeds/world/archive/1.atom`)
+/// as the server serves them, where the tool is present: no FAIL.
+pub async fn check_documents(server: &Server, paths: &[String]) {
     let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/check-feed");
     if !tool.exists() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for feed in feeds {
-        for ext in ["rss", "atom", "json"] {
-            let (status, _, body) = get(&server.url(&format!("{feed}.{ext}")), &[]).await;
-            assert_eq!(status, 200, "{feed}.{ext}");
-            let path = dir.path().join(format!("{}.{ext}", feed.replace('/', "_")));
-            std::fs::write(&path, body).unwrap();
-            files.push(path);
-        }
+    for doc in paths {
+        let (status, _, body) = get(&server.url(doc), &[]).await;
+        assert_eq!(status, 200, "{doc}");
+        let path = dir
+            .path()
+            .join(doc.trim_start_matches('/').replace('/', "_"));
+        std::fs::write(&path, body).unwrap();
+        files.push(path);
     }
     let out = Command::new(&tool).args(&files).output().unwrap();
     let report = format!(

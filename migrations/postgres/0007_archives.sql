@@ -1,0 +1,39 @@
+-- RFC 5005 archives. Every item a served feed ever carried, in the order it
+-- came in: `seq` is numbered per feed by the write's own transaction once it
+-- holds the feed's `feed_versions` row (NULL until then), so on PostgreSQL too
+-- a feed's numbers commit in order and a page closed at seq N never misses a
+-- later commit with a smaller number. A row outlives its item: a withdrawal
+-- sets `deleted` (the tombstone its archive page shows in its place).
+CREATE TABLE feed_log (
+    feed    TEXT COLLATE "C" NOT NULL,
+    item_id TEXT COLLATE "C" NOT NULL,
+    seq     BIGINT,
+    deleted BIGINT,           -- unix milliseconds, when withdrawn
+    link    TEXT,              -- the withdrawn item's link, for its tombstone
+    PRIMARY KEY (feed, item_id)
+);
+CREATE UNIQUE INDEX feed_log_seq ON feed_log (feed, seq);
+CREATE INDEX feed_log_item ON feed_log (item_id);
+CREATE INDEX feed_log_pending ON feed_log (feed) WHERE seq IS NULL;
+
+-- Closed archive pages: page N of a feed is its log after page N-1's last_seq
+-- up to and including its own. A page never moves once written.
+CREATE TABLE archive_pages (
+    feed     TEXT COLLATE "C" NOT NULL,
+    page     BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    PRIMARY KEY (feed, page)
+);
+
+-- A timeline's log is its members' logs taken in turn: how far it has read each.
+CREATE TABLE archive_cursors (
+    feed   TEXT COLLATE "C" NOT NULL,
+    member TEXT COLLATE "C" NOT NULL,
+    seq    BIGINT NOT NULL,
+    PRIMARY KEY (feed, member)
+);
+
+-- What is stored already, in the order it was published.
+INSERT INTO feed_log (feed, item_id, seq)
+SELECT feed, item_id, row_number() OVER (PARTITION BY feed ORDER BY published, item_id)
+FROM item_feeds;

@@ -1,0 +1,381 @@
+//! RFC 5005 archives through the real server: walking `prev-archive` from a
+//! feed's subscription document reaches every item the feed ever carried,
+//! each exactly once, in RSS, Atom and JSON Feed, for a category, `all` and a
+//! timeline; closed pages never change (same bytes and ETag after more
+//! articles and after a restart) and say so (`fh:archive`, `immutable`); a
+//! withdrawn item leaves its tombstone in its page; every page passes
+//! `../shared/tools/check-feed`.
+
+mod common;
+
+use common::{Server, SiteDir, TOKEN, client, get, header};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What one document says, as far as archives go.
+#[derive(Debug, Default)]
+struct Doc {
+    ids: Vec<String>,
+    prev: Option<String>,
+    current: Option<String>,
+    archive: bool,
+    tombstones: Vec<String>,
+}
+
+/// Atom or RSS, read by element path: entry (item) ids, the feed's
+/// `prev-archive` and `current` links, `fh:archive`, tombstones.
+fn read_xml(body: &str) -> Doc {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(body);
+    let mut path: Vec<String> = Vec::new();
+    let mut doc = Doc::default();
+    let mut text = String::new();
+    loop {
+        let event = reader.read_event().expect("well-formed XML");
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+            let attr = |key: &str| {
+                e.attributes()
+                    .flatten()
+                    .find(|a| a.key.as_ref() == key.as_bytes())
+                    .map(|a| {
+                        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                            .unwrap()
+                            .into_owned()
+                    })
+            };
+            let parent: Vec<&str> = path.iter().map(String::as_str).collect();
+            match (parent.as_slice(), name.as_str()) {
+                (["feed"] | ["rss", "channel"], "link" | "atom:link") => {
+                    match attr("rel").as_deref() {
+                        Some("prev-archive") => doc.prev = attr("href"),
+                        Some("current") => doc.current = attr("href"),
+                        _ => {}
+                    }
+                }
+                (["feed"] | ["rss", "channel"], "fh:archive") => doc.archive = true,
+                (["feed"], "at:deleted-entry") => doc.tombstones.push(attr("ref").unwrap()),
+                _ => {}
+            }
+            if !empty {
+                path.push(name);
+                text.clear();
+            }
+            continue;
+        }
+        match event {
+            Event::Text(t) => text.push_str(&t.decode().unwrap()),
+            Event::GeneralRef(r) => {
+                let name = String::from_utf8(r.to_vec()).unwrap();
+                text.push_str(&quick_xml::escape::unescape(&format!("&{name};")).unwrap());
+            }
+            Event::CData(c) => text.push_str(std::str::from_utf8(&c).unwrap()),
+            Event::End(_) => {
+                let p: Vec<&str> = path.iter().map(String::as_str).collect();
+                if matches!(
+                    p.as_slice(),
+                    ["feed", "entry", "id"] | ["rss", "channel", "item", "guid"]
+                ) {
+                    doc.ids.push(text.trim().to_owned());
+                }
+                path.pop();
+                text.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    doc
+}
+
+fn read_json(body: &str) -> Doc {
+    let v: serde_json::Value = serde_json::from_str(body).expect("JSON Feed");
+    Doc {
+        ids: v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect(),
+        prev: v["next_url"].as_str().map(str::to_owned),
+        ..Doc::default()
+    }
+}
+
+/// The path of one of our URLs (documents name the configured public base).
+fn path_of(url: &str) -> String {
+    reqwest::Url::parse(url).unwrap().path().to_owned()
+}
+
+/// One archive document as served: what it says, its bytes and headers.
+struct Fetched {
+    doc: Doc,
+    body: String,
+    etag: String,
+    cache_control: String,
+}
+
+async fn fetch(server: &Server, path: &str) -> Fetched {
+    let (status, headers, body) = get(&server.url(path), &[]).await;
+    assert_eq!(status, 200, "{path}");
+    let body = String::from_utf8(body).unwrap();
+    let doc = if path.ends_with(".json") {
+        read_json(&body)
+    } else {
+        read_xml(&body)
+    };
+    Fetched {
+        doc,
+        etag: header(&headers, "etag"),
+        cache_control: header(&headers, "cache-control"),
+        body,
+    }
+}
+
+/// Walks `prev-archive` from `current` (`/feeds/world.atom`): the ids of every
+/// document, and the pages' paths, newest first. Every page says it is one.
+async fn walk(server: &Server, current: &str) -> (Vec<String>, Vec<String>) {
+    let head = fetch(server, current).await;
+    assert!(!head.doc.archive, "{current} is no archive page");
+    assert!(!head.cache_control.contains("immutable"), "{current}");
+    let mut ids = head.doc.ids;
+    let mut pages = Vec::new();
+    let mut next = head.doc.prev;
+    while let Some(url) = next {
+        let path = path_of(&url);
+        assert!(!pages.contains(&path), "{path} twice in the walk");
+        let page = fetch(server, &path).await;
+        if !path.ends_with(".json") {
+            assert!(page.doc.archive, "{path} has fh:archive");
+            assert_eq!(
+                page.doc.current.as_deref().map(path_of).as_deref(),
+                Some(current)
+            );
+        }
+        assert_eq!(
+            page.cache_control, "public, max-age=31536000, immutable",
+            "{path}"
+        );
+        assert!(!page.etag.is_empty(), "{path}");
+        ids.extend(page.doc.ids);
+        next = page.doc.prev;
+        pages.push(path);
+    }
+    (ids, pages)
+}
+
+/// Every id once, and exactly the expected ones.
+fn assert_each_once(what: &str, ids: &[String], expected: &BTreeSet<String>) {
+    let mut seen = BTreeMap::new();
+    for id in ids {
+        *seen.entry(id.clone()).or_insert(0) += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "{what}: seen more than once: {twice:?}");
+    let got: BTreeSet<String> = seen.into_keys().collect();
+    let missing: Vec<_> = expected.difference(&got).collect();
+    let extra: Vec<_> = got.difference(expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: {} missing {missing:?}, {} extra {extra:?}",
+        missing.len(),
+        extra.len()
+    );
+}
+
+/// The ids a feed shows now, which all fit one document (before the test
+/// posts anything).
+async fn ids_now(server: &Server, current: &str) -> BTreeSet<String> {
+    let (ids, pages) = walk(server, current).await;
+    assert!(pages.is_empty(), "{current} has no pages yet");
+    ids.into_iter().collect()
+}
+
+/// Posts an article; its key (for the API) and its id (in the feeds).
+async fn post(
+    server: &Server,
+    i: usize,
+    category: &str,
+    published: chrono::DateTime<chrono::Utc>,
+) -> (String, String) {
+    let resp = client()
+        .post(server.url("/api/v1/articles"))
+        .bearer_auth(TOKEN)
+        .json(&json!({
+            "id": format!("archive-{i:03}"),
+            "title": format!("Archive story {i}: {category} desk"),
+            "category": category,
+            "published": published.to_rfc3339(),
+            "author": "Archive Desk",
+            "content_markdown": format!("Paragraph {i} of the archive walk."),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let out: serde_json::Value = resp.json().await.unwrap();
+    (
+        out["id"].as_str().unwrap().to_owned(),
+        out["guid"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn walking_prev_archive_reaches_every_item_once() {
+    let site = SiteDir::demo();
+    site.append_config(
+        "\n[[timelines]]\nname = \"desk\"\ntitle = \"Desk\"\ncategories = [\"world\", \"tech\"]\nlimit = 60\n",
+    );
+    let server = Server::start(&site, &[]);
+    let mut expect: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for feed in [
+        "/feeds/world",
+        "/feeds/tech",
+        "/feeds/all",
+        "/timelines/desk",
+    ] {
+        expect.insert(feed, ids_now(&server, &format!("{feed}.atom")).await);
+    }
+
+    // 500 articles published over four months, posted out of date order (an
+    // archive is in the order items came in, not by their dates).
+    let start = chrono::DateTime::parse_from_rfc3339("2026-06-01T08:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut keys = BTreeMap::new();
+    for i in 0..500 {
+        let category = if i % 5 == 4 { "tech" } else { "world" };
+        let minutes = (i as i64 * 7919) % (120 * 24 * 60);
+        let published = start + chrono::Duration::minutes(minutes);
+        let (key, id) = post(&server, i, category, published).await;
+        keys.insert(id.clone(), key);
+        for feed in [
+            format!("/feeds/{category}"),
+            "/feeds/all".into(),
+            "/timelines/desk".into(),
+        ] {
+            expect.get_mut(feed.as_str()).unwrap().insert(id.clone());
+        }
+    }
+
+    // Rendering follows the writes within a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut world_pages = Vec::new();
+    for (feed, expected) in &expect {
+        for ext in ["atom", "rss", "json"] {
+            let current = format!("{feed}.{ext}");
+            let (ids, pages) = walk(&server, &current).await;
+            assert!(pages.len() >= 2, "{current}: {} pages", pages.len());
+            assert_each_once(&current, &ids, expected);
+            if *feed == "/feeds/world" || *feed == "/timelines/desk" {
+                world_pages.extend(pages);
+            }
+        }
+    }
+    // The subscription document stays within the feed's size (50, the
+    // timeline's 60) and above half of it.
+    let current = fetch(&server, "/feeds/world.atom").await;
+    assert!(
+        (26..=50).contains(&current.doc.ids.len()),
+        "{}",
+        current.doc.ids.len()
+    );
+    let current = fetch(&server, "/timelines/desk.atom").await;
+    assert!(
+        (31..=60).contains(&current.doc.ids.len()),
+        "{}",
+        current.doc.ids.len()
+    );
+
+    // Every archive page passes check-feed.
+    common::check_documents(&server, &world_pages).await;
+
+    // Closed pages never change: more articles later, the same bytes and ETag.
+    let before: Vec<(String, Fetched)> = {
+        let mut v = Vec::new();
+        for p in world_pages
+            .iter()
+            .filter(|p| p.starts_with("/feeds/world/"))
+        {
+            v.push((p.clone(), fetch(&server, p).await));
+        }
+        v
+    };
+    for i in 500..530 {
+        post(&server, i, "world", start + chrono::Duration::days(150)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for (path, old) in &before {
+        let now = fetch(&server, path).await;
+        assert_eq!(now.etag, old.etag, "{path}");
+        assert_eq!(now.body, old.body, "{path}");
+        let (status, _, _) = get(&server.url(path), &[("if-none-match", &old.etag)]).await;
+        assert_eq!(status, 304, "{path}");
+    }
+
+    // Not pages: page 0, a page not closed, another spelling, HTML, a feed
+    // that does not exist; and no writes.
+    for path in [
+        "/feeds/world/archive/0.atom",
+        "/feeds/world/archive/9999.atom",
+        "/feeds/world/archive/01.atom",
+        "/feeds/world/archive/1.html",
+        "/feeds/world/archive/1",
+        "/feeds/nowhere/archive/1.atom",
+        "/timelines/nowhere/archive/1.atom",
+    ] {
+        let (status, _, _) = get(&server.url(path), &[]).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let resp = client()
+        .post(server.url("/feeds/world/archive/1.atom"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+
+    // A withdrawn item leaves its tombstone where it lived, and only there.
+    let page = fetch(&server, "/feeds/world/archive/2.atom").await;
+    let gone = page.doc.ids[3].clone();
+    let resp = client()
+        .delete(server.url(&format!("/api/v1/articles/{}", keys[&gone])))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let page = fetch(&server, "/feeds/world/archive/2.atom").await;
+    assert!(!page.doc.ids.contains(&gone));
+    assert_eq!(page.doc.tombstones, vec![gone.clone()]);
+    let (ids, pages) = walk(&server, "/feeds/world.atom").await;
+    assert!(!ids.contains(&gone));
+    let mut tombstoned = 0;
+    for p in &pages {
+        tombstoned += fetch(&server, p)
+            .await
+            .doc
+            .tombstones
+            .iter()
+            .filter(|t| **t == gone)
+            .count();
+    }
+    assert_eq!(tombstoned, 1, "one page holds the tombstone");
+
+    // Pages and the walk outlive a restart, byte for byte.
+    let page_one = fetch(&server, "/feeds/world/archive/1.rss").await;
+    let (ids_before, _) = walk(&server, "/feeds/all.json").await;
+    assert!(server.stop());
+    let server = Server::start(&site, &[]);
+    let again = fetch(&server, "/feeds/world/archive/1.rss").await;
+    assert_eq!(again.body, page_one.body);
+    assert_eq!(again.etag, page_one.etag);
+    let (ids_after, _) = walk(&server, "/feeds/all.json").await;
+    assert_eq!(ids_after, ids_before);
+    assert!(server.stop());
+}
