@@ -215,7 +215,13 @@ pub struct MigrateCounts {
 /// Copies everything, in chunks, through the target's own idempotent import.
 pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, StoreError> {
     const CHUNK: usize = 500;
-    let all = from.export().await?;
+    let mut all = from.export().await?;
+    // The archives first, so that the items take their places in the logs.
+    to.import(&Export {
+        archive: std::mem::take(&mut all.archive),
+        ..Export::default()
+    })
+    .await?;
     let progress = bar(all.items.len() as u64, "migrating");
     let mut counts = MigrateCounts {
         items: all.items.len(),
@@ -234,7 +240,7 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, 
         let written = to
             .import(&Export {
                 items,
-                tombstones: Vec::new(),
+                ..Export::default()
             })
             .await?;
         for o in written.outcomes {
@@ -247,8 +253,8 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, 
         progress.inc(chunk.len() as u64);
     }
     to.import(&Export {
-        items: Vec::new(),
         tombstones: all.tombstones,
+        ..Export::default()
     })
     .await?;
     progress.finish_and_clear();

@@ -426,14 +426,23 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// `newswire migrate` copies a SQLite site (file articles, API articles, a
-/// tombstone) into PostgreSQL exactly; a second run adds nothing; and `newswire
-/// build` renders byte-identical documents from either database.
+/// tombstone, the archive pages of feeds of 4) into PostgreSQL exactly; a second
+/// run adds nothing; and `newswire build` renders byte-identical documents,
+/// archive pages included, from either database.
 #[tokio::test(flavor = "multi_thread")]
 async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     let Some((url, _db)) = pg::fresh_database() else {
         return;
     };
     let site = common::SiteDir::demo();
+    // Feeds of 4, so that the demo's feeds have archive pages to carry over.
+    let demo = std::fs::read_to_string(site.config()).unwrap();
+    assert!(demo.contains("feed_size = 50"));
+    std::fs::write(
+        site.config(),
+        demo.replace("feed_size = 50", "feed_size = 4"),
+    )
+    .unwrap();
     let config = site.config();
     let config = config.to_str().unwrap();
     let data = site.data();
@@ -552,6 +561,8 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
             "{path} differs between SQLite and PostgreSQL"
         );
     }
+    let pages = a.keys().filter(|k| k.contains("/archive/")).count();
+    assert!(pages >= 9, "{pages} archive pages, the same from either");
     let tech = String::from_utf8_lossy(&a["feeds/tech.atom"]);
     assert!(tech.contains("deleted-entry"), "the tombstone is rendered");
     assert!(String::from_utf8_lossy(&a["feeds/economy.atom"]).contains("Imported article 2"));

@@ -300,6 +300,24 @@ pub(crate) fn is_own_log(feed: &FeedId, members: &[FeedId]) -> bool {
 pub struct Export {
     pub items: Vec<Item>,
     pub tombstones: Vec<(FeedId, Tombstone)>,
+    /// The RFC 5005 archives, so that pages keep their URLs and contents
+    /// across `newswire migrate`.
+    pub archive: ArchiveExport,
+}
+
+/// One row of a feed's archive log: feed, item id, seq, withdrawn at, link.
+pub type LogRow = (String, String, i64, Option<i64>, Option<String>);
+
+/// Every feed's archive log, closed pages and timeline cursors, as stored
+/// (keys as [`log_key`] makes them).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ArchiveExport {
+    /// By feed and seq.
+    pub log: Vec<LogRow>,
+    /// (feed, page, last seq).
+    pub pages: Vec<(String, i64, i64)>,
+    /// (timeline, member, seq).
+    pub cursors: Vec<(String, String, i64)>,
 }
 
 /// What an upsert does with an item, given the stored row (source, hash, doc) if

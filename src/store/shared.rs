@@ -428,6 +428,24 @@ macro_rules! shared_sql {
             )
             .fetch_all(&mut *conn)
             .await?;
+            let archive = $crate::store::ArchiveExport {
+                log: sqlx::query_as(
+                    "SELECT feed, item_id, seq, deleted, link FROM feed_log
+                     WHERE seq IS NOT NULL ORDER BY feed, seq",
+                )
+                .fetch_all(&mut *conn)
+                .await?,
+                pages: sqlx::query_as(
+                    "SELECT feed, page, last_seq FROM archive_pages ORDER BY feed, page",
+                )
+                .fetch_all(&mut *conn)
+                .await?,
+                cursors: sqlx::query_as(
+                    "SELECT feed, member, seq FROM archive_cursors ORDER BY feed, member",
+                )
+                .fetch_all(&mut *conn)
+                .await?,
+            };
             Ok(Export {
                 items: items
                     .iter()
@@ -437,6 +455,7 @@ macro_rules! shared_sql {
                     .into_iter()
                     .map(|(feed, id, link, deleted)| (FeedId::from_key(&feed), tombstone((id, link, deleted))))
                     .collect(),
+                archive,
             })
         }
 
@@ -563,8 +582,51 @@ macro_rules! shared_sql {
             Ok(Some(written))
         }
 
-        /// An export written as is (same ids, dates, tombstones), idempotently.
+        /// An export's archives written as they were: before its items, so
+        /// that the items find their places in the logs taken.
+        async fn import_archive(
+            conn: &mut $Conn,
+            archive: &$crate::store::ArchiveExport,
+        ) -> Result<()> {
+            for chunk in archive.log.chunks(5_000) {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO feed_log (feed, item_id, seq, deleted, link) {LOG_ROWS_IN}
+                     ON CONFLICT (feed, item_id) DO UPDATE SET seq = excluded.seq,
+                       deleted = excluded.deleted, link = excluded.link"
+                )))
+                .bind(serde_json::to_string(chunk).expect("rows serialize"))
+                .execute(&mut *conn)
+                .await?;
+            }
+            for (feed, page, last_seq) in &archive.pages {
+                sqlx::query(
+                    "INSERT INTO archive_pages (feed, page, last_seq) VALUES ($1, $2, $3)
+                     ON CONFLICT (feed, page) DO NOTHING",
+                )
+                .bind(feed)
+                .bind(page)
+                .bind(last_seq)
+                .execute(&mut *conn)
+                .await?;
+            }
+            for (feed, member, seq) in &archive.cursors {
+                sqlx::query(
+                    "INSERT INTO archive_cursors (feed, member, seq) VALUES ($1, $2, $3)
+                     ON CONFLICT (feed, member) DO UPDATE SET seq = excluded.seq",
+                )
+                .bind(feed)
+                .bind(member)
+                .bind(seq)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// An export written as is (same ids, dates, tombstones, archives),
+        /// idempotently.
         pub(super) async fn import_in(conn: &mut $Conn, data: &Export) -> Result<Written> {
+            import_archive(conn, &data.archive).await?;
             let mut changed = BTreeSet::new();
             let outcomes =
                 upsert_batch(conn, $crate::store::Batch { items: &data.items, ownership: $crate::store::Ownership::Take }, &mut changed).await?;
