@@ -129,7 +129,18 @@ async fn answer(state: &State, req: &Parts, body: &mut Incoming) -> Result<Resp,
             Problem::new(StatusCode::NOT_FOUND, e.to_string()).field("hub.topic")
         }
     })?;
+    let Some(place) = hub.admit() else {
+        let mut busy = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many subscription requests are being verified; try again shortly",
+        )
+        .into_response();
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
+        return Ok(busy);
+    };
     tokio::spawn(async move {
+        let _place = place;
         let (mode, topic, callback) = (
             request.mode,
             request.topic.clone(),

@@ -42,6 +42,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 pub const MAX_REQUEST: usize = 16 * 1024;
 /// The spec's bound on `hub.secret`.
 const MAX_SECRET: usize = 199;
+/// Verifications (challenge GETs) under way at once, per instance: past it,
+/// requests are refused for a while instead of piling up tasks that each
+/// wait on a callback for [`CALLBACK_TIMEOUT`].
+const VERIFYING: usize = 64;
 
 /// What a subscriber asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +93,7 @@ pub struct Hub {
     topics: HashSet<String>,
     wake: Notify,
     owner: String,
+    verifying: Arc<Semaphore>,
 }
 
 impl Hub {
@@ -113,6 +118,7 @@ impl Hub {
             client,
             topics,
             wake: Notify::new(),
+            verifying: Arc::new(Semaphore::new(VERIFYING)),
         }))
     }
 
@@ -185,6 +191,12 @@ impl Hub {
             lease,
             secret: secret.filter(|s| !s.is_empty()),
         })
+    }
+
+    /// A place among the verifications under way, or `None` when all are
+    /// taken: the request is to be refused (503), not queued.
+    pub fn admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.verifying.clone().try_acquire_owned().ok()
     }
 
     /// Verifies a request's intent with the GET challenge, then stores (or
