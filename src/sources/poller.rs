@@ -1015,7 +1015,16 @@ fn succeeded(state: &mut FetchState, status: u16, now: DateTime<Utc>, interval: 
     state.failures = 0;
     state.last_status = Some(status);
     state.last_error = None;
-    state.next_fetch = now + chrono::Duration::from_std(interval).unwrap_or_default();
+    state.next_fetch = now + next_poll(interval, &state.source);
+}
+
+/// The wait after a good fetch: the interval less up to a tenth of it, at
+/// random. Sources added together would otherwise stay due together, and go
+/// to the first instances that claim in each round while others sit idle
+/// (never later than the interval: that is what the config promises).
+fn next_poll(interval: Duration, source: &str) -> chrono::Duration {
+    let factor = 1.0 - 0.1 * unit_random(source);
+    chrono::Duration::from_std(interval.mul_f64(factor)).unwrap_or_default()
 }
 
 fn count(written: &Written, outcome: crate::store::Outcome) -> usize {
@@ -1099,6 +1108,19 @@ mod tests {
         );
         source.include.clear();
         assert!(wanted(&source, &item("Rain in Spain", &[])));
+    }
+
+    #[test]
+    fn polls_come_within_the_last_tenth_of_the_interval() {
+        let i = Duration::from_secs(600);
+        let waits: std::collections::BTreeSet<i64> = (0..50)
+            .map(|_| next_poll(i, "s").num_milliseconds())
+            .collect();
+        assert!(
+            waits.iter().all(|w| (540_000..=600_000).contains(w)),
+            "{waits:?}"
+        );
+        assert!(waits.len() > 1, "spread: {waits:?}");
     }
 
     #[test]
