@@ -2,7 +2,8 @@
 //! subscriber on 127.0.0.1 subscribes with the GET challenge, receives each
 //! change signed with its secret within a second of the ingest, none after it
 //! unsubscribes, and a failing subscriber is retried without delaying another.
-//! Three instances deliver each change once; newswire subscribes to the hub
+//! Three instances deliver each change once, and a killed instance's pending
+//! delivery is taken over by another; newswire subscribes to the hub
 //! a source advertises; and both sides work with Flask-WebSub (PyPI), an
 //! independent implementation (`NEWSWIRE_WEBSUB_PEER`, set by `.ci/run`).
 
@@ -454,6 +455,46 @@ async fn the_hub_refuses_what_it_cannot_serve() {
     assert_eq!(health.status(), 200);
 }
 
+/// A flood of subscription requests whose callbacks never answer holds at
+/// most 64 verifications; the rest are refused with 503 and Retry-After, and
+/// the site keeps serving.
+#[tokio::test]
+async fn a_flood_of_requests_to_silent_callbacks_is_refused() {
+    let server = Server::start(&site(), &[]);
+    // Accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let callback = format!("http://{}/cb", silent.local_addr().unwrap());
+    let topic = format!("{FEEDS_URL}/feeds/world.atom");
+    let mut statuses = Vec::new();
+    for i in 0..80 {
+        let callback = format!("{callback}/{i}");
+        let form = [
+            ("hub.mode", "subscribe"),
+            ("hub.topic", topic.as_str()),
+            ("hub.callback", callback.as_str()),
+        ];
+        statuses.push(hub(&server, &form).await.0);
+    }
+    let accepted = statuses.iter().filter(|s| **s == 202).count();
+    let refused = statuses.iter().filter(|s| **s == 503).count();
+    assert_eq!((accepted, refused), (64, 16), "{statuses:?}");
+    let busy = client()
+        .post(server.url("/websub/hub"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "hub.mode=subscribe&hub.topic={topic}&hub.callback={callback}/x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(header(busy.headers(), "retry-after"), "10");
+    let (status, headers, _) = common::get(&server.url("/feeds/world.atom"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(!header(&headers, "etag").is_empty());
+    drop(silent);
+}
+
 /// Three instances on one PostgreSQL database: subscribed through one, written
 /// through each in turn, every subscriber gets each change exactly once,
 /// however many instances rendered it.
@@ -795,4 +836,60 @@ async fn flask_websub_hub_and_subscriber_interoperate() {
             std::fs::read_to_string(&sub_log).unwrap_or_default()
         )
     });
+}
+
+/// A killed instance's pending delivery is taken over: instance A sends a
+/// change to a subscriber that does not answer and is killed (SIGKILL) while
+/// it waits; instance B, on the same PostgreSQL database, sends the change
+/// once A's claim on it runs out (a minute), and then never again.
+#[tokio::test]
+async fn a_killed_instances_deliveries_are_taken_over() {
+    let Some((url, _db)) = common::pg::fresh_database() else {
+        return;
+    };
+    let site = site();
+    let start = |name: &str| {
+        Server::start_with(
+            site.config(),
+            &site.path(name),
+            &["--database-url", &url],
+            &[],
+        )
+    };
+    let a = start("data-a");
+    let topic = format!("{FEEDS_URL}/feeds/world.atom");
+    let sub = Subscriber::start(204).await;
+    subscribe(&a, &sub, &topic, "takeover").await;
+    *sub.stall.lock().unwrap() = Duration::from_secs(600);
+    post_article(&a, "takeover", "Taken over after a kill").await;
+    eventually(Duration::from_secs(5), || async {
+        (sub.pushes().len() == 1).then_some(())
+    })
+    .await
+    .expect("A sends the change");
+    a.kill();
+    let killed = Instant::now();
+    *sub.stall.lock().unwrap() = Duration::ZERO;
+    let b = start("data-b");
+    let pushes = eventually(Duration::from_secs(100), || async {
+        let pushes = sub.pushes();
+        (pushes.len() >= 2).then_some(pushes)
+    })
+    .await
+    .expect("B sends what A held");
+    let waited = pushes[1].at.duration_since(killed);
+    assert!(
+        waited < Duration::from_secs(80),
+        "taken over after {waited:?}"
+    );
+    // The same change, as every instance renders the same bytes, signed.
+    assert_eq!(pushes[1].body, pushes[0].body);
+    assert!(String::from_utf8_lossy(&pushes[1].body).contains("Taken over after a kill"));
+    assert_eq!(
+        pushes[1].signature.as_deref(),
+        Some(hmac_sha256("takeover", &pushes[1].body).as_str())
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sub.pushes().len(), 2, "delivered once more, not again");
+    assert!(b.stop());
 }
