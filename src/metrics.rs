@@ -393,9 +393,6 @@ impl Store for Timed {
     ) -> Result<Vec<Item>, StoreError> {
         self.inner.list_between(feed, from, to, limit).await
     }
-    async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>, StoreError> {
-        self.inner.list_merged(feeds, limit).await
-    }
     async fn window(
         &self,
         feed: &FeedId,

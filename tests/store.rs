@@ -65,7 +65,6 @@ conformance_cases!(
     fetch_state_round_trips,
     claims_hand_each_due_source_to_one_owner,
     external_items_keep_their_identity_and_first_seen_time,
-    merged_lists_take_the_newest_of_several_feeds_once,
     websub_outbox_delivers_each_change_once,
     archive_pages_hold_each_entry_once,
 );

@@ -53,7 +53,8 @@ pub struct Site {
     /// then; at most [`DAY_PAGES`].
     days: Mutex<BTreeMap<chrono::NaiveDate, (i64, Arc<Entry>)>>,
     /// Archive pages rendered on demand, by path, with the sum of the
-    /// versions of the feeds they were rendered from; at most [`ARCHIVE_PAGES`].
+    /// versions of the feeds they were rendered from; at most
+    /// [`ARCHIVE_PAGES`] and [`ARCHIVE_BYTES`].
     archives: Mutex<std::collections::HashMap<String, (i64, Arc<Entry>)>>,
 }
 
@@ -63,6 +64,10 @@ const DAY_PAGES: usize = 64;
 /// Archive documents kept rendered (see [`Site::archive`]): pages are small
 /// (half a feed's size) and readers that walk back fetch each once.
 const ARCHIVE_PAGES: usize = 256;
+
+/// And at most this many bytes of them (uncompressed; each is also kept
+/// compressed twice): a page of a 1,000-item timeline is a few MiB.
+const ARCHIVE_BYTES: usize = 32 << 20;
 
 /// What `/healthz` says: whether the site is serving what the store holds.
 #[derive(Debug, serde::Serialize)]
@@ -388,30 +393,44 @@ impl Site {
         let Some(page) = self.store.archive_page(feed, &members, n).await? else {
             return Ok(None);
         };
-        let items = if crate::store::is_own_log(feed, &members) {
-            page.items
-        } else {
-            let len = page.items.len();
-            crate::merge::merge(&[page.items], len)
-        };
-        let data = FeedData {
-            config: &self.config,
-            feed,
-            items: &items,
-            tombstones: &page.tombstones,
-            modified: None,
-            archive: render::Archive::Page(n),
-        };
-        let Some(document) = render::archive_document(&data, format) else {
+        let merged = !crate::store::is_own_log(feed, &members);
+        let (config, feed) = (self.config.clone(), feed.clone());
+        // Rendering and compressing a page of a large timeline takes a while:
+        // off the runtime, as the render passes are.
+        let entry = tokio::task::spawn_blocking(move || {
+            let items = if merged {
+                let len = page.items.len();
+                crate::merge::merge(&[page.items], len)
+            } else {
+                page.items
+            };
+            let data = FeedData {
+                config: &config,
+                feed: &feed,
+                items: &items,
+                tombstones: &page.tombstones,
+                modified: None,
+                archive: render::Archive::Page(n),
+            };
+            render::archive_document(&data, format).map(|d| Arc::new(Entry::from(d)))
+        })
+        .await
+        .expect("rendering does not panic");
+        let Some(entry) = entry else {
             return Ok(None);
         };
-        let entry = Arc::new(Entry::from(document));
         let mut archives = lock(&self.archives);
-        if archives.len() >= ARCHIVE_PAGES && !archives.contains_key(&path) {
-            // The bound: one kept page goes (the map's first, an arbitrary one).
-            let first = archives.keys().next().cloned();
-            if let Some(first) = first {
-                archives.remove(&first);
+        archives.remove(&path);
+        // The bound, in pages and in bytes: kept pages go (arbitrary ones)
+        // until this one fits.
+        let size = |e: &Entry| e.identity.body.len();
+        let mut bytes: usize = archives.values().map(|(_, e)| size(e)).sum();
+        while !archives.is_empty()
+            && (archives.len() >= ARCHIVE_PAGES || bytes + size(&entry) > ARCHIVE_BYTES)
+        {
+            let first = archives.keys().next().cloned().expect("not empty");
+            if let Some((_, gone)) = archives.remove(&first) {
+                bytes -= size(&gone);
             }
         }
         archives.insert(path, (version, entry.clone()));

@@ -55,7 +55,6 @@ pub const CASES: &[&str] = &[
     "fetch_state_round_trips",
     "claims_hand_each_due_source_to_one_owner",
     "external_items_keep_their_identity_and_first_seen_time",
-    "merged_lists_take_the_newest_of_several_feeds_once",
     "websub_outbox_delivers_each_change_once",
     "archive_pages_hold_each_entry_once",
 ];
@@ -718,42 +717,6 @@ pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn 
         store.tombstones(&world(), 10).await.unwrap().is_empty(),
         "aged out, not withdrawn"
     );
-}
-
-/// `list_merged`: the newest items of several feeds together, newest first
-/// (ties by id), an item in two of them once, and only `limit` of them.
-pub async fn merged_lists_take_the_newest_of_several_feeds_once(store: &dyn Store) {
-    let mut items = vec![
-        item("w1", "world", 10),
-        item("t1", "tech", 20),
-        item("w2", "world", 30),
-        item("s1", "sports", 40),
-    ];
-    items.extend([
-        external("agency", "a1", 25, true),
-        external("agency", "a2", 5, true),
-    ]);
-    store.upsert(&items, Ownership::Take).await.unwrap();
-    let ids = |list: Vec<Item>| list.into_iter().map(|i| i.key).collect::<Vec<_>>();
-    let members = [world(), tech(), FeedId::Source("agency".into())];
-    let got = ids(store.list_merged(&members, 10).await.unwrap());
-    let a1 = items[4].key.clone();
-    let a2 = items[5].key.clone();
-    assert_eq!(
-        got,
-        ["w2".to_owned(), a1.clone(), "t1".into(), "w1".into(), a2]
-    );
-    assert_eq!(
-        ids(store.list_merged(&members, 2).await.unwrap()),
-        ["w2".to_owned(), a1]
-    );
-    // `all` holds every local item: with `world`, each still once.
-    let got = ids(store
-        .list_merged(&[FeedId::All, world()], 10)
-        .await
-        .unwrap());
-    assert_eq!(got, ["s1", "w2", "t1", "w1"]);
-    assert!(store.list_merged(&[], 10).await.unwrap().is_empty());
 }
 
 /// WebSub's outbox: a change is queued once per live subscriber however many

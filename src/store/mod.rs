@@ -127,12 +127,6 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError>;
 
-    /// The newest items of several feeds together (a timeline's members),
-    /// newest first, each item once, at most `limit`: one ordered scan of the
-    /// feeds' index, and only what is returned is read and decoded, however
-    /// many feeds and items the members hold.
-    async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>, StoreError>;
-
     /// RFC 5005: what a served feed's subscription document holds, everything
     /// its log has after its newest closed archive page. First the log is
     /// brought up to date (a timeline's is taken forward from its `members`'
@@ -543,8 +537,8 @@ pub(crate) fn feed_changes(changed: &BTreeSet<FeedId>, dates: &BTreeMap<String, 
     serde_json::to_string(&rows).expect("strings and numbers serialize")
 }
 
-/// Feed keys as the JSON array `list_merged` binds (each backend expands it
-/// in SQL with its `FEEDS_IN`).
+/// Feed keys as the JSON array the archive queries bind (each backend
+/// expands it in SQL with its `FEEDS_IN`).
 pub(crate) fn feed_keys(feeds: &[FeedId]) -> String {
     let keys: Vec<std::borrow::Cow<str>> = feeds.iter().map(FeedId::key).collect();
     serde_json::to_string(&keys).expect("strings serialize")

@@ -680,12 +680,6 @@ impl Store for PgStore {
             .map_err(classify)
     }
 
-    async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>> {
-        list_merged(&mut *self.read().await?, feeds, limit)
-            .await
-            .map_err(classify)
-    }
-
     async fn window(
         &self,
         feed: &FeedId,

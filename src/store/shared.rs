@@ -87,27 +87,6 @@ macro_rules! shared_sql {
             rows.iter().map(|(id, doc)| decode(id, doc)).collect()
         }
 
-        /// See [`crate::store::Store::list_merged`]. An item's rows in
-        /// `item_feeds` all carry its `published`, so DISTINCT keeps one row
-        /// per item in the order of the index.
-        pub(super) async fn list_merged(
-            conn: &mut $Conn,
-            feeds: &[FeedId],
-            n: usize,
-        ) -> Result<Vec<Item>> {
-            let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT i.id, i.doc FROM
-                   (SELECT DISTINCT item_id, published FROM item_feeds WHERE feed IN ({FEEDS_IN})
-                    ORDER BY published DESC, item_id DESC LIMIT $2) f
-                 JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC"
-            )))
-            .bind($crate::store::feed_keys(feeds))
-            .bind(limit(n))
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
-        }
-
         /// RFC 5005: takes a timeline's log forward and closes the pages due
         /// (see [`crate::store::Store::window`]), in one transaction.
         pub(super) async fn archive_tx(

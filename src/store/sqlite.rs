@@ -135,7 +135,7 @@ const SAVE_STATES: &str = "UPDATE sources SET url = v.value ->> 'url', etag = v.
       AND (sources.lease_owner = $2 OR sources.lease_owner IS NULL)
     RETURNING sources.name";
 
-/// A JSON array of feed keys (`$1`) as rows, for `list_merged`.
+/// A JSON array of feed keys (`$1`) as rows.
 const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
 
 /// A JSON array of `[feed, seq]` (`$1`) as rows `(member, seq)`: a timeline's
@@ -387,10 +387,6 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Item>> {
         list_between(&mut *self.read.acquire().await?, feed, from, to, limit).await
-    }
-
-    async fn list_merged(&self, feeds: &[FeedId], limit: usize) -> Result<Vec<Item>> {
-        list_merged(&mut *self.read.acquire().await?, feeds, limit).await
     }
 
     async fn window(
