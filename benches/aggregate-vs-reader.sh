@@ -154,9 +154,15 @@ fi
 
 log "newswire: rendering a timeline of every source (build)"
 t0=$(secs)
-"$bin" build --config "$work/site/newswire.toml" --data "$work/data-sqlite" --out "$work/out" >/dev/null 2>&1
+"$bin" build --no-archives --config "$work/site/newswire.toml" --data "$work/data-sqlite" --out "$work/out" >/dev/null 2>&1
 t1=$(secs)
 render=$(python3 -c "print($t1 - $t0)")
+log "newswire: writing every archive page too (build)"
+t0=$(secs)
+"$bin" build --config "$work/site/newswire.toml" --data "$work/data-sqlite" --out "$work/out-all" >/dev/null 2>&1
+t1=$(secs)
+render_all=$(python3 -c "print($t1 - $t0)")
+archive_pages=$(find "$work/out-all" -path '*/archive/*' -type f | wc -l)
 
 # ---- many small sources, all 304 ----
 ls "$work"/www/small-* >/dev/null 2>&1 && {
@@ -213,6 +219,7 @@ print(f"{'  ... as a share of its own first poll':44} {r3/r1:12.2f} {n3/n1:12.2f
 EOF
 done
 echo "reader stored $r_items entries; newswire stored $stored items"
-echo "render of a 1,000-item timeline over $FEEDS sources, with every other feed (build): ${render}s"
+echo "render of a 1,000-item timeline over $FEEDS sources, with every other feed (build --no-archives): ${render}s"
+echo "the same with every archive page ($archive_pages documents; build): ${render_all}s"
 [ -n "${small_wall:-}" ] && echo "$SMALL small sources, all 304: the round ${small_wall}s; the process's CPU (start included) ${su}s user + ${ss}s system"
 echo "peak RSS of serve with $stored stored items, every document read: $((peak / 1024)) MiB"

@@ -36,9 +36,13 @@ enum Command {
     Build {
         #[command(flatten)]
         site: SiteArgs,
-        /// Output folder: gets feeds/{slug}.{rss,atom,json,html}, feeds.opml, index.html.
+        /// Output folder: gets feeds/{slug}.{rss,atom,json,html}, feeds.opml, index.html,
+        /// and every archive page, feeds/{slug}/archive/{n}.{rss,atom,json}.
         #[arg(long)]
         out: PathBuf,
+        /// Skip the archive pages (the subscription documents only).
+        #[arg(long)]
+        no_archives: bool,
     },
     /// Validate the config and every content file; exit 1 with file:line errors.
     Check {
@@ -151,7 +155,11 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
         Command::Serve { site, listen } => serve(site, listen).await,
-        Command::Build { site, out } => build(site, &out).await,
+        Command::Build {
+            site,
+            out,
+            no_archives,
+        } => build(site, &out, !no_archives).await,
         Command::Check { config } => check(&config),
         Command::Import { site, files } => newswire_import(site, &files).await,
         Command::Migrate { from, to } => migrate(&from, &to).await,
@@ -261,7 +269,7 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn build(args: SiteArgs, out: &Path) -> Result<std::process::ExitCode> {
+async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::process::ExitCode> {
     let (config, store) = args.open().await?;
     let site = Site::new(config, store);
     let problems = site.sync_files().await?;
@@ -286,14 +294,17 @@ async fn build(args: SiteArgs, out: &Path) -> Result<std::process::ExitCode> {
     }
     // Every closed archive page (RFC 5005), which `serve` renders on demand,
     // so that the links of a static copy lead somewhere.
-    for feed in newswire::catalog::feeds(&site.config) {
+    let feeds = match archives {
+        true => newswire::catalog::feeds(&site.config),
+        false => Vec::new(),
+    };
+    for feed in feeds {
         for format in newswire::model::Format::FEEDS {
             for n in 1.. {
-                let Some(entry) = site.archive(&feed, n, format).await? else {
+                let Some(document) = site.archive_document(&feed, n, format).await? else {
                     break;
                 };
-                let path = newswire::render::archive_path(&feed, n, format);
-                write(&path, &entry.identity.body)?;
+                write(&document.path, &document.body)?;
             }
         }
     }

@@ -1,20 +1,19 @@
 -- RFC 5005 archives. Every item a served feed ever carried, in the order it
--- came in: `seq` is numbered per feed by the write's own transaction once it
--- holds the feed's `feed_versions` row (NULL until then), so on PostgreSQL too
--- a feed's numbers commit in order and a page closed at seq N never misses a
--- later commit with a smaller number. A row outlives its item: a withdrawal
--- sets `deleted` (the tombstone its archive page shows in its place).
+-- came in: `seq` is numbered per feed by the write that adds the row, while
+-- it holds the feed's `feed_versions` row, so on PostgreSQL too a feed's
+-- numbers commit in order and a page closed at seq N never misses a later
+-- commit with a smaller number. A row outlives its item: a withdrawal sets
+-- `deleted` (the tombstone its archive page shows in its place).
 CREATE TABLE feed_log (
     feed    TEXT NOT NULL,
     item_id TEXT NOT NULL,
-    seq     INTEGER,
+    seq     INTEGER NOT NULL,
     deleted INTEGER,           -- unix milliseconds, when withdrawn
     link    TEXT,              -- the withdrawn item's link, for its tombstone
     PRIMARY KEY (feed, item_id)
 );
 CREATE UNIQUE INDEX feed_log_seq ON feed_log (feed, seq);
 CREATE INDEX feed_log_item ON feed_log (item_id);
-CREATE INDEX feed_log_pending ON feed_log (feed) WHERE seq IS NULL;
 
 -- Closed archive pages: page N of a feed is its log after page N-1's last_seq
 -- up to and including its own. A page never moves once written.

@@ -390,35 +390,12 @@ impl Site {
         {
             return Ok(Some(entry.clone()));
         }
-        let Some(page) = self.store.archive_page(feed, &members, n).await? else {
+        let Some(document) = self.archive_document(feed, n, format).await? else {
             return Ok(None);
         };
-        let merged = !crate::store::is_own_log(feed, &members);
-        let (config, feed) = (self.config.clone(), feed.clone());
-        // Rendering and compressing a page of a large timeline takes a while:
-        // off the runtime, as the render passes are.
-        let entry = tokio::task::spawn_blocking(move || {
-            let items = if merged {
-                let len = page.items.len();
-                crate::merge::merge(&[page.items], len)
-            } else {
-                page.items
-            };
-            let data = FeedData {
-                config: &config,
-                feed: &feed,
-                items: &items,
-                tombstones: &page.tombstones,
-                modified: None,
-                archive: render::Archive::Page(n),
-            };
-            render::archive_document(&data, format).map(|d| Arc::new(Entry::from(d)))
-        })
-        .await
-        .expect("rendering does not panic");
-        let Some(entry) = entry else {
-            return Ok(None);
-        };
+        let entry = tokio::task::spawn_blocking(move || Arc::new(Entry::from(document)))
+            .await
+            .expect("compressing does not panic");
         let mut archives = lock(&self.archives);
         archives.remove(&path);
         // The bound, in pages and in bytes: kept pages go (arbitrary ones)
@@ -435,6 +412,42 @@ impl Site {
         }
         archives.insert(path, (version, entry.clone()));
         Ok(Some(entry))
+    }
+
+    /// Closed archive page `n` of a feed in `format`, rendered now (no cache,
+    /// not compressed: what `build` writes). Rendering a page of a large
+    /// timeline takes a while: off the runtime, as the render passes are.
+    pub async fn archive_document(
+        &self,
+        feed: &FeedId,
+        n: u64,
+        format: crate::model::Format,
+    ) -> Result<Option<render::Document>, StoreError> {
+        let members = self.members(feed);
+        let Some(page) = self.store.archive_page(feed, &members, n).await? else {
+            return Ok(None);
+        };
+        let merged = !crate::store::is_own_log(feed, &members);
+        let (config, feed) = (self.config.clone(), feed.clone());
+        Ok(tokio::task::spawn_blocking(move || {
+            let items = if merged {
+                let len = page.items.len();
+                crate::merge::merge(&[page.items], len)
+            } else {
+                page.items
+            };
+            let data = FeedData {
+                config: &config,
+                feed: &feed,
+                items: &items,
+                tombstones: &page.tombstones,
+                modified: None,
+                archive: render::Archive::Page(n),
+            };
+            render::archive_document(&data, format)
+        })
+        .await
+        .expect("rendering does not panic"))
     }
 
     /// Renders every feed and site document now; used at start and by `build`.

@@ -193,6 +193,16 @@ const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
 const CURSORS_IN: &str = "SELECT c ->> 0 AS member, (c ->> 1)::bigint AS seq
     FROM json_array_elements($1::json) AS c";
 
+/// A JSON array of `[feed, item_id, published]` (`$1`) as rows.
+const LOG_NEW_IN: &str =
+    "SELECT r ->> 0 AS feed, r ->> 1 AS item_id, (r ->> 2)::bigint AS published
+    FROM json_array_elements($1::json) AS r";
+
+/// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
+/// lo, hi)`: what a timeline takes from each member's log.
+const RANGES_IN: &str = "SELECT r ->> 0 AS member, (r ->> 1)::bigint AS lo,
+    (r ->> 2)::bigint AS hi FROM json_array_elements($1::json) AS r";
+
 /// A JSON array of `[feed, item_id, seq, deleted, link]` (`$1`) as rows.
 const LOG_ROWS_IN: &str = "SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint, (r ->> 3)::bigint, r ->> 4
     FROM json_array_elements($1::json) AS r";
@@ -271,8 +281,21 @@ async fn finish(
             .execute(&mut *conn)
             .await?;
     }
-    if !feeds.is_empty() {
-        number_log(conn).await?;
+    Ok(())
+}
+
+/// Takes the feeds' `feed_versions` rows (making those missing), in the
+/// order `finish` takes them, before their logs are numbered: a feed's
+/// numbers are then given by one transaction at a time, and commit in order.
+async fn lock_feeds(conn: &mut PgConnection, feeds: &BTreeSet<FeedId>) -> Result<()> {
+    for feed in feeds {
+        sqlx::query(
+            "INSERT INTO feed_versions (feed, version, modified) VALUES ($1, 0, 0)
+             ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version",
+        )
+        .bind(feed.key())
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -391,14 +414,18 @@ async fn upsert_batch(
     .bind(&feeds.3)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO feed_log (feed, item_id) SELECT * FROM UNNEST($1::text[], $2::text[])
-         ON CONFLICT (feed, item_id) DO NOTHING",
-    )
-    .bind(&feeds.0)
-    .bind(&feeds.1)
-    .execute(&mut *conn)
-    .await?;
+    // The writes' feeds, locked (in order, as `finish` locks them) before
+    // their logs are numbered.
+    let logged: Vec<(String, &str, i64)> = feeds
+        .0
+        .iter()
+        .zip(&feeds.1)
+        .zip(&feeds.3)
+        .map(|((feed, id), published)| (feed.clone(), *id, *published))
+        .collect();
+    let locked: BTreeSet<FeedId> = feeds.0.iter().map(|k| FeedId::from_key(k)).collect();
+    lock_feeds(conn, &locked).await?;
+    log_new(conn, &logged).await?;
     // A withdrawn item that comes back is no longer deleted.
     let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
     let revived: Vec<(String,)> =

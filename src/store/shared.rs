@@ -157,64 +157,64 @@ macro_rules! shared_sql {
 
         /// Appends to a timeline's log what its members' logs gained since it
         /// last read them: each item once (one already there keeps its place),
-        /// oldest first, withdrawn ones with their tombstones. Under a lock,
-        /// so that of instances rendering the timeline at once one appends.
+        /// oldest published first, withdrawn ones with their tombstones; then
+        /// moves its cursors. In SQL, however much came in. Under a lock, so
+        /// that of instances rendering the timeline at once one appends.
         async fn extend_log(conn: &mut $Conn, feed: &FeedId, members: &[FeedId]) -> Result<()> {
+            let key = $crate::store::log_key(feed);
             sqlx::query(TIMELINE_LOCK)
-                .bind($crate::store::log_key(feed))
+                .bind(&key)
                 .execute(&mut *conn)
                 .await?;
             let cursors = cursors(conn, feed, members).await?;
-            type Row = (String, i64, String, Option<i64>, Option<String>, Option<i64>);
-            let mut rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT l.feed, l.seq, l.item_id, l.deleted, l.link, i.published
-                 FROM ({CURSORS_IN}) AS c
+            // How far each member's log goes now: one snapshot's worth, the
+            // same for the rows taken and the cursors moved.
+            let tops: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT c.member, max(l.seq) FROM ({CURSORS_IN}) AS c
                  JOIN feed_log l ON l.feed = c.member AND l.seq > c.seq
-                 LEFT JOIN items i ON i.id = l.item_id"
+                 GROUP BY c.member"
             )))
-            .bind(cursors)
+            .bind(&cursors)
             .fetch_all(&mut *conn)
             .await?;
-            if rows.is_empty() {
+            if tops.is_empty() {
                 return Ok(());
             }
-            let mut tops: BTreeMap<String, i64> = BTreeMap::new();
-            for (member, seq, ..) in &rows {
-                let top = tops.entry(member.clone()).or_insert(*seq);
-                *top = (*top).max(*seq);
-            }
-            rows.sort_by(|a, b| (a.5.unwrap_or(0), &a.2).cmp(&(b.5.unwrap_or(0), &b.2)));
-            let (top,): (Option<i64>,) =
-                sqlx::query_as("SELECT max(seq) FROM feed_log WHERE feed = $1")
-                    .bind($crate::store::log_key(feed))
-                    .fetch_one(&mut *conn)
-                    .await?;
-            let mut next = top.unwrap_or(0);
-            let mut seen = std::collections::HashSet::new();
-            let key = $crate::store::log_key(feed);
-            let log: Vec<(&str, &str, i64, Option<i64>, Option<&str>)> = rows
+            let from: std::collections::HashMap<String, i64> =
+                serde_json::from_str(&cursors).map(|c: Vec<(String, i64)>| c.into_iter().collect()).expect("our own JSON");
+            let ranges: Vec<(&str, i64, i64)> = tops
                 .iter()
-                .filter(|r| seen.insert(r.2.as_str()))
-                .map(|r| {
-                    next += 1;
-                    (key.as_ref(), r.2.as_str(), next, r.3, r.4.as_deref())
-                })
+                .map(|(m, top)| (m.as_str(), from.get(m).copied().unwrap_or(0), *top))
                 .collect();
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO feed_log (feed, item_id, seq, deleted, link) {LOG_ROWS_IN}
+                "WITH fresh AS (
+                   SELECT l.item_id, min(coalesce(i.published, 0)) AS published,
+                          max(l.deleted) AS deleted, max(l.link) AS link
+                   FROM ({RANGES_IN}) AS r
+                   JOIN feed_log l ON l.feed = r.member AND l.seq > r.lo AND l.seq <= r.hi
+                   LEFT JOIN items i ON i.id = l.item_id
+                   WHERE NOT EXISTS (SELECT 1 FROM feed_log t
+                                     WHERE t.feed = $2 AND t.item_id = l.item_id)
+                   GROUP BY l.item_id),
+                 top AS (SELECT coalesce(max(seq), 0) AS top FROM feed_log WHERE feed = $2)
+                 INSERT INTO feed_log (feed, item_id, seq, deleted, link)
+                 SELECT $2, fresh.item_id,
+                        top.top + row_number() OVER (ORDER BY fresh.published, fresh.item_id),
+                        fresh.deleted, fresh.link
+                 FROM fresh, top WHERE true
                  ON CONFLICT (feed, item_id) DO NOTHING"
             )))
-            .bind(serde_json::to_string(&log).expect("rows serialize"))
+            .bind(serde_json::to_string(&ranges).expect("rows serialize"))
+            .bind(&key)
             .execute(&mut *conn)
             .await?;
-            let tops: Vec<(String, i64)> = tops.into_iter().collect();
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO archive_cursors (feed, member, seq)
                  SELECT $2, c.member, c.seq FROM ({CURSORS_IN}) AS c WHERE true
                  ON CONFLICT (feed, member) DO UPDATE SET seq = excluded.seq"
             )))
             .bind(serde_json::to_string(&tops).expect("rows serialize"))
-            .bind($crate::store::log_key(feed))
+            .bind(&key)
             .execute(&mut *conn)
             .await?;
             Ok(())
@@ -337,26 +337,32 @@ macro_rules! shared_sql {
             }))
         }
 
-        /// Numbers the log rows this transaction added (`seq IS NULL`), per
-        /// feed after the feed's last number, oldest published first. Run by
-        /// `finish` once it holds the changed feeds' `feed_versions` rows: no
-        /// other writer can number those feeds before this one commits.
-        async fn number_log(conn: &mut $Conn) -> Result<()> {
-            sqlx::query(
-                "WITH pending AS (
-                   SELECT l.feed, l.item_id,
-                          row_number() OVER (PARTITION BY l.feed
-                                             ORDER BY coalesce(i.published, 0), l.item_id) AS n
-                   FROM feed_log l LEFT JOIN items i ON i.id = l.item_id
-                   WHERE l.seq IS NULL),
-                 base AS (
-                   SELECT p.feed, (SELECT coalesce(max(m.seq), 0) FROM feed_log m
-                                   WHERE m.feed = p.feed) AS top
-                   FROM (SELECT DISTINCT feed FROM pending) p)
-                 UPDATE feed_log SET seq = base.top + pending.n
-                 FROM pending JOIN base ON base.feed = pending.feed
-                 WHERE feed_log.feed = pending.feed AND feed_log.item_id = pending.item_id",
-            )
+        /// Appends to feeds' logs the items new to them (`(feed, item id,
+        /// published)`), numbered after each feed's last, oldest published
+        /// first. The caller holds the feeds' `feed_versions` rows
+        /// (`lock_feeds`), so no other writer numbers those feeds until this
+        /// one commits: a feed's numbers commit in order.
+        async fn log_new(conn: &mut $Conn, rows: &[(String, &str, i64)]) -> Result<()> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "WITH n AS (
+                   SELECT r.feed, r.item_id, r.published FROM ({LOG_NEW_IN}) AS r
+                   WHERE NOT EXISTS (SELECT 1 FROM feed_log o
+                                     WHERE o.feed = r.feed AND o.item_id = r.item_id)),
+                 top AS (
+                   SELECT f.feed, (SELECT coalesce(max(m.seq), 0) FROM feed_log m
+                                   WHERE m.feed = f.feed) AS top
+                   FROM (SELECT DISTINCT feed FROM n) AS f)
+                 INSERT INTO feed_log (feed, item_id, seq)
+                 SELECT n.feed, n.item_id,
+                        top.top + row_number() OVER (PARTITION BY n.feed
+                                                     ORDER BY n.published, n.item_id)
+                 FROM n JOIN top ON top.feed = n.feed WHERE true
+                 ON CONFLICT (feed, item_id) DO NOTHING"
+            )))
+            .bind(serde_json::to_string(rows).expect("rows serialize"))
             .execute(&mut *conn)
             .await?;
             Ok(())
@@ -410,7 +416,7 @@ macro_rules! shared_sql {
             let archive = $crate::store::ArchiveExport {
                 log: sqlx::query_as(
                     "SELECT feed, item_id, seq, deleted, link FROM feed_log
-                     WHERE seq IS NOT NULL ORDER BY feed, seq",
+                     ORDER BY feed, seq",
                 )
                 .fetch_all(&mut *conn)
                 .await?,
@@ -1068,16 +1074,15 @@ macro_rules! shared_sql {
                 .bind(millis(item.published))
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO feed_log (feed, item_id) VALUES ($1, $2)
-                     ON CONFLICT (feed, item_id) DO NOTHING",
-                )
-                .bind(feed.key())
-                .bind(&item.id)
-                .execute(&mut *conn)
-                .await?;
                 changed.insert(feed);
             }
+            let feeds: BTreeSet<FeedId> = $crate::catalog::item_feeds(&item).into_iter().collect();
+            lock_feeds(conn, &feeds).await?;
+            let rows: Vec<(String, &str, i64)> = feeds
+                .iter()
+                .map(|f| (f.key().into_owned(), item.id.as_str(), millis(item.published)))
+                .collect();
+            log_new(conn, &rows).await?;
             let revived: Vec<(String,)> =
                 sqlx::query_as("DELETE FROM tombstones WHERE item_id = $1 RETURNING feed")
                     .bind(&item.id)

@@ -142,6 +142,16 @@ const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
 /// cursors into its members' logs.
 const CURSORS_IN: &str = "SELECT value ->> 0 AS member, value ->> 1 AS seq FROM json_each($1)";
 
+/// A JSON array of `[feed, item_id, published]` (`$1`) as rows.
+const LOG_NEW_IN: &str =
+    "SELECT value ->> 0 AS feed, value ->> 1 AS item_id, value ->> 2 AS published
+     FROM json_each($1)";
+
+/// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
+/// lo, hi)`: what a timeline takes from each member's log.
+const RANGES_IN: &str =
+    "SELECT value ->> 0 AS member, value ->> 1 AS lo, value ->> 2 AS hi FROM json_each($1)";
+
 /// A JSON array of `[feed, item_id, seq, deleted, link]` (`$1`) as rows.
 const LOG_ROWS_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
     FROM json_each($1) WHERE true";
@@ -227,7 +237,12 @@ async fn finish(
     .bind(feed_changes(feeds, dates))
     .execute(&mut *conn)
     .await?;
-    number_log(conn).await
+    Ok(())
+}
+
+/// SQLite's one writer numbers feeds' logs alone: nothing to lock.
+async fn lock_feeds(_: &mut SqliteConnection, _: &BTreeSet<FeedId>) -> Result<()> {
+    Ok(())
 }
 
 /// Upserts a batch with a few statements for the whole batch: the stored rows
@@ -315,14 +330,15 @@ async fn upsert_batch(
     .bind(&feeds)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO feed_log (feed, item_id)
-         SELECT value ->> 0, value ->> 1 FROM json_each($1) WHERE true
-         ON CONFLICT (feed, item_id) DO NOTHING",
-    )
-    .bind(&feeds)
-    .execute(&mut *conn)
-    .await?;
+    let logged: Vec<(String, &str, i64)> = writes
+        .iter()
+        .flat_map(|(id, (it, ..))| {
+            crate::catalog::item_feeds(it)
+                .into_iter()
+                .map(move |f| (f.key().into_owned(), id.as_str(), millis(it.published)))
+        })
+        .collect();
+    log_new(conn, &logged).await?;
     // A withdrawn item that comes back is no longer deleted.
     let created: Vec<&str> = writes
         .iter()
