@@ -193,9 +193,9 @@ const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
 const CURSORS_IN: &str = "SELECT c ->> 0 AS member, (c ->> 1)::bigint AS seq
     FROM json_array_elements($1::json) AS c";
 
-/// A JSON array of `[feed, item_id, published]` (`$1`) as rows.
-const LOG_NEW_IN: &str =
-    "SELECT r ->> 0 AS feed, r ->> 1 AS item_id, (r ->> 2)::bigint AS published
+/// A JSON array of `[feed, item_id, n]` (`$1`) as rows: items new to feeds,
+/// `n` their place among the feed's new ones.
+const LOG_NEW_IN: &str = "SELECT r ->> 0 AS feed, r ->> 1 AS item_id, (r ->> 2)::bigint AS n
     FROM json_array_elements($1::json) AS r";
 
 /// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
@@ -428,19 +428,13 @@ async fn upsert_batch(
     log_new(conn, &logged).await?;
     // A withdrawn item that comes back is no longer deleted.
     let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
-    let revived: Vec<(String,)> =
-        sqlx::query_as("DELETE FROM tombstones WHERE item_id = ANY($1) RETURNING feed")
+    let revived: Vec<(String, String)> =
+        sqlx::query_as("DELETE FROM tombstones WHERE item_id = ANY($1) RETURNING feed, item_id")
             .bind(&created_ids)
             .fetch_all(&mut *conn)
             .await?;
-    sqlx::query(
-        "UPDATE feed_log SET deleted = NULL, link = NULL
-         WHERE item_id = ANY($1) AND deleted IS NOT NULL",
-    )
-    .bind(&created_ids)
-    .execute(&mut *conn)
-    .await?;
-    touched.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
+    revive_logs(conn, &revived).await?;
+    touched.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
     sqlx::query("RELEASE SAVEPOINT upsert_batch")
         .execute(&mut *conn)
         .await?;

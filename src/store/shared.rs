@@ -339,32 +339,55 @@ macro_rules! shared_sql {
 
         /// Appends to feeds' logs the items new to them (`(feed, item id,
         /// published)`), numbered after each feed's last, oldest published
-        /// first. The caller holds the feeds' `feed_versions` rows
+        /// first (an item already in a feed's log keeps its place; its number
+        /// goes unused). The caller holds the feeds' `feed_versions` rows
         /// (`lock_feeds`), so no other writer numbers those feeds until this
-        /// one commits: a feed's numbers commit in order.
+        /// one commits: a feed's numbers commit in order. No anti-join:
+        /// PostgreSQL plans a prepared statement once, while the table is
+        /// small, and a first poll then scanned the log at every write.
         async fn log_new(conn: &mut $Conn, rows: &[(String, &str, i64)]) -> Result<()> {
             if rows.is_empty() {
                 return Ok(());
             }
+            let mut rows: Vec<&(String, &str, i64)> = rows.iter().collect();
+            rows.sort_by(|a, b| (&a.0, a.2, a.1).cmp(&(&b.0, b.2, b.1)));
+            // Each row's place among the feed's new rows; the feed's last
+            // number is added in SQL, read once per feed before any insert.
+            let mut ranked: Vec<(&str, &str, i64)> = Vec::with_capacity(rows.len());
+            for (f, id, _) in rows {
+                let n = match ranked.last() {
+                    Some((last, _, n)) if *last == f.as_str() => n + 1,
+                    _ => 1,
+                };
+                ranked.push((f.as_str(), id, n));
+            }
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "WITH n AS (
-                   SELECT r.feed, r.item_id, r.published FROM ({LOG_NEW_IN}) AS r
-                   WHERE NOT EXISTS (SELECT 1 FROM feed_log o
-                                     WHERE o.feed = r.feed AND o.item_id = r.item_id)),
-                 top AS (
+                "WITH r AS ({LOG_NEW_IN}),
+                 top AS MATERIALIZED (
                    SELECT f.feed, (SELECT coalesce(max(m.seq), 0) FROM feed_log m
                                    WHERE m.feed = f.feed) AS top
-                   FROM (SELECT DISTINCT feed FROM n) AS f)
+                   FROM (SELECT DISTINCT feed FROM r) AS f)
                  INSERT INTO feed_log (feed, item_id, seq)
-                 SELECT n.feed, n.item_id,
-                        top.top + row_number() OVER (PARTITION BY n.feed
-                                                     ORDER BY n.published, n.item_id)
-                 FROM n JOIN top ON top.feed = n.feed WHERE true
+                 SELECT r.feed, r.item_id, top.top + r.n FROM r JOIN top ON top.feed = r.feed
+                 WHERE true
                  ON CONFLICT (feed, item_id) DO NOTHING"
             )))
-            .bind(serde_json::to_string(rows).expect("rows serialize"))
+            .bind(serde_json::to_string(&ranked).expect("rows serialize"))
             .execute(&mut *conn)
             .await?;
+            Ok(())
+        }
+
+        /// Withdrawn items that came back (`(feed, id)` of their tombstones):
+        /// their log rows are no longer tombstones.
+        async fn revive_logs(conn: &mut $Conn, revived: &[(String, String)]) -> Result<()> {
+            let ids: BTreeSet<&str> = revived.iter().map(|(_, id)| id.as_str()).collect();
+            for id in ids {
+                sqlx::query("UPDATE feed_log SET deleted = NULL, link = NULL WHERE item_id = $1")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Ok(())
         }
 
@@ -1083,19 +1106,14 @@ macro_rules! shared_sql {
                 .map(|f| (f.key().into_owned(), item.id.as_str(), millis(item.published)))
                 .collect();
             log_new(conn, &rows).await?;
-            let revived: Vec<(String,)> =
-                sqlx::query_as("DELETE FROM tombstones WHERE item_id = $1 RETURNING feed")
-                    .bind(&item.id)
-                    .fetch_all(&mut *conn)
-                    .await?;
-            sqlx::query(
-                "UPDATE feed_log SET deleted = NULL, link = NULL
-                 WHERE item_id = $1 AND deleted IS NOT NULL",
+            let revived: Vec<(String, String)> = sqlx::query_as(
+                "DELETE FROM tombstones WHERE item_id = $1 RETURNING feed, item_id",
             )
             .bind(&item.id)
-            .execute(&mut *conn)
+            .fetch_all(&mut *conn)
             .await?;
-            changed.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
+            revive_logs(conn, &revived).await?;
+            changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
             Ok(())
         }
     };

@@ -142,10 +142,10 @@ const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
 /// cursors into its members' logs.
 const CURSORS_IN: &str = "SELECT value ->> 0 AS member, value ->> 1 AS seq FROM json_each($1)";
 
-/// A JSON array of `[feed, item_id, published]` (`$1`) as rows.
+/// A JSON array of `[feed, item_id, n]` (`$1`) as rows: items new to feeds,
+/// `n` their place among the feed's new ones.
 const LOG_NEW_IN: &str =
-    "SELECT value ->> 0 AS feed, value ->> 1 AS item_id, value ->> 2 AS published
-     FROM json_each($1)";
+    "SELECT value ->> 0 AS feed, value ->> 1 AS item_id, value ->> 2 AS n FROM json_each($1)";
 
 /// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
 /// lo, hi)`: what a timeline takes from each member's log.
@@ -159,10 +159,6 @@ const LOG_ROWS_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value -
 /// Taking a timeline's log forward: SQLite's one writer already excludes
 /// every other.
 const TIMELINE_LOCK: &str = "SELECT $1";
-
-/// Log rows of the ids in a JSON array (`$1`) come back from the dead.
-const REVIVE_LOG_JSON: &str = "UPDATE feed_log SET deleted = NULL, link = NULL
-    WHERE item_id IN (SELECT value FROM json_each($1)) AND deleted IS NOT NULL";
 
 /// The embedded migrations, one file per change in `migrations/sqlite/`.
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -345,18 +341,15 @@ async fn upsert_batch(
         .map(|(id, ..)| id.as_str())
         .filter(|id| !existed.contains(*id))
         .collect();
-    let created = json(&created);
-    let revived: Vec<(String,)> = sqlx::query_as(
-        "DELETE FROM tombstones WHERE item_id IN (SELECT value FROM json_each($1)) RETURNING feed",
+    let revived: Vec<(String, String)> = sqlx::query_as(
+        "DELETE FROM tombstones WHERE item_id IN (SELECT value FROM json_each($1))
+         RETURNING feed, item_id",
     )
-    .bind(&created)
+    .bind(json(&created))
     .fetch_all(&mut *conn)
     .await?;
-    sqlx::query(REVIVE_LOG_JSON)
-        .bind(&created)
-        .execute(&mut *conn)
-        .await?;
-    changed.extend(revived.into_iter().map(|(f,)| FeedId::from_key(&f)));
+    revive_logs(conn, &revived).await?;
+    changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
     Ok(outcomes)
 }
 
