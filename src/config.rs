@@ -507,6 +507,9 @@ fn default_language() -> String {
 fn default_feed_size() -> usize {
     50
 }
+/// The longest `site.ttl`, in minutes: a week.
+const MAX_TTL: u32 = 7 * 24 * 60;
+
 fn default_ttl() -> u32 {
     5
 }
@@ -642,6 +645,14 @@ impl Config {
         }
         if self.site.feed_size == 0 {
             return Err(self.invalid("site.feed_size", "expected at least 1"));
+        }
+        // Readers poll at least weekly; more would also overflow max-age and
+        // take the year archive pages are kept for.
+        if self.site.ttl > MAX_TTL {
+            return Err(self.invalid(
+                "site.ttl",
+                format!("expected at most {MAX_TTL} (minutes: a week)"),
+            ));
         }
         // The connection clock ticks in whole seconds; 0 would cut every client.
         for (key, secs) in [
@@ -995,6 +1006,15 @@ tag_start = "2026-02-01"
             e.contains("server.send_timeout") && e.contains("at least 1"),
             "{e}"
         );
+
+        // A ttl past a week would overflow max-age (seconds in a u32).
+        let forever = MINIMAL.replace("tag_start", "ttl = 4294967295\ntag_start");
+        let e = Config::parse(Path::new("site.toml"), &forever)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("site.ttl") && e.contains("a week"), "{e}");
+        let week = MINIMAL.replace("tag_start", "ttl = 10080\ntag_start");
+        assert!(Config::parse(Path::new("site.toml"), &week).is_ok());
     }
 
     #[test]

@@ -258,20 +258,22 @@ pub struct ArchivePage {
     pub tombstones: Vec<Tombstone>,
 }
 
-/// The last seqs of the archive pages to close, given the seqs of a feed's
-/// log after its newest page (ascending) and the feed's size: pages of
-/// `size / 2` entries (at least one) from the front, while more than `size`
-/// would remain after the page.
-pub fn archive_bounds(open: &[i64], size: usize) -> Vec<i64> {
+/// How many archive pages to close, and their size, given how many entries
+/// follow a feed's newest page and the feed's size: pages of `size / 2`
+/// entries (at least one) from the front, while more than `size` would
+/// remain after the page.
+pub fn pages_due(open: usize, size: usize) -> (usize, usize) {
     let size = size.max(1);
     let page = (size / 2).max(1);
-    let mut start = 0;
-    let mut bounds = Vec::new();
-    while open.len() - start > size {
-        start += page;
-        bounds.push(open[start - 1]);
-    }
-    bounds
+    (open.saturating_sub(size).div_ceil(page), page)
+}
+
+/// The last seqs of the archive pages to close, given the seqs of a feed's
+/// log after its newest page (ascending) and the feed's size (see
+/// [`pages_due`]).
+pub fn archive_bounds(open: &[i64], size: usize) -> Vec<i64> {
+    let (pages, page) = pages_due(open.len(), size);
+    (1..=pages).map(|k| open[k * page - 1]).collect()
 }
 
 /// The key a served feed's archive log is kept under: a stored feed's own

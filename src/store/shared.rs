@@ -155,6 +155,9 @@ macro_rules! shared_sql {
             Ok(serde_json::to_string(&cursors).expect("strings and numbers serialize"))
         }
 
+        /// Members whose new entries one statement takes into a timeline's log.
+        const EXTEND_MEMBERS: usize = 64;
+
         /// Appends to a timeline's log what its members' logs gained since it
         /// last read them: each item once (one already there keeps its place),
         /// oldest published first, withdrawn ones with their tombstones; then
@@ -182,32 +185,38 @@ macro_rules! shared_sql {
             }
             let from: std::collections::HashMap<String, i64> =
                 serde_json::from_str(&cursors).map(|c: Vec<(String, i64)>| c.into_iter().collect()).expect("our own JSON");
-            let ranges: Vec<(&str, i64, i64)> = tops
-                .iter()
-                .map(|(m, top)| (m.as_str(), from.get(m).copied().unwrap_or(0), *top))
-                .collect();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "WITH fresh AS (
-                   SELECT l.item_id, min(coalesce(i.published, 0)) AS published,
-                          max(l.deleted) AS deleted, max(l.link) AS link
-                   FROM ({RANGES_IN}) AS r
-                   JOIN feed_log l ON l.feed = r.member AND l.seq > r.lo AND l.seq <= r.hi
-                   LEFT JOIN items i ON i.id = l.item_id
-                   WHERE NOT EXISTS (SELECT 1 FROM feed_log t
-                                     WHERE t.feed = $2 AND t.item_id = l.item_id)
-                   GROUP BY l.item_id),
-                 top AS (SELECT coalesce(max(seq), 0) AS top FROM feed_log WHERE feed = $2)
-                 INSERT INTO feed_log (feed, item_id, seq, deleted, link)
-                 SELECT $2, fresh.item_id,
-                        top.top + row_number() OVER (ORDER BY fresh.published, fresh.item_id),
-                        fresh.deleted, fresh.link
-                 FROM fresh, top WHERE true
-                 ON CONFLICT (feed, item_id) DO NOTHING"
-            )))
-            .bind(serde_json::to_string(&ranges).expect("rows serialize"))
-            .bind(&key)
-            .execute(&mut *conn)
-            .await?;
+            // A few members at a time: a timeline over 1,000 sources after a
+            // first poll takes in 59,000 entries, which one statement would
+            // sort and group in memory at once. (An item already in the log,
+            // or taken in by an earlier group, keeps its place: its number
+            // goes unused.)
+            for group in tops.chunks(EXTEND_MEMBERS) {
+                let ranges: Vec<(&str, i64, i64)> = group
+                    .iter()
+                    .map(|(m, top)| (m.as_str(), from.get(m).copied().unwrap_or(0), *top))
+                    .collect();
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "WITH fresh AS (
+                       SELECT l.item_id, min(coalesce(i.published, 0)) AS published,
+                              max(l.deleted) AS deleted, max(l.link) AS link
+                       FROM ({RANGES_IN}) AS r
+                       JOIN feed_log l ON l.feed = r.member AND l.seq > r.lo AND l.seq <= r.hi
+                       LEFT JOIN items i ON i.id = l.item_id
+                       GROUP BY l.item_id),
+                     top AS MATERIALIZED (
+                       SELECT coalesce(max(seq), 0) AS top FROM feed_log WHERE feed = $2)
+                     INSERT INTO feed_log (feed, item_id, seq, deleted, link)
+                     SELECT $2, fresh.item_id,
+                            top.top + row_number() OVER (ORDER BY fresh.published, fresh.item_id),
+                            fresh.deleted, fresh.link
+                     FROM fresh, top WHERE true
+                     ON CONFLICT (feed, item_id) DO NOTHING"
+                )))
+                .bind(serde_json::to_string(&ranges).expect("rows serialize"))
+                .bind(&key)
+                .execute(&mut *conn)
+                .await?;
+            }
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO archive_cursors (feed, member, seq)
                  SELECT $2, c.member, c.seq FROM ({CURSORS_IN}) AS c WHERE true
@@ -237,15 +246,31 @@ macro_rules! shared_sql {
         /// at once cut the same pages, and the second write of one is a no-op.
         async fn close_pages(conn: &mut $Conn, feed: &FeedId, size: usize) -> Result<()> {
             let (page, last) = last_page(conn, feed).await?;
-            let open: Vec<(i64,)> = sqlx::query_as(
-                "SELECT seq FROM feed_log WHERE feed = $1 AND seq > $2 ORDER BY seq",
+            let key = $crate::store::log_key(feed);
+            let (open,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM feed_log WHERE feed = $1 AND seq > $2")
+                    .bind(&key)
+                    .bind(last)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let (pages, per_page) = $crate::store::pages_due(usize::try_from(open).unwrap_or(0), size);
+            if pages == 0 {
+                return Ok(());
+            }
+            // Only the last seq of each page due is read, however long the
+            // log grew since the last pass (a first poll of 1,000 feeds).
+            let bounds: Vec<(i64,)> = sqlx::query_as(
+                "SELECT seq FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS n
+                                  FROM feed_log WHERE feed = $1 AND seq > $2) AS o
+                 WHERE n % $3 = 0 AND n <= $4 ORDER BY seq",
             )
-            .bind($crate::store::log_key(feed))
+            .bind(&key)
             .bind(last)
+            .bind(i64::try_from(per_page).unwrap_or(i64::MAX))
+            .bind(i64::try_from(pages * per_page).unwrap_or(i64::MAX))
             .fetch_all(&mut *conn)
             .await?;
-            let open: Vec<i64> = open.into_iter().map(|(s,)| s).collect();
-            for (page, last_seq) in (page + 1..).zip($crate::store::archive_bounds(&open, size)) {
+            for (page, (last_seq,)) in (page + 1..).zip(bounds) {
                 sqlx::query(
                     "INSERT INTO archive_pages (feed, page, last_seq) VALUES ($1, $2, $3)
                      ON CONFLICT (feed, page) DO NOTHING",
