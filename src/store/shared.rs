@@ -161,8 +161,8 @@ macro_rules! shared_sql {
         /// Appends to a timeline's log what its members' logs gained since it
         /// last read them: each item once (one already there keeps its place),
         /// oldest published first, withdrawn ones with their tombstones; then
-        /// moves its cursors. In SQL, however much came in. Under a lock, so
-        /// that of instances rendering the timeline at once one appends.
+        /// moves its cursors. In SQL, a few members at a time. Under a lock,
+        /// so that of instances rendering the timeline at once one appends.
         async fn extend_log(conn: &mut $Conn, feed: &FeedId, members: &[FeedId]) -> Result<()> {
             let key = $crate::store::log_key(feed);
             sqlx::query(TIMELINE_LOCK)
@@ -183,8 +183,9 @@ macro_rules! shared_sql {
             if tops.is_empty() {
                 return Ok(());
             }
-            let from: std::collections::HashMap<String, i64> =
-                serde_json::from_str(&cursors).map(|c: Vec<(String, i64)>| c.into_iter().collect()).expect("our own JSON");
+            let from: Vec<(String, i64)> =
+                serde_json::from_str(&cursors).expect("the JSON cursors() wrote");
+            let from: std::collections::HashMap<String, i64> = from.into_iter().collect();
             // A few members at a time: a timeline over 1,000 sources after a
             // first poll takes in 59,000 entries, which one statement would
             // sort and group in memory at once. (An item already in the log,
