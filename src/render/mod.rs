@@ -67,8 +67,9 @@ pub enum Archive {
 /// RFC 5005's namespace, for `fh:archive`.
 pub const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
 
-/// How long an archive page may be reused: a year, the longest RFC 9111
-/// advises, and `immutable` with it (see [`crate::cache::Entry::new`]).
+/// How long an archive page may be reused: a year (what HTTP/1.1 long took
+/// as "never expires"), and `immutable` with it (RFC 8246; see
+/// [`crate::cache::Entry::new`]).
 pub const ARCHIVE_MAX_AGE: u32 = 31_536_000;
 
 impl FeedData<'_> {
