@@ -4,8 +4,8 @@
 pub mod api;
 pub mod auth;
 mod conns;
-mod days;
 pub mod feeds;
+mod on_demand;
 pub mod problem;
 pub mod router;
 mod sendfile;

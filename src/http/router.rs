@@ -67,13 +67,13 @@ pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> R
     {
         let (day_state, day) = (state.clone(), day.to_owned());
         return later(state, span, async move {
-            super::days::handle(&day_state, req, day).await
+            super::on_demand::ticker_day(&day_state, req, day).await
         });
     }
     if let Some((feed, page)) = archive_page(&state.site.config, req.uri().path()) {
         let (archive_state, page) = (state.clone(), page.to_owned());
         return later(state, span, async move {
-            super::days::archive(&archive_state, req, feed, &page).await
+            super::on_demand::archive(&archive_state, req, feed, &page).await
         });
     }
     if req.uri().path() == crate::websub::HUB_PATH && state.site.config.websub.hub {

@@ -1,7 +1,8 @@
-//! `/breaking/{YYYY-MM-DD}.html`: the ticker of one day, the permanent page
-//! ticker items without a page of their own link to. Rendered on demand from
-//! the store (on the main runtime, next to it) and answered like any cached
-//! document: conditional GET, encodings.
+//! Documents rendered on demand from the store (on the main runtime, next to
+//! it) rather than at every change, and answered like any cached document
+//! (conditional GET, encodings): `/breaking/{YYYY-MM-DD}.html`, the ticker of
+//! one day, the permanent page ticker items without a page of their own link
+//! to; and the closed RFC 5005 archive pages of every feed.
 
 use super::feeds;
 use super::problem::{Problem, method_not_allowed, not_found};
@@ -13,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 
 /// `/feeds/{feed}/archive/{n}.{rss,atom,json}` (and under `/timelines/`):
-/// closed RFC 5005 archive pages, rendered on demand like the day pages.
+/// a closed archive page.
 pub async fn archive(
     state: &State,
     req: Request<Incoming>,
@@ -40,7 +41,12 @@ pub async fn archive(
     answer(req, state.site.archive(&feed, n, format).await)
 }
 
-pub async fn handle(state: &State, req: Request<Incoming>, day: String) -> Response<Full<Bytes>> {
+/// `/breaking/{YYYY-MM-DD}.html`.
+pub async fn ticker_day(
+    state: &State,
+    req: Request<Incoming>,
+    day: String,
+) -> Response<Full<Bytes>> {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return method_not_allowed("GET, HEAD");
     }
