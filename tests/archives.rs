@@ -430,3 +430,96 @@ async fn instances_on_one_database_serve_the_same_pages() {
         assert_eq!(a.etag, b.etag, "{page}");
     }
 }
+
+/// Hostile input through the API (script, control characters, markup in
+/// text, CDATA terminators, dates at the ends of what is accepted, a huge
+/// body) into feeds of 4, so that much of it lands in archive pages: every
+/// page of every feed still passes check-feed, and nothing is a 5xx.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_input_in_archive_pages_stays_valid() {
+    let site = SiteDir::demo();
+    let demo = std::fs::read_to_string(site.config()).unwrap();
+    std::fs::write(
+        site.config(),
+        demo.replace("feed_size = 50", "feed_size = 4"),
+    )
+    .unwrap();
+    let server = Server::start(&site, &[]);
+    let hostile = [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "]]> <![CDATA[ &#0; &#xFFFE; & < > \" '",
+        "\u{0}\u{1}\u{8}\u{b}\u{1b}[31m\u{7f}\u{85}\u{FFFE}\u{FEFF}\u{202E}\u{2028}",
+        "<!DOCTYPE x [<!ENTITY a \"b\">]>&a;",
+        "العربية 😀\r\n\t",
+    ];
+    let dates = [
+        "1970-01-01T00:00:00Z",
+        "1900-02-28T12:00:00+14:00",
+        "2000-02-29T23:59:59-12:00",
+        "2026-11-01T00:00:00+00:00",
+        "9999-12-31T23:59:59Z",
+        "2026-13-45T99:99:99Z",
+    ];
+    let huge = "<p>long</p>".repeat(60_000);
+    let mut created = 0;
+    for (i, text) in hostile.iter().enumerate() {
+        for (j, date) in dates.iter().enumerate() {
+            let body = if i == 0 && j == 3 {
+                huge.as_str()
+            } else {
+                text
+            };
+            let resp = client()
+                .post(server.url("/api/v1/articles"))
+                .bearer_auth(TOKEN)
+                .json(&json!({
+                    "id": format!("hostile-{i}-{j}"),
+                    "title": format!("{text} {i}-{j}"),
+                    "category": if j % 2 == 0 { "world" } else { "tech" },
+                    "published": date,
+                    "author": text,
+                    "summary": text,
+                    "content_html": body,
+                }))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            assert!(
+                status < 500,
+                "{i}-{j}: {status} {}",
+                resp.text().await.unwrap()
+            );
+            created += usize::from(status == 201);
+        }
+    }
+    assert!(created >= 14, "{created} created");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut documents = Vec::new();
+    for feed in ["/feeds/world", "/feeds/tech", "/feeds/all"] {
+        for ext in ["atom", "rss", "json"] {
+            let current = format!("{feed}.{ext}");
+            let (ids, pages) = walk(&server, &current).await;
+            let unique: BTreeSet<&String> = ids.iter().collect();
+            assert_eq!(unique.len(), ids.len(), "{current}: an id twice");
+            assert!(!pages.is_empty(), "{current} has pages");
+            documents.push(current);
+            documents.extend(pages);
+        }
+    }
+    common::check_documents(&server, &documents).await;
+    for path in [
+        "/feeds/world/archive/18446744073709551616.atom",
+        "/feeds/world/archive/9223372036854775808.atom",
+        "/feeds/world/archive/-1.atom",
+        "/feeds/world/archive/%31.atom",
+        "/feeds/world/archive/1.atom.atom",
+        "/feeds/world/archive/1.ATOM",
+    ] {
+        let (status, _, _) = get(&server.url(path), &[]).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    assert!(server.stop());
+}
