@@ -354,18 +354,15 @@ mod tests {
     use super::*;
     use std::io::Read;
 
+    /// A feed document of `body`, cached five minutes.
+    fn rss(body: Vec<u8>) -> Entry {
+        Entry::new("application/rss+xml", body, None, 300, true, true, None)
+    }
+
     #[test]
     fn variants_decompress_to_the_same_bytes_and_tags_follow_content() {
         let body = "<rss>".repeat(200).into_bytes();
-        let e = Entry::new(
-            "application/rss+xml",
-            body.clone(),
-            None,
-            300,
-            true,
-            true,
-            None,
-        );
+        let e = rss(body.clone());
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&e.gzip.as_ref().unwrap().body[..])
             .read_to_end(&mut plain)
@@ -374,19 +371,30 @@ mod tests {
         let mut plain = Vec::new();
         brotli::BrotliDecompress(&mut &e.br.as_ref().unwrap().body[..], &mut plain).unwrap();
         assert_eq!(plain, body);
-        let again = Entry::new("application/rss+xml", body, None, 300, true, true, None);
+        let again = rss(body);
         assert_eq!(again.identity.etag, e.identity.etag);
-        let other = Entry::new(
-            "application/rss+xml",
-            b"<rss/>".repeat(100),
-            None,
-            300,
-            true,
-            true,
-            None,
-        );
+        let other = rss(b"<rss/>".repeat(100));
         assert_ne!(other.identity.etag, e.identity.etag);
         assert_eq!(e.etags().count(), 3);
+    }
+
+    #[test]
+    fn archive_pages_are_immutable_and_feeds_are_not() {
+        let cache_control = |e: &Entry| e.identity.headers[header::CACHE_CONTROL].clone();
+        assert_eq!(
+            cache_control(&rss(b"<rss/>".to_vec())),
+            "public, max-age=300"
+        );
+        let page = Entry::new(
+            "application/atom+xml",
+            b"<feed/>".to_vec(),
+            None,
+            crate::render::ARCHIVE_MAX_AGE,
+            true,
+            false,
+            None,
+        );
+        assert_eq!(cache_control(&page), "public, max-age=31536000, immutable");
     }
 
     /// A large document's bodies are read back from its file: the same bytes
@@ -398,15 +406,7 @@ mod tests {
         let body: Vec<u8> = (0..200_000u32)
             .flat_map(|i| format!("<item>{}</item>", i * 7919 % 100_003).into_bytes())
             .collect();
-        let e = Entry::new(
-            "application/rss+xml",
-            body.clone(),
-            None,
-            300,
-            true,
-            true,
-            None,
-        );
+        let e = rss(body.clone());
         assert_eq!(&e.identity.body[..], &body[..]);
         for v in [
             &e.identity,
