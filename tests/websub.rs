@@ -30,6 +30,8 @@ struct Pushed {
     link: String,
     content_type: String,
     at: Instant,
+    /// The status the subscriber answered it with.
+    answered: u16,
 }
 
 /// A subscriber's callback: echoes challenges (unless told not to), records
@@ -104,17 +106,21 @@ impl Subscriber {
             h("content-type").unwrap_or_default(),
         );
         let body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
+        // Decided when the push arrives, so a test that changes the status
+        // knows which pushes got which.
+        let answered = *self.status.lock().unwrap();
         self.pushes.lock().unwrap().push(Pushed {
             body,
             signature,
             link,
             content_type,
             at: Instant::now(),
+            answered,
         });
         let stall = *self.stall.lock().unwrap();
         tokio::time::sleep(stall).await;
         let mut resp = Response::new(Full::new(Bytes::new()));
-        *resp.status_mut() = StatusCode::from_u16(*self.status.lock().unwrap()).unwrap();
+        *resp.status_mut() = StatusCode::from_u16(answered).unwrap();
         Ok(resp)
     }
 
@@ -345,17 +351,22 @@ async fn failing_and_slow_subscribers_delay_no_one() {
     .await
     .expect("the failing subscriber is tried again");
     assert!(retried[1].at.duration_since(retried[0].at) >= Duration::from_millis(500));
+    assert!(retried.iter().take(2).all(|p| p.answered == 500));
     // Once it recovers, the change gets through and is not sent again.
     *failing.status.lock().unwrap() = 200;
     // Tries back off 2, 4, 8 s (a fifth either way): the next may be 10 s off.
     let n = eventually(Duration::from_secs(30), || async {
-        let n = failing.pushes().len();
-        (n >= 3).then_some(n)
+        let pushes = failing.pushes();
+        pushes
+            .iter()
+            .any(|p| p.answered == 200)
+            .then_some(pushes.len())
     })
     .await
     .expect("a later try succeeds");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(failing.pushes().len(), n, "delivered again after success");
+    assert_eq!(failing.pushes().last().unwrap().answered, 200);
     assert_eq!(good.pushes().len(), 1);
 }
 
