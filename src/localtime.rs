@@ -60,6 +60,75 @@ pub fn in_zone(t: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
     t.with_timezone(&tz).fixed_offset()
 }
 
+/// Languages whose month and day names dates may use (`date_format` of a
+/// scrape): what [`to_english`] translates.
+pub const LANGUAGES: &[&str] = &["en", "fr"];
+
+/// Month and day names of `language` in English, which is all chrono reads.
+pub fn to_english(text: &str, language: Option<&str>) -> String {
+    if language != Some("fr") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if !word.is_empty() {
+            out.push_str(french(word).unwrap_or(word));
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            // "déc." is "Dec".
+            if c != '.' || !out.ends_with(|c: char| c.is_ascii_alphabetic()) {
+                out.push(c);
+            }
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn french(word: &str) -> Option<&'static str> {
+    let w = word.to_lowercase();
+    Some(match w.as_str() {
+        "lundi" => "Monday",
+        "mardi" => "Tuesday",
+        "mercredi" => "Wednesday",
+        "jeudi" => "Thursday",
+        "vendredi" => "Friday",
+        "samedi" => "Saturday",
+        "dimanche" => "Sunday",
+        "janvier" => "January",
+        "février" | "fevrier" => "February",
+        "mars" => "March",
+        "avril" => "April",
+        "mai" => "May",
+        "juin" => "June",
+        "juillet" => "July",
+        "août" | "aout" => "August",
+        "septembre" => "September",
+        "octobre" => "October",
+        "novembre" => "November",
+        "décembre" | "decembre" => "December",
+        // Abbreviations as chrono's `%b` reads them (`%B` takes both).
+        "janv" => "Jan",
+        "févr" | "fevr" | "fév" | "fev" => "Feb",
+        "avr" => "Apr",
+        "juil" => "Jul",
+        "sept" => "Sep",
+        "oct" => "Oct",
+        "nov" => "Nov",
+        "déc" | "dec" => "Dec",
+        // "1er décembre".
+        "1er" => "1",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

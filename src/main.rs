@@ -111,7 +111,7 @@ struct SiteArgs {
 
 impl SiteArgs {
     async fn open(&self) -> Result<(Config, Arc<dyn Store>)> {
-        let config = Config::load(&self.config)?;
+        let config = newswire::site::load_config(&self.config)?;
         let url = self
             .database_url
             .clone()
@@ -321,7 +321,7 @@ async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::proces
 }
 
 fn check(config_path: &Path) -> Result<std::process::ExitCode> {
-    let config = match Config::load(config_path) {
+    let config = match newswire::site::load_config(config_path) {
         Ok(c) => c,
         Err(e) => {
             println!("{e}");
@@ -426,38 +426,8 @@ async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::
         .await;
     progress.finish_and_clear();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
-    println!(
-        "{:<24} {:<12} {:>6} {:>7} {:>7} {:>7} {:>9}  error",
-        "source", "outcome", "status", "entries", "new", "changed", "ms"
-    );
-    let mut failed = 0;
-    for (name, result) in &rows {
-        match result {
-            Ok(r) => {
-                if r.outcome == "failed" || r.outcome == "gone" {
-                    failed += 1;
-                }
-                println!(
-                    "{:<24} {:<12} {:>6} {:>7} {:>7} {:>7} {:>9}  {}",
-                    name,
-                    r.outcome,
-                    r.status.map_or("-".into(), |s| s.to_string()),
-                    r.entries,
-                    r.created,
-                    r.updated,
-                    r.millis,
-                    r.error.as_deref().unwrap_or("")
-                );
-            }
-            Err(e) => {
-                failed += 1;
-                println!(
-                    "{name:<24} {:<12} {:>6} {:>7} {:>7} {:>7} {:>9}  {e}",
-                    "error", "-", "-", "-", "-", "-"
-                );
-            }
-        }
-    }
+    let (table, failed) = newswire::poller::table(&rows);
+    print!("{table}");
     println!(
         "{} sources, {} failed, in {:.3} s",
         rows.len(),
@@ -480,7 +450,7 @@ async fn dry_scrape(
     input: &str,
 ) -> Result<std::process::ExitCode> {
     use newswire::sources::fetch::{Fetcher, Outcome, Policy, Request};
-    let config = Config::load(config_path)?;
+    let config = newswire::site::load_config(config_path)?;
     let scrapes: Vec<_> = config
         .sources
         .iter()

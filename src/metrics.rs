@@ -452,13 +452,13 @@ impl Store for Timed {
     ) -> Result<Vec<crate::model::FetchState>, StoreError> {
         self.inner.claim_due(claim).await
     }
-    async fn websub_subscribe(&self, sub: &crate::websub::Subscription) -> Result<(), StoreError> {
+    async fn websub_subscribe(&self, sub: &crate::store::Subscription) -> Result<(), StoreError> {
         self.inner.websub_subscribe(sub).await
     }
     async fn websub_unsubscribe(&self, topic: &str, callback: &str) -> Result<bool, StoreError> {
         self.inner.websub_unsubscribe(topic, callback).await
     }
-    async fn websub_subscriptions(&self) -> Result<Vec<crate::websub::Subscription>, StoreError> {
+    async fn websub_subscriptions(&self) -> Result<Vec<crate::store::Subscription>, StoreError> {
         self.inner.websub_subscriptions().await
     }
     async fn websub_enqueue(
@@ -474,12 +474,12 @@ impl Store for Timed {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<crate::websub::Delivery>, StoreError> {
+    ) -> Result<Vec<crate::store::Delivery>, StoreError> {
         self.inner.websub_claim(owner, now, until, limit).await
     }
     async fn websub_settle(
         &self,
-        settled: &[crate::websub::Settled],
+        settled: &[crate::store::Settled],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.inner.websub_settle(settled, now).await
@@ -490,10 +490,10 @@ impl Store for Timed {
     async fn websub_remote(
         &self,
         source: &str,
-    ) -> Result<Option<crate::websub::Remote>, StoreError> {
+    ) -> Result<Option<crate::store::Remote>, StoreError> {
         self.inner.websub_remote(source).await
     }
-    async fn websub_remote_save(&self, remote: &crate::websub::Remote) -> Result<(), StoreError> {
+    async fn websub_remote_save(&self, remote: &crate::store::Remote) -> Result<(), StoreError> {
         self.inner.websub_remote_save(remote).await
     }
     async fn subscribe(

@@ -364,6 +364,20 @@ impl Origin {
     }
 }
 
+/// An HTML fragment id for an item key, the same on the feed's page and on
+/// a ticker day's page, which items without a page of their own link to (`2026-02-01/1420-2` -> `b-2026-02-01-1420-2`).
+pub fn anchor(key: &str) -> String {
+    let mut a = String::from("b-");
+    a.extend(key.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            c
+        } else {
+            '-'
+        }
+    }));
+    a
+}
+
 /// What is left of a withdrawn item, so the Atom feed can carry an RFC 6721
 /// `at:deleted-entry` and syndicating sites can remove their copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -420,5 +434,13 @@ impl FetchState {
             body_hash: None,
             items: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn anchors_are_fragment_safe() {
+        assert_eq!(super::anchor("2026-02-01/1420-2"), "b-2026-02-01-1420-2");
     }
 }

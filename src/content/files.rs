@@ -123,7 +123,7 @@ pub fn breaking_item(
             ticker_day_path(
                 crate::localtime::in_zone(t.published, config.site.timezone).date_naive()
             ),
-            anchor(&t.key)
+            crate::model::anchor(&t.key)
         )
     });
     let item = Item {
@@ -152,19 +152,6 @@ pub fn breaking_item(
 /// The page of one day's ticker, in the site's zone.
 pub fn ticker_day_path(day: chrono::NaiveDate) -> String {
     format!("/breaking/{}.html", day.format("%Y-%m-%d"))
-}
-
-/// An HTML fragment id for an item key (`2026-02-01/1420-2` -> `b-2026-02-01-1420-2`).
-pub fn anchor(key: &str) -> String {
-    let mut a = String::from("b-");
-    a.extend(key.chars().map(|c| {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-            c
-        } else {
-            '-'
-        }
-    }));
-    a
 }
 
 /// Reads one article file. `Err` carries the file:line problem.
@@ -302,10 +289,5 @@ mod tests {
         );
         assert!(split_front_matter("+++\na = 1\n").is_err());
         assert!(split_front_matter("title: x\n").is_err());
-    }
-
-    #[test]
-    fn anchors_are_fragment_safe() {
-        assert_eq!(anchor("2026-02-01/1420-2"), "b-2026-02-01-1420-2");
     }
 }

@@ -231,7 +231,7 @@ async fn list_sources(state: &State) -> Result<Resp, Problem> {
 }
 
 async fn fetch_source(state: &State, name: &str) -> Result<Resp, Problem> {
-    use crate::sources::poller::PollError;
+    use crate::poller::PollError;
     let poller = state.site.poller().map_err(|e| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -243,6 +243,10 @@ async fn fetch_source(state: &State, name: &str) -> Result<Resp, Problem> {
         Err(PollError::Unknown(_)) => Err(not_found(&format!("/api/v1/sources/{name}/fetch"))),
         Err(e @ PollError::Busy(_)) => Err(Problem::new(StatusCode::CONFLICT, e.to_string())),
         Err(PollError::Store(e)) => Err(store_problem(e)),
+        Err(e @ (PollError::NeverFetched(_) | PollError::Document(_))) => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            e.to_string(),
+        )),
     }
 }
 

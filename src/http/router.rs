@@ -76,7 +76,7 @@ pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> R
             super::on_demand::archive(&archive_state, req, feed, &page).await
         });
     }
-    if req.uri().path() == crate::websub::HUB_PATH && state.site.config.websub.hub {
+    if req.uri().path() == crate::config::HUB_PATH && state.site.config.websub.hub {
         let hub_state = state.clone();
         return later(state, span, async move {
             super::websub::handle(&hub_state, req).await

@@ -91,7 +91,9 @@ async fn called(
             poller
                 .pushed(source, &bytes, content_type)
                 .await
-                .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e).field("body"))?;
+                .map_err(|e| {
+                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).field("body")
+                })?;
             let mut resp = Response::new(Full::new(Bytes::new()));
             *resp.status_mut() = StatusCode::NO_CONTENT;
             Ok(resp)

@@ -247,7 +247,7 @@ pub fn feed_documents<'d>(data: &'d FeedData<'_>) -> impl Iterator<Item = Docume
                 max_age,
                 shared,
                 negotiated: true,
-                link: hubs.then(|| crate::websub::links(data.config, &data.url(format))),
+                link: hubs.then(|| data.config.link_header(&data.url(format))),
             }
         })
 }

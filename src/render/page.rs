@@ -4,7 +4,7 @@
 
 use super::{FeedData, feed_url};
 use crate::config::Config;
-use crate::content::files::anchor;
+use crate::model::anchor;
 use crate::model::{FeedId, Format, Item, ItemKind};
 use quick_xml::escape::escape;
 use std::fmt::Write;

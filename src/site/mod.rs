@@ -12,16 +12,25 @@ pub mod watch;
 use crate::cache::{Cache, Entry};
 use crate::config::Config;
 use crate::content::{Diagnostic, files};
+use crate::lock::lock;
 use crate::metrics::Metrics;
 use crate::model::{FeedId, Source};
+use crate::poller::Poller;
 use crate::render::{self, FeedData};
-use crate::site::supervise::{Tasks, lock};
-use crate::sources::poller::Poller;
+use crate::site::supervise::Tasks;
 use crate::store::{Store, StoreError, Written};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+/// Reads the site's config and what it names beside it (the outlines of
+/// `fetch.opml`, which become sources): the config a site is assembled from.
+pub fn load_config(path: &std::path::Path) -> Result<Config, crate::config::ConfigError> {
+    let mut config = Config::load(path)?;
+    crate::sources::opml::expand(&mut config)?;
+    Ok(config)
+}
 
 /// Items listed on the HTML index.
 const INDEX_ITEMS: usize = 30;
@@ -173,7 +182,7 @@ impl Site {
                     tracing::warn!("version check failed: {e}");
                 }
                 site.run_renderer().await;
-                Ok(())
+                Ok::<(), std::convert::Infallible>(())
             }
         });
         let site = self.clone();
@@ -200,7 +209,7 @@ impl Site {
             let site = site.clone();
             async move {
                 watch::run(site).await;
-                Err("stopped watching content files".into())
+                Err::<(), _>("stopped watching content files")
             }
         });
     }

@@ -5,20 +5,13 @@
 //! started again after a backoff, so feeds never go silently stale while the
 //! process looks healthy.
 
+use crate::lock::lock;
 use crate::metrics::Metrics;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Locks a mutex whatever happened to a previous holder: the data behind our
-/// mutexes (dirty sets, diagnostics, task states) stays consistent at every
-/// point a panic could occur, so one panicking task must not take every later
-/// lock down with it.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// What `/healthz` shows of one task.
 #[derive(Debug, Default)]
@@ -59,10 +52,11 @@ impl Tasks {
     /// Runs `make()`'s future as the task `name`, and again whenever it panics or
     /// returns an error. A task that returns `Ok` has finished its work and is
     /// not restarted.
-    pub fn spawn<F, Fut>(self: &Arc<Self>, name: &'static str, make: F)
+    pub fn spawn<F, Fut, E>(self: &Arc<Self>, name: &'static str, make: F)
     where
         F: Fn() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
     {
         let state = Arc::new(TaskState::default());
         lock(&self.tasks).insert(name, state.clone());
@@ -81,7 +75,7 @@ impl Tasks {
                         metrics.task_up.get_or_create(&labels).set(0);
                         return;
                     }
-                    Ok(Err(e)) => e,
+                    Ok(Err(e)) => e.to_string(),
                     Err(e) if e.is_panic() => {
                         format!("panicked: {}", panic_message(e.into_panic()))
                     }

@@ -2,12 +2,11 @@
 //! client every external source goes through, `parse` turns any feed format
 //! into items (with `dates` for the dates feed-rs drops), `scrape` reads HTML
 //! pages by configured selectors, `opml` reads
-//! subscription lists, and `poller` shares the polling between instances
-//! through the store's leases.
+//! subscription lists. Nothing here writes the store: the poller
+//! ([`crate::poller`]) does, with what these return.
 
 pub mod dates;
 pub mod fetch;
 pub mod opml;
 pub mod parse;
-pub mod poller;
 pub mod scrape;

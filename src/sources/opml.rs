@@ -1,7 +1,35 @@
 //! Sources from an OPML subscription list (`fetch.opml`): what feed readers
 //! export and what partners send, so a site can take a list as it is.
 
+use crate::config::{Config, ConfigError, SourceConfig};
 use quick_xml::events::Event;
+
+/// Makes the outlines of `fetch.opml` (a file relative to the config) feed
+/// sources of `config`, each named by the slug of its text: what the site
+/// does when it is assembled, since the config reads no other file.
+pub fn expand(config: &mut Config) -> Result<(), ConfigError> {
+    let Some(opml) = config.fetch.opml.clone() else {
+        return Ok(());
+    };
+    let path = config.root().join(&opml);
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        file: path.clone(),
+        source,
+    })?;
+    let outlines = sources(&text).map_err(|message| ConfigError::Invalid {
+        file: path.clone(),
+        key: "fetch.opml".into(),
+        message,
+    })?;
+    let mut added: Vec<SourceConfig> = Vec::with_capacity(outlines.len());
+    for (title, url) in outlines {
+        let name = unique_slug(&title, &url, |n| {
+            config.source(n).is_some() || added.iter().any(|s| s.name == n)
+        });
+        added.push(SourceConfig::feed(name, url));
+    }
+    config.add_feed_sources(added)
+}
 
 /// The (text, xmlUrl) of every `<outline>` with an `xmlUrl`, at any depth, in
 /// document order. quick-xml reads no DTD and expands no entity but the five

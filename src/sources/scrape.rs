@@ -30,9 +30,6 @@ use scraper::{ElementRef, Html, Selector};
 use std::borrow::Cow;
 use url::Url;
 
-/// Languages whose month and day names dates may use.
-pub const LANGUAGES: &[&str] = &["en", "fr"];
-
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ScrapeError {
     #[error("{field} `{css}` matched nothing on {url} (has the page's layout changed?)")]
@@ -365,7 +362,7 @@ pub fn date(
 ) -> Option<DateTime<Utc>> {
     let text = squash(text);
     if let Some(format) = format {
-        let english = to_english(&text, language);
+        let english = localtime::to_english(&text, language);
         // From each word on, so a label before the date does not stop it.
         let starts = std::iter::once(0).chain(english.match_indices(' ').map(|(i, _)| i + 1));
         for start in starts.take(12) {
@@ -386,71 +383,6 @@ fn with_format(text: &str, format: &str, tz: Tz) -> Option<DateTime<Utc>> {
     }
     let (day, _) = NaiveDate::parse_and_remainder(text, format).ok()?;
     localtime::local_to_utc(day.and_time(NaiveTime::MIN), tz).ok()
-}
-
-/// Month and day names of `language` in English, which is all chrono reads.
-fn to_english(text: &str, language: Option<&str>) -> String {
-    if language != Some("fr") {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if !word.is_empty() {
-            out.push_str(french(word).unwrap_or(word));
-            word.clear();
-        }
-    };
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            // "déc." is "Dec".
-            if c != '.' || !out.ends_with(|c: char| c.is_ascii_alphabetic()) {
-                out.push(c);
-            }
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
-
-fn french(word: &str) -> Option<&'static str> {
-    let w = word.to_lowercase();
-    Some(match w.as_str() {
-        "lundi" => "Monday",
-        "mardi" => "Tuesday",
-        "mercredi" => "Wednesday",
-        "jeudi" => "Thursday",
-        "vendredi" => "Friday",
-        "samedi" => "Saturday",
-        "dimanche" => "Sunday",
-        "janvier" => "January",
-        "février" | "fevrier" => "February",
-        "mars" => "March",
-        "avril" => "April",
-        "mai" => "May",
-        "juin" => "June",
-        "juillet" => "July",
-        "août" | "aout" => "August",
-        "septembre" => "September",
-        "octobre" => "October",
-        "novembre" => "November",
-        "décembre" | "decembre" => "December",
-        // Abbreviations as chrono's `%b` reads them (`%B` takes both).
-        "janv" => "Jan",
-        "févr" | "fevr" | "fév" | "fev" => "Feb",
-        "avr" => "Apr",
-        "juil" => "Jul",
-        "sept" => "Sep",
-        "oct" => "Oct",
-        "nov" => "Nov",
-        "déc" | "dec" => "Dec",
-        // "1er décembre".
-        "1er" => "1",
-        _ => return None,
-    })
 }
 
 /// Longest summary taken from an article's first paragraph, in characters.

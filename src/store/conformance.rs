@@ -724,7 +724,7 @@ pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn 
 /// until its claim runs out, superseded by a later change, and gone with its
 /// subscription.
 pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
-    use crate::websub::{Settled, Subscription};
+    use crate::store::{Settled, Subscription};
     let now = Utc::now();
     let topic = "http://127.0.0.1:8080/feeds/world.atom".to_owned();
     let sub = |callback: &str, lease: i64| Subscription {

@@ -5,13 +5,22 @@
 //! feed also has a version counter so an instance that missed a notification can
 //! catch up by comparing numbers instead of re-rendering everything.
 
+mod codec;
 pub mod conformance;
+mod paging;
+mod plan;
 pub mod postgres;
-mod shared;
+mod sql;
 pub mod sqlite;
+mod websub;
+
+pub(crate) use codec::*;
+pub use paging::{ArchivePage, Window, archive_bounds, pages_due};
+pub(crate) use paging::{is_own_log, log_key};
+pub(crate) use plan::*;
+pub use websub::{Delivery, Remote, Settled, Subscription};
 
 use crate::model::{FeedId, FetchState, Item, ItemKind, Source, Tombstone};
-use crate::websub::{Delivery, Remote, Settled, Subscription};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -242,56 +251,6 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
-/// See [`Store::window`].
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Window {
-    /// How many archive pages are closed: pages `1..=pages` exist.
-    pub pages: u64,
-    /// The entries after the newest page that are still in the feed, newest first.
-    pub items: Vec<Item>,
-}
-
-/// See [`Store::archive_page`].
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ArchivePage {
-    pub items: Vec<Item>,
-    pub tombstones: Vec<Tombstone>,
-}
-
-/// How many archive pages to close, and their size, given how many entries
-/// follow a feed's newest page and the feed's size: pages of `size / 2`
-/// entries (at least one) from the front, while more than `size` would
-/// remain after the page.
-pub fn pages_due(open: usize, size: usize) -> (usize, usize) {
-    let size = size.max(1);
-    let page = (size / 2).max(1);
-    (open.saturating_sub(size).div_ceil(page), page)
-}
-
-/// The last seqs of the archive pages to close, given the seqs of a feed's
-/// log after its newest page (ascending) and the feed's size (see
-/// [`pages_due`]).
-pub fn archive_bounds(open: &[i64], size: usize) -> Vec<i64> {
-    let (pages, page) = pages_due(open.len(), size);
-    (1..=pages).map(|k| open[k * page - 1]).collect()
-}
-
-/// The key a served feed's archive log is kept under: a stored feed's own
-/// key, and `timeline:` before a timeline's name (which may be a category's
-/// too).
-pub(crate) fn log_key(feed: &FeedId) -> std::borrow::Cow<'_, str> {
-    match feed {
-        FeedId::Timeline(name) => format!("timeline:{name}").into(),
-        other => other.key(),
-    }
-}
-
-/// Whether `members` is the feed itself: a stored feed, whose log its
-/// writes keep, rather than a timeline's, taken from its members'.
-pub(crate) fn is_own_log(feed: &FeedId, members: &[FeedId]) -> bool {
-    matches!(members, [m] if m == feed)
-}
-
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Export {
     pub items: Vec<Item>,
@@ -316,246 +275,6 @@ pub struct ArchiveExport {
     pub cursors: Vec<(String, String, i64)>,
 }
 
-/// What an upsert does with an item, given the stored row (source, hash, doc) if
-/// any. Both backends decide through this, so they cannot drift apart.
-pub(crate) enum Decision {
-    Create,
-    /// Replace; the old version's feeds change too.
-    Update(Vec<FeedId>),
-    Keep(Outcome),
-}
-
-pub(crate) fn decide(
-    old: Option<&(String, String, String)>,
-    item: &Item,
-    hash: &str,
-    ownership: Ownership,
-) -> Result<Decision, StoreError> {
-    Ok(match old {
-        None => Decision::Create,
-        Some((_, old_hash, _)) if old_hash == hash => Decision::Keep(Outcome::Unchanged),
-        Some((_, _, old_doc)) if matches!(ownership, Ownership::Create | Ownership::Refresh) => {
-            let old = decode(&item.id, old_doc)?;
-            let same = Item {
-                updated: old.updated,
-                ..item.clone()
-            } == old;
-            match (same, ownership) {
-                (true, _) => Decision::Keep(Outcome::Unchanged),
-                (false, Ownership::Create) => Decision::Keep(Outcome::Conflict),
-                (false, _) => Decision::Update(crate::catalog::item_feeds(&old)),
-            }
-        }
-        Some((source, _, _))
-            if ownership == Ownership::Respect && *source != item.source.to_string() =>
-        {
-            Decision::Keep(Outcome::Skipped)
-        }
-        Some((_, _, old_doc)) => {
-            Decision::Update(crate::catalog::item_feeds(&decode(&item.id, old_doc)?))
-        }
-    })
-}
-
-/// What an upsert does with one item, given its stored row (source, hash, doc):
-/// keep what is stored, or write `item` (the given one, or the given one with
-/// its first-seen date kept) as `outcome`. Both backends plan through this.
-pub(crate) enum Plan {
-    Keep(Outcome),
-    Write(Planned),
-}
-
-/// One upsert of several items, as each backend's `upsert_batch` takes it.
-pub(crate) struct Batch<'a> {
-    pub items: &'a [Item],
-    pub ownership: Ownership,
-}
-
-pub(crate) struct Planned {
-    /// Set when the item to write differs from the given one.
-    pub kept: Option<Item>,
-    pub doc: String,
-    pub hash: String,
-    pub outcome: Outcome,
-    /// The feeds of the version it replaces, which change too.
-    pub old_feeds: Vec<FeedId>,
-}
-
-/// A batch planned in memory against its stored rows (`id, source, hash,
-/// doc`), item by item in input order, so an id repeated in the batch sees
-/// its earlier version: what both backends' batched upserts then write.
-pub(crate) struct BatchPlan {
-    /// Per item, in input order.
-    pub outcomes: Vec<Outcome>,
-    /// The last version to write of each id, by id: item, hash, doc.
-    pub writes: BTreeMap<String, (Item, String, String)>,
-    /// Ids that had a row before the batch.
-    pub existed: BTreeSet<String>,
-    /// Feeds the writes change: those of the new versions and of the old.
-    pub touched: BTreeSet<FeedId>,
-}
-
-pub(crate) fn plan_batch(
-    items: &[Item],
-    stored: Vec<(String, String, String, String)>,
-    ownership: Ownership,
-) -> Result<BatchPlan> {
-    let mut current: std::collections::HashMap<String, (String, String, String)> = stored
-        .into_iter()
-        .map(|(id, source, hash, doc)| (id, (source, hash, doc)))
-        .collect();
-    let mut batch = BatchPlan {
-        outcomes: Vec::with_capacity(items.len()),
-        writes: BTreeMap::new(),
-        existed: current.keys().cloned().collect(),
-        touched: BTreeSet::new(),
-    };
-    for item in items {
-        let (doc, hash) = encode(item);
-        match plan(item, doc, hash, current.get(&item.id), ownership)? {
-            Plan::Keep(outcome) => batch.outcomes.push(outcome),
-            Plan::Write(w) => {
-                let item = w.kept.unwrap_or_else(|| item.clone());
-                batch.touched.extend(w.old_feeds);
-                batch.touched.extend(crate::catalog::item_feeds(&item));
-                current.insert(
-                    item.id.clone(),
-                    (item.source.to_string(), w.hash.clone(), w.doc.clone()),
-                );
-                batch.outcomes.push(w.outcome);
-                batch.writes.insert(item.id.clone(), (item, w.hash, w.doc));
-            }
-        }
-    }
-    Ok(batch)
-}
-
-pub(crate) fn plan(
-    item: &Item,
-    doc: String,
-    hash: String,
-    old: Option<&(String, String, String)>,
-    ownership: Ownership,
-) -> Result<Plan> {
-    let kept = keep_first_seen(item, old)?;
-    let (doc, hash) = match &kept {
-        Some(k) => encode(k),
-        None => (doc, hash),
-    };
-    let current = kept.as_ref().unwrap_or(item);
-    Ok(match decide(old, current, &hash, ownership)? {
-        Decision::Keep(outcome) => Plan::Keep(outcome),
-        Decision::Update(old_feeds) => Plan::Write(Planned {
-            kept,
-            doc,
-            hash,
-            outcome: Outcome::Updated,
-            old_feeds,
-        }),
-        Decision::Create => Plan::Write(Planned {
-            kept,
-            doc,
-            hash,
-            outcome: Outcome::Created,
-            old_feeds: Vec::new(),
-        }),
-    })
-}
-
-/// An external item keeps the time it was first seen however often it is seen
-/// again (`Origin::first_seen`), and one upstream gives no date to is dated
-/// then too: given the stored row, the item to compare and write. Seen again
-/// with the same content, it is the stored item; with other content, it keeps
-/// those and (undated) is `updated` now.
-pub(crate) fn keep_first_seen(
-    item: &Item,
-    old: Option<&(String, String, String)>,
-) -> Result<Option<Item>> {
-    let (Some(origin), Some((_, _, doc))) = (&item.origin, old) else {
-        return Ok(None);
-    };
-    let old = decode(&item.id, doc)?;
-    let Some(old_origin) = &old.origin else {
-        return Ok(None);
-    };
-    let mut kept = item.clone();
-    if let Some(o) = kept.origin.as_mut() {
-        o.first_seen = old_origin.first_seen;
-    }
-    if !origin.dated {
-        kept.published = old.published;
-        let same = Item {
-            updated: old.updated,
-            ..kept.clone()
-        };
-        if same == old {
-            return Ok(Some(old));
-        }
-    }
-    Ok(Some(kept))
-}
-
-/// Which stored items (id, source) of a synced scope to withdraw: those no longer
-/// listed, except items of the sources kept because they failed to load.
-pub(crate) fn to_withdraw(
-    present: Vec<(String, String)>,
-    items: &[Item],
-    keep: &[Source],
-) -> Vec<String> {
-    let listed: BTreeSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
-    let keep: BTreeSet<String> = keep.iter().map(Source::to_string).collect();
-    present
-        .into_iter()
-        .filter(|(id, source)| !listed.contains(id.as_str()) && !keep.contains(source))
-        .map(|(id, _)| id)
-        .collect()
-}
-
-/// Per feed, the newest date (unix milliseconds) among the items a write created
-/// or updated there: what lets a feed's Last-Modified follow its data. A changed
-/// feed missing here (an item moved out, a withdrawal) did not get newer data, and
-/// its Last-Modified takes the database's clock instead.
-pub(crate) fn data_dates(items: &[Item], outcomes: &[Outcome]) -> BTreeMap<String, i64> {
-    let mut dates = BTreeMap::new();
-    for (item, outcome) in items.iter().zip(outcomes) {
-        if matches!(outcome, Outcome::Created | Outcome::Updated) {
-            let t = millis(item.updated.max(item.published));
-            for feed in crate::catalog::item_feeds(item) {
-                let d = dates.entry(feed.key().into_owned()).or_insert(t);
-                *d = (*d).max(t);
-            }
-        }
-    }
-    dates
-}
-
-/// The feeds of a write as JSON `[[feed, newest data date or 0], ...]`, which both
-/// backends expand in SQL to bump versions and Last-Modified in one statement.
-pub(crate) fn feed_changes(changed: &BTreeSet<FeedId>, dates: &BTreeMap<String, i64>) -> String {
-    let rows: Vec<(std::borrow::Cow<str>, i64)> = changed
-        .iter()
-        .map(|f| (f.key(), dates.get(f.key().as_ref()).copied().unwrap_or(0)))
-        .collect();
-    serde_json::to_string(&rows).expect("strings and numbers serialize")
-}
-
-/// Feed keys as the JSON array the archive queries bind (each backend
-/// expands it in SQL with its `FEEDS_IN`).
-pub(crate) fn feed_keys(feeds: &[FeedId]) -> String {
-    let keys: Vec<std::borrow::Cow<str>> = feeds.iter().map(FeedId::key).collect();
-    serde_json::to_string(&keys).expect("strings serialize")
-}
-
-/// `feed_versions` rows (feed, version, modified) as the map `versions()` returns.
-pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, FeedState> {
-    rows.into_iter()
-        .map(|(feed, version, modified)| {
-            let modified = from_millis(modified);
-            (FeedId::from_key(&feed), FeedState { version, modified })
-        })
-        .collect()
-}
-
 /// A request for due sources: see [`Store::claim_due`].
 #[derive(Debug, Clone, Copy)]
 pub struct Claim<'a> {
@@ -568,90 +287,8 @@ pub struct Claim<'a> {
     pub limit: usize,
 }
 
-/// A `sources` row: name, url, etag, last_modified, last_status, last_error,
-/// failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items.
-pub(crate) type SourceRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    i64,
-    Option<i64>,
-    i64,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    i64,
-);
-
-pub(crate) const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, last_status, last_error, \
-     failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items";
-
-pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
-    let (
-        source,
-        url,
-        etag,
-        last_modified,
-        status,
-        last_error,
-        failures,
-        last,
-        next,
-        owner,
-        until,
-        body_hash,
-        items,
-    ) = row;
-    FetchState {
-        body_hash,
-        items: u64::try_from(items).unwrap_or(0),
-        source,
-        url,
-        etag,
-        last_modified,
-        last_status: status.and_then(|s| u16::try_from(s).ok()),
-        last_error,
-        failures: u32::try_from(failures).unwrap_or(u32::MAX),
-        last_fetch: last.map(from_millis),
-        next_fetch: from_millis(next),
-        lease_owner: owner,
-        lease_until: until.map(from_millis),
-    }
-}
-
 /// How many tombstones each feed keeps.
 pub const TOMBSTONES_KEPT: usize = 100;
-
-pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-pub(crate) fn encode(item: &Item) -> (String, String) {
-    let doc = serde_json::to_string(item).expect("an Item always serializes");
-    let hash = crate::hash::hash_hex(doc.as_bytes());
-    (doc, hash)
-}
-
-pub(crate) fn decode(id: &str, doc: &str) -> Result<Item, StoreError> {
-    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
-        id: id.to_owned(),
-        message: e.to_string(),
-    })
-}
-
-pub(crate) fn kind_str(kind: ItemKind) -> &'static str {
-    match kind {
-        ItemKind::Article => "article",
-        ItemKind::Breaking => "breaking",
-    }
-}
 
 /// A database URL fit for a log or an error message: any password replaced by `***`.
 pub fn redact(url: &str) -> String {
@@ -693,27 +330,6 @@ pub async fn open(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn archive_pages_leave_between_half_and_all_of_size() {
-        use super::archive_bounds;
-        let log: Vec<i64> = (1..=120).collect();
-        assert!(archive_bounds(&log[..50], 50).is_empty());
-        assert_eq!(archive_bounds(&log[..51], 50), vec![25]);
-        // 120 entries: pages of 25 until 50 or fewer remain.
-        assert_eq!(archive_bounds(&log, 50), vec![25, 50, 75]);
-        for n in 0..log.len() {
-            let bounds = archive_bounds(&log[..n], 50);
-            let left = n - bounds.len() * 25;
-            assert!(
-                left <= 50 && (bounds.is_empty() || left > 25),
-                "{n}: {left}"
-            );
-        }
-        // Numbers need not be dense: pages count entries.
-        assert_eq!(archive_bounds(&[3, 9, 10], 1), vec![3, 9]);
-        assert_eq!(archive_bounds(&[3, 9], 0), vec![3]);
-    }
-
     #[test]
     fn redact_hides_passwords_only() {
         assert_eq!(

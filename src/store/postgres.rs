@@ -24,7 +24,7 @@
 //!   (`sqlx-postgres` `migrate.rs`, `lock`/`unlock`), so instances starting together
 //!   apply them once and the others wait, then find them applied.
 
-use super::shared::shared_sql;
+use super::sql::shared_sql;
 use super::{Ownership, Store};
 use async_trait::async_trait;
 use sqlx::migrate::{MigrateError, Migrator};
@@ -782,7 +782,7 @@ impl Store for PgStore {
             .map_err(classify)
     }
 
-    async fn websub_subscribe(&self, sub: &crate::websub::Subscription) -> Result<()> {
+    async fn websub_subscribe(&self, sub: &crate::store::Subscription) -> Result<()> {
         self.write(move || websub_subscribe(&self.pool, sub)).await
     }
 
@@ -791,7 +791,7 @@ impl Store for PgStore {
             .await
     }
 
-    async fn websub_subscriptions(&self) -> Result<Vec<crate::websub::Subscription>> {
+    async fn websub_subscriptions(&self) -> Result<Vec<crate::store::Subscription>> {
         websub_subscriptions(&mut *self.read().await?)
             .await
             .map_err(classify)
@@ -812,14 +812,14 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<crate::websub::Delivery>> {
+    ) -> Result<Vec<crate::store::Delivery>> {
         self.write(move || websub_claim(&self.pool, owner, now, until, limit))
             .await
     }
 
     async fn websub_settle(
         &self,
-        settled: &[crate::websub::Settled],
+        settled: &[crate::store::Settled],
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.write(move || websub_settle(&self.pool, settled, now))
@@ -830,13 +830,13 @@ impl Store for PgStore {
         self.write(move || websub_expire(&self.pool, now)).await
     }
 
-    async fn websub_remote(&self, source: &str) -> Result<Option<crate::websub::Remote>> {
+    async fn websub_remote(&self, source: &str) -> Result<Option<crate::store::Remote>> {
         websub_remote(&mut *self.read().await?, source)
             .await
             .map_err(classify)
     }
 
-    async fn websub_remote_save(&self, remote: &crate::websub::Remote) -> Result<()> {
+    async fn websub_remote_save(&self, remote: &crate::store::Remote) -> Result<()> {
         self.write(move || websub_remote_save(&self.pool, remote))
             .await
     }

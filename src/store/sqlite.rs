@@ -5,7 +5,7 @@
 //! they queue instead of failing with `SQLITE_BUSY`, while reads use their own pool
 //! and never wait for a writer (WAL).
 
-use super::shared::shared_sql;
+use super::sql::shared_sql;
 use super::{Ownership, Store, feed_changes};
 use async_trait::async_trait;
 use sqlx::SqliteConnection;
@@ -466,7 +466,7 @@ impl Store for SqliteStore {
         claim_due(&mut *self.write.acquire().await?, claim).await
     }
 
-    async fn websub_subscribe(&self, sub: &crate::websub::Subscription) -> Result<()> {
+    async fn websub_subscribe(&self, sub: &crate::store::Subscription) -> Result<()> {
         websub_subscribe(&self.write, sub).await
     }
 
@@ -474,7 +474,7 @@ impl Store for SqliteStore {
         websub_unsubscribe(&self.write, topic, callback).await
     }
 
-    async fn websub_subscriptions(&self) -> Result<Vec<crate::websub::Subscription>> {
+    async fn websub_subscriptions(&self) -> Result<Vec<crate::store::Subscription>> {
         websub_subscriptions(&mut *self.read.acquire().await?).await
     }
 
@@ -492,13 +492,13 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<crate::websub::Delivery>> {
+    ) -> Result<Vec<crate::store::Delivery>> {
         websub_claim(&self.write, owner, now, until, limit).await
     }
 
     async fn websub_settle(
         &self,
-        settled: &[crate::websub::Settled],
+        settled: &[crate::store::Settled],
         now: DateTime<Utc>,
     ) -> Result<()> {
         websub_settle(&self.write, settled, now).await
@@ -508,11 +508,11 @@ impl Store for SqliteStore {
         websub_expire(&self.write, now).await
     }
 
-    async fn websub_remote(&self, source: &str) -> Result<Option<crate::websub::Remote>> {
+    async fn websub_remote(&self, source: &str) -> Result<Option<crate::store::Remote>> {
         websub_remote(&mut *self.read.acquire().await?, source).await
     }
 
-    async fn websub_remote_save(&self, remote: &crate::websub::Remote) -> Result<()> {
+    async fn websub_remote_save(&self, remote: &crate::store::Remote) -> Result<()> {
         websub_remote_save(&self.write, remote).await
     }
 }

@@ -14,12 +14,12 @@
 //!   subscriber holds one slot and delays no one else; failures are retried
 //!   with exponential backoff and jitter, then given up.
 
-use super::{Delivery, Settled, Subscription};
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::model::Format;
 use crate::sources::fetch::check_literal;
 use crate::store::Store;
+use crate::store::{Delivery, Settled, Subscription};
 use chrono::Utc;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -111,7 +111,7 @@ impl Hub {
             })
             .collect();
         Ok(Arc::new(Hub {
-            owner: format!("{}-websub", crate::sources::poller::instance_name()),
+            owner: format!("{}-websub", crate::instance::instance_name()),
             config,
             store,
             cache,
@@ -386,7 +386,7 @@ impl Hub {
             .client
             .post(&d.callback)
             .header(reqwest::header::CONTENT_TYPE, content_type)
-            .header(reqwest::header::LINK, super::links(&self.config, &d.topic));
+            .header(reqwest::header::LINK, self.config.link_header(&d.topic));
         if let Some(secret) = &d.secret {
             req = req.header("X-Hub-Signature", super::sign::signature(secret, &body));
         }

@@ -19,11 +19,6 @@ pub mod hub;
 pub mod sign;
 pub mod subscriber;
 
-use chrono::{DateTime, Utc};
-
-/// Where the built-in hub answers.
-pub const HUB_PATH: &str = "/websub/hub";
-
 /// The HTTP client for hubs and callbacks: the fetcher's rule on private
 /// networks (checked after resolution), no redirects (a hub or a callback
 /// answers itself), everything within `timeout`.
@@ -50,18 +45,6 @@ fn token() -> String {
     crate::hash::hex(&bytes)
 }
 
-/// The `Link` header of a topic's documents and deliveries: its hubs, then
-/// itself.
-pub fn links(config: &crate::config::Config, topic: &str) -> String {
-    config
-        .hubs()
-        .iter()
-        .map(|h| format!("<{h}>; rel=\"hub\""))
-        .chain(std::iter::once(format!("<{topic}>; rel=\"self\"")))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// POSTs a form, as WebSub's requests to hubs are.
 async fn post_form(
     client: &reqwest::Client,
@@ -80,57 +63,4 @@ async fn post_form(
         .body(form)
         .send()
         .await
-}
-
-/// A verified subscription of a callback to a topic (a feed's URL).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscription {
-    pub topic: String,
-    pub callback: String,
-    /// The subscriber's `hub.secret`: deliveries carry `X-Hub-Signature`.
-    pub secret: Option<String>,
-    pub lease_until: DateTime<Utc>,
-}
-
-/// One change of one topic, to deliver to one subscriber: the document whose
-/// identity ETag is `etag`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: i64,
-    pub topic: String,
-    pub callback: String,
-    pub etag: String,
-    /// Tries so far, this one included.
-    pub attempts: u32,
-    pub secret: Option<String>,
-    /// A later change of the same topic is queued for the same subscriber:
-    /// this one need not be sent.
-    pub superseded: bool,
-}
-
-/// A subscription this site holds at another site's hub, for one of its
-/// sources.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Remote {
-    pub source: String,
-    pub hub: String,
-    pub topic: String,
-    /// Ours, sent with the request: the hub signs deliveries with it.
-    pub secret: String,
-    pub requested: DateTime<Utc>,
-    /// Set when the hub verified the request.
-    pub lease_until: Option<DateTime<Utc>>,
-}
-
-/// What became of a delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Settled {
-    /// Delivered (or no longer to be: superseded, or given up on).
-    Done { id: i64 },
-    /// To be tried again at `next`.
-    Retry {
-        id: i64,
-        next: DateTime<Utc>,
-        error: String,
-    },
 }

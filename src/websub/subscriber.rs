@@ -10,10 +10,11 @@
 //! subscription for it; renewed at half its lease; asked for again an hour
 //! after a request the hub never verified.
 
-use super::{Remote, sign};
+use super::sign;
 use crate::config::Config;
 use crate::sources::fetch::check_literal;
 use crate::sources::parse::Advertised;
+use crate::store::Remote;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;

@@ -1,0 +1,219 @@
+//! `newswire.toml` to a typed, validated [`Config`]. Errors name the file, the key
+//! and what was expected, because the person reading them is editing that file.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Parse {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}: key `{key}`: {message}")]
+    Invalid {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+mod schema;
+mod units;
+mod urls;
+mod validate;
+
+pub use schema::*;
+pub use units::{duration, is_slug, line_of};
+pub use urls::{HUB_PATH, host_of};
+
+/// The whole configuration: the site, its categories and how to serve and store it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from; content paths are relative to its folder.
+    pub file: PathBuf,
+    pub site: Site,
+    pub categories: Vec<Category>,
+    pub timelines: Vec<Timeline>,
+    /// External feeds polled into the store (`[[sources]]`, and the outlines of
+    /// `fetch.opml`), in config order.
+    pub sources: Vec<SourceConfig>,
+    pub fetch: Fetch,
+    pub server: Server,
+    pub store: StoreConfig,
+    pub api: Api,
+    pub websub: WebSub,
+}
+
+impl Config {
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_owned(),
+            source,
+        })?;
+        Config::parse(file, &text)
+    }
+
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_owned(),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            message: e.message().to_owned(),
+        })?;
+        let mut config = Config {
+            file: file.to_owned(),
+            site: raw.site,
+            categories: raw.categories,
+            timelines: raw.timelines,
+            sources: raw.sources,
+            fetch: raw.fetch,
+            server: raw.server,
+            store: raw.store,
+            api: raw.api,
+            websub: raw.websub,
+        };
+        // A scrape is a source like any other: polled, listed, fetched now,
+        // merged into timelines by its name.
+        for scrape in raw.scrapes {
+            config.sources.push(SourceConfig {
+                title: scrape.title.clone(),
+                interval: scrape.interval,
+                categories: vec![scrape.category.clone()],
+                scrape: Some(std::sync::Arc::new(scrape.clone())),
+                ..SourceConfig::feed(scrape.name.clone(), scrape.url.clone())
+            });
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Adds feed sources found elsewhere than in the file (the outlines of
+    /// `fetch.opml`, which the site reads when it is assembled), after the
+    /// `[[sources]]` and before the scrapes, and checks the whole again.
+    pub fn add_feed_sources(&mut self, sources: Vec<SourceConfig>) -> Result<(), ConfigError> {
+        let at = self
+            .sources
+            .iter()
+            .take_while(|s| s.scrape.is_none())
+            .count();
+        self.sources.splice(at..at, sources);
+        self.validate()
+    }
+
+    pub(super) fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            file: self.file.clone(),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The folder content paths are relative to.
+    pub fn root(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    pub fn category(&self, slug: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.slug == slug)
+    }
+
+    /// `all`, `breaking`, then the categories in config order. `all` comes first
+    /// because readers that take the first autodiscovery link should get everything.
+    pub fn timeline(&self, name: &str) -> Option<&Timeline> {
+        self.timelines.iter().find(|t| t.name == name)
+    }
+
+    /// Where SQLite keeps its file: as configured (relative to the config file), else
+    /// `./data`, so the content folder never holds the database.
+    pub fn data_dir(&self) -> PathBuf {
+        match &self.store.data_dir {
+            Some(dir) if dir.is_absolute() => dir.clone(),
+            Some(dir) => self.root().join(dir),
+            None => PathBuf::from("data"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[site]
+title = "T"
+description = "D"
+url = "https://news.example.com"
+feeds_url = "http://127.0.0.1:8080"
+timezone = "Africa/Casablanca"
+author = "Desk"
+tag_start = "2026-02-01"
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::parse(Path::new("x.toml"), MINIMAL).unwrap();
+        assert_eq!(c.site.feed_size, 50);
+        assert_eq!(c.tag_prefix(), "tag:news.example.com,2026-02-01:");
+        assert_eq!(c.server.max_body, 1 << 20);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let bad_tz = MINIMAL.replace("Africa/Casablanca", "Mars/Olympus");
+        let e = Config::parse(Path::new("site.toml"), &bad_tz)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("site.toml:7:"), "{e}");
+        assert!(e.contains("Mars/Olympus"), "{e}");
+
+        let reserved = format!("{MINIMAL}\n[[category]]\nslug = \"all\"\ntitle = \"All\"\n");
+        let e = Config::parse(Path::new("site.toml"), &reserved)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("category[0].slug") && e.contains("reserved"),
+            "{e}"
+        );
+
+        let no_time = format!("{MINIMAL}\n[server]\nsend_timeout = 0\n");
+        let e = Config::parse(Path::new("site.toml"), &no_time)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("server.send_timeout") && e.contains("at least 1"),
+            "{e}"
+        );
+
+        // A ttl past a week would overflow max-age (seconds in a u32).
+        let forever = MINIMAL.replace("tag_start", "ttl = 4294967295\ntag_start");
+        let e = Config::parse(Path::new("site.toml"), &forever)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("site.ttl") && e.contains("a week"), "{e}");
+        let week = MINIMAL.replace("tag_start", "ttl = 10080\ntag_start");
+        assert!(Config::parse(Path::new("site.toml"), &week).is_ok());
+    }
+
+    #[test]
+    fn host_of_strips_port_and_path() {
+        assert_eq!(
+            host_of("https://user@news.example.com:8443/a?b"),
+            "news.example.com"
+        );
+        // RFC 4151 tag authorities are lowercase DNS names.
+        assert_eq!(host_of("https://News.Example.COM/"), "news.example.com");
+    }
+}

@@ -1,0 +1,270 @@
+//! What the values of a parsed config must mean: URLs that are URLs, slugs
+//! that fit a URL, timelines of feeds that exist, selectors that parse. Each
+//! error names the key, because the person reading it is editing that file.
+
+use super::{Config, ConfigError, MAX_TIMELINE_LIMIT, MAX_TTL, ScrapeConfig, is_slug};
+use crate::model::FeedId;
+
+impl Config {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let hubs = self
+            .websub
+            .hubs
+            .iter()
+            .enumerate()
+            .map(|(i, hub)| (format!("websub.hubs[{i}]"), hub));
+        for (key, url) in [
+            ("site.url".to_owned(), &self.site.url),
+            ("site.feeds_url".to_owned(), &self.site.feeds_url),
+        ]
+        .into_iter()
+        .chain(hubs)
+        {
+            let parsed = url::Url::parse(url).ok();
+            if !parsed
+                .as_ref()
+                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            {
+                return Err(self.invalid(
+                    &key,
+                    format!("expected an absolute http(s) URL, got {url:?}"),
+                ));
+            }
+        }
+        if self.websub.lease.is_zero() || self.websub.max_lease < self.websub.lease {
+            return Err(self.invalid(
+                "websub.max_lease",
+                "leases must be positive, and max_lease at least lease",
+            ));
+        }
+        if matches!(
+            url::Url::parse(&self.site.url).map(|u| u.host().map(|h| h.to_owned())),
+            Ok(Some(url::Host::Ipv6(_)))
+        ) {
+            return Err(self.invalid(
+                "site.url",
+                "its host names the tag: URIs of every id, so it must be a DNS name",
+            ));
+        }
+        if self.site.feed_size == 0 {
+            return Err(self.invalid("site.feed_size", "expected at least 1"));
+        }
+        // Readers poll at least weekly; more would also overflow max-age and
+        // take the year archive pages are kept for.
+        if self.site.ttl > MAX_TTL {
+            return Err(self.invalid(
+                "site.ttl",
+                format!("expected at most {MAX_TTL} (minutes: a week)"),
+            ));
+        }
+        // The connection clock ticks in whole seconds; 0 would cut every client.
+        for (key, secs) in [
+            ("server.header_timeout", self.server.header_timeout),
+            ("server.send_timeout", self.server.send_timeout),
+        ] {
+            if secs == 0 {
+                return Err(self.invalid(key, "expected at least 1 (seconds)"));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.categories.iter().enumerate() {
+            let key = format!("category[{i}].slug");
+            let valid = !c.slug.is_empty()
+                && c.slug
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid {
+                return Err(self.invalid(
+                    &key,
+                    format!(
+                        "expected lowercase letters, digits and '-', got {:?}",
+                        c.slug
+                    ),
+                ));
+            }
+            if c.slug == FeedId::ALL || c.slug == FeedId::BREAKING {
+                return Err(self.invalid(
+                    &key,
+                    format!("{:?} is reserved for a built-in feed", c.slug),
+                ));
+            }
+            if !seen.insert(&c.slug) {
+                return Err(self.invalid(&key, format!("category {:?} is defined twice", c.slug)));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, t) in self.timelines.iter().enumerate() {
+            let key = |field: &str| format!("timelines[{i}].{field}");
+            if t.name.is_empty()
+                || !t
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            {
+                return Err(self.invalid(
+                    &key("name"),
+                    format!(
+                        "expected lowercase letters, digits and '-', got {:?}",
+                        t.name
+                    ),
+                ));
+            }
+            if !names.insert(&t.name) {
+                return Err(self.invalid(
+                    &key("name"),
+                    format!("timeline {:?} is defined twice", t.name),
+                ));
+            }
+            for c in &t.categories {
+                if c != FeedId::ALL && c != FeedId::BREAKING && self.category(c).is_none() {
+                    return Err(self.invalid(
+                        &key("categories"),
+                        format!("unknown feed {c:?} (a category slug, \"breaking\" or \"all\")"),
+                    ));
+                }
+            }
+            if let Some(s) = t.sources.iter().find(|s| self.source(s).is_none()) {
+                return Err(self.invalid(&key("sources"), format!("unknown source {s:?}")));
+            }
+            if t.categories.is_empty() && t.sources.is_empty() {
+                return Err(self.invalid(
+                    &key("categories"),
+                    "a timeline merges at least one feed or source",
+                ));
+            }
+            if !(1..=MAX_TIMELINE_LIMIT).contains(&t.limit) {
+                return Err(
+                    self.invalid(&key("limit"), format!("expected 1 to {MAX_TIMELINE_LIMIT}"))
+                );
+            }
+        }
+        self.validate_sources()?;
+        for (i, t) in self.api.tokens.iter().enumerate() {
+            if t.token.len() < 16 {
+                return Err(self.invalid(
+                    &format!("api.token[{i}].token"),
+                    "expected at least 16 characters",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_sources(&self) -> Result<(), ConfigError> {
+        let f = &self.fetch;
+        for (key, value) in [
+            ("fetch.min_interval", f.min_interval),
+            ("fetch.timeout", f.timeout),
+            ("fetch.connect_timeout", f.connect_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(self.invalid(key, "expected a duration of at least 1s"));
+            }
+        }
+        for (key, value) in [
+            ("fetch.max_body", f.max_body),
+            ("fetch.per_host", f.per_host),
+            ("fetch.concurrency", f.concurrency),
+        ] {
+            if value == 0 {
+                return Err(self.invalid(key, "expected at least 1"));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        let scrapes = self.sources.iter().filter(|s| s.scrape.is_some()).count();
+        let feeds = self.sources.len() - scrapes;
+        for (i, s) in self.sources.iter().enumerate() {
+            // Scrapes come after the feeds: name them by their own table.
+            let key = |field: &str| match s.scrape {
+                Some(_) => format!("scrapes[{}].{field}", i - feeds),
+                None => format!("sources[{i}].{field}"),
+            };
+            if !is_slug(&s.name) {
+                return Err(self.invalid(
+                    &key("name"),
+                    format!(
+                        "expected lowercase letters, digits and '-', got {:?}",
+                        s.name
+                    ),
+                ));
+            }
+            if !names.insert(&s.name) {
+                return Err(self.invalid(
+                    &key("name"),
+                    format!("source {:?} is defined twice", s.name),
+                ));
+            }
+            let url = url::Url::parse(&s.url).ok();
+            if !url
+                .as_ref()
+                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+            {
+                return Err(self.invalid(
+                    &key("url"),
+                    format!("expected an absolute http(s) URL, got {:?}", s.url),
+                ));
+            }
+            if let Some(scrape) = &s.scrape {
+                self.validate_scrape(scrape, &key)?;
+            } else if let Some(c) = s.categories.iter().find(|c| self.category(c).is_none()) {
+                return Err(self.invalid(&key("categories"), format!("unknown category {c:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// A scrape's category, selectors and languages; `key` names a field.
+    fn validate_scrape(
+        &self,
+        s: &ScrapeConfig,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<(), ConfigError> {
+        if s.category != FeedId::BREAKING && self.category(&s.category).is_none() {
+            return Err(self.invalid(
+                &key("category"),
+                format!(
+                    "unknown category {:?} (a category slug or \"breaking\")",
+                    s.category
+                ),
+            ));
+        }
+        let a = s.article.clone().unwrap_or_default();
+        let selectors = [
+            ("list.item", Some(&s.list.item)),
+            ("list.time", s.list.time.as_ref()),
+            ("list.title", s.list.title.as_ref()),
+            ("list.link", s.list.link.as_ref()),
+            ("article.title", a.title.as_ref()),
+            ("article.date", a.date.as_ref()),
+            ("article.author", a.author.as_ref()),
+            ("article.category", a.category.as_ref()),
+            ("article.image", a.image.as_ref()),
+            ("article.body", a.body.as_ref()),
+        ];
+        let removes = a.remove.iter().map(|r| ("article.remove", Some(r)));
+        for (field, css) in selectors.into_iter().chain(removes) {
+            if let Some(css) = css
+                && let Err(e) = scraper::Selector::parse(css)
+            {
+                return Err(self.invalid(&key(field), format!("not a CSS selector: {css:?} ({e})")));
+            }
+        }
+        for (field, lang) in [
+            ("list.language", s.list.language.as_ref()),
+            ("article.language", a.language.as_ref()),
+        ] {
+            if let Some(lang) = lang
+                && !crate::localtime::LANGUAGES.contains(&lang.as_str())
+            {
+                return Err(self.invalid(
+                    &key(field),
+                    format!(
+                        "unknown language {lang:?} (one of: {})",
+                        crate::localtime::LANGUAGES.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

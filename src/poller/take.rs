@@ -1,0 +1,304 @@
+//! A document taken into the store: parsed (a feed, or a page by its
+//! selectors), only new and changed entries through the gate, written in one
+//! batch, and remembered so that the next poll skips what it has seen.
+
+use super::Poller;
+use super::pages::Page;
+use crate::config::{Config, SourceConfig};
+use crate::gate::{self, Trust};
+use crate::lock::lock;
+use crate::model::{FeedId, FetchState, Item, Source};
+use crate::sources::parse::{self, Parsed, SourceInfo};
+use crate::sources::scrape;
+use crate::store::{Ownership, StoreError, Written};
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Most stored items of a source read back to learn their digests.
+pub(super) const KNOWN_MAX: usize = 5_000;
+
+/// What this instance remembers of a source's stored items: digest by
+/// upstream id, and upstream id by link. Rebuilt from the store when missing,
+/// so it is only a cache: a stale one costs a redundant sanitize, never a
+/// wrong write.
+#[derive(Default)]
+pub(super) struct Known {
+    pub(super) loaded: bool,
+    pub(super) digests: HashMap<String, String>,
+    pub(super) links: HashMap<String, String>,
+    /// Article pages behind the current list (scrapes, readability), by
+    /// link: validators for a conditional GET, and what the page gave.
+    pub(super) pages: HashMap<String, Page>,
+}
+
+/// What [`Poller::take`] did with a document.
+pub(super) struct Taken {
+    pub(super) entries: usize,
+    pub(super) written: Written,
+    pub(super) stored: usize,
+    pub(super) problem: Option<String>,
+    /// Pages left for the next poll: the same document must be read again.
+    pub(super) deferred: bool,
+}
+
+pub(super) enum TakeError {
+    /// Not a feed, or a page whose selectors matched nothing.
+    Parse(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for TakeError {
+    fn from(e: StoreError) -> Self {
+        TakeError::Store(e)
+    }
+}
+
+impl Poller {
+    /// Reads a body: a feed in any format, or a scraped page by its selectors.
+    pub(super) fn read(
+        &self,
+        source: &SourceConfig,
+        body: &[u8],
+        content_type: Option<&str>,
+        url: &url::Url,
+        now: DateTime<Utc>,
+    ) -> Result<Parsed, TakeError> {
+        let parsed = match &source.scrape {
+            Some(s) => {
+                let tz = s.timezone.unwrap_or(self.config.site.timezone);
+                scrape::list(body, content_type, url, s, tz, now)
+                    .map(|(parsed, _)| parsed)
+                    .map_err(|e| e.to_string())
+            }
+            None => parse::parse(body, content_type, url).map_err(|e| e.to_string()),
+        };
+        parsed.map_err(TakeError::Parse)
+    }
+
+    /// Writes a document's new and changed entries: the number of entries in
+    /// the document, what the write did, the items stored, and what went wrong
+    /// with article pages (their entries are written without them, and tried
+    /// again next poll).
+    pub(super) async fn take(
+        &self,
+        source: &SourceConfig,
+        state: &FetchState,
+        mut parsed: Parsed,
+        now: DateTime<Utc>,
+        started: Instant,
+    ) -> Result<Taken, TakeError> {
+        let known = self.known(&source.name).await?;
+        let mut known = known.lock().await;
+        // Pages are read while the lease holds; the rest wait for the next poll.
+        let deadline = started + self.lease().saturating_sub(Duration::from_secs(5));
+        let pages = self
+            .read_pages(source, &mut parsed, &mut known, deadline)
+            .await;
+        let entries = parsed.entries.len();
+        let items = self.select(source, state, &mut parsed, &known, now);
+        let written = if items.is_empty() {
+            Written::default()
+        } else {
+            self.store
+                .upsert(&items, Ownership::Take)
+                .await
+                .map_err(TakeError::Store)?
+        };
+        (self.changed)(&written);
+        for item in &items {
+            if let Some(o) = &item.origin {
+                known
+                    .digests
+                    .insert(o.upstream_id.clone(), o.digest.clone());
+                if let Some(link) = &item.link {
+                    known.links.insert(link.clone(), o.upstream_id.clone());
+                }
+            }
+        }
+        Ok(Taken {
+            entries,
+            written,
+            stored: known.digests.len(),
+            problem: pages.problem,
+            deferred: pages.deferred,
+        })
+    }
+
+    /// The entries of a document to write: new or changed, kept by the
+    /// source's filters, recent enough, through the gate. The document's
+    /// entries are taken.
+    fn select(
+        &self,
+        source: &SourceConfig,
+        state: &FetchState,
+        parsed: &mut Parsed,
+        known: &Known,
+        now: DateTime<Utc>,
+    ) -> Vec<Item> {
+        let tag_prefix = self.config.tag_prefix();
+        let info = SourceInfo {
+            name: &source.name,
+            title: source.title.as_deref(),
+            feed_url: &state.url,
+            categories: &source.categories,
+            tag_prefix: &tag_prefix,
+        };
+        let oldest = now - retention(&self.config);
+        // Links that occur once in the document: only those can stand for an
+        // entry whose id changed.
+        let mut link_count: HashMap<&str, usize> = HashMap::new();
+        for e in &parsed.entries {
+            if let Some(l) = parse::entry_link(e) {
+                *link_count.entry(l).or_default() += 1;
+            }
+        }
+        // The id each entry is stored under, and whether it is new or changed.
+        let mut seen = HashSet::new();
+        let ids: Vec<Option<String>> = parsed
+            .entries
+            .iter()
+            .map(|entry| {
+                let mut id = parse::upstream_id(entry);
+                if !known.digests.contains_key(&id)
+                    && let Some(link) = parse::entry_link(entry)
+                    && link_count.get(link) == Some(&1)
+                    && let Some(stored) = known.links.get(link)
+                {
+                    id = stored.clone();
+                }
+                let fresh =
+                    seen.insert(id.clone()) && known.digests.get(&id) != Some(&entry.digest);
+                fresh.then_some(id)
+            })
+            .collect();
+        drop(link_count);
+        // Entries are taken into items: their bodies are not copied.
+        let entries = std::mem::take(&mut parsed.entries);
+        let mut items = Vec::new();
+        for (entry, id) in entries.into_iter().zip(ids) {
+            let Some(id) = id else { continue };
+            let mut item = parse::to_item(entry, parsed, &info, id, now);
+            if let Some(scrape) = &source.scrape {
+                scraped(&mut item, scrape);
+            }
+            if item.published < oldest || !wanted(source, &item) {
+                continue;
+            }
+            match gate::admit(item, Trust::Lenient, now) {
+                Ok(mut item) => {
+                    crate::merge::keep_story_keys(&mut item);
+                    // Every entry needs a link readers agree on (without one,
+                    // feedparser takes the Atom id for it, others nothing):
+                    // an item with none links to its source's site, else its
+                    // feed. After the story keys, which must not match on it.
+                    if item.link.is_none()
+                        && let Some(o) = &item.origin
+                    {
+                        item.link = Some(o.feed_link.clone().unwrap_or_else(|| o.feed_url.clone()));
+                    }
+                    items.push(item);
+                }
+                Err(e) => tracing::debug!(source = source.name, "entry refused: {e}"),
+            }
+        }
+        items
+    }
+
+    async fn known(&self, source: &str) -> Result<Arc<tokio::sync::Mutex<Known>>, TakeError> {
+        let entry = lock(&self.known)
+            .entry(source.to_owned())
+            .or_default()
+            .clone();
+        {
+            let mut k = entry.lock().await;
+            if !k.loaded {
+                let stored = self
+                    .store
+                    .list(&FeedId::Source(source.to_owned()), None, KNOWN_MAX)
+                    .await
+                    .map_err(TakeError::Store)?;
+                for item in stored {
+                    if let Some(o) = item.origin {
+                        if let Some(link) = item.link {
+                            k.links.insert(link, o.upstream_id.clone());
+                        }
+                        k.digests.insert(o.upstream_id, o.digest);
+                    }
+                }
+                k.loaded = true;
+            }
+        }
+        Ok(entry)
+    }
+}
+
+/// A scraped item is the site's own content read off its pages: a ticker
+/// line in `breaking`, else an article of its category, with nothing to
+/// credit (its page is not a feed).
+pub(super) fn scraped(item: &mut Item, scrape: &crate::config::ScrapeConfig) {
+    item.source = Source::Scrape(scrape.name.clone());
+    if scrape.category == crate::model::FeedId::BREAKING {
+        item.kind = crate::model::ItemKind::Breaking;
+    } else {
+        item.category = Some(scrape.category.clone());
+    }
+    if let Some(o) = item.origin.as_mut() {
+        o.page = true;
+    }
+}
+
+pub(super) fn retention(config: &Config) -> chrono::Duration {
+    chrono::Duration::from_std(config.fetch.retention).unwrap_or(chrono::Duration::days(30))
+}
+
+/// The source's keyword filters: any `include` word (when there are some), and
+/// no `exclude` word, in the title, summary or tags, ignoring case.
+pub(super) fn wanted(source: &SourceConfig, item: &Item) -> bool {
+    if source.include.is_empty() && source.exclude.is_empty() {
+        return true;
+    }
+    let text = format!(
+        "{} {} {}",
+        item.title,
+        item.summary.as_deref().unwrap_or(""),
+        item.tags.join(" ")
+    )
+    .to_lowercase();
+    let has = |w: &String| text.contains(&w.to_lowercase());
+    (source.include.is_empty() || source.include.iter().any(has)) && !source.exclude.iter().any(has)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_filters() {
+        let mut source = SourceConfig {
+            include: vec!["Morocco".into()],
+            exclude: vec!["SPONSORED".into()],
+            ..SourceConfig::feed("s".into(), "https://s.example/".into())
+        };
+        let item = |title: &str, tags: &[&str]| {
+            let mut it = crate::store::conformance::item("x", "world", 0);
+            it.title = title.into();
+            it.summary = None;
+            it.tags = tags.iter().map(|t| t.to_string()).collect();
+            it
+        };
+        assert!(wanted(&source, &item("Rain in morocco", &[])));
+        assert!(wanted(&source, &item("Rain", &["Morocco"])), "tags count");
+        assert!(
+            !wanted(&source, &item("Rain in Spain", &[])),
+            "include misses"
+        );
+        assert!(
+            !wanted(&source, &item("Sponsored: Morocco trips", &[])),
+            "exclude wins"
+        );
+        source.include.clear();
+        assert!(wanted(&source, &item("Rain in Spain", &[])));
+    }
+}

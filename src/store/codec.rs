@@ -1,0 +1,117 @@
+//! Rows to values and back: items as JSON documents with their hash, times
+//! as unix milliseconds, `sources` rows as fetch states, and the JSON lists
+//! both backends expand in SQL.
+
+use super::{FeedState, Result, StoreError};
+use crate::model::{FeedId, FetchState, Item, ItemKind};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The feeds of a write as JSON `[[feed, newest data date or 0], ...]`, which both
+/// backends expand in SQL to bump versions and Last-Modified in one statement.
+pub(crate) fn feed_changes(changed: &BTreeSet<FeedId>, dates: &BTreeMap<String, i64>) -> String {
+    let rows: Vec<(std::borrow::Cow<str>, i64)> = changed
+        .iter()
+        .map(|f| (f.key(), dates.get(f.key().as_ref()).copied().unwrap_or(0)))
+        .collect();
+    serde_json::to_string(&rows).expect("strings and numbers serialize")
+}
+
+/// Feed keys as the JSON array the archive queries bind (each backend
+/// expands it in SQL with its `FEEDS_IN`).
+pub(crate) fn feed_keys(feeds: &[FeedId]) -> String {
+    let keys: Vec<std::borrow::Cow<str>> = feeds.iter().map(FeedId::key).collect();
+    serde_json::to_string(&keys).expect("strings serialize")
+}
+
+/// `feed_versions` rows (feed, version, modified) as the map `versions()` returns.
+pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, FeedState> {
+    rows.into_iter()
+        .map(|(feed, version, modified)| {
+            let modified = from_millis(modified);
+            (FeedId::from_key(&feed), FeedState { version, modified })
+        })
+        .collect()
+}
+
+/// A `sources` row: name, url, etag, last_modified, last_status, last_error,
+/// failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items.
+pub(crate) type SourceRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    i64,
+);
+
+pub(crate) const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, last_status, last_error, \
+     failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items";
+
+pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
+    let (
+        source,
+        url,
+        etag,
+        last_modified,
+        status,
+        last_error,
+        failures,
+        last,
+        next,
+        owner,
+        until,
+        body_hash,
+        items,
+    ) = row;
+    FetchState {
+        body_hash,
+        items: u64::try_from(items).unwrap_or(0),
+        source,
+        url,
+        etag,
+        last_modified,
+        last_status: status.and_then(|s| u16::try_from(s).ok()),
+        last_error,
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        last_fetch: last.map(from_millis),
+        next_fetch: from_millis(next),
+        lease_owner: owner,
+        lease_until: until.map(from_millis),
+    }
+}
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+pub(crate) fn encode(item: &Item) -> (String, String) {
+    let doc = serde_json::to_string(item).expect("an Item always serializes");
+    let hash = crate::hash::hash_hex(doc.as_bytes());
+    (doc, hash)
+}
+
+pub(crate) fn decode(id: &str, doc: &str) -> Result<Item, StoreError> {
+    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
+        id: id.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+pub(crate) fn kind_str(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Article => "article",
+        ItemKind::Breaking => "breaking",
+    }
+}

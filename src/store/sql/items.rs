@@ -1,0 +1,396 @@
+//! The SQL of items both backends run alike: reading feeds, withdrawing
+//! with tombstones, syncing a scope, import and export, expiry.
+
+macro_rules! items_sql {
+    ($Conn:ty, $Pool:ty) => {
+        /// A feed's newest items: the LIMIT applies to an ordered scan of
+        /// `item_feeds_order` before the join, on both backends. (`LIST` binds
+        /// the kind too, as `''`, so both statements bind alike.)
+        const LIST: &str = "SELECT i.id, i.doc FROM
+              (SELECT item_id, published FROM item_feeds WHERE feed = $1 AND $2 = ''
+               ORDER BY published DESC, item_id DESC LIMIT $3) f
+            JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC";
+        const LIST_KIND: &str = "SELECT i.id, i.doc FROM
+              (SELECT item_id, published FROM item_feeds WHERE feed = $1 AND kind = $2
+               ORDER BY published DESC, item_id DESC LIMIT $3) f
+            JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC";
+
+
+        pub(super) async fn get(conn: &mut $Conn, id: &str) -> Result<Option<Item>> {
+            let row: Option<(String,)> = sqlx::query_as("SELECT doc FROM items WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.map(|(doc,)| decode(id, &doc)).transpose()
+        }
+
+        pub(super) async fn list(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            kind: Option<ItemKind>,
+            n: usize,
+        ) -> Result<Vec<Item>> {
+            let rows: Vec<(String, String)> = sqlx::query_as(match kind {
+                None => LIST,
+                Some(_) => LIST_KIND,
+            })
+            .bind(feed.key())
+            .bind(kind.map(kind_str).unwrap_or(""))
+            .bind(limit(n))
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+        }
+
+        pub(super) async fn list_between(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+            n: usize,
+        ) -> Result<Vec<Item>> {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT i.id, i.doc FROM
+                   (SELECT item_id, published FROM item_feeds
+                    WHERE feed = $1 AND published >= $2 AND published < $3
+                    ORDER BY published DESC, item_id DESC LIMIT $4) f
+                 JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC",
+            )
+            .bind(feed.key())
+            .bind(millis(from))
+            .bind(millis(to))
+            .bind(limit(n))
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+        }
+
+        pub(super) async fn tombstones(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            n: usize,
+        ) -> Result<Vec<Tombstone>> {
+            let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+                "SELECT item_id, link, deleted FROM tombstones WHERE feed = $1
+                 ORDER BY deleted DESC, item_id DESC LIMIT $2",
+            )
+            .bind(feed.key())
+            .bind(limit(n))
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(rows.into_iter().map(tombstone).collect())
+        }
+
+        pub(super) async fn versions(
+            conn: &mut $Conn,
+        ) -> Result<BTreeMap<FeedId, FeedState>> {
+            let rows: Vec<(String, i64, i64)> =
+                sqlx::query_as("SELECT feed, version, modified FROM feed_versions")
+                    .fetch_all(&mut *conn)
+                    .await?;
+            Ok(feed_states(rows))
+        }
+
+        /// Everything, read in one transaction of the caller's.
+        pub(super) async fn export(conn: &mut $Conn) -> Result<Export> {
+            let items: Vec<(String, String)> =
+                sqlx::query_as("SELECT id, doc FROM items ORDER BY id")
+                    .fetch_all(&mut *conn)
+                    .await?;
+            let stones: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
+                "SELECT feed, item_id, link, deleted FROM tombstones ORDER BY feed, item_id",
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            let archive = $crate::store::ArchiveExport {
+                log: sqlx::query_as(
+                    "SELECT feed, item_id, seq, deleted, link FROM feed_log
+                     ORDER BY feed, seq",
+                )
+                .fetch_all(&mut *conn)
+                .await?,
+                pages: sqlx::query_as(
+                    "SELECT feed, page, last_seq FROM archive_pages ORDER BY feed, page",
+                )
+                .fetch_all(&mut *conn)
+                .await?,
+                cursors: sqlx::query_as(
+                    "SELECT feed, member, seq FROM archive_cursors ORDER BY feed, member",
+                )
+                .fetch_all(&mut *conn)
+                .await?,
+            };
+            Ok(Export {
+                items: items
+                    .iter()
+                    .map(|(id, doc)| decode(id, doc))
+                    .collect::<Result<_, _>>()?,
+                tombstones: stones
+                    .into_iter()
+                    .map(|(feed, id, link, deleted)| (FeedId::from_key(&feed), tombstone((id, link, deleted))))
+                    .collect(),
+                archive,
+            })
+        }
+
+        /// Withdraws an item: its row (its `item_feeds` rows go with it, ON DELETE
+        /// CASCADE) and a tombstone in each feed it was in. DELETE locks the row,
+        /// so of two concurrent withdrawals one finds nothing and says `false`.
+        async fn delete_one(
+            conn: &mut $Conn,
+            id: &str,
+            at: DateTime<Utc>,
+            changed: &mut BTreeSet<FeedId>,
+        ) -> Result<bool> {
+            let Some((doc,)): Option<(String,)> =
+                sqlx::query_as("DELETE FROM items WHERE id = $1 RETURNING doc")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            else {
+                return Ok(false);
+            };
+            let item = decode(id, &doc)?;
+            // Its slot in each feed's log (and archive page) becomes its tombstone.
+            sqlx::query("UPDATE feed_log SET deleted = $2, link = $3 WHERE item_id = $1")
+                .bind(id)
+                .bind(millis(at))
+                .bind(&item.link)
+                .execute(&mut *conn)
+                .await?;
+            for feed in $crate::catalog::item_feeds(&item) {
+                let stone = Tombstone {
+                    id: id.to_owned(),
+                    link: item.link.clone(),
+                    deleted: at,
+                };
+                insert_tombstone(conn, &feed, &stone).await?;
+                changed.insert(feed);
+            }
+            Ok(true)
+        }
+
+        /// Records a tombstone and keeps only the feed's newest [`TOMBSTONES_KEPT`].
+        async fn insert_tombstone(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            t: &Tombstone,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO tombstones (feed, item_id, link, deleted) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (feed, item_id) DO UPDATE SET link = excluded.link, deleted = excluded.deleted",
+            )
+            .bind(feed.key())
+            .bind(&t.id)
+            .bind(&t.link)
+            .bind(millis(t.deleted))
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "DELETE FROM tombstones WHERE feed = $1 AND item_id NOT IN
+                   (SELECT item_id FROM tombstones WHERE feed = $1
+                    ORDER BY deleted DESC, item_id DESC LIMIT $2)",
+            )
+            .bind(feed.key())
+            .bind(limit(TOMBSTONES_KEPT))
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// An upsert of a batch, in the caller's transaction. (SQLite commits
+        /// upserts in groups instead, calling `upsert_batch` and `finish` itself.)
+        #[allow(dead_code)]
+        pub(super) async fn upsert_in(
+            conn: &mut $Conn,
+            items: &[Item],
+            ownership: $crate::store::Ownership,
+        ) -> Result<Written> {
+            let mut changed = BTreeSet::new();
+            let outcomes = upsert_batch(conn, $crate::store::Batch { items, ownership }, &mut changed).await?;
+            finish(conn, &changed, &data_dates(items, &outcomes)).await?;
+            Ok(Written { outcomes, changed })
+        }
+
+        /// A sync of a scope, in the caller's transaction: upserts, then withdraws
+        /// what the scope no longer lists (ordered by id, as upserts lock, so
+        /// concurrent syncs lock rows alike).
+        pub(super) async fn sync_in(
+            conn: &mut $Conn,
+            scope: &str,
+            items: &[Item],
+            keep: &[Source],
+        ) -> Result<Written> {
+            let mut changed = BTreeSet::new();
+            let outcomes = upsert_batch(conn, $crate::store::Batch { items, ownership: $crate::store::Ownership::Respect }, &mut changed).await?;
+            let dates = data_dates(items, &outcomes);
+            let mut written = Written { outcomes, changed };
+            let present: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, source FROM items WHERE substr(source, 1, length($1)) = $1 ORDER BY id",
+            )
+            .bind(scope)
+            .fetch_all(&mut *conn)
+            .await?;
+            let now = Utc::now();
+            for id in to_withdraw(present, items, keep) {
+                if delete_one(conn, &id, now, &mut written.changed).await? {
+                    written.outcomes.push(Outcome::Deleted);
+                }
+            }
+            finish(conn, &written.changed, &dates).await?;
+            Ok(written)
+        }
+
+        /// A withdrawal, in the caller's transaction; `None` if the id is unknown.
+        pub(super) async fn delete_in(
+            conn: &mut $Conn,
+            id: &str,
+            at: DateTime<Utc>,
+        ) -> Result<Option<Written>> {
+            let mut written = Written::default();
+            if !delete_one(conn, id, at, &mut written.changed).await? {
+                return Ok(None);
+            }
+            written.outcomes.push(Outcome::Deleted);
+            finish(conn, &written.changed, &BTreeMap::new()).await?;
+            Ok(Some(written))
+        }
+
+        /// An export written as is (same ids, dates, tombstones, archives),
+        /// idempotently.
+        pub(super) async fn import_in(conn: &mut $Conn, data: &Export) -> Result<Written> {
+            import_archive(conn, &data.archive).await?;
+            let mut changed = BTreeSet::new();
+            let outcomes =
+                upsert_batch(conn, $crate::store::Batch { items: &data.items, ownership: $crate::store::Ownership::Take }, &mut changed).await?;
+            let dates = data_dates(&data.items, &outcomes);
+            let mut written = Written { outcomes, changed };
+            for (feed, t) in &data.tombstones {
+                let exists: Option<(i64,)> = sqlx::query_as(
+                    "SELECT deleted FROM tombstones WHERE feed = $1 AND item_id = $2",
+                )
+                .bind(feed.key())
+                .bind(&t.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if exists.map(|(d,)| d) != Some(millis(t.deleted)) {
+                    insert_tombstone(conn, feed, t).await?;
+                    written.changed.insert(feed.clone());
+                }
+            }
+            finish(conn, &written.changed, &dates).await?;
+            Ok(written)
+        }
+
+        pub(super) async fn expire_tx(
+            pool: &$Pool,
+            source: &Source,
+            before: DateTime<Utc>,
+        ) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let gone: Vec<(String, String)> = sqlx::query_as(
+                "DELETE FROM items WHERE source = $1 AND published < $2 RETURNING id, doc",
+            )
+            .bind(source.to_string())
+            .bind(millis(before))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut written = Written::default();
+            for (id, doc) in &gone {
+                written.changed.extend($crate::catalog::item_feeds(&decode(id, doc)?));
+                written.outcomes.push(Outcome::Deleted);
+            }
+            finish(&mut tx, &written.changed, &BTreeMap::new()).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        /// The write operations as whole transactions on a pool.
+        #[allow(dead_code)]
+        pub(super) async fn upsert_tx(
+            pool: &$Pool,
+            items: &[Item],
+            ownership: $crate::store::Ownership,
+        ) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let written = upsert_in(&mut tx, items, ownership).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        pub(super) async fn sync_tx(
+            pool: &$Pool,
+            scope: &str,
+            items: &[Item],
+            keep: &[Source],
+        ) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let written = sync_in(&mut tx, scope, items, keep).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        pub(super) async fn delete_tx(
+            pool: &$Pool,
+            id: &str,
+            at: DateTime<Utc>,
+        ) -> Result<Option<Written>> {
+            let mut tx = pool.begin().await?;
+            let written = delete_in(&mut tx, id, at).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        pub(super) async fn import_tx(pool: &$Pool, data: &Export) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let written = import_in(&mut tx, data).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        /// After an item row is written (PostgreSQL; SQLite indexes a batch at
+        /// once): its feeds (replacing the old version's),
+        /// and the end of any tombstones of a withdrawn item that comes back.
+        #[allow(dead_code)]
+        async fn index_item(
+            conn: &mut $Conn,
+            item: &Item,
+            changed: &mut BTreeSet<FeedId>,
+        ) -> Result<()> {
+            sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
+                .bind(&item.id)
+                .execute(&mut *conn)
+                .await?;
+            for feed in $crate::catalog::item_feeds(&item) {
+                sqlx::query(
+                    "INSERT INTO item_feeds (feed, item_id, kind, published) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(feed.key())
+                .bind(&item.id)
+                .bind(kind_str(item.kind))
+                .bind(millis(item.published))
+                .execute(&mut *conn)
+                .await?;
+                changed.insert(feed);
+            }
+            let feeds: BTreeSet<FeedId> = $crate::catalog::item_feeds(&item).into_iter().collect();
+            lock_feeds(conn, &feeds).await?;
+            let rows: Vec<(String, &str, i64)> = feeds
+                .iter()
+                .map(|f| (f.key().into_owned(), item.id.as_str(), millis(item.published)))
+                .collect();
+            log_new(conn, &rows).await?;
+            let revived: Vec<(String, String)> = sqlx::query_as(
+                "DELETE FROM tombstones WHERE item_id = $1 RETURNING feed, item_id",
+            )
+            .bind(&item.id)
+            .fetch_all(&mut *conn)
+            .await?;
+            revive_logs(conn, &revived).await?;
+            changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use items_sql;
