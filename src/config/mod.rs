@@ -53,14 +53,34 @@ pub struct Config {
 
 impl Config {
     pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        Config::load_with(file, |_| Ok(Vec::new()))
+    }
+
+    /// [`Config::load`], with feed sources that `more` finds elsewhere than in
+    /// the file (the site reads the outlines of `fetch.opml`: the config reads
+    /// no other file), checked with the rest.
+    pub fn load_with(
+        file: &Path,
+        more: impl FnOnce(&Config) -> Result<Vec<SourceConfig>, ConfigError>,
+    ) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
             file: file.to_owned(),
             source,
         })?;
-        Config::parse(file, &text)
+        Config::parse_with(file, &text, more)
     }
 
     pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        Config::parse_with(file, text, |_| Ok(Vec::new()))
+    }
+
+    /// [`Config::parse`] with more feed sources (see [`Config::load_with`]),
+    /// which come after the `[[sources]]` and before the scrapes.
+    pub fn parse_with(
+        file: &Path,
+        text: &str,
+        more: impl FnOnce(&Config) -> Result<Vec<SourceConfig>, ConfigError>,
+    ) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
             file: file.to_owned(),
             line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
@@ -78,6 +98,8 @@ impl Config {
             api: raw.api,
             websub: raw.websub,
         };
+        let more = more(&config)?;
+        config.sources.extend(more);
         // A scrape is a source like any other: polled, listed, fetched now,
         // merged into timelines by its name.
         for scrape in raw.scrapes {
@@ -91,19 +113,6 @@ impl Config {
         }
         config.validate()?;
         Ok(config)
-    }
-
-    /// Adds feed sources found elsewhere than in the file (the outlines of
-    /// `fetch.opml`, which the site reads when it is assembled), after the
-    /// `[[sources]]` and before the scrapes, and checks the whole again.
-    pub fn add_feed_sources(&mut self, sources: Vec<SourceConfig>) -> Result<(), ConfigError> {
-        let at = self
-            .sources
-            .iter()
-            .take_while(|s| s.scrape.is_none())
-            .count();
-        self.sources.splice(at..at, sources);
-        self.validate()
     }
 
     pub(super) fn invalid(&self, key: &str, message: impl Into<String>) -> ConfigError {

@@ -2,23 +2,21 @@
 //! with a size limit and a time limit; the work itself is `crate::ingest`.
 
 use super::problem::{Problem, method_not_allowed, not_found};
-use super::router::{State, json_response};
+use super::respond::{finish, json_response, no_content, read_body};
+use super::state::State;
 use crate::config::Scope;
 use crate::ingest::{self, ArticleInput, BreakingInput, IngestError, Mode};
 use crate::model::{FeedId, Format, Item, ItemKind};
 use crate::render::feed_url;
 use crate::store::{Outcome, StoreError};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
-use std::time::Duration;
 
-/// A client gets this long to send its whole body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 500;
 
@@ -28,39 +26,6 @@ pub async fn handle(state: &State, req: Request<Incoming>, rest: &str) -> Resp {
     let (req, mut body) = req.into_parts();
     let result = route(state, &req, &mut body, rest).await;
     finish(&req, &mut body, result).await
-}
-
-/// The answer to a request whose body may be unread, with the body read away
-/// first as said below.
-pub(super) async fn finish(
-    req: &Parts,
-    body: &mut Incoming,
-    result: Result<Resp, Problem>,
-) -> Resp {
-    let mut resp = match result {
-        Ok(r) => r,
-        Err(p) => p.into_response(),
-    };
-    // An answer given before the body was read to its end (a refused token, a
-    // wrong type, a body over the limit) reads the rest away first, as nginx's
-    // lingering close does: a client that writes its whole body before reading
-    // (urllib, many CMS plugins) would otherwise be reset mid-upload and never
-    // see the answer. A client waiting for `100 Continue` has sent nothing more
-    // and gets the answer at once.
-    // A body too slow to arrive in time is not waited for again.
-    let slow = resp.status() == StatusCode::REQUEST_TIMEOUT;
-    if !hyper::body::Body::is_end_stream(&*body) {
-        let waits = slow
-            || req
-                .headers
-                .get(header::EXPECT)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        if waits || !linger(body).await {
-            resp.headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-    }
-    resp
 }
 
 async fn route(
@@ -296,83 +261,6 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// A request's body, at most `max` bytes, within [`BODY_TIMEOUT`].
-pub(super) async fn read_body(
-    req: &Parts,
-    body: &mut Incoming,
-    max: usize,
-) -> Result<Bytes, Problem> {
-    let too_large = || {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the body is over the limit of {max} bytes"),
-        )
-        .field("body")
-    };
-    let declared = req
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        // `handle` reads the rest away before answering.
-        return Err(too_large());
-    }
-    let collected = tokio::time::timeout(BODY_TIMEOUT, Limited::new(&mut *body, max).collect())
-        .await
-        .map_err(|_| {
-            Problem::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "the body took too long to arrive",
-            )
-            .field("body")
-        })?;
-    let bytes = match collected {
-        Ok(c) => c.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return Err(too_large());
-        }
-        Err(e) => {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                format!("cannot read the body: {e}"),
-            )
-            .field("body")
-            .close());
-        }
-    };
-    Ok(bytes)
-}
-
-/// How much of a refused body is read and thrown away, and for how long, before
-/// the answer: nginx's lingering close, bounded so that a client cannot keep a
-/// connection busy by sending forever.
-const LINGER_BYTES: u64 = 64 << 20;
-const LINGER_TIME: Duration = Duration::from_secs(10);
-
-/// Reads a body to its end within the bounds; true if it got there.
-async fn linger(body: &mut Incoming) -> bool {
-    let mut read = 0u64;
-    let drain = async {
-        while let Some(frame) = body.frame().await {
-            let Ok(frame) = frame else { return false };
-            if let Some(data) = frame.data_ref() {
-                read += data.len() as u64;
-                if read > LINGER_BYTES {
-                    return false;
-                }
-            }
-        }
-        true
-    };
-    tokio::time::timeout(LINGER_TIME, drain)
-        .await
-        .unwrap_or(false)
-}
-
 fn problem(e: IngestError) -> Problem {
     match e {
         IngestError::Field(f) => {
@@ -536,11 +424,5 @@ fn article_response(state: &State, item: &Item, outcome: Outcome) -> Resp {
             resp.headers_mut().insert(header::LOCATION, v);
         }
     }
-    resp
-}
-
-fn no_content() -> Resp {
-    let mut resp = Response::new(Full::new(Bytes::new()));
-    *resp.status_mut() = StatusCode::NO_CONTENT;
     resp
 }

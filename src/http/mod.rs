@@ -7,8 +7,10 @@ mod conns;
 pub mod feeds;
 mod on_demand;
 pub mod problem;
+mod respond;
 pub mod router;
 mod sendfile;
+pub mod state;
 mod websub;
 mod workers;
 
@@ -39,7 +41,7 @@ pub async fn serve(
         head: site.config.server.header_timeout,
         send: site.config.server.send_timeout,
     };
-    let state = Arc::new(router::State::new(site));
+    let state = Arc::new(state::State::new(site));
     let pool = workers::Pool::start(state, limits)?;
     tokio::pin!(shutdown);
     loop {

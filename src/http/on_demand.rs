@@ -6,8 +6,8 @@
 
 use super::feeds;
 use super::problem::{Problem, method_not_allowed, not_found};
-use super::router::State;
 use super::sendfile::Pending;
+use super::state::State;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;

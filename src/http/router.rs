@@ -1,11 +1,11 @@
 //! Which handler a request goes to. Feeds, pages and OPML are cache lookups by path.
 
-use super::auth::{ENV_TOKEN, Tokens};
 use super::problem::{Problem, method_not_allowed, not_found};
+use super::respond::json_response;
 use super::sendfile::Pending;
+use super::state::State;
 use super::{api, feeds};
 use crate::model::Format;
-use crate::site::Site;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -15,29 +15,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tracing::Instrument;
-
-pub struct State {
-    pub site: Arc<Site>,
-    /// The API's writes, which know the store and config, not the site.
-    pub ingest: crate::ingest::Ingest,
-    pub tokens: Tokens,
-    /// The runtime the store's connections and background tasks live on. API
-    /// requests run there; connection workers only serve cached bytes.
-    main: tokio::runtime::Handle,
-}
-
-impl State {
-    /// Must be called on the main runtime.
-    pub fn new(site: Arc<Site>) -> State {
-        let tokens = Tokens::new(&site.config, std::env::var(ENV_TOKEN).ok());
-        State {
-            ingest: site.ingest(),
-            site,
-            tokens,
-            main: tokio::runtime::Handle::current(),
-        }
-    }
-}
 
 /// An answer, or the API call that will give one.
 pub enum Routed {
@@ -256,19 +233,6 @@ fn metrics(state: &State) -> Response<Full<Bytes>> {
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
-}
-
-pub fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Bytes>> {
-    let body = serde_json::to_vec_pretty(value).expect("serializes");
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
     );
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -5,9 +5,9 @@
 //! a hub's verification (`GET`, the challenge echoed) and its deliveries
 //! (`POST`, taken once their signature is ours).
 
-use super::api;
 use super::problem::{Problem, method_not_allowed};
-use super::router::State;
+use super::respond::{finish, read_body};
+use super::state::State;
 use crate::websub::hub::{HubError, MAX_REQUEST};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -21,14 +21,14 @@ type Resp = Response<Full<Bytes>>;
 pub async fn handle(state: &State, req: Request<Incoming>) -> Resp {
     let (req, mut body) = req.into_parts();
     let result = answer(state, &req, &mut body).await;
-    api::finish(&req, &mut body, result).await
+    finish(&req, &mut body, result).await
 }
 
 /// A hub calling back about `source`.
 pub async fn callback(state: &State, req: Request<Incoming>, source: String) -> Resp {
     let (req, mut body) = req.into_parts();
     let result = called(state, &req, &mut body, &source).await;
-    api::finish(&req, &mut body, result).await
+    finish(&req, &mut body, result).await
 }
 
 async fn called(
@@ -71,7 +71,7 @@ async fn called(
             Ok(resp)
         }
         Method::POST => {
-            let bytes = api::read_body(req, body, state.site.config.fetch.max_body).await?;
+            let bytes = read_body(req, body, state.site.config.fetch.max_body).await?;
             let signature = req
                 .headers
                 .get("x-hub-signature")
@@ -118,7 +118,7 @@ async fn answer(state: &State, req: &Parts, body: &mut Incoming) -> Result<Resp,
         )
         .field("Content-Type"));
     }
-    let bytes = api::read_body(req, body, MAX_REQUEST).await?;
+    let bytes = read_body(req, body, MAX_REQUEST).await?;
     let hub = state.site.hub().map_err(|e| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -8,8 +8,9 @@
 //! alone, so no cache line moves between cores per request.
 
 use super::conns::{Conns, Limits, Slot};
-use super::router::{self, Routed, State};
+use super::router::{self, Routed};
 use super::sendfile::{Conn, Pending};
+use super::state::State;
 use crate::metrics::{Route, WorkerStats};
 use bytes::Bytes;
 use futures_util::future::Either;

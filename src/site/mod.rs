@@ -27,9 +27,7 @@ use tokio::sync::Notify;
 /// Reads the site's config and what it names beside it (the outlines of
 /// `fetch.opml`, which become sources): the config a site is assembled from.
 pub fn load_config(path: &std::path::Path) -> Result<Config, crate::config::ConfigError> {
-    let mut config = Config::load(path)?;
-    crate::sources::opml::expand(&mut config)?;
-    Ok(config)
+    Config::load_with(path, crate::sources::opml::expand)
 }
 
 /// Items listed on the HTML index.

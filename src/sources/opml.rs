@@ -4,14 +4,15 @@
 use crate::config::{Config, ConfigError, SourceConfig};
 use quick_xml::events::Event;
 
-/// Makes the outlines of `fetch.opml` (a file relative to the config) feed
-/// sources of `config`, each named by the slug of its text: what the site
-/// does when it is assembled, since the config reads no other file.
-pub fn expand(config: &mut Config) -> Result<(), ConfigError> {
-    let Some(opml) = config.fetch.opml.clone() else {
-        return Ok(());
+/// The outlines of `fetch.opml` (a file relative to the config) as feed
+/// sources, each named by the slug of its text, unique among the config's:
+/// what the site adds when it is assembled ([`Config::load_with`]), since the
+/// config reads no other file.
+pub fn expand(config: &Config) -> Result<Vec<SourceConfig>, ConfigError> {
+    let Some(opml) = &config.fetch.opml else {
+        return Ok(Vec::new());
     };
-    let path = config.root().join(&opml);
+    let path = config.root().join(opml);
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
         file: path.clone(),
         source,
@@ -28,7 +29,7 @@ pub fn expand(config: &mut Config) -> Result<(), ConfigError> {
         });
         added.push(SourceConfig::feed(name, url));
     }
-    config.add_feed_sources(added)
+    Ok(added)
 }
 
 /// The (text, xmlUrl) of every `<outline>` with an `xmlUrl`, at any depth, in
