@@ -441,181 +441,22 @@ async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::
     })
 }
 
-/// `newswire scrape --dry-run`: the list page's items, then up to three of
-/// their article pages (when the input is a URL), as the poller would read
-/// them. Exit 1 when a selector the scrape needs matches nothing.
+/// `newswire scrape --dry-run`: what the selectors extract (see
+/// [`scrape::report`]). Exit 1 when a selector the scrape needs matches
+/// nothing.
 async fn dry_scrape(
     config_path: &Path,
     name: Option<&str>,
     input: &str,
 ) -> Result<std::process::ExitCode> {
-    use newswire::sources::fetch::{Fetcher, Outcome, Policy, Request};
     let config = newswire::site::load_config(config_path)?;
-    let scrapes: Vec<_> = config
-        .sources
-        .iter()
-        .filter_map(|s| s.scrape.clone())
-        .collect();
-    let names = || {
-        scrapes
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let s = match name {
-        Some(n) => scrapes.iter().find(|s| s.name == n).with_context(|| {
-            format!("no [[scrapes]] entry named {n:?} (configured: {})", names())
-        })?,
-        None if scrapes.len() == 1 => &scrapes[0],
-        None if scrapes.is_empty() => bail!("{} configures no [[scrapes]]", config.file.display()),
-        None => bail!("several [[scrapes]]: say which with --name ({})", names()),
-    };
-    let tz = s.timezone.unwrap_or(config.site.timezone);
-    let fetcher = Fetcher::new(Policy::configured(&config))?;
-    let get = |url: String| {
-        let fetcher = &fetcher;
-        async move {
-            match fetcher
-                .fetch(&Request {
-                    url: url.clone(),
-                    ..Default::default()
-                })
-                .await
-            {
-                Outcome::Fetched {
-                    body,
-                    url,
-                    content_type,
-                    ..
-                } => Ok((body.to_vec(), url, content_type)),
-                Outcome::Failed { status, error } => {
-                    bail!(
-                        "{url}: {}{error}",
-                        status.map(|s| format!("{s} ")).unwrap_or_default()
-                    )
-                }
-                _ => bail!("{url}: no page (gone, or asked to wait)"),
-            }
-        }
-    };
-    let remote = input.starts_with("http://") || input.starts_with("https://");
-    let (body, page, content_type) = if remote {
-        get(input.to_owned()).await?
-    } else {
-        let body = std::fs::read(input).with_context(|| format!("reading {input}"))?;
-        (body, url::Url::parse(&s.url)?, None)
-    };
-    let at = |t: chrono::DateTime<chrono::Utc>| newswire::localtime::in_zone(t, tz).to_rfc3339();
-    let show_probes = |probes: &[scrape::Probe], of: Option<usize>| {
-        for p in probes {
-            let found = match (p.matched, of) {
-                (0, _) => "matched nothing".to_owned(),
-                (n, Some(of)) if p.field != "list.item" => format!("{n} of {of} items"),
-                (n, _) => format!("{n} matched"),
-            };
-            let sample = p
-                .sample
-                .as_ref()
-                .map(|t| format!("  {t:?}"))
-                .unwrap_or_default();
-            println!("  {:<16} {:<24} {found}{sample}", p.field, p.css);
-        }
-    };
-    println!(
-        "{} ({} bytes), scrape {:?}, times in {tz}",
-        if remote { input } else { page.as_str() },
-        body.len(),
-        s.name
-    );
-    let now = chrono::Utc::now();
-    let listed = scrape::list(&body, content_type.as_deref(), &page, s, tz, now);
-    let (parsed, probes) = match listed {
-        Ok(found) => found,
-        Err(e) => {
-            println!("  list: {e}");
-            // Perhaps an article page: show what its selectors find.
-            if let Some(a) = &s.article {
-                println!("as an article page:");
-                match scrape::article(&body, content_type.as_deref(), &page, a, tz) {
-                    Ok((article, probes)) => {
-                        show_probes(&probes, None);
-                        show_article(&article, at);
-                        return Ok(std::process::ExitCode::SUCCESS);
-                    }
-                    Err(e) => println!("  {e}"),
-                }
-            }
-            return Ok(std::process::ExitCode::FAILURE);
-        }
-    };
-    let items = parsed.entries.len();
-    show_probes(&probes, Some(probes.first().map_or(0, |p| p.matched)));
-    println!("{items} items:");
-    for e in &parsed.entries {
-        let when = e.published.map_or("(no date: first seen)".to_owned(), at);
-        let title = e.title.as_ref().map_or("", |t| t.value.as_str());
-        println!("  {when:<25}  {title}");
-        if let Some(link) = &e.link {
-            println!("  {:<25}  {link}", "");
-        }
-    }
-    let mut failed = false;
-    if let (Some(a), true) = (&s.article, remote) {
-        for link in parsed.entries.iter().filter_map(|e| e.link.clone()).take(3) {
-            println!("article {link}");
-            let result = match get(link).await {
-                Ok((body, url, ct)) => {
-                    scrape::article(&body, ct.as_deref(), &url, a, tz).map_err(anyhow::Error::from)
-                }
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok((article, probes)) => {
-                    show_probes(&probes, None);
-                    show_article(&article, at);
-                }
-                Err(e) => {
-                    failed = true;
-                    println!("  {e}");
-                }
-            }
-        }
-    }
-    Ok(if failed {
-        std::process::ExitCode::FAILURE
-    } else {
+    let (report, complete) = scrape::report::dry_run(&config, name, input).await?;
+    print!("{report}");
+    Ok(if complete {
         std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
     })
-}
-
-fn show_article(a: &scrape::Article, at: impl Fn(chrono::DateTime<chrono::Utc>) -> String) {
-    let rows = [
-        ("title", a.title.clone()),
-        ("date", a.published.map(at)),
-        ("author", a.author.clone()),
-        ("category", a.category.clone()),
-        ("image", a.image.clone()),
-        (
-            "body",
-            a.body.as_ref().map(|b| {
-                let text = scrape::squash(&newswire::gate::html_text(b, false));
-                format!(
-                    "{} chars: {:?}",
-                    text.chars().count(),
-                    newswire::gate::cut(text.trim(), 200)
-                )
-            }),
-        ),
-    ];
-    for (field, value) in rows {
-        let none = if field == "date" {
-            "- (the list's date stands)"
-        } else {
-            "-"
-        };
-        println!("  = {field:<8} {}", value.as_deref().unwrap_or(none));
-    }
 }
 
 async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {

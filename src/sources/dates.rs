@@ -4,8 +4,11 @@
 //! items in a corpus measured for this project) and RFC 850 (`Tuesday,
 //! 19-Nov-2024 14:46:44 UTC`). chrono does the parsing; this file only lists the
 //! shapes to try, after naming the time zone abbreviations chrono cannot read.
+//! Pages write dates their own way too ([`on_page`]: a scrape's `date_format`,
+//! in its language).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono_tz::Tz;
 
 /// Shapes with an offset, tried in order after RFC 3339 and RFC 2822 (weekday
 /// already removed; chrono's `%B` also reads full month names).
@@ -158,6 +161,41 @@ fn without_weekday(text: &str) -> &str {
     } else {
         text
     }
+}
+
+/// A date as a page writes it: with `format` (chrono's, month and day names
+/// in `language`), else RFC 3339, RFC 2822 and the forms feeds use, else a
+/// local `YYYY-MM-DD HH:MM`. Text around the date ("Published on …", "| 3 min
+/// read") is skipped.
+pub fn on_page(
+    text: &str,
+    format: Option<&str>,
+    language: Option<&str>,
+    tz: Tz,
+) -> Option<DateTime<Utc>> {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(format) = format {
+        let english = crate::localtime::to_english(&text, language);
+        // From each word on, so a label before the date does not stop it.
+        let starts = std::iter::once(0).chain(english.match_indices(' ').map(|(i, _)| i + 1));
+        for start in starts.take(12) {
+            if let Some(at) = with_format(&english[start..], format, tz) {
+                return Some(at);
+            }
+        }
+    }
+    parse(&text).or_else(|| crate::localtime::parse_date(&text, tz).ok())
+}
+
+fn with_format(text: &str, format: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    if let Ok((at, _)) = DateTime::parse_and_remainder(text, format) {
+        return Some(at.with_timezone(&Utc));
+    }
+    if let Ok((local, _)) = NaiveDateTime::parse_and_remainder(text, format) {
+        return crate::localtime::local_to_utc(local, tz).ok();
+    }
+    let (day, _) = NaiveDate::parse_and_remainder(text, format).ok()?;
+    crate::localtime::local_to_utc(day.and_time(NaiveTime::MIN), tz).ok()
 }
 
 #[cfg(test)]

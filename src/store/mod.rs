@@ -6,6 +6,7 @@
 //! catch up by comparing numbers instead of re-rendering everything.
 
 mod codec;
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod paging;
 mod plan;

@@ -1,0 +1,167 @@
+//! Documents rendered when asked for rather than at every change: the
+//! ticker page of a past day, and closed RFC 5005 archive pages. They are
+//! kept rendered, a bounded number of them, until their feeds change.
+
+use super::Site;
+use crate::cache::Entry;
+use crate::lock::lock;
+use crate::model::FeedId;
+use crate::render::{self, FeedData};
+use crate::store::StoreError;
+use std::sync::Arc;
+
+/// Ticker day pages kept rendered; more are rendered again on demand.
+const DAY_PAGES: usize = 64;
+
+/// Archive documents kept rendered (see [`Site::archive`]): pages are small
+/// (half a feed's size) and readers that walk back fetch each once.
+const ARCHIVE_PAGES: usize = 256;
+
+/// And at most this many bytes of them (uncompressed; each is also kept
+/// compressed twice): a page of a 1,000-item timeline is a few MiB.
+const ARCHIVE_BYTES: usize = 32 << 20;
+
+impl Site {
+    /// The ticker page of `day` (site zone), rendered on demand and kept
+    /// until the breaking feed changes; `None` for a day without items.
+    pub async fn ticker_day(
+        &self,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<Arc<Entry>>, StoreError> {
+        let version = lock(&self.rendered)
+            .get(&FeedId::breaking())
+            .copied()
+            .unwrap_or(0);
+        if let Some((v, entry)) = lock(&self.days).get(&day)
+            && *v == version
+        {
+            return Ok(Some(entry.clone()));
+        }
+        // The day's items, whatever the zone's offset: a day either side,
+        // then the site's own calendar.
+        let midnight = day.and_time(chrono::NaiveTime::MIN).and_utc();
+        // A day at the ends of chrono's calendar has no day either side.
+        let (Some(from), Some(to)) = (
+            midnight.checked_sub_signed(chrono::Duration::days(1)),
+            midnight.checked_add_signed(chrono::Duration::days(2)),
+        ) else {
+            return Ok(None);
+        };
+        let tz = self.config.site.timezone;
+        let items: Vec<_> = self
+            .store
+            .list_between(&FeedId::breaking(), from, to, 100_000)
+            .await?
+            .into_iter()
+            .filter(|i| crate::localtime::in_zone(i.published, tz).date_naive() == day)
+            .collect();
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let entry = Arc::new(Entry::new(
+            crate::model::Format::Html.content_type(),
+            render::page::ticker_day(&self.config, day, &items),
+            items.iter().map(|i| i.updated.max(i.published)).max(),
+            self.config.site.ttl * 60,
+            false,
+            false,
+            None,
+        ));
+        let mut days = lock(&self.days);
+        if days.len() >= DAY_PAGES {
+            days.pop_first();
+        }
+        days.insert(day, (version, entry.clone()));
+        Ok(Some(entry))
+    }
+
+    /// The stored feeds a served feed's items are in: a timeline's members,
+    /// or the feed itself.
+    pub(super) fn members(&self, feed: &FeedId) -> Vec<FeedId> {
+        crate::catalog::members(&self.config, feed).unwrap_or_else(|| vec![feed.clone()])
+    }
+
+    /// Closed archive page `n` of a feed in `format` (RSS, Atom, JSON Feed),
+    /// rendered on demand: kept (a bounded number of them) until one of the
+    /// feed's stored feeds changes, which can change a page only by an edit
+    /// or a withdrawal of one of its items. `None` for no such page.
+    pub async fn archive(
+        &self,
+        feed: &FeedId,
+        n: u64,
+        format: crate::model::Format,
+    ) -> Result<Option<Arc<Entry>>, StoreError> {
+        let path = render::archive_path(feed, n, format);
+        let members = self.members(feed);
+        let version: i64 = {
+            let rendered = lock(&self.rendered);
+            members
+                .iter()
+                .map(|m| rendered.get(m).copied().unwrap_or(0))
+                .sum()
+        };
+        if let Some((v, entry)) = lock(&self.archives).get(&path)
+            && *v == version
+        {
+            return Ok(Some(entry.clone()));
+        }
+        let Some(document) = self.archive_document(feed, n, format).await? else {
+            return Ok(None);
+        };
+        let entry = tokio::task::spawn_blocking(move || Arc::new(Entry::from(document)))
+            .await
+            .expect("compressing does not panic");
+        let mut archives = lock(&self.archives);
+        archives.remove(&path);
+        // The bound, in pages and in bytes: kept pages go (arbitrary ones)
+        // until this one fits.
+        let size = |e: &Entry| e.identity.body.len();
+        let mut bytes: usize = archives.values().map(|(_, e)| size(e)).sum();
+        while !archives.is_empty()
+            && (archives.len() >= ARCHIVE_PAGES || bytes + size(&entry) > ARCHIVE_BYTES)
+        {
+            let first = archives.keys().next().cloned().expect("not empty");
+            if let Some((_, gone)) = archives.remove(&first) {
+                bytes -= size(&gone);
+            }
+        }
+        archives.insert(path, (version, entry.clone()));
+        Ok(Some(entry))
+    }
+
+    /// Closed archive page `n` of a feed in `format`, rendered now (no cache,
+    /// not compressed: what `build` writes). Rendering a page of a large
+    /// timeline takes a while: off the runtime, as the render passes are.
+    pub async fn archive_document(
+        &self,
+        feed: &FeedId,
+        n: u64,
+        format: crate::model::Format,
+    ) -> Result<Option<render::Document>, StoreError> {
+        let members = self.members(feed);
+        let Some(page) = self.store.archive_page(feed, &members, n).await? else {
+            return Ok(None);
+        };
+        let merged = !crate::store::is_own_log(feed, &members);
+        let (config, feed) = (self.config.clone(), feed.clone());
+        Ok(tokio::task::spawn_blocking(move || {
+            let items = if merged {
+                let len = page.items.len();
+                crate::merge::merge(&[page.items], len)
+            } else {
+                page.items
+            };
+            let data = FeedData {
+                config: &config,
+                feed: &feed,
+                items: &items,
+                tombstones: &page.tombstones,
+                modified: None,
+                archive: render::Archive::Page(n),
+            };
+            render::archive_document(&data, format)
+        })
+        .await
+        .expect("rendering does not panic"))
+    }
+}

@@ -1,0 +1,209 @@
+//! The renderer: feeds marked dirty by writes (this instance's, and other
+//! instances' through the follower) are rendered once in every format and
+//! swapped into the cache together.
+
+use super::Site;
+use crate::cache::Entry;
+use crate::lock::lock;
+use crate::model::FeedId;
+use crate::render::{self, FeedData};
+use crate::store::StoreError;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Items listed on the HTML index.
+const INDEX_ITEMS: usize = 30;
+
+impl Site {
+    /// Renders every feed and site document now; used at start and by `build`.
+    pub async fn render_everything(&self) -> Result<(), StoreError> {
+        let all: BTreeSet<FeedId> = crate::catalog::feeds(&self.config).into_iter().collect();
+        self.render(all).await
+    }
+
+    async fn render(&self, feeds: BTreeSet<FeedId>) -> Result<(), StoreError> {
+        // Versions first: a write landing after this read makes a later pass redo
+        // the feed, never leaves the cache older than the recorded version.
+        let versions = self.store.versions().await?;
+        let mut data = Vec::with_capacity(feeds.len());
+        for feed in &feeds {
+            let size = crate::catalog::size(&self.config, feed);
+            // What follows the feed's newest archive page (RFC 5005).
+            let members = self.members(feed);
+            let window = self.store.window(feed, &members, size).await?;
+            let (items, tombstones, modified) = if crate::store::is_own_log(feed, &members) {
+                (
+                    window.items,
+                    self.store.tombstones(feed, size).await?,
+                    versions.get(feed).map(|s| s.modified),
+                )
+            } else {
+                // A timeline: copies of one story merged into one, its
+                // Last-Modified the newest of its members'.
+                let mut stones = Vec::new();
+                for m in &members {
+                    stones.push(self.store.tombstones(m, size).await?);
+                }
+                let modified = members
+                    .iter()
+                    .filter_map(|m| versions.get(m).map(|s| s.modified))
+                    .max();
+                (
+                    crate::merge::merge(&[window.items], size),
+                    crate::merge::merge_tombstones(stones, size),
+                    modified,
+                )
+            };
+            let archive = render::Archive::Current {
+                pages: window.pages,
+            };
+            data.push((feed.clone(), items, tombstones, modified, archive));
+        }
+        let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
+        let latest =
+            if feeds.contains(&FeedId::all()) || self.cache.get(render::INDEX_PATH).is_none() {
+                Some(self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?)
+            } else {
+                None
+            };
+        // One blocking task renders the whole pass in turn: rendering takes at most
+        // one core, so a burst of writes never starves the requests themselves.
+        let config = self.config.clone();
+        let cache = self.cache.clone();
+        // The pass's documents are swapped in together, so readers never see one
+        // feed of the pass updated and another not yet.
+        let changed = tokio::task::spawn_blocking(move || {
+            // Each document becomes its cache entry (compressed, headers built:
+            // the cache's part of the pass) as soon as it is rendered, and a
+            // feed's items go once it is done, so the pass holds one rendering
+            // at a time beside what the cache keeps.
+            let mut entries = Vec::new();
+            let mut add = |d: render::Document| entries.push((d.path.clone(), Entry::from(d)));
+            for (feed, items, tombstones, modified, archive) in data {
+                let data = FeedData {
+                    config: &config,
+                    feed: &feed,
+                    items: &items,
+                    tombstones: &tombstones,
+                    modified,
+                    archive,
+                };
+                render::feed_documents(&data).for_each(&mut add);
+            }
+            if let Some(latest) = latest {
+                add(render::index_document(&config, &latest, all_modified));
+            }
+            if cache.get(render::OPML_PATH).is_none() {
+                add(render::opml_document(&config));
+            }
+            cache.put_all(entries)
+        })
+        .await
+        .expect("rendering does not panic");
+        if let Some(hub) = self.hub.get()
+            && !changed.is_empty()
+        {
+            hub.published(changed).await;
+        }
+        let mut rendered = lock(&self.rendered);
+        for feed in feeds {
+            // A source is rendered through its timelines: rendering one records
+            // the version of the source's items it shows.
+            for member in crate::catalog::members(&self.config, &feed).unwrap_or_default() {
+                if let FeedId::Source(_) = member {
+                    let version = versions.get(&member).map_or(0, |s| s.version);
+                    rendered.insert(member, version);
+                }
+            }
+            rendered.insert(feed.clone(), versions.get(&feed).map_or(0, |s| s.version));
+        }
+        Ok(())
+    }
+
+    /// Marks the feeds whose store version differs from the rendered one: the cheap
+    /// catch-up after a missed notification.
+    pub async fn catch_up(&self) -> Result<(), StoreError> {
+        let versions = self.store.versions().await?;
+        let stale: Vec<FeedId> = {
+            let rendered = lock(&self.rendered);
+            versions
+                .iter()
+                .filter(|(f, s)| rendered.get(*f) != Some(&s.version))
+                .map(|(f, _)| f.clone())
+                .collect()
+        };
+        self.mark_feeds(stale);
+        Ok(())
+    }
+
+    /// The renderer loop; runs until the process ends (or panics, and is then
+    /// restarted by its supervisor).
+    pub async fn run_renderer(self: Arc<Self>) {
+        loop {
+            if lock(&self.dirty).is_empty() {
+                self.wake.notified().await;
+            }
+            let feeds = {
+                let mut dirty = lock(&self.dirty);
+                let mut since = lock(&self.pending_since);
+                // The set being rendered keeps the age of its oldest change
+                // until the pass succeeds (a failed or panicked pass keeps it).
+                since.1 = [since.0.take(), since.1].into_iter().flatten().min();
+                std::mem::take(&mut *dirty)
+            };
+            if feeds.is_empty() {
+                lock(&self.pending_since).1 = None;
+                continue;
+            }
+            let started = Instant::now();
+            crate::site::supervise::inject("render");
+            match self.render(feeds.clone()).await {
+                Ok(()) => {
+                    lock(&self.pending_since).1 = None;
+                    self.metrics.render_passes.inc();
+                    self.metrics
+                        .render_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    tracing::debug!(?feeds, took = ?started.elapsed(), "rendered");
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "rendering {feeds:?} failed, keeping the last good documents: {e}"
+                    );
+                    self.mark_feeds(feeds);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    /// Follows writes made by others: other instances' notifications, and a periodic
+    /// version check that covers a notification lost while disconnected, or a
+    /// `newswire import` into the same SQLite file.
+    pub async fn run_follower(self: Arc<Self>) -> Result<(), String> {
+        let mut rx = match self.store.subscribe().await {
+            Ok(rx) => rx,
+            Err(e) => {
+                tracing::error!("cannot follow other instances' notifications: {e}");
+                None
+            }
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                Some(feeds) = async { match rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                    self.mark_feeds(feeds);
+                },
+                _ = tick.tick() => {
+                    let result = self.catch_up().await;
+                    if let Err(e) = &result {
+                        tracing::warn!("version check failed: {e}");
+                    }
+                    *lock(&self.store_check) =
+                        Some((Instant::now(), result.map_err(|e| e.to_string())));
+                }
+            }
+        }
+    }
+}

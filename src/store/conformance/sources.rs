@@ -1,0 +1,234 @@
+//! Cases of external sources: fetch states, claims, and items' identity.
+
+use super::*;
+use crate::store::{Outcome, Ownership, Store};
+
+/// A source's fetch state round-trips; adding a known source again keeps its
+/// state (its stored URL after a permanent redirect, say).
+pub async fn fetch_state_round_trips(store: &dyn Store) {
+    use crate::model::FetchState;
+    store
+        .add_sources(&[FetchState::new("agency", "https://a.example/feed", at(0))])
+        .await
+        .unwrap();
+    let mut s = store.fetch_states().await.unwrap().remove(0);
+    assert_eq!(
+        s,
+        FetchState::new("agency", "https://a.example/feed", at(0))
+    );
+    s.url = "https://a.example/moved".into();
+    s.etag = Some("\"v1\"".into());
+    s.last_modified = Some("Sun, 01 Feb 2026 10:00:00 GMT".into());
+    s.last_status = Some(200);
+    s.last_error = Some("none".into());
+    s.failures = 3;
+    s.last_fetch = Some(at(1));
+    s.next_fetch = at(16);
+    assert!(store.save_fetch_state(&s, "me").await.unwrap());
+    store
+        .add_sources(&[FetchState::new("agency", "https://a.example/feed", at(2))])
+        .await
+        .unwrap();
+    assert_eq!(store.fetch_states().await.unwrap(), [s]);
+}
+
+/// A claim at minute `now` with a five-minute lease.
+async fn claim(
+    store: &dyn Store,
+    owner: &str,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<crate::model::FetchState>, crate::store::StoreError> {
+    let claim = crate::store::Claim {
+        only: None,
+        owner,
+        now: at(now),
+        until: at(now + 5),
+        limit,
+    };
+    store.claim_due(&claim).await
+}
+
+/// Due sources are claimed by one owner at a time: concurrent claimers get
+/// disjoint sets, a held lease is not claimed again until it expires, and a
+/// save by an owner whose lease was taken over is refused.
+pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
+    use crate::model::FetchState;
+    let sources: Vec<FetchState> = (0..20)
+        .map(|n| FetchState::new(&format!("s{n:02}"), "https://s.example/", at(0)))
+        .collect();
+    store.add_sources(&sources).await.unwrap();
+    let owners = ["a", "b", "c"];
+    let claims = futures_util::future::join_all(owners.iter().map(|o| claim(store, o, 1, 8))).await;
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    for (owner, claimed) in owners.iter().zip(claims) {
+        let claimed = claimed.unwrap();
+        total += claimed.len();
+        for s in claimed {
+            assert_eq!(s.lease_owner.as_deref(), Some(*owner));
+            assert!(seen.insert(s.source), "a source went to two owners");
+        }
+    }
+    assert_eq!(total, 20, "every due source is claimed once");
+    assert!(
+        claim(store, "d", 2, 50).await.unwrap().is_empty(),
+        "leases hold"
+    );
+    // "a" dies; its leases expire and "d" takes its sources over.
+    let taken = claim(store, "d", 6, 50).await.unwrap();
+    assert_eq!(taken.len(), 20);
+    let mut late = taken[0].clone();
+    late.next_fetch = at(30);
+    assert!(
+        !store.save_fetch_state(&late, "a").await.unwrap(),
+        "a lost its lease"
+    );
+    assert!(store.save_fetch_state(&late, "d").await.unwrap());
+    let after = claim(store, "e", 12, 50).await.unwrap();
+    assert_eq!(
+        after.len(),
+        19,
+        "the saved source is not due until its next fetch"
+    );
+    // A fetch asked for now claims that one source, due or not, if its lease
+    // is free; a held one is refused.
+    let only = |owner, name: &str, now| {
+        let names = [name.to_owned()];
+        async move {
+            let claim = crate::store::Claim {
+                only: Some(&names),
+                owner,
+                now: at(now),
+                until: at(now + 5),
+                limit: 1,
+            };
+            store.claim_due(&claim).await.unwrap()
+        }
+    };
+    let named = only("f", late.source.as_str(), 13).await;
+    assert_eq!(named.len(), 1, "not due, but asked for");
+    assert_eq!(named[0].source, late.source);
+    assert!(
+        only("g", after[0].source.as_str(), 13).await.is_empty(),
+        "held by e"
+    );
+    assert!(
+        only("g", late.source.as_str(), 14).await.is_empty(),
+        "held by f"
+    );
+}
+
+fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item {
+    let origin = crate::model::Origin {
+        source: source.into(),
+        upstream_id: upstream_id.into(),
+        feed_title: Some(format!("{source} wire")),
+        feed_url: format!("https://{source}.example/feed"),
+        feed_id: None,
+        dated,
+        feed_link: None,
+        categories: Vec::new(),
+        digest: String::new(),
+        story_link: None,
+        story_title: None,
+        first_seen: Some(at(minutes)),
+        page: false,
+        also: Vec::new(),
+    };
+    let mut it = item(&origin.key().replace('/', "-"), "world", minutes);
+    it.id = origin.public_id("tag:conformance.example,2026-02-01:");
+    it.key = origin.key();
+    it.source = Source::Feed(source.into());
+    it.origin = Some(origin);
+    it
+}
+
+/// External items are keyed by source and upstream id: two sources that both
+/// say `1` give two items. One that upstream does not date keeps its first-seen
+/// time however often it is seen; a change of content updates it in place.
+/// Expiry drops a source's old items without tombstones.
+pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn Store) {
+    let a = external("agency", "1", 0, true);
+    let b = external("partner", "1", 0, true);
+    assert_ne!(a.id, b.id);
+    let w = store
+        .upsert(&[a.clone(), b.clone()], Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Created, Outcome::Created]);
+    assert_eq!(store.get(&b.id).await.unwrap().unwrap().origin, b.origin);
+    // A dated item seen again later, changed: updated, and still first seen
+    // when it was first stored (what decides which copy of a story stays).
+    let mut b2 = external("partner", "1", 0, true);
+    b2.title = "Retitled".into();
+    b2.origin.as_mut().unwrap().first_seen = Some(at(50));
+    let w = store
+        .upsert(std::slice::from_ref(&b2), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Updated]);
+    let stored = store.get(&b.id).await.unwrap().unwrap();
+    assert_eq!(stored.title, "Retitled");
+    assert_eq!(
+        stored.origin.unwrap().first_seen,
+        b.origin.as_ref().unwrap().first_seen
+    );
+    // Seen again unchanged but for the time: nothing to write.
+    let mut b3 = b2.clone();
+    b3.origin.as_mut().unwrap().first_seen = Some(at(90));
+    let w = store
+        .upsert(std::slice::from_ref(&b3), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged]);
+
+    let first = external("agency", "undated", 10, false);
+    store
+        .upsert(std::slice::from_ref(&first), Ownership::Take)
+        .await
+        .unwrap();
+    // Seen again an hour later: the parser dates it now, the store keeps the first.
+    let again = external("agency", "undated", 70, false);
+    let w = store
+        .upsert(std::slice::from_ref(&again), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged]);
+    assert_eq!(
+        store.get(&first.id).await.unwrap().unwrap().published,
+        first.published
+    );
+    let mut changed = external("agency", "undated", 130, false);
+    changed.title = "Corrected upstream".into();
+    let w = store
+        .upsert(std::slice::from_ref(&changed), Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Updated]);
+    let stored = store.get(&first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.published, stored.updated),
+        (first.published, changed.updated)
+    );
+
+    let w = store
+        .expire(&Source::Feed("agency".into()), at(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.outcomes,
+        [Outcome::Deleted],
+        "only agency's item older than the cut"
+    );
+    assert!(store.get(&a.id).await.unwrap().is_none());
+    assert!(
+        store.get(&b.id).await.unwrap().is_some(),
+        "another source's item stays"
+    );
+    assert!(store.get(&first.id).await.unwrap().is_some());
+    assert!(
+        store.tombstones(&world(), 10).await.unwrap().is_empty(),
+        "aged out, not withdrawn"
+    );
+}

@@ -1,0 +1,159 @@
+//! The WebSub outbox: each change delivered once.
+
+use super::*;
+use crate::store::Store;
+
+/// WebSub's outbox: a change is queued once per live subscriber however many
+/// times (and by however many instances) it is queued, claimed by one owner
+/// until its claim runs out, superseded by a later change, and gone with its
+/// subscription.
+pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
+    use crate::store::{Settled, Subscription};
+    let now = Utc::now();
+    let topic = "http://127.0.0.1:8080/feeds/world.atom".to_owned();
+    let sub = |callback: &str, lease: i64| Subscription {
+        topic: topic.clone(),
+        callback: callback.into(),
+        secret: Some("s3cret".into()),
+        lease_until: now + Duration::seconds(lease),
+    };
+    for s in [
+        sub("https://a.example/cb", 600),
+        sub("https://b.example/cb", 600),
+        sub("https://old.example/cb", -1),
+    ] {
+        store.websub_subscribe(&s).await.unwrap();
+    }
+    let change = |etag: &str| vec![(topic.clone(), etag.to_owned())];
+    assert_eq!(
+        store.websub_enqueue(&change("\"e1\""), now).await.unwrap(),
+        2,
+        "live subscribers only"
+    );
+    assert_eq!(
+        store.websub_enqueue(&change("\"e1\""), now).await.unwrap(),
+        0,
+        "the same change again"
+    );
+    let other = vec![(
+        "http://127.0.0.1:8080/feeds/tech.atom".to_owned(),
+        "\"t\"".to_owned(),
+    )];
+    assert_eq!(
+        store.websub_enqueue(&other, now).await.unwrap(),
+        0,
+        "no subscriber"
+    );
+
+    let until = now + Duration::seconds(60);
+    let first = store.websub_claim("one", now, until, 10).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(
+        first
+            .iter()
+            .all(|d| d.attempts == 1 && !d.superseded && d.etag == "\"e1\"")
+    );
+    assert_eq!(first[0].secret.as_deref(), Some("s3cret"));
+    assert!(
+        store
+            .websub_claim("two", now, until, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed already"
+    );
+
+    // One is retried, the other delivered; then a later change comes.
+    let (retried, delivered) = (&first[0], &first[1]);
+    store
+        .websub_settle(
+            &[
+                Settled::Retry {
+                    id: retried.id,
+                    next: now,
+                    error: "500".into(),
+                },
+                Settled::Done { id: delivered.id },
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.websub_enqueue(&change("\"e2\""), now).await.unwrap(),
+        2
+    );
+    let second = store.websub_claim("two", now, until, 10).await.unwrap();
+    assert_eq!(second.len(), 3);
+    let again = second
+        .iter()
+        .find(|d| d.id == retried.id)
+        .expect("the retry is due");
+    assert!(again.superseded, "a later change supersedes it");
+    assert_eq!(again.attempts, 2);
+    assert!(
+        second
+            .iter()
+            .filter(|d| d.etag == "\"e2\"")
+            .all(|d| !d.superseded)
+    );
+    let done: Vec<Settled> = second.iter().map(|d| Settled::Done { id: d.id }).collect();
+    store.websub_settle(&done, now).await.unwrap();
+    assert_eq!(
+        store.websub_enqueue(&change("\"e2\""), now).await.unwrap(),
+        0,
+        "delivered stays delivered"
+    );
+    assert!(
+        store
+            .websub_claim("one", now, until, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A claim that runs out (its instance died) is taken over.
+    assert_eq!(
+        store.websub_enqueue(&change("\"e3\""), now).await.unwrap(),
+        2
+    );
+    let short = now + Duration::seconds(1);
+    assert_eq!(
+        store
+            .websub_claim("dead", now, short, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let later = now + Duration::seconds(2);
+    let taken = store
+        .websub_claim("alive", later, later + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 2);
+    assert!(taken.iter().all(|d| d.attempts == 2));
+
+    // Unsubscribing drops what was queued; expiry drops the lapsed.
+    assert!(
+        store
+            .websub_unsubscribe(&topic, "https://a.example/cb")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .websub_unsubscribe(&topic, "https://a.example/cb")
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.websub_expire(now).await.unwrap(), 1);
+    let left: Vec<String> = store
+        .websub_subscriptions()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.callback)
+        .collect();
+    assert_eq!(left, ["https://b.example/cb"]);
+}

@@ -1,0 +1,191 @@
+//! What a commit announces and how other instances hear it: each changed
+//! feed's version bumped in the write's transaction, `NOTIFY` sent with it
+//! (delivered only on commit), and a listener that forwards them.
+
+use super::{ACQUIRE_TIMEOUT, CHANNEL, LISTEN_BACKOFF_MAX, LISTEN_BACKOFF_MIN, MAX_PAYLOAD};
+use crate::model::FeedId;
+use crate::store::Result;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions};
+use std::collections::{BTreeMap, BTreeSet};
+use tokio::sync::mpsc;
+
+/// Bumps the changed feeds' versions and queues the notification; both take effect
+/// at commit, together with the write.
+pub(super) async fn finish(
+    conn: &mut PgConnection,
+    feeds: &BTreeSet<FeedId>,
+    dates: &BTreeMap<String, i64>,
+) -> Result<()> {
+    // The database's clock in whole seconds, as unix milliseconds.
+    const DB_NOW: &str = "(floor(extract(epoch from clock_timestamp())) * 1000)::bigint";
+    // BTreeSet order: concurrent transactions lock feed_versions rows alike.
+    for feed in feeds {
+        let data = dates.get(feed.key().as_ref()).copied().unwrap_or(0);
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO feed_versions (feed, version, modified)
+             VALUES ($1, 1, CASE WHEN $2 > 0 THEN least($2, {DB_NOW}) ELSE {DB_NOW} END)
+             ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version + 1,
+               modified = greatest(CASE WHEN excluded.modified > feed_versions.modified
+                                        THEN excluded.modified ELSE {DB_NOW} END,
+                                   feed_versions.modified + 1000)"
+        )))
+        .bind(feed.key())
+        .bind(data)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for payload in payloads(feeds) {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Takes the feeds' `feed_versions` rows (making those missing), in the
+/// order `finish` takes them, before their logs are numbered: a feed's
+/// numbers are then given by one transaction at a time, and commit in order.
+pub(super) async fn lock_feeds(conn: &mut PgConnection, feeds: &BTreeSet<FeedId>) -> Result<()> {
+    for feed in feeds {
+        sqlx::query(
+            "INSERT INTO feed_versions (feed, version, modified) VALUES ($1, 0, 0)
+             ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version",
+        )
+        .bind(feed.key())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Comma-separated feed slugs, split so that no payload exceeds [`MAX_PAYLOAD`].
+pub(super) fn payloads(feeds: &BTreeSet<FeedId>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for feed in feeds {
+        if !current.is_empty() && current.len() + 1 + feed.key().len() > MAX_PAYLOAD {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(',');
+        }
+        current.push_str(&feed.key());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+pub(super) fn parse_payload(payload: &str) -> Vec<FeedId> {
+    payload
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(FeedId::from_key)
+        .collect()
+}
+
+/// A listener on [`CHANNEL`] over its own connection (LISTEN belongs to a session).
+pub(super) async fn listen(options: &PgConnectOptions) -> Result<PgListener, sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with(options.clone().application_name("newswire-listener"))
+        .await?;
+    let mut listener = PgListener::connect_with(&pool).await?;
+    // Report a lost connection at once; `follow` reconnects with its own backoff.
+    listener.eager_reconnect(false);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Forwards notifications until the receiver is dropped, reconnecting with
+/// exponential backoff whenever the connection is lost or cannot be made.
+pub(super) async fn follow(
+    options: PgConnectOptions,
+    mut listener: Option<PgListener>,
+    tx: mpsc::Sender<Vec<FeedId>>,
+) {
+    let mut backoff = LISTEN_BACKOFF_MIN;
+    loop {
+        let mut current = match listener.take() {
+            Some(l) => l,
+            None => match listen(&options).await {
+                Ok(l) => {
+                    tracing::info!("listening for other instances' changes again");
+                    backoff = LISTEN_BACKOFF_MIN;
+                    l
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot listen for other instances' changes, retrying in {backoff:?}: {e}"
+                    );
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {},
+                        () = tx.closed() => return,
+                    }
+                    backoff = (backoff * 2).min(LISTEN_BACKOFF_MAX);
+                    continue;
+                }
+            },
+        };
+        loop {
+            let received = tokio::select! {
+                r = current.try_recv() => r,
+                () = tx.closed() => return,
+            };
+            match received {
+                Ok(Some(n)) => {
+                    let feeds = parse_payload(n.payload());
+                    if !feeds.is_empty() && tx.send(feeds).await.is_err() {
+                        return;
+                    }
+                }
+                // Notifications sent until the next connection are lost; the
+                // follower's periodic version check picks those changes up.
+                Ok(None) => {
+                    tracing::warn!("lost the notification connection; reconnecting");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!("notification connection failed, reconnecting: {e}");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(names: &[&str]) -> BTreeSet<FeedId> {
+        names.iter().map(|n| FeedId::named(n)).collect()
+    }
+
+    #[test]
+    fn payloads_round_trip_and_stay_under_the_limit() {
+        let feeds = set(&["all", "world", "breaking"]);
+        let p = payloads(&feeds);
+        assert_eq!(p, ["all,breaking,world"]);
+        assert_eq!(
+            parse_payload(&p[0]).into_iter().collect::<BTreeSet<_>>(),
+            feeds
+        );
+        assert!(payloads(&BTreeSet::new()).is_empty());
+
+        let many: BTreeSet<FeedId> = (0..2000)
+            .map(|n| FeedId::named(&format!("feed-{n:05}")))
+            .collect();
+        let p = payloads(&many);
+        assert!(p.len() > 1);
+        assert!(p.iter().all(|s| s.len() <= MAX_PAYLOAD));
+        let back: BTreeSet<FeedId> = p.iter().flat_map(|s| parse_payload(s)).collect();
+        assert_eq!(back, many);
+    }
+}

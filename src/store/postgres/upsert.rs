@@ -1,0 +1,264 @@
+//! Writing a batch of items on a database other instances write too: rows
+//! read and locked in id order, planned in memory, written with `UNNEST`;
+//! row by row from a savepoint when another instance creates an id meanwhile.
+
+use super::*;
+
+/// Upserts a batch with a few statements for the whole batch, as SQLite does:
+/// the stored rows read and locked at once (in id order, as every batch locks,
+/// so two batches never wait on each other in a cycle), each item planned in
+/// memory in input order (an id repeated in the batch sees its earlier
+/// version), then the new rows, the changed rows, their feeds and any revived
+/// tombstones written through `UNNEST`. A new id that another transaction
+/// creates meanwhile makes the batch start over row by row
+/// ([`upsert_rows`]), which waits for and compares each row. Outcomes come back
+/// in input order.
+pub(super) async fn upsert_batch(
+    conn: &mut PgConnection,
+    batch: crate::store::Batch<'_>,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Vec<Outcome>> {
+    let (items, ownership) = (batch.items, batch.ownership);
+    if items.len() < 2 {
+        return upsert_rows(conn, batch, changed).await;
+    }
+    let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    sqlx::query("SAVEPOINT upsert_batch")
+        .execute(&mut *conn)
+        .await?;
+    let stored: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, source, hash, doc FROM items WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let crate::store::BatchPlan {
+        outcomes,
+        writes,
+        existed,
+        mut touched,
+    } = crate::store::plan_batch(items, stored, ownership)?;
+    let (created, replaced): (Vec<_>, Vec<_>) =
+        writes.iter().partition(|(id, _)| !existed.contains(*id));
+    let inserted = write_rows(
+        conn,
+        "INSERT INTO items (id, source, kind, published, hash, doc)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[])
+         ON CONFLICT (id) DO NOTHING",
+        &created,
+    )
+    .await?;
+    if inserted < created.len() as u64 {
+        // Created meanwhile by another transaction: compare row by row.
+        sqlx::query("ROLLBACK TO SAVEPOINT upsert_batch")
+            .execute(&mut *conn)
+            .await?;
+        return upsert_rows(conn, batch, changed).await;
+    }
+    write_rows(
+        conn,
+        "UPDATE items SET source = u.source, kind = u.kind, published = u.published,
+           hash = u.hash, doc = u.doc
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[])
+           AS u(id, source, kind, published, hash, doc)
+         WHERE items.id = u.id",
+        &replaced,
+    )
+    .await?;
+    let replaced_ids: Vec<&str> = replaced.iter().map(|(id, _)| id.as_str()).collect();
+    sqlx::query("DELETE FROM item_feeds WHERE item_id = ANY($1)")
+        .bind(&replaced_ids)
+        .execute(&mut *conn)
+        .await?;
+    let mut feeds: (Vec<String>, Vec<&str>, Vec<&str>, Vec<i64>) = Default::default();
+    for (id, (item, ..)) in &writes {
+        for feed in crate::catalog::item_feeds(item) {
+            feeds.0.push(feed.key().into_owned());
+            feeds.1.push(id);
+            feeds.2.push(kind_str(item.kind));
+            feeds.3.push(millis(item.published));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO item_feeds (feed, item_id, kind, published)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[])",
+    )
+    .bind(&feeds.0)
+    .bind(&feeds.1)
+    .bind(&feeds.2)
+    .bind(&feeds.3)
+    .execute(&mut *conn)
+    .await?;
+    // The writes' feeds, locked (in order, as `finish` locks them) before
+    // their logs are numbered.
+    let logged: Vec<(String, &str, i64)> = feeds
+        .0
+        .iter()
+        .zip(&feeds.1)
+        .zip(&feeds.3)
+        .map(|((feed, id), published)| (feed.clone(), *id, *published))
+        .collect();
+    let locked: BTreeSet<FeedId> = feeds.0.iter().map(|k| FeedId::from_key(k)).collect();
+    lock_feeds(conn, &locked).await?;
+    log_new(conn, &logged).await?;
+    // A withdrawn item that comes back is no longer deleted.
+    let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
+    let revived: Vec<(String, String)> =
+        sqlx::query_as("DELETE FROM tombstones WHERE item_id = ANY($1) RETURNING feed, item_id")
+            .bind(&created_ids)
+            .fetch_all(&mut *conn)
+            .await?;
+    revive_logs(conn, &revived).await?;
+    touched.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
+    sqlx::query("RELEASE SAVEPOINT upsert_batch")
+        .execute(&mut *conn)
+        .await?;
+    changed.extend(touched);
+    Ok(outcomes)
+}
+
+/// Runs `sql`, an INSERT or UPDATE of item rows from six `UNNEST`ed arrays
+/// (id, source, kind, published, hash, doc); returns how many rows it wrote.
+async fn write_rows(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    rows: &[(&String, &(Item, String, String))],
+) -> Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+    let sources: Vec<String> = rows
+        .iter()
+        .map(|(_, (it, ..))| it.source.to_string())
+        .collect();
+    let kinds: Vec<&str> = rows.iter().map(|(_, (it, ..))| kind_str(it.kind)).collect();
+    let published: Vec<i64> = rows
+        .iter()
+        .map(|(_, (it, ..))| millis(it.published))
+        .collect();
+    let hashes: Vec<&str> = rows.iter().map(|(_, (_, h, _))| h.as_str()).collect();
+    let docs: Vec<&str> = rows.iter().map(|(_, (_, _, d))| d.as_str()).collect();
+    Ok(sqlx::query(sql)
+        .bind(&ids)
+        .bind(&sources)
+        .bind(&kinds)
+        .bind(&published)
+        .bind(&hashes)
+        .bind(&docs)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// Upserts a batch one item at a time in id order (stable, so repeated ids
+/// keep their order): each row is locked as it goes, and a row another
+/// transaction is creating is waited for and compared.
+async fn upsert_rows(
+    conn: &mut PgConnection,
+    batch: crate::store::Batch<'_>,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Vec<Outcome>> {
+    let crate::store::Batch { items, ownership } = batch;
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
+    let mut outcomes = vec![Outcome::Unchanged; items.len()];
+    for i in order {
+        outcomes[i] = upsert_one(conn, &items[i], ownership, changed).await?;
+    }
+    Ok(outcomes)
+}
+
+async fn upsert_one(
+    conn: &mut PgConnection,
+    item: &Item,
+    ownership: Ownership,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<Outcome> {
+    let (doc, hash) = crate::store::encode(item);
+    let old = stored_row(conn, item, &hash, &doc).await?;
+    let w = match crate::store::plan(item, doc, hash, old.as_ref(), ownership)? {
+        crate::store::Plan::Keep(outcome) => return Ok(outcome),
+        crate::store::Plan::Write(w) => w,
+    };
+    let item = w.kept.as_ref().unwrap_or(item);
+    changed.extend(w.old_feeds);
+    // A created row was inserted, and locked, by `stored_row`.
+    if w.outcome == Outcome::Updated {
+        write_row(
+            conn,
+            "UPDATE items SET source = $2, kind = $3, published = $4, hash = $5, doc = $6
+             WHERE id = $1",
+            item,
+            &w.hash,
+            &w.doc,
+        )
+        .await?;
+    }
+    index_item(conn, item, changed).await?;
+    Ok(w.outcome)
+}
+
+/// Runs `sql`, an INSERT or UPDATE of an item row, with the row's six values
+/// bound as `$1`..`$6` (id, source, kind, published, hash, doc); returns how many
+/// rows it wrote.
+async fn write_row(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    item: &Item,
+    hash: &str,
+    doc: &str,
+) -> Result<u64> {
+    Ok(sqlx::query(sql)
+        .bind(&item.id)
+        .bind(item.source.to_string())
+        .bind(kind_str(item.kind))
+        .bind(millis(item.published))
+        .bind(hash)
+        .bind(doc)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
+}
+
+/// The stored row of `id`, locked for this transaction; `None` once this
+/// transaction has created it from `item` (then it is locked too).
+async fn stored_row(
+    conn: &mut PgConnection,
+    item: &Item,
+    hash: &str,
+    doc: &str,
+) -> Result<Option<(String, String, String)>> {
+    // Each round ends only when another transaction created the id and a third
+    // deleted it in between; a few rounds mean heavy churn on one id.
+    for _ in 0..8 {
+        let old: Option<(String, String, String)> =
+            sqlx::query_as("SELECT source, hash, doc FROM items WHERE id = $1 FOR UPDATE")
+                .bind(&item.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if old.is_some() {
+            return Ok(old);
+        }
+        // Waits for a concurrent creator of the same id; if it commits, nothing is
+        // inserted and the next round locks and compares its row.
+        let inserted = write_row(
+            conn,
+            "INSERT INTO items (id, source, kind, published, hash, doc)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+            item,
+            hash,
+            doc,
+        )
+        .await?;
+        if inserted == 1 {
+            return Ok(None);
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "item {:?} is being created and deleted concurrently; retry",
+        item.id
+    )))
+}
