@@ -12,6 +12,7 @@
 //! - the same body again (an upstream without validators) costs a hash;
 
 mod attempt;
+mod known;
 mod pages;
 mod report;
 mod save;
@@ -22,9 +23,10 @@ pub use report::{Outcome, Report, table};
 pub use schedule::backoff;
 
 use attempt::count;
+use known::Known;
 use save::PendingSave;
 use schedule::unit_random;
-use take::{Known, TakeError, retention};
+use take::{TakeError, retention};
 
 use crate::config::Config;
 use crate::metrics::Metrics;

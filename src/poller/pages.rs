@@ -2,19 +2,13 @@
 //! `readability` source's pages for entries that came with a summary only.
 
 use super::Poller;
-use super::take::Known;
+use super::known::{Known, Page};
 use crate::config::SourceConfig;
 use crate::sources::fetch::{Outcome, Request};
 use crate::sources::parse::{self, Parsed};
 use crate::sources::scrape;
 use std::collections::HashSet;
 use std::time::Instant;
-
-pub(super) struct Page {
-    pub(super) etag: Option<String>,
-    pub(super) last_modified: Option<String>,
-    pub(super) article: scrape::Article,
-}
 
 /// Marks the digest of an entry whose page could not be read, so that the
 /// next poll tries the page again instead of taking the entry as known.

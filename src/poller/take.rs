@@ -3,35 +3,16 @@
 //! batch, and remembered so that the next poll skips what it has seen.
 
 use super::Poller;
-use super::pages::Page;
+use super::known::Known;
 use crate::config::{Config, SourceConfig};
 use crate::gate::{self, Trust};
-use crate::lock::lock;
-use crate::model::{FeedId, FetchState, Item, Source};
+use crate::model::{FetchState, Item, Source};
 use crate::sources::parse::{self, Parsed, SourceInfo};
 use crate::sources::scrape;
 use crate::store::{Ownership, StoreError, Written};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Most stored items of a source read back to learn their digests.
-pub(super) const KNOWN_MAX: usize = 5_000;
-
-/// What this instance remembers of a source's stored items: digest by
-/// upstream id, and upstream id by link. Rebuilt from the store when missing,
-/// so it is only a cache: a stale one costs a redundant sanitize, never a
-/// wrong write.
-#[derive(Default)]
-pub(super) struct Known {
-    pub(super) loaded: bool,
-    pub(super) digests: HashMap<String, String>,
-    pub(super) links: HashMap<String, String>,
-    /// Article pages behind the current list (scrapes, readability), by
-    /// link: validators for a conditional GET, and what the page gave.
-    pub(super) pages: HashMap<String, Page>,
-}
 
 /// What [`Poller::take`] did with a document.
 pub(super) struct Taken {
@@ -204,33 +185,6 @@ impl Poller {
             }
         }
         items
-    }
-
-    async fn known(&self, source: &str) -> Result<Arc<tokio::sync::Mutex<Known>>, TakeError> {
-        let entry = lock(&self.known)
-            .entry(source.to_owned())
-            .or_default()
-            .clone();
-        {
-            let mut k = entry.lock().await;
-            if !k.loaded {
-                let stored = self
-                    .store
-                    .list(&FeedId::Source(source.to_owned()), None, KNOWN_MAX)
-                    .await
-                    .map_err(TakeError::Store)?;
-                for item in stored {
-                    if let Some(o) = item.origin {
-                        if let Some(link) = item.link {
-                            k.links.insert(link, o.upstream_id.clone());
-                        }
-                        k.digests.insert(o.upstream_id, o.digest);
-                    }
-                }
-                k.loaded = true;
-            }
-        }
-        Ok(entry)
     }
 }
 
