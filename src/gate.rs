@@ -167,7 +167,7 @@ fn url_field(
     };
     match (check_url(&url), trust) {
         (Ok(u), _) => Ok(Some(u)),
-        (Err(m), Trust::FirstParty) => Err(FieldError::new(field, m)),
+        (Err(e), Trust::FirstParty) => Err(FieldError::new(field, e.to_string())),
         (Err(_), Trust::Lenient) => Ok(None),
     }
 }
@@ -271,18 +271,35 @@ pub fn cut(text: &str, max: usize) -> String {
 /// An absolute http(s) URL in the form every feed format can carry: the url crate
 /// lowercases the host, turns an IDN into punycode and percent-encodes what a URI
 /// may not contain (spaces, quotes, non-ASCII). Callers store what it returns.
-pub fn check_url(url: &str) -> Result<String, String> {
-    let bad = || format!("expected an absolute http(s) URL, got {url:?}");
-    let parsed = url::Url::parse(url).map_err(|e| format!("{}: {e}", bad()))?;
+pub fn check_url(url: &str) -> Result<String, UrlError> {
+    let bad = || UrlError {
+        url: url.to_owned(),
+        why: None,
+    };
+    let parsed = url::Url::parse(url).map_err(|e| UrlError {
+        why: Some(e.to_string()),
+        ..bad()
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(bad());
     }
     // RFC 3986 allows `http://[::1]/`, but the W3C validator and feed readers
     // built on its URI grammar reject the brackets: a feed is no place for one.
     if matches!(parsed.host(), Some(url::Host::Ipv6(_))) {
-        return Err(format!("{}: an IPv6 address as the host", bad()));
+        return Err(UrlError {
+            why: Some("an IPv6 address as the host".into()),
+            ..bad()
+        });
     }
     Ok(parsed.into())
+}
+
+/// A URL the formats cannot carry, and why when the url crate said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected an absolute http(s) URL, got {url:?}{}", why.as_ref().map(|w| format!(": {w}")).unwrap_or_default())]
+pub struct UrlError {
+    pub url: String,
+    pub why: Option<String>,
 }
 
 /// The allow-list: ammonia's defaults (which already exclude script, style,

@@ -9,6 +9,29 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
+/// Why a file, or a line of it, was not imported. `Display` is what the
+/// report shows.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read: {0}")]
+    Read(#[from] std::io::Error),
+    #[error("line {line}: cannot read: {source}")]
+    ReadLine { line: usize, source: std::io::Error },
+    /// A content file that does not parse: its `file:line` diagnostic.
+    #[error("{0}")]
+    Content(crate::content::Diagnostic),
+    #[error("a ticker list's name must be its date, YYYY-MM-DD.txt")]
+    TickerName,
+    #[error("unknown file type {0:?} (expected .md, .html, .txt or .jsonl)")]
+    FileType(String),
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Field(#[from] crate::gate::FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// What happened to one file's items.
 #[derive(Debug, Default)]
 pub struct FileReport {
@@ -53,7 +76,7 @@ pub async fn run(site: &Ingest, paths: &[PathBuf]) -> Vec<FileReport> {
             ..Default::default()
         };
         if let Err(e) = import_file(site, path, &mut report).await {
-            report.rejected.push(e);
+            report.rejected.push(e.to_string());
         }
         reports.push(report);
         progress.inc(1);
@@ -62,23 +85,27 @@ pub async fn run(site: &Ingest, paths: &[PathBuf]) -> Vec<FileReport> {
     reports
 }
 
-async fn import_file(site: &Ingest, path: &Path, report: &mut FileReport) -> Result<(), String> {
+async fn import_file(
+    site: &Ingest,
+    path: &Path,
+    report: &mut FileReport,
+) -> Result<(), ImportError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if matches!(ext, "jsonl" | "ndjson" | "json") {
         return import_json_lines(site, path, report).await;
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let text = std::fs::read_to_string(path)?;
     let config = &site.config;
     let items = match ext {
         "md" | "markdown" | "html" => {
-            vec![files::article(config, path, &text, Source::Api).map_err(|d| d.to_string())?]
+            vec![files::article(config, path, &text, Source::Api).map_err(ImportError::Content)?]
         }
         "txt" => {
             let day = path
                 .file_stem()
                 .and_then(|s| s.to_str())
                 .and_then(ticker::day_of_file)
-                .ok_or("a ticker list's name must be its date, YYYY-MM-DD.txt")?;
+                .ok_or(ImportError::TickerName)?;
             let (items, diags) = ticker::parse(&text, day, config.site.timezone);
             report
                 .rejected
@@ -98,16 +125,10 @@ async fn import_file(site: &Ingest, path: &Path, report: &mut FileReport) -> Res
                 .collect()
         }
         other => {
-            return Err(format!(
-                "unknown file type {other:?} (expected .md, .html, .txt or .jsonl)"
-            ));
+            return Err(ImportError::FileType(other.to_owned()));
         }
     };
-    let written = site
-        .store
-        .upsert(&items, Ownership::Take)
-        .await
-        .map_err(|e| e.to_string())?;
+    let written = site.store.upsert(&items, Ownership::Take).await?;
     for &o in &written.outcomes {
         report.count(o);
     }
@@ -128,8 +149,8 @@ async fn import_json_lines(
     site: &Ingest,
     path: &Path,
     report: &mut FileReport,
-) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+) -> Result<(), ImportError> {
+    let file = std::fs::File::open(path)?;
     let mut lines = std::io::BufReader::with_capacity(1 << 16, file).lines();
     let mut batch: Vec<(usize, Item)> = Vec::with_capacity(BATCH);
     // One batch is being written while the next is read and checked: the gate's
@@ -140,7 +161,10 @@ async fn import_json_lines(
         let line = lines
             .next()
             .transpose()
-            .map_err(|e| format!("line {}: cannot read: {e}", n + 1))?;
+            .map_err(|source| ImportError::ReadLine {
+                line: n + 1,
+                source,
+            })?;
         let done = line.is_none();
         if let Some(line) = line {
             n += 1;
@@ -192,14 +216,14 @@ fn tally(site: &Ingest, report: &mut FileReport, stored: Result<Stored, tokio::t
     }
 }
 
-fn json_line_item(site: &Ingest, line: &str) -> Result<Item, String> {
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+fn json_line_item(site: &Ingest, line: &str) -> Result<Item, ImportError> {
+    let value: serde_json::Value = serde_json::from_str(line)?;
     if value.get("headline").is_some() {
-        let input: BreakingInput = serde_json::from_value(value).map_err(|e| e.to_string())?;
-        input.into_item(site).map_err(|e| e.to_string())
+        let input: BreakingInput = serde_json::from_value(value)?;
+        Ok(input.into_item(site)?)
     } else {
-        let input: ArticleInput = serde_json::from_value(value).map_err(|e| e.to_string())?;
-        input.into_item(site).map_err(|e| e.to_string())
+        let input: ArticleInput = serde_json::from_value(value)?;
+        Ok(input.into_item(site)?)
     }
 }
 

@@ -241,7 +241,7 @@ pub async fn patch_article(
 pub async fn get_article(ing: &Ingest, key: &str) -> Result<Item, IngestError> {
     check_key(key).map_err(|m| FieldError {
         field: "id",
-        message: m,
+        message: m.to_string(),
     })?;
     match ing.store.get(&article_id(ing, key)).await? {
         Some(item) if item.kind == ItemKind::Article => Ok(item),
@@ -339,7 +339,7 @@ impl BreakingInput {
             Some(id) => {
                 check_key(&id).map_err(|m| FieldError {
                     field: "id",
-                    message: m,
+                    message: m.to_string(),
                 })?;
                 id
             }

@@ -185,21 +185,26 @@ impl fmt::Display for Source {
     }
 }
 
+/// A stored source that names no kind of source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown source {0:?}")]
+pub struct UnknownSource(pub String);
+
 impl std::str::FromStr for Source {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownSource;
+    fn from_str(s: &str) -> Result<Self, UnknownSource> {
         if s == "api" {
             return Ok(Source::Api);
         }
         let (kind, rest) = s
             .split_once(':')
-            .ok_or_else(|| format!("unknown source {s:?}"))?;
+            .ok_or_else(|| UnknownSource(s.to_owned()))?;
         let rest = rest.to_owned();
         match kind {
             "file" => Ok(Source::File(rest)),
             "feed" => Ok(Source::Feed(rest)),
             "scrape" => Ok(Source::Scrape(rest)),
-            _ => Err(format!("unknown source {s:?}")),
+            _ => Err(UnknownSource(s.to_owned())),
         }
     }
 }
@@ -416,7 +421,32 @@ pub struct FetchState {
     pub items: u64,
 }
 
+/// Where a source stands, as `GET /api/v1/sources` and the console show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceStatus {
+    /// Never fetched.
+    New,
+    Ok,
+    /// Its last fetch failed; its items stay.
+    Failing,
+    /// It answered 410: polling stopped.
+    Gone,
+}
+
 impl FetchState {
+    /// Where the source stands after its last fetch.
+    pub fn status(&self) -> SourceStatus {
+        match self {
+            FetchState {
+                last_fetch: None, ..
+            } => SourceStatus::New,
+            s if s.last_status == Some(410) => SourceStatus::Gone,
+            s if s.last_error.is_some() => SourceStatus::Failing,
+            _ => SourceStatus::Ok,
+        }
+    }
+
     /// A source never fetched: due at once.
     pub fn new(source: &str, url: &str, now: DateTime<Utc>) -> FetchState {
         FetchState {

@@ -179,28 +179,29 @@ tag_start = "2026-02-01"
         assert_eq!(c.server.max_body, 1 << 20);
     }
 
+    /// The error a config in `site.toml` gets.
+    fn refused(text: &str) -> String {
+        Config::parse(Path::new("site.toml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn errors_name_file_line_and_key() {
         let bad_tz = MINIMAL.replace("Africa/Casablanca", "Mars/Olympus");
-        let e = Config::parse(Path::new("site.toml"), &bad_tz)
-            .unwrap_err()
-            .to_string();
+        let e = refused(&bad_tz);
         assert!(e.starts_with("site.toml:7:"), "{e}");
         assert!(e.contains("Mars/Olympus"), "{e}");
 
         let reserved = format!("{MINIMAL}\n[[category]]\nslug = \"all\"\ntitle = \"All\"\n");
-        let e = Config::parse(Path::new("site.toml"), &reserved)
-            .unwrap_err()
-            .to_string();
+        let e = refused(&reserved);
         assert!(
             e.contains("category[0].slug") && e.contains("reserved"),
             "{e}"
         );
 
         let no_time = format!("{MINIMAL}\n[server]\nsend_timeout = 0\n");
-        let e = Config::parse(Path::new("site.toml"), &no_time)
-            .unwrap_err()
-            .to_string();
+        let e = refused(&no_time);
         assert!(
             e.contains("server.send_timeout") && e.contains("at least 1"),
             "{e}"
@@ -208,9 +209,7 @@ tag_start = "2026-02-01"
 
         // A ttl past a week would overflow max-age (seconds in a u32).
         let forever = MINIMAL.replace("tag_start", "ttl = 4294967295\ntag_start");
-        let e = Config::parse(Path::new("site.toml"), &forever)
-            .unwrap_err()
-            .to_string();
+        let e = refused(&forever);
         assert!(e.contains("site.ttl") && e.contains("a week"), "{e}");
         let week = MINIMAL.replace("tag_start", "ttl = 10080\ntag_start");
         assert!(Config::parse(Path::new("site.toml"), &week).is_ok());

@@ -5,7 +5,16 @@ pub mod duration {
     use serde::{Deserialize, Deserializer};
     use std::time::Duration;
 
-    pub fn parse(text: &str) -> Result<Duration, String> {
+    /// A duration that is not one.
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum DurationError {
+        #[error("expected a duration such as \"15m\", got {0:?}")]
+        Number(String),
+        #[error("unknown unit in {0:?} (s, m, h or d)")]
+        Unit(String),
+    }
+
+    pub fn parse(text: &str) -> Result<Duration, DurationError> {
         let text = text.trim();
         let split = text
             .find(|c: char| !c.is_ascii_digit())
@@ -13,13 +22,13 @@ pub mod duration {
         let (number, unit) = text.split_at(split);
         let n: u64 = number
             .parse()
-            .map_err(|_| format!("expected a duration such as \"15m\", got {text:?}"))?;
+            .map_err(|_| DurationError::Number(text.to_owned()))?;
         let unit = match unit.trim() {
             "" | "s" => 1,
             "m" => 60,
             "h" => 3600,
             "d" => 86400,
-            _ => return Err(format!("unknown unit in {text:?} (s, m, h or d)")),
+            _ => return Err(DurationError::Unit(text.to_owned())),
         };
         Ok(Duration::from_secs(n.saturating_mul(unit)))
     }
@@ -31,7 +40,7 @@ pub mod duration {
         Text(String),
     }
 
-    fn from_raw(raw: Raw) -> Result<Duration, String> {
+    fn from_raw(raw: Raw) -> Result<Duration, DurationError> {
         match raw {
             Raw::Seconds(n) => Ok(Duration::from_secs(n)),
             Raw::Text(t) => parse(&t),

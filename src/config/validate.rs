@@ -4,8 +4,45 @@
 
 use super::{Config, ConfigError, MAX_TIMELINE_LIMIT, MAX_TTL, ScrapeConfig, is_slug};
 use crate::model::FeedId;
+use std::collections::HashSet;
 
 impl Config {
+    /// A name that fits a URL and a file name as it is, and that no other
+    /// `what` of the config has.
+    fn check_name<'a>(
+        &self,
+        key: &str,
+        what: &str,
+        name: &'a str,
+        seen: &mut HashSet<&'a str>,
+    ) -> Result<(), ConfigError> {
+        if !is_slug(name) {
+            return Err(self.invalid(
+                key,
+                format!("expected lowercase letters, digits and '-', got {name:?}"),
+            ));
+        }
+        if !seen.insert(name) {
+            return Err(self.invalid(key, format!("{what} {name:?} is defined twice")));
+        }
+        Ok(())
+    }
+
+    fn check_http_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {
+        let parsed = url::Url::parse(url).ok();
+        if parsed
+            .as_ref()
+            .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        {
+            Ok(())
+        } else {
+            Err(self.invalid(
+                key,
+                format!("expected an absolute http(s) URL, got {url:?}"),
+            ))
+        }
+    }
+
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let hubs = self
             .websub
@@ -20,16 +57,7 @@ impl Config {
         .into_iter()
         .chain(hubs)
         {
-            let parsed = url::Url::parse(url).ok();
-            if !parsed
-                .as_ref()
-                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-            {
-                return Err(self.invalid(
-                    &key,
-                    format!("expected an absolute http(s) URL, got {url:?}"),
-                ));
-            }
+            self.check_http_url(&key, url)?;
         }
         if self.websub.lease.is_zero() || self.websub.max_lease < self.websub.lease {
             return Err(self.invalid(
@@ -66,55 +94,21 @@ impl Config {
                 return Err(self.invalid(key, "expected at least 1 (seconds)"));
             }
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for (i, c) in self.categories.iter().enumerate() {
             let key = format!("category[{i}].slug");
-            let valid = !c.slug.is_empty()
-                && c.slug
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !valid {
-                return Err(self.invalid(
-                    &key,
-                    format!(
-                        "expected lowercase letters, digits and '-', got {:?}",
-                        c.slug
-                    ),
-                ));
-            }
             if c.slug == FeedId::ALL || c.slug == FeedId::BREAKING {
                 return Err(self.invalid(
                     &key,
                     format!("{:?} is reserved for a built-in feed", c.slug),
                 ));
             }
-            if !seen.insert(&c.slug) {
-                return Err(self.invalid(&key, format!("category {:?} is defined twice", c.slug)));
-            }
+            self.check_name(&key, "category", &c.slug, &mut seen)?;
         }
-        let mut names = std::collections::HashSet::new();
+        let mut names = HashSet::new();
         for (i, t) in self.timelines.iter().enumerate() {
             let key = |field: &str| format!("timelines[{i}].{field}");
-            if t.name.is_empty()
-                || !t
-                    .name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            {
-                return Err(self.invalid(
-                    &key("name"),
-                    format!(
-                        "expected lowercase letters, digits and '-', got {:?}",
-                        t.name
-                    ),
-                ));
-            }
-            if !names.insert(&t.name) {
-                return Err(self.invalid(
-                    &key("name"),
-                    format!("timeline {:?} is defined twice", t.name),
-                ));
-            }
+            self.check_name(&key("name"), "timeline", &t.name, &mut names)?;
             for c in &t.categories {
                 if c != FeedId::ALL && c != FeedId::BREAKING && self.category(c).is_none() {
                     return Err(self.invalid(
@@ -170,7 +164,7 @@ impl Config {
                 return Err(self.invalid(key, "expected at least 1"));
             }
         }
-        let mut names = std::collections::HashSet::new();
+        let mut names = HashSet::new();
         let scrapes = self.sources.iter().filter(|s| s.scrape.is_some()).count();
         let feeds = self.sources.len() - scrapes;
         for (i, s) in self.sources.iter().enumerate() {
@@ -179,31 +173,8 @@ impl Config {
                 Some(_) => format!("scrapes[{}].{field}", i - feeds),
                 None => format!("sources[{i}].{field}"),
             };
-            if !is_slug(&s.name) {
-                return Err(self.invalid(
-                    &key("name"),
-                    format!(
-                        "expected lowercase letters, digits and '-', got {:?}",
-                        s.name
-                    ),
-                ));
-            }
-            if !names.insert(&s.name) {
-                return Err(self.invalid(
-                    &key("name"),
-                    format!("source {:?} is defined twice", s.name),
-                ));
-            }
-            let url = url::Url::parse(&s.url).ok();
-            if !url
-                .as_ref()
-                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
-            {
-                return Err(self.invalid(
-                    &key("url"),
-                    format!("expected an absolute http(s) URL, got {:?}", s.url),
-                ));
-            }
+            self.check_name(&key("name"), "source", &s.name, &mut names)?;
+            self.check_http_url(&key("url"), &s.url)?;
             if let Some(scrape) = &s.scrape {
                 self.validate_scrape(scrape, &key)?;
             } else if let Some(c) = s.categories.iter().find(|c| self.category(c).is_none()) {

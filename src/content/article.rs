@@ -67,7 +67,7 @@ impl Draft {
         };
         let key = match self.key {
             Some(k) => {
-                check_key(&k).map_err(|m| field("id", m))?;
+                check_key(&k).map_err(|m| field("id", m.to_string()))?;
                 k
             }
             None => derive_key(&title, published, tz),
@@ -123,8 +123,13 @@ impl Draft {
     }
 }
 
+/// A key with characters a URL or a `tag:` URI would need escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected 1-200 of A-Z a-z 0-9 - _ . (not starting with '.'), got {0:?}")]
+pub struct KeyError(pub String);
+
 /// Keys appear in URLs and `tag:` URIs; keep them to characters that need no escaping.
-pub fn check_key(key: &str) -> Result<(), String> {
+pub fn check_key(key: &str) -> Result<(), KeyError> {
     let ok = !key.is_empty()
         && key.len() <= 200
         && key
@@ -134,9 +139,7 @@ pub fn check_key(key: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "expected 1-200 of A-Z a-z 0-9 - _ . (not starting with '.'), got {key:?}"
-        ))
+        Err(KeyError(key.to_owned()))
     }
 }
 

@@ -65,7 +65,7 @@ pub fn parse(text: &str, day: NaiveDate, tz: Tz) -> (Vec<TickerItem>, Vec<Diagno
     for (date, raw) in dated.into_iter().rev() {
         match item(date, &raw, tz, &mut seen) {
             Ok(item) => items.push(item),
-            Err(message) => diags.push(Diagnostic::at(raw.line, message)),
+            Err(e) => diags.push(Diagnostic::at(raw.line, e.to_string())),
         }
     }
     items.reverse();
@@ -81,35 +81,41 @@ pub fn parse(text: &str, day: NaiveDate, tz: Tz) -> (Vec<TickerItem>, Vec<Diagno
     (items, diags)
 }
 
+/// What is wrong with one line of a ticker.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error("ticker item at {} has no headline", .0.format("%H:%M"))]
+    NoHeadline(NaiveTime),
+    #[error("expected key=value after '|', got {0:?}")]
+    Attribute(String),
+    #[error("unknown ticker attribute {0:?} (expected category, link or id)")]
+    UnknownAttribute(String),
+    #[error(transparent)]
+    Date(#[from] DateError),
+}
+
 fn item(
     date: NaiveDate,
     raw: &Raw<'_>,
     tz: Tz,
     seen: &mut std::collections::HashMap<(NaiveDate, NaiveTime), u32>,
-) -> Result<TickerItem, String> {
+) -> Result<TickerItem, LineError> {
     let mut parts = raw.text.split(" | ");
     let headline = parts.next().unwrap_or("").trim();
     if headline.is_empty() {
-        return Err(format!(
-            "ticker item at {} has no headline",
-            raw.time.format("%H:%M")
-        ));
+        return Err(LineError::NoHeadline(raw.time));
     }
     let (mut link, mut category, mut id) = (None, None, None);
     for attr in parts {
         let (key, value) = attr
             .split_once('=')
-            .ok_or_else(|| format!("expected key=value after '|', got {attr:?}"))?;
+            .ok_or_else(|| LineError::Attribute(attr.to_owned()))?;
         let value = value.trim().to_owned();
         match key.trim() {
             "link" => link = Some(value),
             "category" => category = Some(value),
             "id" => id = Some(value),
-            other => {
-                return Err(format!(
-                    "unknown ticker attribute {other:?} (expected category, link or id)"
-                ));
-            }
+            other => return Err(LineError::UnknownAttribute(other.to_owned())),
         }
     }
     let n = seen
@@ -125,8 +131,7 @@ fn item(
             raw.time.format("%H%M")
         ),
     };
-    let published =
-        localtime::local_date_time(date, raw.time, tz).map_err(|e: DateError| e.to_string())?;
+    let published = localtime::local_date_time(date, raw.time, tz)?;
     Ok(TickerItem {
         key,
         headline: headline.to_owned(),

@@ -6,7 +6,7 @@ use super::respond::{finish, json_response, no_content, read_body};
 use super::state::State;
 use crate::config::Scope;
 use crate::ingest::{self, ArticleInput, BreakingInput, IngestError, Mode};
-use crate::model::{FeedId, Format, Item, ItemKind};
+use crate::model::{FeedId, FetchState, Format, Item, ItemKind, SourceStatus};
 use crate::render::feed_url;
 use crate::store::{Outcome, StoreError};
 use bytes::Bytes;
@@ -143,8 +143,7 @@ struct SourceOutput<'a> {
     /// Where it is fetched from now (after permanent redirects).
     url: &'a str,
     configured_url: &'a str,
-    /// `ok`, `failing`, `gone` or `new` (never fetched).
-    status: &'static str,
+    status: SourceStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_fetch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -174,15 +173,7 @@ async fn list_sources(state: &State) -> Result<Resp, Problem> {
                 kind: if s.scrape.is_some() { "scrape" } else { "feed" },
                 url: st.map_or(s.url.as_str(), |st| st.url.as_str()),
                 configured_url: &s.url,
-                status: match st {
-                    None
-                    | Some(crate::model::FetchState {
-                        last_fetch: None, ..
-                    }) => "new",
-                    Some(st) if st.last_status == Some(410) => "gone",
-                    Some(st) if st.last_error.is_some() => "failing",
-                    Some(_) => "ok",
-                },
+                status: st.map_or(SourceStatus::New, FetchState::status),
                 last_fetch: st.and_then(|st| st.last_fetch).map(|t| t.to_rfc3339()),
                 http_status: st.and_then(|st| st.last_status),
                 error: st.and_then(|st| st.last_error.as_deref()),

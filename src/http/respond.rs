@@ -17,14 +17,18 @@ type Resp = Response<Full<Bytes>>;
 
 pub fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response<Full<Bytes>> {
     let body = serde_json::to_vec_pretty(value).expect("serializes");
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    let mut resp = uncached(body, "application/json");
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A `200` with `body` of `content_type` that no cache keeps: answers about
+/// this instance now (health, metrics, the API).
+pub fn uncached(body: impl Into<Bytes>, content_type: &'static str) -> Resp {
+    let mut resp = Response::new(Full::new(body.into()));
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 

@@ -1,7 +1,7 @@
 //! Which handler a request goes to. Feeds, pages and OPML are cache lookups by path.
 
 use super::problem::{Problem, method_not_allowed, not_found};
-use super::respond::json_response;
+use super::respond::{json_response, uncached};
 use super::sendfile::Pending;
 use super::state::State;
 use super::{api, feeds};
@@ -229,14 +229,10 @@ fn health(state: &State) -> Response<Full<Bytes>> {
 }
 
 fn metrics(state: &State) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(state.site.metrics.encode())));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    uncached(
+        state.site.metrics.encode(),
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    )
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ async fn called(
                 .await
                 .map_err(|e| {
                     tracing::warn!(source, "a WebSub delivery refused: {e}");
-                    Problem::new(StatusCode::FORBIDDEN, e).field("X-Hub-Signature")
+                    Problem::new(StatusCode::FORBIDDEN, e.to_string()).field("X-Hub-Signature")
                 })?;
             let content_type = req
                 .headers

@@ -50,13 +50,13 @@ impl Site {
                 error: None,
                 checked_seconds_ago: None,
             },
-            Some((at, result)) => StoreHealth {
-                status: match result {
-                    Ok(()) if now - *at < STORE_CHECK_STALE => "ok",
-                    Ok(()) => "stale",
-                    Err(_) => "unreachable",
+            Some((at, error)) => StoreHealth {
+                status: match error {
+                    None if now - *at < STORE_CHECK_STALE => "ok",
+                    None => "stale",
+                    Some(_) => "unreachable",
                 },
-                error: result.as_ref().err().cloned(),
+                error: error.clone(),
                 checked_seconds_ago: Some((now - *at).as_secs_f64()),
             },
         };

@@ -52,7 +52,9 @@ pub struct Site {
     /// that of the set a pass is rendering now.
     pending_since: Mutex<(Option<Instant>, Option<Instant>)>,
     /// The last check of the store (the follower's version check, every 500 ms).
-    store_check: Mutex<Option<(Instant, Result<(), String>)>>,
+    /// The last check of the store (the follower's version check, every
+    /// 500 ms): when, and its error if it failed.
+    store_check: Mutex<Option<(Instant, Option<String>)>>,
     /// The poller of external sources, made on first use.
     poller: std::sync::OnceLock<Arc<Poller>>,
     /// The WebSub hub, once the site serves: it hears of every changed

@@ -181,7 +181,7 @@ impl Site {
     /// Follows writes made by others: other instances' notifications, and a periodic
     /// version check that covers a notification lost while disconnected, or a
     /// `newswire import` into the same SQLite file.
-    pub async fn run_follower(self: Arc<Self>) -> Result<(), String> {
+    pub async fn run_follower(self: Arc<Self>) -> Result<(), std::convert::Infallible> {
         let mut rx = match self.store.subscribe().await {
             Ok(rx) => rx,
             Err(e) => {
@@ -201,7 +201,7 @@ impl Site {
                         tracing::warn!("version check failed: {e}");
                     }
                     *lock(&self.store_check) =
-                        Some((Instant::now(), result.map_err(|e| e.to_string())));
+                        Some((Instant::now(), result.err().map(|e| e.to_string())));
                 }
             }
         }

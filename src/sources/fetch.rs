@@ -183,20 +183,27 @@ pub fn is_public(ip: IpAddr) -> bool {
 
 /// An address written in a URL is not resolved, so [`PublicOnly`] never sees
 /// it: it is checked here, before any request to it.
-pub fn check_literal(url: &Url, allow_private: bool) -> Result<(), String> {
+pub fn check_literal(url: &Url, allow_private: bool) -> Result<(), NotPublic> {
     let ip = match url.host() {
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
         Some(url::Host::Domain(_)) => return Ok(()),
-        None => return Err(format!("no host in {url}")),
+        None => return Err(NotPublic::NoHost(url.to_string())),
     };
     if allow_private || is_public(ip) {
         Ok(())
     } else {
-        Err(format!(
-            "{ip} is not a public address (fetch.allow_private_networks is off)"
-        ))
+        Err(NotPublic::Address(ip))
     }
+}
+
+/// An address newswire does not fetch from (see [`is_public`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotPublic {
+    #[error("no host in {0}")]
+    NoHost(String),
+    #[error("{0} is not a public address (fetch.allow_private_networks is off)")]
+    Address(IpAddr),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -255,7 +262,7 @@ impl Fetcher {
         let mut moved = None;
         for hop in 0..=self.policy.max_redirects {
             if let Err(e) = self.check_literal(&url) {
-                return failed(None, e);
+                return failed(None, e.to_string());
             }
             let host = url.host_str().unwrap_or_default().to_owned();
             let slot = self.slot(&host);
@@ -304,7 +311,7 @@ impl Fetcher {
         unreachable!("the loop returns on its last hop")
     }
 
-    fn check_literal(&self, url: &Url) -> Result<(), String> {
+    fn check_literal(&self, url: &Url) -> Result<(), NotPublic> {
         check_literal(url, self.policy.allow_private_networks)
     }
 

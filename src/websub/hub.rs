@@ -84,6 +84,24 @@ pub enum HubError {
     UnknownTopic(String),
 }
 
+/// Why a subscription request's intent was not verified (or, verified, not
+/// stored): logged, as the spec has the hub answer before it verifies.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the callback is not a URL: {0}")]
+    Url(#[from] url::ParseError),
+    #[error("the callback did not answer: {0}")]
+    NoAnswer(reqwest::Error),
+    #[error("the callback answered {0}")]
+    Status(u16),
+    #[error("the callback answered more than the challenge")]
+    TooLong,
+    #[error("the callback did not echo the challenge")]
+    NoEcho,
+    #[error("not stored: {0}")]
+    Store(crate::store::StoreError),
+}
+
 pub struct Hub {
     config: Arc<Config>,
     store: Arc<dyn Store>,
@@ -169,7 +187,7 @@ impl Hub {
             return Err(refused("hub.callback is longer than 2048 bytes"));
         }
         check_literal(&parsed, self.config.fetch.allow_private_networks)
-            .map_err(HubError::Refused)?;
+            .map_err(|e| HubError::Refused(e.to_string()))?;
         let websub = &self.config.websub;
         let lease = match lease.as_deref().map(str::trim) {
             None | Some("") => websub.lease,
@@ -201,9 +219,9 @@ impl Hub {
 
     /// Verifies a request's intent with the GET challenge, then stores (or
     /// removes) the subscription. The error says why it was not.
-    pub async fn verify(&self, req: Request) -> Result<(), String> {
+    pub async fn verify(&self, req: Request) -> Result<(), VerifyError> {
         let challenge = super::token();
-        let mut url = Url::parse(&req.callback).map_err(|e| e.to_string())?;
+        let mut url = Url::parse(&req.callback)?;
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("hub.mode", req.mode.as_str())
@@ -218,13 +236,13 @@ impl Hub {
             .get(url)
             .send()
             .await
-            .map_err(|e| format!("the callback did not answer: {e}"))?;
+            .map_err(VerifyError::NoAnswer)?;
         if !resp.status().is_success() {
-            return Err(format!("the callback answered {}", resp.status()));
+            return Err(VerifyError::Status(resp.status().as_u16()));
         }
         let body = read_limited(resp, challenge.len() + 64).await?;
         if body.trim_ascii() != challenge.as_bytes() {
-            return Err("the callback did not echo the challenge".into());
+            return Err(VerifyError::NoEcho);
         }
         let stored = match req.mode {
             Mode::Subscribe => {
@@ -244,7 +262,7 @@ impl Hub {
                 .await
                 .map(|_| ()),
         };
-        stored.map_err(|e| format!("not stored: {e}"))
+        stored.map_err(VerifyError::Store)
     }
 
     /// Queues the documents whose bytes changed (`(path, etag)`) for their
@@ -303,14 +321,14 @@ impl Hub {
     /// Delivers queued changes until the process ends: claims as many as
     /// there are free slots, each sent in its own task, their outcomes
     /// written in batches.
-    pub async fn run(self: Arc<Self>) -> Result<(), String> {
+    pub async fn run(self: Arc<Self>) -> Result<(), tokio::sync::AcquireError> {
         let slots = Arc::new(Semaphore::new(IN_FLIGHT));
         let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT * 4);
         tokio::spawn(settle_batches(self.store.clone(), rx));
         let mut last_expiry: Option<std::time::Instant> = None;
         loop {
             // Wait for a free slot, then claim as many as are free.
-            drop(slots.acquire().await.map_err(|e| e.to_string())?);
+            drop(slots.acquire().await?);
             let free = slots.available_permits();
             let now = Utc::now();
             let until = now + chrono::Duration::from_std(CLAIM).unwrap_or_default();
@@ -323,11 +341,7 @@ impl Hub {
             };
             let busy = !claimed.is_empty();
             for delivery in claimed {
-                let permit = slots
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let permit = slots.clone().acquire_owned().await?;
                 let (hub, tx) = (self.clone(), tx.clone());
                 tokio::spawn(async move {
                     let settled = hub.deliver(delivery).await;
@@ -438,12 +452,12 @@ async fn settle_batches(store: Arc<dyn Store>, mut rx: tokio::sync::mpsc::Receiv
 }
 
 /// At most `max` bytes of a response's body.
-async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+async fn read_limited(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, VerifyError> {
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = resp.chunk().await.map_err(VerifyError::NoAnswer)? {
         body.extend_from_slice(&chunk);
         if body.len() > max {
-            return Err("the callback answered more than the challenge".into());
+            return Err(VerifyError::TooLong);
         }
     }
     Ok(body)

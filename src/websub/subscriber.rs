@@ -26,6 +26,32 @@ pub const CALLBACK_PREFIX: &str = "/websub/callback/";
 /// A request the hub has not verified within this is sent again.
 const UNVERIFIED: chrono::Duration = chrono::Duration::hours(1);
 
+/// Why a subscription request to a hub failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error("the hub is not a URL: {0}")]
+    Url(#[from] url::ParseError),
+    #[error(transparent)]
+    NotPublic(#[from] crate::sources::fetch::NotPublic),
+    #[error("{0}")]
+    Request(#[from] reqwest::Error),
+    #[error("the hub answered {0}")]
+    Status(u16),
+}
+
+/// Why a pushed delivery was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("no subscription for this source")]
+    NotSubscribed,
+    #[error("an unsigned delivery")]
+    Unsigned,
+    #[error("a signature that is not ours")]
+    NotOurs,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 pub struct Subscriber {
     config: Arc<Config>,
     store: Arc<dyn Store>,
@@ -101,8 +127,8 @@ impl Subscriber {
         }
     }
 
-    async fn request(&self, r: &Remote) -> Result<(), String> {
-        let hub = url::Url::parse(&r.hub).map_err(|e| e.to_string())?;
+    async fn request(&self, r: &Remote) -> Result<(), SubscribeError> {
+        let hub = url::Url::parse(&r.hub)?;
         check_literal(&hub, self.config.fetch.allow_private_networks)?;
         let lease = self.config.websub.lease.as_secs().to_string();
         let callback = self.callback(&r.source);
@@ -113,13 +139,11 @@ impl Subscriber {
             ("hub.secret", r.secret.as_str()),
             ("hub.lease_seconds", lease.as_str()),
         ];
-        let resp = super::post_form(&self.client, hub.as_str(), &pairs)
-            .await
-            .map_err(|e| e.to_string())?;
+        let resp = super::post_form(&self.client, hub.as_str(), &pairs).await?;
         if resp.status().is_success() {
             Ok(())
         } else {
-            Err(format!("the hub answered {}", resp.status()))
+            Err(SubscribeError::Status(resp.status().as_u16()))
         }
     }
 
@@ -169,18 +193,17 @@ impl Subscriber {
         source: &str,
         body: &[u8],
         signature: Option<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<(), PushError> {
         let remote = self
             .store
             .websub_remote(source)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("no subscription for this source")?;
-        let signature = signature.ok_or("an unsigned delivery")?;
+            .await?
+            .ok_or(PushError::NotSubscribed)?;
+        let signature = signature.ok_or(PushError::Unsigned)?;
         if sign::verify(&remote.secret, body, signature) {
             Ok(())
         } else {
-            Err("a signature that is not ours".into())
+            Err(PushError::NotOurs)
         }
     }
 }

@@ -97,7 +97,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parse
         },
         _ => text,
     };
-    let doc = read(&text, url).map_err(ParseError::NotAFeed)?;
+    let doc = read(&text, url)?;
     let mut entries = doc.entries;
     for e in &mut entries {
         e.digest = digest(e);
@@ -116,7 +116,7 @@ pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parse
 
 /// Picks the reader by the document's root; feed-rs takes what the others
 /// refuse.
-fn read(text: &str, url: &Url) -> Result<Doc, String> {
+fn read(text: &str, url: &Url) -> Result<Doc, ParseError> {
     let fast = match root(text) {
         Root::Json => formats::json(text, url),
         // Only feed-rs resolves xml:base.

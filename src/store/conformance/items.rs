@@ -6,17 +6,11 @@ use crate::store::{Outcome, Ownership, Store};
 /// Create, then an identical upsert changes nothing: no outcome, feed or version.
 pub async fn identical_upserts_change_nothing(store: &dyn Store) {
     let a = item("a", "world", 0);
-    let w = store
-        .upsert(std::slice::from_ref(&a), Ownership::Take)
-        .await
-        .unwrap();
+    let w = put(store, &a).await;
     assert_eq!(w.outcomes, [Outcome::Created]);
     assert_eq!(w.changed, feeds(&["all", "world"]));
     let v1 = store.versions().await.unwrap();
-    let w = store
-        .upsert(std::slice::from_ref(&a), Ownership::Take)
-        .await
-        .unwrap();
+    let w = put(store, &a).await;
     assert_eq!(w.outcomes, [Outcome::Unchanged]);
     assert!(w.changed.is_empty());
     assert_eq!(
@@ -34,18 +28,12 @@ pub async fn identical_upserts_change_nothing(store: &dyn Store) {
 /// Moving an item to another category changes both categories' feeds.
 pub async fn moving_an_item_changes_both_feeds(store: &dyn Store) {
     let a = item("a", "world", 0);
-    store
-        .upsert(std::slice::from_ref(&a), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &a).await;
     let v1 = store.versions().await.unwrap();
     let mut moved = a.clone();
     moved.category = Some("tech".into());
     moved.title = "Corrected".into();
-    let w = store
-        .upsert(std::slice::from_ref(&moved), Ownership::Take)
-        .await
-        .unwrap();
+    let w = put(store, &moved).await;
     assert_eq!(w.outcomes, [Outcome::Updated]);
     assert_eq!(w.changed, feeds(&["all", "tech", "world"]));
     assert!(store.list(&world(), None, 10).await.unwrap().is_empty());
@@ -96,10 +84,7 @@ pub async fn feeds_list_newest_first_with_limit_and_kind(store: &dyn Store) {
 pub async fn withdrawals_leave_tombstones_until_recreated(store: &dyn Store) {
     let tech = tech();
     let b = item("b", "tech", 5);
-    store
-        .upsert(std::slice::from_ref(&b), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &b).await;
     let at = DateTime::parse_from_rfc3339("2026-02-02T00:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
@@ -114,10 +99,7 @@ pub async fn withdrawals_leave_tombstones_until_recreated(store: &dyn Store) {
         (b.id.as_str(), at)
     );
     assert_eq!(stones[0].link, b.link);
-    store
-        .upsert(std::slice::from_ref(&b), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &b).await;
     assert!(store.tombstones(&tech, 10).await.unwrap().is_empty());
 }
 
@@ -161,10 +143,7 @@ pub async fn file_sync_withdraws_keeps_failed_files_and_skips_others(store: &dyn
     let mut corrected = f1.clone();
     corrected.source = Source::Api;
     corrected.title = "Corrected by the CMS".into();
-    store
-        .upsert(std::slice::from_ref(&corrected), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &corrected).await;
     let w = store
         .sync("file:", std::slice::from_ref(&f1), &[])
         .await
@@ -291,10 +270,7 @@ pub async fn tombstones_are_capped_per_feed(store: &dyn Store) {
 /// `updated` is unchanged; other content replaces the item.
 pub async fn refresh_keeps_the_same_content_unchanged(store: &dyn Store) {
     let a = item("r", "world", 0);
-    store
-        .upsert(std::slice::from_ref(&a), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &a).await;
     let mut again = a.clone();
     again.updated += Duration::hours(1);
     let w = store
@@ -363,10 +339,7 @@ pub async fn last_modified_advances_with_every_change(store: &dyn Store) {
     let modified =
         |v: &std::collections::BTreeMap<FeedId, crate::store::FeedState>| v[&world].modified;
     let first = item("lm-first", "world", 0);
-    store
-        .upsert(std::slice::from_ref(&first), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &first).await;
     let v = store.versions().await.unwrap();
     assert_eq!(
         modified(&v),
@@ -387,16 +360,10 @@ pub async fn last_modified_advances_with_every_change(store: &dyn Store) {
         );
         last = now;
     };
-    store
-        .upsert(std::slice::from_ref(&backdated), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &backdated).await;
     check(store.versions().await.unwrap(), "a backdated item");
     backdated.title = "Backdated, corrected without a new date".into();
-    store
-        .upsert(std::slice::from_ref(&backdated), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &backdated).await;
     check(
         store.versions().await.unwrap(),
         "a correction without a date",
@@ -412,9 +379,6 @@ pub async fn last_modified_advances_with_every_change(store: &dyn Store) {
     );
     let mut moved = first.clone();
     moved.category = Some("tech".into());
-    store
-        .upsert(std::slice::from_ref(&moved), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &moved).await;
     check(store.versions().await.unwrap(), "an item moved out");
 }

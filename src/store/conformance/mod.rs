@@ -12,6 +12,7 @@ pub use sources::*;
 pub use websub::*;
 
 use crate::model::{FeedId, Item, ItemKind, Person, Source};
+use crate::store::{Ownership, Store, Written};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 
@@ -81,4 +82,12 @@ pub(super) fn at(minutes: i64) -> DateTime<Utc> {
         .unwrap()
         .with_timezone(&Utc)
         + Duration::minutes(minutes)
+}
+
+/// Upserts one item, taking it over: the write most cases make.
+pub(super) async fn put(store: &dyn Store, item: &Item) -> Written {
+    store
+        .upsert(std::slice::from_ref(item), Ownership::Take)
+        .await
+        .expect("the upsert commits")
 }

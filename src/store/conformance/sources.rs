@@ -163,10 +163,7 @@ pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn 
     let mut b2 = external("partner", "1", 0, true);
     b2.title = "Retitled".into();
     b2.origin.as_mut().unwrap().first_seen = Some(at(50));
-    let w = store
-        .upsert(std::slice::from_ref(&b2), Ownership::Take)
-        .await
-        .unwrap();
+    let w = put(store, &b2).await;
     assert_eq!(w.outcomes, [Outcome::Updated]);
     let stored = store.get(&b.id).await.unwrap().unwrap();
     assert_eq!(stored.title, "Retitled");
@@ -177,23 +174,14 @@ pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn 
     // Seen again unchanged but for the time: nothing to write.
     let mut b3 = b2.clone();
     b3.origin.as_mut().unwrap().first_seen = Some(at(90));
-    let w = store
-        .upsert(std::slice::from_ref(&b3), Ownership::Take)
-        .await
-        .unwrap();
+    let w = put(store, &b3).await;
     assert_eq!(w.outcomes, [Outcome::Unchanged]);
 
     let first = external("agency", "undated", 10, false);
-    store
-        .upsert(std::slice::from_ref(&first), Ownership::Take)
-        .await
-        .unwrap();
+    put(store, &first).await;
     // Seen again an hour later: the parser dates it now, the store keeps the first.
     let again = external("agency", "undated", 70, false);
-    let w = store
-        .upsert(std::slice::from_ref(&again), Ownership::Take)
-        .await
-        .unwrap();
+    let w = put(store, &again).await;
     assert_eq!(w.outcomes, [Outcome::Unchanged]);
     assert_eq!(
         store.get(&first.id).await.unwrap().unwrap().published,
@@ -201,10 +189,7 @@ pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn 
     );
     let mut changed = external("agency", "undated", 130, false);
     changed.title = "Corrected upstream".into();
-    let w = store
-        .upsert(std::slice::from_ref(&changed), Ownership::Take)
-        .await
-        .unwrap();
+    let w = put(store, &changed).await;
     assert_eq!(w.outcomes, [Outcome::Updated]);
     let stored = store.get(&first.id).await.unwrap().unwrap();
     assert_eq!(

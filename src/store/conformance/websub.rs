@@ -46,7 +46,7 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
     );
 
     let until = now + Duration::seconds(60);
-    let first = store.websub_claim("one", now, until, 10).await.unwrap();
+    let first = claim(store, "one", now, until, 10).await;
     assert_eq!(first.len(), 2);
     assert!(
         first
@@ -55,11 +55,7 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
     );
     assert_eq!(first[0].secret.as_deref(), Some("s3cret"));
     assert!(
-        store
-            .websub_claim("two", now, until, 10)
-            .await
-            .unwrap()
-            .is_empty(),
+        claim(store, "two", now, until, 10).await.is_empty(),
         "claimed already"
     );
 
@@ -83,7 +79,7 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
         store.websub_enqueue(&change("\"e2\""), now).await.unwrap(),
         2
     );
-    let second = store.websub_claim("two", now, until, 10).await.unwrap();
+    let second = claim(store, "two", now, until, 10).await;
     assert_eq!(second.len(), 3);
     let again = second
         .iter()
@@ -104,13 +100,7 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
         0,
         "delivered stays delivered"
     );
-    assert!(
-        store
-            .websub_claim("one", now, until, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(claim(store, "one", now, until, 10).await.is_empty());
 
     // A claim that runs out (its instance died) is taken over.
     assert_eq!(
@@ -118,14 +108,7 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
         2
     );
     let short = now + Duration::seconds(1);
-    assert_eq!(
-        store
-            .websub_claim("dead", now, short, 10)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(claim(store, "dead", now, short, 10).await.len(), 2);
     let later = now + Duration::seconds(2);
     let taken = store
         .websub_claim("alive", later, later + Duration::seconds(60), 10)
@@ -156,4 +139,18 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
         .map(|s| s.callback)
         .collect();
     assert_eq!(left, ["https://b.example/cb"]);
+}
+
+/// Deliveries claimed for `owner`, as [`Store::websub_claim`] gives them.
+async fn claim(
+    store: &dyn Store,
+    owner: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> Vec<crate::store::Delivery> {
+    store
+        .websub_claim(owner, now, until, limit)
+        .await
+        .expect("claims read")
 }

@@ -190,16 +190,22 @@ macro_rules! archives_sql {
             .fetch_all(&mut *conn)
             .await?;
             for (page, (last_seq,)) in (page + 1..).zip(bounds) {
-                sqlx::query(
-                    "INSERT INTO archive_pages (feed, page, last_seq) VALUES ($1, $2, $3)
-                     ON CONFLICT (feed, page) DO NOTHING",
-                )
-                .bind($crate::store::log_key(feed))
-                .bind(page)
-                .bind(last_seq)
-                .execute(&mut *conn)
-                .await?;
+                insert_page(conn, &key, page, last_seq).await?;
             }
+            Ok(())
+        }
+
+        /// A closed page's bound; one closed before stays as it is.
+        async fn insert_page(conn: &mut $Conn, feed: &str, page: i64, last_seq: i64) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO archive_pages (feed, page, last_seq) VALUES ($1, $2, $3)
+                 ON CONFLICT (feed, page) DO NOTHING",
+            )
+            .bind(feed)
+            .bind(page)
+            .bind(last_seq)
+            .execute(&mut *conn)
+            .await?;
             Ok(())
         }
 
@@ -212,7 +218,7 @@ macro_rules! archives_sql {
             after: i64,
             upto: i64,
         ) -> Result<Vec<Item>> {
-            let rows: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT i.id, i.doc FROM feed_log l JOIN items i ON i.id = l.item_id
                  WHERE l.feed = $2 AND l.seq > $3 AND l.seq <= $4
                    AND EXISTS (SELECT 1 FROM item_feeds f
@@ -222,10 +228,8 @@ macro_rules! archives_sql {
             .bind($crate::store::feed_keys(members))
             .bind($crate::store::log_key(feed))
             .bind(after)
-            .bind(upto)
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+            .bind(upto);
+            fetch_items(conn, query).await
         }
 
         /// What follows a feed's newest closed page (see
@@ -352,15 +356,7 @@ macro_rules! archives_sql {
                 .await?;
             }
             for (feed, page, last_seq) in &archive.pages {
-                sqlx::query(
-                    "INSERT INTO archive_pages (feed, page, last_seq) VALUES ($1, $2, $3)
-                     ON CONFLICT (feed, page) DO NOTHING",
-                )
-                .bind(feed)
-                .bind(page)
-                .bind(last_seq)
-                .execute(&mut *conn)
-                .await?;
+                insert_page(conn, feed, *page, *last_seq).await?;
             }
             for (feed, member, seq) in &archive.cursors {
                 sqlx::query(

@@ -30,16 +30,14 @@ macro_rules! items_sql {
             kind: Option<ItemKind>,
             n: usize,
         ) -> Result<Vec<Item>> {
-            let rows: Vec<(String, String)> = sqlx::query_as(match kind {
+            let query = sqlx::query_as(match kind {
                 None => LIST,
                 Some(_) => LIST_KIND,
             })
             .bind(feed.key())
             .bind(kind.map(kind_str).unwrap_or(""))
-            .bind(limit(n))
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+            .bind(limit(n));
+            fetch_items(conn, query).await
         }
 
         pub(super) async fn list_between(
@@ -49,7 +47,7 @@ macro_rules! items_sql {
             to: DateTime<Utc>,
             n: usize,
         ) -> Result<Vec<Item>> {
-            let rows: Vec<(String, String)> = sqlx::query_as(
+            let query = sqlx::query_as(
                 "SELECT i.id, i.doc FROM
                    (SELECT item_id, published FROM item_feeds
                     WHERE feed = $1 AND published >= $2 AND published < $3
@@ -59,10 +57,8 @@ macro_rules! items_sql {
             .bind(feed.key())
             .bind(millis(from))
             .bind(millis(to))
-            .bind(limit(n))
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+            .bind(limit(n));
+            fetch_items(conn, query).await
         }
 
         pub(super) async fn tombstones(

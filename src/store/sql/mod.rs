@@ -35,6 +35,25 @@ macro_rules! shared_sql {
             decode, feed_states, from_millis, kind_str, millis, to_withdraw,
         };
 
+        /// Items from their `(id, doc)` rows.
+        fn decode_all(rows: &[(String, String)]) -> Result<Vec<Item>> {
+            rows.iter().map(|(id, doc)| decode(id, doc)).collect()
+        }
+
+        /// The items a query of `(id, doc)` rows gives, in its order.
+        async fn fetch_items<'q>(
+            conn: &mut $Conn,
+            query: sqlx::query::QueryAs<
+                'q,
+                <$Conn as sqlx::Connection>::Database,
+                (String, String),
+                <<$Conn as sqlx::Connection>::Database as sqlx::Database>::Arguments,
+            >,
+        ) -> Result<Vec<Item>> {
+            let rows = query.fetch_all(&mut *conn).await?;
+            decode_all(&rows)
+        }
+
         fn limit(n: usize) -> i64 {
             i64::try_from(n).unwrap_or(i64::MAX)
         }

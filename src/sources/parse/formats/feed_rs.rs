@@ -3,7 +3,7 @@
 
 use super::{advertise, person};
 use crate::sources::dates;
-use crate::sources::parse::{Advertised, Doc, Entry, Text};
+use crate::sources::parse::{Advertised, Doc, Entry, ParseError, Text};
 use url::Url;
 
 fn rs_text(t: feed_rs::model::Text) -> Text {
@@ -31,7 +31,7 @@ fn rs_link(links: &[feed_rs::model::Link]) -> Option<String> {
         .map(|l| l.href.clone())
 }
 
-pub(in crate::sources::parse) fn feed_rs(xml: &str, base: &Url) -> Result<Doc, String> {
+pub(in crate::sources::parse) fn feed_rs(xml: &str, base: &Url) -> Result<Doc, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         .sanitize_content(false)
@@ -40,7 +40,9 @@ pub(in crate::sources::parse) fn feed_rs(xml: &str, base: &Url) -> Result<Doc, S
         // (then its title), which survives a reworded summary.
         .id_generator(|_, _, _| String::new())
         .build();
-    let feed = parser.parse(xml.as_bytes()).map_err(|e| e.to_string())?;
+    let feed = parser
+        .parse(xml.as_bytes())
+        .map_err(|e| ParseError::NotAFeed(e.to_string()))?;
     let link = rs_link(&feed.links);
     let mut advertised = Advertised::default();
     for l in &feed.links {
