@@ -322,7 +322,10 @@ fn policy(base: Option<url::Url>) -> ammonia::Builder<'static> {
 /// absolute against `base` (the item's link); without a base they are removed,
 /// since a reader would resolve them against the feed, not the article.
 pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
-    let html = strip_forbidden(truncate_bytes(html, MAX_HTML));
+    let html = strip_forbidden(crate::depth::cut_html(
+        truncate_bytes(html, MAX_HTML),
+        crate::depth::MAX_FRAGMENT,
+    ));
     let clean = policy(base.and_then(|b| url::Url::parse(b).ok()))
         .clean(&html)
         .to_string();
@@ -335,7 +338,8 @@ pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
     }
 }
 
-fn truncate_bytes(s: &str, max: usize) -> &str {
+/// At most `max` bytes of `s`, cut at a character boundary.
+pub fn truncate_bytes(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
@@ -350,7 +354,8 @@ fn truncate_bytes(s: &str, max: usize) -> &str {
 /// (a `>` inside an attribute or a comment is not text). With `first_paragraph`,
 /// only the first non-empty `<p>`, else the whole fragment.
 pub fn html_text(html: &str, first_paragraph: bool) -> String {
-    let doc = scraper::Html::parse_fragment(html);
+    let doc =
+        scraper::Html::parse_fragment(crate::depth::cut_html(html, crate::depth::MAX_FRAGMENT));
     static P: LazyLock<scraper::Selector> =
         LazyLock::new(|| scraper::Selector::parse("p").expect("a valid selector"));
     if first_paragraph {

@@ -11,6 +11,7 @@ pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod content;
+pub mod depth;
 pub mod gate;
 pub mod hash;
 pub mod http;

@@ -143,13 +143,18 @@ fn main() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("newswire: {e:#}");
             std::process::ExitCode::from(2)
         }
-    }
+    };
+    // What is still running is background work past its point: a poll busy
+    // on a document, a delivery. Dropping the runtime would wait for its
+    // blocking threads, whatever they are doing; the drain is over.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
 }
 
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {

@@ -46,6 +46,8 @@ pub struct Metrics {
     pub fetch_items: Family<Labels, Counter>,
     /// Per source: 1 when its last fetch worked, 0 when it failed.
     pub source_up: Family<Labels, Gauge>,
+    /// Per source: polls cut off for spending their budget.
+    pub fetch_cut_off: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -78,6 +80,7 @@ impl Metrics {
             fetch_seconds: latency_buckets(),
             fetch_items: Family::default(),
             source_up: Family::default(),
+            fetch_cut_off: Family::default(),
         };
         registry.register(
             "render_passes",
@@ -128,6 +131,11 @@ impl Metrics {
             "source_up",
             "1 when a source's last fetch worked, 0 when it failed",
             m.source_up.clone(),
+        );
+        registry.register(
+            "fetch_cut_off",
+            "Polls of a source cut off for spending their budget (fetch.budget)",
+            m.fetch_cut_off.clone(),
         );
         *m.registry.lock().unwrap_or_else(PoisonError::into_inner) = registry;
         Arc::new(m)
@@ -424,10 +432,23 @@ impl Store for Timed {
         self.observe("import", t);
         r
     }
-    async fn expire(&self, source: &Source, before: DateTime<Utc>) -> Result<Written, StoreError> {
+    async fn carried(
+        &self,
+        source: &Source,
+        ids: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.inner.carried(source, ids, at).await
+    }
+
+    async fn prune(
+        &self,
+        source: &Source,
+        prune: &crate::store::Prune,
+    ) -> Result<Written, StoreError> {
         let t = Instant::now();
-        let r = self.inner.expire(source, before).await;
-        self.observe("expire", t);
+        let r = self.inner.prune(source, prune).await;
+        self.observe("prune", t);
         r
     }
     async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<(), StoreError> {

@@ -351,10 +351,15 @@ impl Origin {
     /// both call an item `1` give two items, and any upstream id (a URL, spaces,
     /// a kilobyte of text) makes a key fit for a URL and a `tag:` URI.
     pub fn key(&self) -> String {
-        let hash = crate::hash::hash_hex(self.upstream_id.as_bytes());
+        Self::key_of(&self.source, &self.upstream_id)
+    }
+
+    /// [`Origin::key`] of an upstream id of a source.
+    pub fn key_of(source: &str, upstream_id: &str) -> String {
+        let hash = crate::hash::hash_hex(upstream_id.as_bytes());
         // Concatenated, not `format!`: this runs for every entry of every
         // changed document.
-        [self.source.as_str(), "/", &hash[..20]].concat()
+        [source, "/", &hash[..20]].concat()
     }
 
     /// The permanent public id (RSS guid, Atom id, JSON Feed id), derived from

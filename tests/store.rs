@@ -65,6 +65,7 @@ conformance_cases!(
     fetch_state_round_trips,
     claims_hand_each_due_source_to_one_owner,
     external_items_keep_their_identity_and_first_seen_time,
+    items_stay_while_their_source_carries_them,
     websub_outbox_delivers_each_change_once,
     archive_pages_hold_each_entry_once,
 );

@@ -106,6 +106,7 @@ impl Config {
             config.sources.push(SourceConfig {
                 title: scrape.title.clone(),
                 interval: scrape.interval,
+                max_items: scrape.max_items,
                 categories: vec![scrape.category.clone()],
                 scrape: Some(std::sync::Arc::new(scrape.clone())),
                 ..SourceConfig::feed(scrape.name.clone(), scrape.url.clone())

@@ -100,6 +100,9 @@ pub struct SourceConfig {
     /// request per new item, to the upstream's site.
     #[serde(default)]
     pub readability: bool,
+    /// Most items it keeps; `fetch.max_items` when unset.
+    #[serde(default)]
+    pub max_items: Option<usize>,
     /// Set for a `[[scrapes]]` entry: the page is HTML, read by selectors.
     #[serde(skip)]
     pub scrape: Option<std::sync::Arc<ScrapeConfig>>,
@@ -117,6 +120,7 @@ impl SourceConfig {
             exclude: Vec::new(),
             categories: Vec::new(),
             readability: false,
+            max_items: None,
             scrape: None,
         }
     }
@@ -149,6 +153,9 @@ pub struct ScrapeConfig {
     /// The zone of the page's times; `site.timezone` when unset.
     #[serde(default, with = "tz_name::option")]
     pub timezone: Option<Tz>,
+    /// Most items it keeps; `fetch.max_items` when unset.
+    #[serde(default)]
+    pub max_items: Option<usize>,
     pub list: ListSelectors,
     #[serde(default)]
     pub article: Option<ArticleSelectors>,
@@ -243,6 +250,16 @@ pub struct Fetch {
     /// External items older than this are dropped from the store.
     #[serde(with = "duration")]
     pub retention: Duration,
+    /// Most entries taken from one document (its first, in its order).
+    pub max_entries: usize,
+    /// Most items one source keeps in the store, unless its own
+    /// `max_items` says otherwise: the oldest go first, never one its
+    /// current document still carries.
+    pub max_items: usize,
+    /// The time reading, sanitizing and storing one document may take; a
+    /// poll past it is cut off, reported and backed off.
+    #[serde(with = "duration")]
+    pub budget: Duration,
 }
 
 impl Default for Fetch {
@@ -260,11 +277,19 @@ impl Default for Fetch {
             per_host: 2,
             concurrency: 16,
             retention: Duration::from_secs(30 * 24 * 3600),
+            max_entries: 1000,
+            max_items: 500,
+            budget: Duration::from_secs(10),
         }
     }
 }
 
 impl Fetch {
+    /// The most items a source keeps: its own bound or the default.
+    pub fn max_items_of(&self, source: &SourceConfig) -> usize {
+        source.max_items.unwrap_or(self.max_items)
+    }
+
     /// A source's polling interval: its own or the default, within the bounds.
     pub fn interval_of(&self, source: &SourceConfig) -> Duration {
         source

@@ -199,10 +199,12 @@ async fn fetch_source(state: &State, name: &str) -> Result<Resp, Problem> {
         Err(PollError::Unknown(_)) => Err(not_found(&format!("/api/v1/sources/{name}/fetch"))),
         Err(e @ PollError::Busy(_)) => Err(Problem::new(StatusCode::CONFLICT, e.to_string())),
         Err(PollError::Store(e)) => Err(store_problem(e)),
-        Err(e @ (PollError::NeverFetched(_) | PollError::Document(_))) => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            e.to_string(),
-        )),
+        Err(e @ (PollError::NeverFetched(_) | PollError::Document(_) | PollError::Overrun(_))) => {
+            Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.to_string(),
+            ))
+        }
     }
 }
 

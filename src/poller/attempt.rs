@@ -3,7 +3,7 @@
 
 use super::report::{Outcome, Report};
 use super::schedule::{backoff, succeeded};
-use super::take::TakeError;
+use super::take::{Body, TakeError};
 use super::{PollError, Poller};
 use crate::metrics::Metrics;
 use crate::model::FetchState;
@@ -96,23 +96,21 @@ impl Poller {
                     report.outcome = Outcome::Unchanged;
                     succeeded(&mut state, 200, now, interval);
                 } else {
-                    let mut advertised = None;
-                    let taken = match self.read(&source, &body, content_type.as_deref(), &url, now)
-                    {
-                        Ok(parsed) => {
-                            advertised = Some(parsed.advertised.clone());
-                            self.take(&source, &state, parsed, now, started).await
-                        }
-                        Err(e) => Err(e),
+                    let body = Body {
+                        bytes: body,
+                        content_type,
+                        url: url.clone(),
                     };
+                    let taken = self.take(&source, &state, body, now, started).await;
                     // A hub advertised: ask it for pushes, beside the fetch.
-                    if taken.is_ok()
-                        && let Some(advertised) = advertised.filter(|a| !a.hubs.is_empty())
+                    if let Ok(taken) = &taken
+                        && !taken.advertised.hubs.is_empty()
                     {
-                        let (subscriber, name, url) = (
+                        let (subscriber, name, url, advertised) = (
                             self.subscriber.clone(),
                             source.name.clone(),
                             url.to_string(),
+                            taken.advertised.clone(),
                         );
                         tokio::spawn(async move {
                             subscriber.maybe_subscribe(&name, &url, &advertised).await;
@@ -145,6 +143,10 @@ impl Poller {
                         }
                         Err(TakeError::Parse(e)) => {
                             failed(&mut state, &mut report, Some(200), e);
+                        }
+                        Err(TakeError::Overrun(e)) => {
+                            self.cut_off(&source.name, &e);
+                            failed(&mut state, &mut report, Some(200), e.to_string());
                         }
                         Err(TakeError::Store(e)) => {
                             // Nothing was written: fetch again, not in an hour.
@@ -202,6 +204,9 @@ impl Poller {
             m.fetch_items
                 .get_or_create(&Metrics::labels("outcome", outcome))
                 .inc_by(n as u64);
+        }
+        if report.outcome != Outcome::Failed {
+            crate::lock::lock(&self.cut_offs).remove(&report.source);
         }
         m.source_up
             .get_or_create(&Metrics::labels("source", &report.source))

@@ -12,6 +12,7 @@
 //! - the same body again (an upstream without validators) costs a hash;
 
 mod attempt;
+mod budget;
 mod known;
 mod pages;
 mod report;
@@ -19,6 +20,7 @@ mod save;
 mod schedule;
 mod take;
 
+pub use budget::Overrun;
 pub use report::{Outcome, Report, table};
 pub use schedule::backoff;
 
@@ -28,11 +30,13 @@ use save::PendingSave;
 use schedule::unit_random;
 use take::{TakeError, retention};
 
-use crate::config::Config;
+use crate::config::{Config, SourceConfig};
+use crate::lock::lock;
 use crate::metrics::Metrics;
 use crate::model::FetchState;
 use crate::sources::fetch::{Fetcher, Policy};
 use crate::store::{Claim, Store, StoreError, Written};
+use bytes::Bytes;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -51,7 +55,17 @@ pub enum PollError {
     #[error("{0}")]
     Document(String),
     #[error(transparent)]
+    Overrun(#[from] Overrun),
+    #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A source whose document cost more than its budget at its last poll.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CutOff {
+    pub source: String,
+    pub at: chrono::DateTime<Utc>,
+    pub error: String,
 }
 
 pub struct Poller {
@@ -70,6 +84,10 @@ pub struct Poller {
     saver: tokio::sync::OnceCell<tokio::sync::mpsc::Sender<PendingSave>>,
     /// Subscribes to the WebSub hubs sources advertise.
     subscriber: Arc<crate::websub::subscriber::Subscriber>,
+    /// Cores for reading documents (see [`budget`]).
+    cores: Arc<tokio::sync::Semaphore>,
+    /// Sources cut off at their last poll, until one succeeds.
+    cut_offs: Mutex<std::collections::BTreeMap<String, CutOff>>,
 }
 
 impl Poller {
@@ -91,6 +109,10 @@ impl Poller {
             known: Mutex::new(HashMap::new()),
             registered: tokio::sync::OnceCell::new(),
             saver: tokio::sync::OnceCell::new(),
+            cores: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
+            cut_offs: Mutex::new(std::collections::BTreeMap::new()),
         }))
     }
 
@@ -310,16 +332,20 @@ impl Poller {
             .find(|s| s.source == name)
             .ok_or_else(|| PollError::NeverFetched(name.to_owned()))?;
         let url = url::Url::parse(&state.url).map_err(|e| PollError::Document(e.to_string()))?;
-        let now = Utc::now();
-        let taken = match self.read(&source, body, content_type, &url, now) {
-            Ok(parsed) => {
-                self.take(&source, &state, parsed, now, Instant::now())
-                    .await
-            }
-            Err(e) => Err(e),
+        let body = take::Body {
+            bytes: Bytes::copy_from_slice(body),
+            content_type: content_type.map(str::to_owned),
+            url,
         };
+        let taken = self
+            .take(&source, &state, body, Utc::now(), Instant::now())
+            .await;
         let taken = taken.map_err(|e| match e {
             TakeError::Parse(e) => PollError::Document(e),
+            TakeError::Overrun(e) => {
+                self.cut_off(name, &e);
+                PollError::Overrun(e)
+            }
             TakeError::Store(e) => PollError::Store(e),
         })?;
         let created = count(&taken.written, crate::store::Outcome::Created);
@@ -328,14 +354,48 @@ impl Poller {
         Ok((created, updated))
     }
 
-    /// Drops external items older than `fetch.retention`.
+    /// Notes a source cut off for spending its budget: logged, counted, and
+    /// shown by `/healthz` until a poll of it succeeds.
+    fn cut_off(&self, source: &str, why: &Overrun) {
+        tracing::warn!(source, "cut off: {why}");
+        self.metrics
+            .fetch_cut_off
+            .get_or_create(&Metrics::labels("source", source))
+            .inc();
+        lock(&self.cut_offs).insert(
+            source.to_owned(),
+            CutOff {
+                source: source.to_owned(),
+                at: Utc::now(),
+                error: why.to_string(),
+            },
+        );
+    }
+
+    /// The sources cut off at their last poll.
+    pub fn cut_offs(&self) -> Vec<CutOff> {
+        lock(&self.cut_offs).values().cloned().collect()
+    }
+
+    /// Lets go of the items sources no longer carry: those out of their
+    /// documents for longer than `fetch.retention`, and past each source's
+    /// `max_items`. What a source's document still carries stays.
     async fn expire(&self) {
-        let before = Utc::now() - retention(&self.config);
         for s in &self.config.sources {
-            match self.store.expire(&s.item_source(), before).await {
-                Ok(w) => (self.changed)(&w),
-                Err(e) => tracing::warn!(source = s.name, "expiring old items failed: {e}"),
+            if let Err(e) = self.prune(s).await {
+                tracing::warn!(source = s.name, "letting old items go failed: {e}");
             }
         }
+    }
+
+    /// [`Poller::expire`] for one source, and the renderer told.
+    async fn prune(&self, source: &SourceConfig) -> Result<(), StoreError> {
+        let prune = crate::store::Prune {
+            unseen_before: Utc::now() - retention(&self.config),
+            max_items: self.config.fetch.max_items_of(source),
+        };
+        let written = self.store.prune(&source.item_source(), &prune).await?;
+        (self.changed)(&written);
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! `readability` source's pages for entries that came with a summary only.
 
 use super::Poller;
+use super::budget::{Budget, Overrun};
 use super::known::{Known, Page};
 use crate::config::SourceConfig;
 use crate::sources::fetch::{Outcome, Request};
@@ -36,15 +37,16 @@ impl Poller {
         parsed: &mut Parsed,
         known: &mut Known,
         deadline: Instant,
-    ) -> Pages {
+        budget: &mut Budget,
+    ) -> Result<Pages, Overrun> {
         use futures_util::StreamExt;
         let selectors = match &source.scrape {
             Some(s) => match &s.article {
                 Some(a) => Some((a.clone(), s.timezone.unwrap_or(self.config.site.timezone))),
-                None => return Pages::default(),
+                None => return Ok(Pages::default()),
             },
             None if source.readability => None,
-            None => return Pages::default(),
+            None => return Ok(Pages::default()),
         };
         let todo: Vec<usize> = parsed
             .entries
@@ -105,19 +107,25 @@ impl Poller {
                     ..
                 } => {
                     self.metrics.fetch_bytes.inc_by(body.len() as u64);
-                    let article = match &selectors {
-                        Some((a, tz)) => {
-                            scrape::article(&body, content_type.as_deref(), &url, a, *tz)
-                                .map(|(article, _)| article)
-                                .map_err(|e| e.to_string())
-                        }
-                        None => scrape::readable(&body, content_type.as_deref(), &url)
-                            .map(|body| scrape::Article {
-                                body: Some(body),
-                                ..Default::default()
+                    // Read off the runtime, within the poll's budget.
+                    let selectors = selectors.clone();
+                    let article = self
+                        .bounded(budget, move |_| {
+                            Ok(match &selectors {
+                                Some((a, tz)) => {
+                                    scrape::article(&body, content_type.as_deref(), &url, a, *tz)
+                                        .map(|(article, _)| article)
+                                        .map_err(|e| e.to_string())
+                                }
+                                None => scrape::readable(&body, content_type.as_deref(), &url)
+                                    .map(|body| scrape::Article {
+                                        body: Some(body),
+                                        ..Default::default()
+                                    })
+                                    .ok_or_else(|| format!("no main text found on {url}")),
                             })
-                            .ok_or_else(|| format!("no main text found on {url}")),
-                    };
+                        })
+                        .await?;
                     article.map(|article| Page {
                         etag,
                         last_modified,
@@ -158,7 +166,7 @@ impl Poller {
         known
             .pages
             .retain(|link, _| current.contains(link.as_str()));
-        Pages {
+        Ok(Pages {
             problem: failures.first().map(|first| {
                 format!(
                     "{} of {} article pages unread, first: {first}",
@@ -167,6 +175,6 @@ impl Poller {
                 )
             }),
             deferred: !unreached.is_empty(),
-        }
+        })
     }
 }

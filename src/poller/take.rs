@@ -1,17 +1,21 @@
 //! A document taken into the store: parsed (a feed, or a page by its
 //! selectors), only new and changed entries through the gate, written in one
-//! batch, and remembered so that the next poll skips what it has seen.
+//! batch, and remembered so that the next poll skips what it has seen. The
+//! parse and the gate run off the runtime, within the poll's budget
+//! ([`super::budget`]).
 
 use super::Poller;
-use super::known::Known;
+use super::budget::{Budget, Clock, Overrun};
 use crate::config::{Config, SourceConfig};
 use crate::gate::{self, Trust};
 use crate::model::{FetchState, Item, Source};
-use crate::sources::parse::{self, Parsed, SourceInfo};
+use crate::sources::parse::{self, Advertised, Parsed, SourceInfo};
 use crate::sources::scrape;
 use crate::store::{Ownership, StoreError, Written};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What [`Poller::take`] did with a document.
@@ -22,11 +26,15 @@ pub(super) struct Taken {
     pub(super) problem: Option<String>,
     /// Pages left for the next poll: the same document must be read again.
     pub(super) deferred: bool,
+    /// The hubs and self link the document advertises (WebSub).
+    pub(super) advertised: Advertised,
 }
 
 pub(super) enum TakeError {
     /// Not a feed, or a page whose selectors matched nothing.
     Parse(String),
+    /// The document would have cost more than its budget.
+    Overrun(Overrun),
     Store(StoreError),
 }
 
@@ -36,49 +44,70 @@ impl From<StoreError> for TakeError {
     }
 }
 
-impl Poller {
-    /// Reads a body: a feed in any format, or a scraped page by its selectors.
-    pub(super) fn read(
-        &self,
-        source: &SourceConfig,
-        body: &[u8],
-        content_type: Option<&str>,
-        url: &url::Url,
-        now: DateTime<Utc>,
-    ) -> Result<Parsed, TakeError> {
-        let parsed = match &source.scrape {
-            Some(s) => {
-                let tz = s.timezone.unwrap_or(self.config.site.timezone);
-                scrape::list(body, content_type, url, s, tz, now)
-                    .map(|(parsed, _)| parsed)
-                    .map_err(|e| e.to_string())
-            }
-            None => parse::parse(body, content_type, url).map_err(|e| e.to_string()),
-        };
-        parsed.map_err(TakeError::Parse)
+impl From<Overrun> for TakeError {
+    fn from(e: Overrun) -> Self {
+        TakeError::Overrun(e)
     }
+}
 
-    /// Writes a document's new and changed entries: the number of entries in
-    /// the document, what the write did, the items stored, and what went wrong
-    /// with article pages (their entries are written without them, and tried
-    /// again next poll).
+/// A document as fetched (or pushed): its bytes and what says how to read them.
+pub(super) struct Body {
+    pub(super) bytes: Bytes,
+    pub(super) content_type: Option<String>,
+    /// Where it came from, after redirects: the base of relative URLs.
+    pub(super) url: url::Url,
+}
+
+impl Poller {
+    /// Reads a document and writes its new and changed entries: the number of
+    /// entries in it, what the write did, the items stored, and what went
+    /// wrong with article pages (their entries are written without them, and
+    /// tried again next poll).
     pub(super) async fn take(
         &self,
         source: &SourceConfig,
         state: &FetchState,
-        mut parsed: Parsed,
+        body: Body,
         now: DateTime<Utc>,
         started: Instant,
     ) -> Result<Taken, TakeError> {
+        let mut budget = Budget::new(self.config.fetch.budget);
+        let mut parsed = {
+            let (config, source) = (self.config.clone(), source.clone());
+            self.bounded(&mut budget, move |_| Ok(read(&config, &source, &body, now)))
+                .await?
+                .map_err(TakeError::Parse)?
+        };
+        let advertised = std::mem::take(&mut parsed.advertised);
         let known = self.known(&source.name).await?;
         let mut known = known.lock().await;
         // Pages are read while the lease holds; the rest wait for the next poll.
         let deadline = started + self.lease().saturating_sub(Duration::from_secs(5));
         let pages = self
-            .read_pages(source, &mut parsed, &mut known, deadline)
-            .await;
+            .read_pages(source, &mut parsed, &mut known, deadline, &mut budget)
+            .await?;
         let entries = parsed.entries.len();
-        let items = self.select(source, state, &mut parsed, &known, now);
+        // What the gate needs of the memory goes with the work, and comes
+        // back with it; cut off, the memory is read again from the store.
+        let memory = Memory {
+            digests: std::mem::take(&mut known.digests),
+            links: std::mem::take(&mut known.links),
+        };
+        known.loaded = false;
+        let selection = Selection {
+            config: self.config.clone(),
+            source: source.clone(),
+            feed_url: state.url.clone(),
+            now,
+        };
+        let (items, memory, current) = self
+            .bounded(&mut budget, move |clock| {
+                let (items, current) = selection.select(parsed, &memory, clock)?;
+                Ok((items, memory, current))
+            })
+            .await?;
+        (known.digests, known.links) = (memory.digests, memory.links);
+        known.loaded = true;
         let written = if items.is_empty() {
             Written::default()
         } else {
@@ -98,35 +127,96 @@ impl Poller {
                 }
             }
         }
+        // The document's items, changed or not, are what the source carries
+        // now; those it no longer carries go past its bounds.
+        let tag_prefix = self.config.tag_prefix();
+        let ids: Vec<String> = current
+            .iter()
+            .map(|upstream| {
+                let key = crate::model::Origin::key_of(&source.name, upstream);
+                crate::model::Origin::id_of_key(&tag_prefix, &key)
+            })
+            .collect();
+        self.store
+            .carried(&source.item_source(), &ids, now)
+            .await
+            .map_err(TakeError::Store)?;
+        self.prune(source).await.map_err(TakeError::Store)?;
+        // Only the entries of the current document are worth remembering:
+        // one that comes back costs a sanitize, and memory stays bounded by
+        // the document whatever ids a source mints.
+        known.digests.retain(|id, _| current.contains(id));
+        known.links.retain(|_, id| current.contains(id));
         Ok(Taken {
             entries,
             written,
             stored: known.digests.len(),
             problem: pages.problem,
             deferred: pages.deferred,
+            advertised,
         })
     }
+}
 
+/// Reads a body: a feed in any format, or a scraped page by its selectors;
+/// at most `fetch.max_entries` entries of it, in its order.
+fn read(
+    config: &Config,
+    source: &SourceConfig,
+    body: &Body,
+    now: DateTime<Utc>,
+) -> Result<Parsed, String> {
+    let (bytes, content_type, url) = (&body.bytes, body.content_type.as_deref(), &body.url);
+    let mut parsed = match &source.scrape {
+        Some(s) => {
+            let tz = s.timezone.unwrap_or(config.site.timezone);
+            scrape::list(bytes, content_type, url, s, tz, now)
+                .map(|(parsed, _)| parsed)
+                .map_err(|e| e.to_string())
+        }
+        None => parse::parse_at_most(bytes, content_type, url, config.fetch.max_entries)
+            .map_err(|e| e.to_string()),
+    }?;
+    parsed.entries.truncate(config.fetch.max_entries);
+    Ok(parsed)
+}
+
+/// What the gate needs to know of a source's stored entries.
+struct Memory {
+    /// Digest by upstream id.
+    digests: HashMap<String, String>,
+    /// Upstream id by link.
+    links: HashMap<String, String>,
+}
+
+/// Everything [`Selection::select`] reads besides the document: owned, as it
+/// runs on a thread of its own.
+struct Selection {
+    config: Arc<Config>,
+    source: SourceConfig,
+    feed_url: String,
+    now: DateTime<Utc>,
+}
+
+impl Selection {
     /// The entries of a document to write: new or changed, kept by the
-    /// source's filters, recent enough, through the gate. The document's
-    /// entries are taken.
+    /// source's filters, recent enough, through the gate; and the ids of
+    /// every entry the document carries. The document's entries are taken.
     fn select(
         &self,
-        source: &SourceConfig,
-        state: &FetchState,
-        parsed: &mut Parsed,
-        known: &Known,
-        now: DateTime<Utc>,
-    ) -> Vec<Item> {
+        mut parsed: Parsed,
+        known: &Memory,
+        clock: Clock,
+    ) -> Result<(Vec<Item>, HashSet<String>), Overrun> {
+        let (source, now) = (&self.source, self.now);
         let tag_prefix = self.config.tag_prefix();
         let info = SourceInfo {
             name: &source.name,
             title: source.title.as_deref(),
-            feed_url: &state.url,
+            feed_url: &self.feed_url,
             categories: &source.categories,
             tag_prefix: &tag_prefix,
         };
-        let oldest = now - retention(&self.config);
         // Links that occur once in the document: only those can stand for an
         // entry whose id changed.
         let mut link_count: HashMap<&str, usize> = HashMap::new();
@@ -160,11 +250,16 @@ impl Poller {
         let mut items = Vec::new();
         for (entry, id) in entries.into_iter().zip(ids) {
             let Some(id) = id else { continue };
-            let mut item = parse::to_item(entry, parsed, &info, id, now);
+            // The gate is most of an entry's cost: the budget is checked
+            // between entries.
+            clock.check()?;
+            let mut item = parse::to_item(entry, &parsed, &info, id, now);
             if let Some(scrape) = &source.scrape {
                 scraped(&mut item, scrape);
             }
-            if item.published < oldest || !wanted(source, &item) {
+            // An entry is taken whatever its date: what the source carries
+            // is shown, and retention counts from when it left.
+            if !wanted(source, &item) {
                 continue;
             }
             match gate::admit(item, Trust::Lenient, now) {
@@ -184,7 +279,7 @@ impl Poller {
                 Err(e) => tracing::debug!(source = source.name, "entry refused: {e}"),
             }
         }
-        items
+        Ok((items, seen))
     }
 }
 

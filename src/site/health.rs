@@ -20,6 +20,11 @@ pub struct Health {
     pub unrendered_seconds: f64,
     pub store: StoreHealth,
     pub tasks: BTreeMap<&'static str, crate::site::supervise::TaskReport>,
+    /// Sources whose last poll was cut off for spending its budget: the
+    /// site serves on, the source is backed off (not a reason to be
+    /// `degraded`: an upstream's document is not this instance's fault).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources_cut_off: Vec<crate::poller::CutOff>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -86,6 +91,7 @@ impl Site {
             unrendered_seconds: unrendered.as_secs_f64(),
             store,
             tasks,
+            sources_cut_off: self.poller.get().map(|p| p.cut_offs()).unwrap_or_default(),
         }
     }
 }

@@ -17,10 +17,10 @@ pub fn expand(config: &Config) -> Result<Vec<SourceConfig>, ConfigError> {
         file: path.clone(),
         source,
     })?;
-    let outlines = sources(&text).map_err(|message| ConfigError::Invalid {
+    let outlines = sources(&text).map_err(|e| ConfigError::Invalid {
         file: path.clone(),
         key: "fetch.opml".into(),
-        message,
+        message: e.to_string(),
     })?;
     let mut added: Vec<SourceConfig> = Vec::with_capacity(outlines.len());
     for (title, url) in outlines {
@@ -32,10 +32,22 @@ pub fn expand(config: &Config) -> Result<Vec<SourceConfig>, ConfigError> {
     Ok(added)
 }
 
+/// An OPML document that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpmlError {
+    #[error("bad attribute: {0}")]
+    Attribute(String),
+    #[error("not well-formed OPML at byte {at}: {message}")]
+    Xml { at: u64, message: String },
+    #[error(transparent)]
+    TooDeep(#[from] crate::depth::TooDeep),
+}
+
 /// The (text, xmlUrl) of every `<outline>` with an `xmlUrl`, at any depth, in
 /// document order. quick-xml reads no DTD and expands no entity but the five
 /// predefined ones, so an OPML file cannot make it read anything else.
-pub fn sources(text: &str) -> Result<Vec<(String, String)>, String> {
+pub fn sources(text: &str) -> Result<Vec<(String, String)>, OpmlError> {
+    crate::depth::xml(text, crate::depth::MAX_XML)?;
     let mut reader = quick_xml::Reader::from_str(text);
     let mut out = Vec::new();
     loop {
@@ -46,7 +58,7 @@ pub fn sources(text: &str) -> Result<Vec<(String, String)>, String> {
                 for attr in e.attributes().flatten() {
                     let value = attr
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map_err(|err| format!("bad attribute: {err}"))?
+                        .map_err(|err| OpmlError::Attribute(err.to_string()))?
                         .into_owned();
                     match attr.key.local_name().as_ref() {
                         b"xmlUrl" => url = Some(value),
@@ -64,10 +76,10 @@ pub fn sources(text: &str) -> Result<Vec<(String, String)>, String> {
             Ok(Event::Eof) => break,
             Ok(_) => {}
             Err(e) => {
-                return Err(format!(
-                    "not well-formed OPML at byte {}: {e}",
-                    reader.error_position()
-                ));
+                return Err(OpmlError::Xml {
+                    at: reader.error_position(),
+                    message: e.to_string(),
+                });
             }
         }
     }

@@ -169,10 +169,17 @@ pub trait Store: Send + Sync + 'static {
     /// Writes an export as is (same ids, dates, tombstones); idempotent.
     async fn import(&self, data: &Export) -> Result<Written, StoreError>;
 
-    /// Drops a source's items published before `before`, without tombstones:
-    /// they aged out, nobody withdrew them. (An item that merely slid out of its
-    /// upstream feed's window stays until then.)
-    async fn expire(&self, source: &Source, before: DateTime<Utc>) -> Result<Written>;
+    /// Marks the items `ids` of `source` as carried by its document taken
+    /// `at`: the source's current document is the one whose items have its
+    /// newest mark, and an item leaves it when a later document omits it.
+    async fn carried(&self, source: &Source, ids: &[String], at: DateTime<Utc>) -> Result<()>;
+
+    /// Withdraws (with tombstones) the items of `source` that its current
+    /// document no longer carries and that `prune` lets go: those last
+    /// carried before `prune.unseen_before`, and the oldest past
+    /// `prune.max_items` items in all. An item the current document carries
+    /// stays, whatever its age and however many there are.
+    async fn prune(&self, source: &Source, prune: &Prune) -> Result<Written>;
 
     /// Adds the sources not yet known (due at once); known ones keep their state,
     /// their stored URL included.
@@ -274,6 +281,16 @@ pub struct ArchiveExport {
     pub pages: Vec<(String, i64, i64)>,
     /// (timeline, member, seq).
     pub cursors: Vec<(String, String, i64)>,
+}
+
+/// What [`Store::prune`] lets go of a source's items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prune {
+    /// Items out of the current document and last carried before this go
+    /// (`fetch.retention` ago).
+    pub unseen_before: DateTime<Utc>,
+    /// The most items the source keeps, its current document's among them.
+    pub max_items: usize,
 }
 
 /// A request for due sources: see [`Store::claim_due`].

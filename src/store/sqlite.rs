@@ -439,8 +439,12 @@ impl Store for SqliteStore {
         import_tx(&self.write, data).await
     }
 
-    async fn expire(&self, source: &Source, before: DateTime<Utc>) -> Result<Written> {
-        expire_tx(&self.write, source, before).await
+    async fn carried(&self, source: &Source, ids: &[String], at: DateTime<Utc>) -> Result<()> {
+        carried(&self.write, source, ids, at).await
+    }
+
+    async fn prune(&self, source: &Source, prune: &super::Prune) -> Result<Written> {
+        prune_tx(&self.write, source, prune).await
     }
 
     async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<()> {

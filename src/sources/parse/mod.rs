@@ -27,6 +27,8 @@ use url::Url;
 pub enum ParseError {
     #[error("not a feed: {0}")]
     NotAFeed(String),
+    #[error(transparent)]
+    TooDeep(#[from] crate::depth::TooDeep),
 }
 
 /// Text as a document gives it: HTML (or XHTML), or plain.
@@ -87,7 +89,23 @@ pub struct Entry {
 /// Parses an upstream body. `url` is where it came from (after redirects), the
 /// base of relative URLs that nothing in the document resolves.
 pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parsed, ParseError> {
+    parse_at_most(body, content_type, url, usize::MAX)
+}
+
+/// [`parse`], keeping the first `max` entries: those past it are not kept
+/// (RSS, the usual flood, does not even read them).
+pub fn parse_at_most(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: &Url,
+    max: usize,
+) -> Result<Parsed, ParseError> {
     let text = decode::decode(body, decode::charset(content_type));
+    // Bounded before any reader sees it: some recurse once per level.
+    match root(&text) {
+        Root::Json => crate::depth::json(&text, crate::depth::MAX_JSON)?,
+        _ => crate::depth::xml(&text, crate::depth::MAX_XML)?,
+    }
     // Only a document of no root this reader knows can be Atom 0.3: the others
     // are not searched for its namespace.
     let text = match root(&text) {
@@ -97,8 +115,9 @@ pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parse
         },
         _ => text,
     };
-    let doc = read(&text, url)?;
+    let doc = read(&text, url, max)?;
     let mut entries = doc.entries;
+    entries.truncate(max);
     for e in &mut entries {
         e.digest = digest(e);
     }
@@ -116,12 +135,12 @@ pub fn parse(body: &[u8], content_type: Option<&str>, url: &Url) -> Result<Parse
 
 /// Picks the reader by the document's root; feed-rs takes what the others
 /// refuse.
-fn read(text: &str, url: &Url) -> Result<Doc, ParseError> {
+fn read(text: &str, url: &Url, max: usize) -> Result<Doc, ParseError> {
     let fast = match root(text) {
         Root::Json => formats::json(text, url),
         // Only feed-rs resolves xml:base.
         _ if text.contains("xml:base") => None,
-        Root::Rss => formats::rss(text, url),
+        Root::Rss => formats::rss(text, url, max),
         Root::AtomFeed => formats::atom(text, url),
         Root::Other => None,
     };
@@ -225,8 +244,16 @@ fn plain(t: &Text) -> String {
     if !t.value.contains(['<', '&']) {
         return t.value.clone();
     }
-    crate::gate::html_text(&t.value, false)
+    crate::gate::html_text(
+        crate::gate::truncate_bytes(&t.value, MAX_TEXT_MARKUP),
+        false,
+    )
 }
+
+/// The most of a title's or summary's markup that is read for its text: the
+/// gate keeps 1,000 and 4,000 characters of them, and parsing a 2 MB title to
+/// keep 1,000 characters took minutes.
+const MAX_TEXT_MARKUP: usize = 64 << 10;
 
 /// What the poller knows of the source an entry comes from.
 pub struct SourceInfo<'a> {
@@ -352,7 +379,7 @@ mod tests {
     /// RSS and RDF as the rss crate read them, field by field, digest
     /// included: a store holds those ids and digests.
     fn same_as_the_crate(doc: &str, base: &Url) {
-        let fast = formats::rss(doc, base);
+        let fast = formats::rss(doc, base, usize::MAX);
         let old = formats::rss_crate(doc, base);
         let (fast, old) = match (fast, old) {
             (Some(f), Some(o)) => (f, o),
@@ -462,7 +489,7 @@ mod tests {
         let rdf = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
 <channel rdf:about="https://a.example/"><title>T</title><link>https://a.example/</link><description>d</description><items><rdf:Seq><rdf:li rdf:resource="https://a.example/one"/></rdf:Seq></items></channel>
 <item rdf:about="https://a.example/one"><title>One &amp; two</title><link>https://a.example/one</link><dc:date>2026-11-28T09:30+01:00</dc:date><dc:creator>N</dc:creator></item></rdf:RDF>"#;
-        let fast = formats::rss(rdf, &base).unwrap();
+        let fast = formats::rss(rdf, &base, usize::MAX).unwrap();
         let slow = formats::feed_rs(rdf, &base).unwrap();
         let (f, s) = (&fast.entries[0], &slow.entries[0]);
         assert_eq!(
@@ -476,7 +503,7 @@ mod tests {
         assert_eq!(upstream_id(f), upstream_id(s), "the same ids as before");
         assert!(matches!(root(rdf), Root::Rss));
         for doc in [rss, atom] {
-            let fast = formats::rss(doc, &base)
+            let fast = formats::rss(doc, &base, usize::MAX)
                 .or_else(|| formats::atom(doc, &base))
                 .unwrap();
             let slow = formats::feed_rs(doc, &base).unwrap();

@@ -81,6 +81,7 @@ pub fn article(
     tz: Tz,
 ) -> Result<(Article, Vec<Probe>), ScrapeError> {
     let text = decode(body, content_type);
+    crate::depth::html(&text, crate::depth::MAX_HTML)?;
     let mut doc = Html::parse_document(&text);
     for css in &a.remove {
         let sel = selector("article.remove", css)?;
@@ -172,6 +173,9 @@ pub fn article(
 /// for sources whose feed carries only a summary.
 pub fn readable(body: &[u8], content_type: Option<&str>, page: &Url) -> Option<String> {
     let text = decode(body, content_type);
+    // dom_smoothie walks the tree recursively: a page too deep has no main
+    // text to find.
+    crate::depth::html(&text, crate::depth::MAX_HTML).ok()?;
     readable_html(&text, page)
         .map(|html| crate::gate::sanitize_html(&html, Some(page.as_str())))
         .filter(|h| !h.trim().is_empty())

@@ -27,6 +27,10 @@ struct Row {
     link: Option<String>,
 }
 
+/// Most items read from one list page (the poller keeps `fetch.max_entries`
+/// of them).
+const MAX_ITEMS: usize = 10_000;
+
 /// Reads the list page into entries, dated at `now` in `tz`. Errors when
 /// `list.item` (or `list.title`, in every item) matches nothing.
 pub fn list(
@@ -38,6 +42,7 @@ pub fn list(
     now: DateTime<Utc>,
 ) -> Result<(Parsed, Vec<Probe>), ScrapeError> {
     let text = decode(body, content_type);
+    crate::depth::html(&text, crate::depth::MAX_HTML)?;
     let doc = Html::parse_document(&text);
     let l = &scrape.list;
     let item_sel = selector("list.item", &l.item)?;
@@ -73,8 +78,19 @@ pub fn list(
     }];
     let mut counts = [0usize; 3];
     let mut rows = Vec::new();
+    // Only the outermost of items nested in one another is an item: each
+    // element's text is then read once, where an item inside an item read
+    // its whole subtree again (quadratic in the nesting).
+    let mut outer = std::collections::HashSet::new();
     for item in doc.select(&item_sel) {
+        if item.ancestors().any(|a| outer.contains(&a.id())) {
+            continue;
+        }
+        outer.insert(item.id());
         probes[0].matched += 1;
+        if probes[0].matched > MAX_ITEMS {
+            break;
+        }
         let own = text_of(item);
         let first = |sel: &Option<Selector>| sel.as_ref().and_then(|s| item.select(s).next());
         let time_el = first(&time_sel);

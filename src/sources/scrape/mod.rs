@@ -40,6 +40,8 @@ pub enum ScrapeError {
     },
     #[error("{field} `{css}` is not a CSS selector")]
     Selector { field: &'static str, css: String },
+    #[error(transparent)]
+    TooDeep(#[from] crate::depth::TooDeep),
 }
 
 /// What one selector matched, for `newswire scrape --dry-run`.

@@ -19,6 +19,7 @@ fn scrape(list: ListSelectors) -> ScrapeConfig {
         interval: None,
         category: "breaking".into(),
         timezone: None,
+        max_items: None,
         list,
         article: None,
     }
@@ -302,4 +303,40 @@ fn any_page_reads_without_panic_or_script() {
             prop_assert!(!body.contains("<script") && !body.contains("onerror") && !body.contains("javascript:"), "{body}");
         }
     });
+}
+
+#[test]
+fn items_nested_in_items_are_one_item_read_once() {
+    // 400 `div.i` nested in one another: each would read the text of all it
+    // holds (quadratic); the outermost is the item.
+    let html = format!(
+        "<html><body>{}12:00 Headline{}<div class=i>12:30 Another</div></body></html>",
+        "<div class=i>".repeat(400),
+        "</div>".repeat(400)
+    );
+    let s = scrape(selectors("div.i", None, None, None));
+    let (p, probes) = list(
+        html.as_bytes(),
+        None,
+        &page(),
+        &s,
+        TZ,
+        at("2026-02-01T18:00:00Z"),
+    )
+    .unwrap();
+    let titles: Vec<_> = p
+        .entries
+        .iter()
+        .map(|e| e.title.clone().unwrap().value)
+        .collect();
+    assert_eq!(titles, ["Headline", "Another"]);
+    assert_eq!(probes[0].matched, 2);
+}
+
+#[test]
+fn a_page_nested_past_the_bound_is_refused() {
+    let html = format!("<ul>{}<li>12:00 x</li></ul>", "<div>".repeat(100_000));
+    let s = scrape(selectors("li", None, None, None));
+    let e = list(html.as_bytes(), None, &page(), &s, TZ, Utc::now()).unwrap_err();
+    assert!(e.to_string().contains("nests"), "{e}");
 }

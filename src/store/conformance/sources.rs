@@ -147,7 +147,6 @@ fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item 
 /// External items are keyed by source and upstream id: two sources that both
 /// say `1` give two items. One that upstream does not date keeps its first-seen
 /// time however often it is seen; a change of content updates it in place.
-/// Expiry drops a source's old items without tombstones.
 pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn Store) {
     let a = external("agency", "1", 0, true);
     let b = external("partner", "1", 0, true);
@@ -196,24 +195,83 @@ pub async fn external_items_keep_their_identity_and_first_seen_time(store: &dyn 
         (stored.published, stored.updated),
         (first.published, changed.updated)
     );
+}
 
-    let w = store
-        .expire(&Source::Feed("agency".into()), at(5))
+/// A source's items stay while its current document carries them, whatever
+/// their age or number; those it dropped go once `unseen_before` passes
+/// their last carrying, or past `max_items` (the oldest first), each leaving
+/// its tombstone. Other sources' items are not touched.
+pub async fn items_stay_while_their_source_carries_them(store: &dyn Store) {
+    let agency = Source::Feed("agency".into());
+    let stored: Vec<Item> = (0..6)
+        .map(|n| external("agency", &format!("u{n}"), n * 10, true))
+        .collect();
+    let other = external("partner", "u0", 0, true);
+    let mut all = stored.clone();
+    all.push(other.clone());
+    store.upsert(&all, Ownership::Take).await.unwrap();
+    let ids = |n: &[usize]| -> Vec<String> { n.iter().map(|&i| stored[i].id.clone()).collect() };
+    let present = async |n: usize| store.get(&stored[n].id).await.unwrap().is_some();
+    let prune = |unseen: i64, max_items: usize| crate::store::Prune {
+        unseen_before: at(unseen),
+        max_items,
+    };
+    // The first document carries all six, long ago: none goes, even past
+    // any retention and any bound.
+    store
+        .carried(&agency, &ids(&[0, 1, 2, 3, 4, 5]), at(100))
         .await
         .unwrap();
+    store
+        .carried(
+            &Source::Feed("partner".into()),
+            &[other.id.clone()],
+            at(100),
+        )
+        .await
+        .unwrap();
+    let w = store.prune(&agency, &prune(10_000, 2)).await.unwrap();
+    assert!(w.outcomes.is_empty(), "all carried: {w:?}");
+    // The next drops 0 and 1: they stay within the retention...
+    store
+        .carried(&agency, &ids(&[2, 3, 4, 5]), at(200))
+        .await
+        .unwrap();
+    let w = store.prune(&agency, &prune(50, 100)).await.unwrap();
+    assert!(w.outcomes.is_empty(), "dropped but within retention: {w:?}");
+    // ... and go past it, with their tombstones.
+    let w = store.prune(&agency, &prune(150, 100)).await.unwrap();
+    assert_eq!(w.outcomes, [Outcome::Deleted, Outcome::Deleted]);
+    assert!(!present(0).await && !present(1).await);
+    let feed = FeedId::Source("agency".into());
+    let stones: BTreeSet<String> = store
+        .tombstones(&feed, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(stones, ids(&[0, 1]).into_iter().collect());
+    assert!(w.changed.contains(&feed));
+    // A document of one: of the three dropped, the newest one stays within
+    // a bound of two; the document's item stays whatever the bound.
+    store.carried(&agency, &ids(&[2]), at(300)).await.unwrap();
+    let w = store.prune(&agency, &prune(0, 2)).await.unwrap();
+    assert_eq!(w.outcomes.len(), 2, "{w:?}");
+    assert!(
+        present(2).await && present(5).await,
+        "carried, and newest dropped"
+    );
+    assert!(!present(3).await && !present(4).await);
+    let w = store.prune(&agency, &prune(0, 0)).await.unwrap();
     assert_eq!(
-        w.outcomes,
-        [Outcome::Deleted],
-        "only agency's item older than the cut"
+        w.outcomes.len(),
+        1,
+        "past a bound of none, only the carried stays"
     );
-    assert!(store.get(&a.id).await.unwrap().is_none());
+    assert!(present(2).await);
     assert!(
-        store.get(&b.id).await.unwrap().is_some(),
+        store.get(&other.id).await.unwrap().is_some(),
         "another source's item stays"
-    );
-    assert!(store.get(&first.id).await.unwrap().is_some());
-    assert!(
-        store.tombstones(&world(), 10).await.unwrap().is_empty(),
-        "aged out, not withdrawn"
     );
 }

@@ -344,9 +344,12 @@ impl Store for PgStore {
         self.write(move || import_tx(&self.pool, data)).await
     }
 
-    async fn expire(&self, source: &Source, before: DateTime<Utc>) -> Result<Written> {
-        self.write(move || expire_tx(&self.pool, source, before))
-            .await
+    async fn carried(&self, source: &Source, ids: &[String], at: DateTime<Utc>) -> Result<()> {
+        self.write(|| carried(&self.pool, source, ids, at)).await
+    }
+
+    async fn prune(&self, source: &Source, prune: &super::Prune) -> Result<Written> {
+        self.write(|| prune_tx(&self.pool, source, prune)).await
     }
 
     async fn add_sources(&self, sources: &[crate::model::FetchState]) -> Result<()> {

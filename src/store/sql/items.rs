@@ -278,23 +278,71 @@ macro_rules! items_sql {
             Ok(written)
         }
 
-        pub(super) async fn expire_tx(
+        pub(super) async fn carried(
             pool: &$Pool,
             source: &Source,
-            before: DateTime<Utc>,
+            ids: &[String],
+            at: DateTime<Utc>,
+        ) -> Result<()> {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE items SET seen = $3 WHERE source = $2 AND id IN ({FEEDS_IN})"
+            )))
+            .bind(serde_json::to_string(ids).expect("strings serialize"))
+            .bind(source.to_string())
+            .bind(millis(at))
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
+        /// See [`crate::store::Store::prune`]: the current document's items
+        /// are those with the source's newest `seen`.
+        pub(super) async fn prune_tx(
+            pool: &$Pool,
+            source: &Source,
+            prune: &$crate::store::Prune,
         ) -> Result<Written> {
             let mut tx = pool.begin().await?;
-            let gone: Vec<(String, String)> = sqlx::query_as(
-                "DELETE FROM items WHERE source = $1 AND published < $2 RETURNING id, doc",
+            let source = source.to_string();
+            let (current,): (Option<i64>,) = sqlx::query_as(
+                "SELECT max(seen) FROM items WHERE source = $1",
             )
-            .bind(source.to_string())
-            .bind(millis(before))
+            .bind(&source)
+            .fetch_one(&mut *tx)
+            .await?;
+            let Some(current) = current else {
+                return Ok(Written::default());
+            };
+            let (carried,): (i64,) =
+                sqlx::query_as("SELECT count(*) FROM items WHERE source = $1 AND seen >= $2")
+                    .bind(&source)
+                    .bind(current)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            // Of the items out of the document, the newest `room` stay, and
+            // only while they were carried within the retention.
+            let room = i64::try_from(prune.max_items)
+                .unwrap_or(i64::MAX)
+                .saturating_sub(carried)
+                .max(0);
+            let gone: Vec<(String,)> = sqlx::query_as(
+                "SELECT id FROM (
+                   SELECT id, seen, row_number() OVER (ORDER BY published DESC, id DESC) AS n
+                   FROM items WHERE source = $1 AND seen < $2) AS o
+                 WHERE n > $3 OR seen < $4",
+            )
+            .bind(&source)
+            .bind(current)
+            .bind(room)
+            .bind(millis(prune.unseen_before))
             .fetch_all(&mut *tx)
             .await?;
             let mut written = Written::default();
-            for (id, doc) in &gone {
-                written.changed.extend($crate::catalog::item_feeds(&decode(id, doc)?));
-                written.outcomes.push(Outcome::Deleted);
+            let now = Utc::now();
+            for (id,) in gone {
+                if delete_one(&mut tx, &id, now, &mut written.changed).await? {
+                    written.outcomes.push(Outcome::Deleted);
+                }
             }
             finish(&mut tx, &written.changed, &BTreeMap::new()).await?;
             tx.commit().await?;

@@ -99,7 +99,7 @@ fn attribute(e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
 /// as [`element_text`] gives it, a `channel` required), so ids, dates and
 /// digests are those the crate gave (`reads_rss_as_the_rss_crate_did`). The
 /// crate builds its whole model of a channel first: it cost twice this.
-pub(in crate::sources::parse) fn rss(xml: &str, base: &Url) -> Option<Doc> {
+pub(in crate::sources::parse) fn rss(xml: &str, base: &Url, max: usize) -> Option<Doc> {
     let mut r = Reader::from_str(xml);
     r.config_mut().expand_empty_elements = true;
     let dc = loop {
@@ -116,7 +116,22 @@ pub(in crate::sources::parse) fn rss(xml: &str, base: &Url) -> Option<Doc> {
     loop {
         match r.read_event().ok()? {
             Event::Start(e) => match e.name().as_ref() {
-                b"channel" => channel = Some(rss_channel(&mut r, xml, &dc, base)?),
+                b"channel" => {
+                    channel = Some(rss_channel(
+                        &mut r,
+                        xml,
+                        &dc,
+                        base,
+                        max - outside.len().min(max),
+                    )?)
+                }
+                // Past `max` entries, items are skipped unread.
+                b"item"
+                    if channel.as_ref().map_or(0, |c: &Doc| c.entries.len()) + outside.len()
+                        >= max =>
+                {
+                    r.read_to_end(e.name()).ok()?;
+                }
                 b"item" => outside.push(rss_item(&mut r, xml, &e, &dc, base)?),
                 _ => {
                     r.read_to_end(e.name()).ok()?;
@@ -131,7 +146,13 @@ pub(in crate::sources::parse) fn rss(xml: &str, base: &Url) -> Option<Doc> {
     Some(doc)
 }
 
-fn rss_channel(r: &mut Reader<&[u8]>, xml: &str, dc: &[Vec<u8>], base: &Url) -> Option<Doc> {
+fn rss_channel(
+    r: &mut Reader<&[u8]>,
+    xml: &str,
+    dc: &[Vec<u8>],
+    base: &Url,
+    max: usize,
+) -> Option<Doc> {
     let (mut title, mut link) = (String::new(), String::new());
     let mut entries = Vec::new();
     let mut advertised = Advertised::default();
@@ -144,6 +165,9 @@ fn rss_channel(r: &mut Reader<&[u8]>, xml: &str, dc: &[Vec<u8>], base: &Url) -> 
                     {
                         advertise(&mut advertised, &rel, &href, base);
                     }
+                    r.read_to_end(e.name()).ok()?;
+                }
+                b"item" if entries.len() >= max => {
                     r.read_to_end(e.name()).ok()?;
                 }
                 b"item" => entries.push(rss_item(r, xml, &e, dc, base)?),
