@@ -24,6 +24,7 @@ pub mod merge;
 pub mod metrics;
 pub mod model;
 pub mod poller;
+pub mod rate;
 pub mod render;
 pub mod site;
 pub mod sources;

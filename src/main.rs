@@ -187,6 +187,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
 }
 
 async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::process::ExitCode> {
+    newswire::http::auth::env_token()?;
     raise_open_file_limit();
     let (config, store) = args.open().await?;
     let addr = listen.unwrap_or(config.server.listen);

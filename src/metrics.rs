@@ -33,6 +33,9 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     http: Arc<HttpStats>,
     pub render_passes: Counter,
+    /// Documents rendered on demand (archive pages, ticker days): one per
+    /// document however many ask at once.
+    pub on_demand_renders: Counter,
     pub render_seconds: Histogram,
     pub store_write_seconds: Family<Labels, Histogram>,
     pub task_restarts: Family<Labels, Counter>,
@@ -71,6 +74,7 @@ impl Metrics {
             registry: Mutex::new(Registry::default()),
             http,
             render_passes: Counter::default(),
+            on_demand_renders: Counter::default(),
             render_seconds: latency_buckets(),
             store_write_seconds: Family::new_with_constructor(latency_buckets),
             task_restarts: Family::default(),
@@ -86,6 +90,11 @@ impl Metrics {
             "render_passes",
             "Render passes (each renders the feeds changed since the last)",
             m.render_passes.clone(),
+        );
+        registry.register(
+            "on_demand_renders",
+            "Documents rendered on demand (archive pages, ticker days), each once however many ask",
+            m.on_demand_renders.clone(),
         );
         registry.register(
             "render_seconds",
@@ -482,6 +491,19 @@ impl Store for Timed {
     async fn websub_subscriptions(&self) -> Result<Vec<crate::store::Subscription>, StoreError> {
         self.inner.websub_subscriptions().await
     }
+    async fn websub_counts(
+        &self,
+        client: &str,
+        host: &str,
+        topic: &str,
+        callback: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::store::SubscriptionCounts, StoreError> {
+        self.inner
+            .websub_counts(client, host, topic, callback, now)
+            .await
+    }
+
     async fn websub_enqueue(
         &self,
         changes: &[(String, String)],

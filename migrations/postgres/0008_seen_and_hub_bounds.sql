@@ -13,3 +13,8 @@ ALTER TABLE websub_subscriptions ADD COLUMN client TEXT NOT NULL DEFAULT '';
 ALTER TABLE websub_subscriptions ADD COLUMN callback_host TEXT NOT NULL DEFAULT '';
 CREATE INDEX websub_subscriptions_client ON websub_subscriptions (client);
 CREATE INDEX websub_subscriptions_host ON websub_subscriptions (callback_host);
+
+-- When the hub last verified our subscription at it: a verification is
+-- answered only for a request sent after that (pending), so no one else can
+-- mark a lease live.
+ALTER TABLE websub_remote ADD COLUMN verified BIGINT;

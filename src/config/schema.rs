@@ -321,6 +321,10 @@ pub struct Server {
     pub send_timeout: u64,
     /// Serve `/metrics` (Prometheus text format).
     pub metrics: bool,
+    /// Connections open at once, in all; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Connections open at once from one client address.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for Server {
@@ -331,6 +335,8 @@ impl Default for Server {
             header_timeout: 10,
             send_timeout: 60,
             metrics: true,
+            max_connections: 16_384,
+            max_connections_per_client: 256,
         }
     }
 }
@@ -362,6 +368,16 @@ pub struct WebSub {
     /// The longest lease granted; longer requests get this.
     #[serde(with = "duration")]
     pub max_lease: Duration,
+    /// Subscriptions the built-in hub holds at most, in all: each change
+    /// is sent to every one of them.
+    pub max_subscriptions: usize,
+    /// Subscriptions at most whose callbacks are on one host.
+    pub max_per_callback_host: usize,
+    /// Subscriptions at most asked for from one client address.
+    pub max_per_client: usize,
+    /// Subscription requests a minute from one client address (a burst of
+    /// as many is allowed).
+    pub requests_per_minute: u32,
 }
 
 impl Default for WebSub {
@@ -372,6 +388,10 @@ impl Default for WebSub {
             subscribe: true,
             lease: Duration::from_secs(10 * 86_400),
             max_lease: Duration::from_secs(30 * 86_400),
+            max_subscriptions: 10_000,
+            max_per_callback_host: 100,
+            max_per_client: 100,
+            requests_per_minute: 60,
         }
     }
 }

@@ -134,7 +134,7 @@ impl Config {
         }
         self.validate_sources()?;
         for (i, t) in self.api.tokens.iter().enumerate() {
-            if t.token.len() < 16 {
+            if t.token.chars().count() < 16 {
                 return Err(self.invalid(
                     &format!("api.token[{i}].token"),
                     "expected at least 16 characters",

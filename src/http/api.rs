@@ -266,34 +266,7 @@ fn problem(e: IngestError) -> Problem {
 }
 
 fn store_problem(e: StoreError) -> Problem {
-    match e {
-        StoreError::Unavailable(m) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the database is unavailable, retry later: {m}"),
-        ),
-        StoreError::Database(e) if is_connection_error(&e) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the database is unavailable, retry later: {e}"),
-        ),
-        e => {
-            tracing::error!("store error: {e}");
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the write failed; nothing was stored",
-            )
-        }
-    }
-}
-
-fn is_connection_error(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-    )
+    super::problem::internal(&e)
 }
 
 async fn list_articles(state: &State, query: Option<&str>) -> Result<Resp, Problem> {

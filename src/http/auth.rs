@@ -10,6 +10,25 @@ use super::problem::Problem;
 
 pub const ENV_TOKEN: &str = "NEWSWIRE_API_TOKEN";
 
+/// The shortest token taken, from the config or the environment alike.
+pub const MIN_TOKEN: usize = 16;
+
+/// A token in the environment too short to be one.
+#[derive(Debug, thiserror::Error)]
+#[error("{ENV_TOKEN}: expected at least {MIN_TOKEN} characters (as [[api.token]] tokens)")]
+pub struct ShortToken;
+
+/// The token in the environment, if any: refused when shorter than
+/// [`MIN_TOKEN`], as config tokens are, so `serve` does not start with it.
+pub fn env_token() -> Result<Option<String>, ShortToken> {
+    match std::env::var(ENV_TOKEN) {
+        Ok(t) if t.is_empty() => Ok(None),
+        Ok(t) if t.chars().count() < MIN_TOKEN => Err(ShortToken),
+        Ok(t) => Ok(Some(t)),
+        Err(_) => Ok(None),
+    }
+}
+
 struct Known {
     name: String,
     digest: [u8; 32],
@@ -39,7 +58,8 @@ impl Tokens {
                 scopes: t.scopes.clone(),
             })
             .collect();
-        if let Some(t) = env_token.filter(|t| !t.is_empty()) {
+        // A short one is never taken, whoever built the tokens.
+        if let Some(t) = env_token.filter(|t| t.chars().count() >= MIN_TOKEN) {
             known.push(Known {
                 name: ENV_TOKEN.into(),
                 digest: digest(&t),

@@ -1,6 +1,7 @@
 //! The hyper service. It moves bytes and checks preconditions, encodings and auth;
 //! every domain decision is made in `site`, `ingest` and below.
 
+mod admit;
 pub mod api;
 pub mod auth;
 mod conns;
@@ -41,6 +42,10 @@ pub async fn serve(
         head: site.config.server.header_timeout,
         send: site.config.server.send_timeout,
     };
+    let admission = admit::Admission::new(
+        site.config.server.max_connections,
+        site.config.server.max_connections_per_client,
+    );
     let state = Arc::new(state::State::new(site));
     let pool = workers::Pool::start(state, limits)?;
     tokio::pin!(shutdown);
@@ -56,7 +61,14 @@ pub async fn serve(
                         continue;
                     }
                 };
-                pool.dispatch(stream, peer);
+                match admission.admit(peer.ip()) {
+                    Some(ticket) => pool.dispatch(stream, peer, ticket),
+                    None => {
+                        tracing::debug!(%peer, "connection refused: too many open");
+                        // Whatever fits in the socket's buffer now; then closed.
+                        let _ = stream.try_write(admit::REFUSED);
+                    }
+                }
             }
             () = &mut shutdown => break,
         }

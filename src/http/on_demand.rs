@@ -11,7 +11,7 @@ use super::state::State;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response};
 
 /// `/feeds/{feed}/archive/{n}.{rss,atom,json}` (and under `/timelines/`):
 /// a closed archive page.
@@ -60,7 +60,7 @@ pub async fn ticker_day(
 /// A document rendered on demand, or why there is none.
 fn answer(
     req: Request<Incoming>,
-    rendered: Result<Option<std::sync::Arc<crate::cache::Entry>>, crate::store::StoreError>,
+    rendered: Result<Option<std::sync::Arc<crate::cache::Entry>>, crate::site::OnDemandError>,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     match rendered {
@@ -71,10 +71,11 @@ fn answer(
             feeds::respond(req.method(), req.headers(), &entry, &copied)
         }
         Ok(None) => not_found(&path).into_response(),
-        Err(e) => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the store cannot be read: {e}"),
-        )
-        .into_response(),
+        Err(crate::site::OnDemandError::Store(e)) => super::problem::internal(&e).into_response(),
+        Err(e @ crate::site::OnDemandError::Busy) => {
+            Problem::new(hyper::StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+                .retry_after(std::time::Duration::from_secs(5))
+                .into_response()
+        }
     }
 }

@@ -16,9 +16,16 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// RFC 9457's `instance`: for an internal error, the id its log line
+    /// carries (`urn:newswire:error:…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
     /// Answer with `Connection: close`: the request's body was not read to its end.
     #[serde(skip)]
     pub close: bool,
+    /// `Retry-After`, in seconds.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -29,8 +36,16 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
+            instance: None,
             close: false,
+            retry_after: None,
         }
+    }
+
+    /// Asks the client to come back after `wait` (`Retry-After`).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Problem {
+        self.retry_after = Some(wait.as_secs().max(1));
+        self
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Problem {
@@ -56,8 +71,57 @@ impl Problem {
             resp.headers_mut()
                 .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
         }
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(hyper::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
+}
+
+/// An error of the store (or another layer below) as a client sees it: what
+/// kind of failure, never the driver's text, which is logged with an id the
+/// answer carries. A store that cannot be reached is a `503` (come back), any
+/// other failure a `500`.
+pub fn internal(e: &crate::store::StoreError) -> Problem {
+    let id = error_id();
+    let unavailable = match e {
+        crate::store::StoreError::Unavailable(_) => true,
+        crate::store::StoreError::Database(d) => matches!(
+            d,
+            sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+        ),
+        _ => false,
+    };
+    tracing::error!(error_id = id, "store error: {e}");
+    let mut p = if unavailable {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is unavailable; retry later",
+        )
+        .retry_after(std::time::Duration::from_secs(5))
+    } else {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the request failed; nothing was stored",
+        )
+    };
+    p.instance = Some(format!("urn:newswire:error:{id}"));
+    p
+}
+
+/// An id for one error, to find its log line.
+fn error_id() -> String {
+    let mut bytes = [0u8; 8];
+    // Without a random source the id is the time, which still finds the line.
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = (chrono::Utc::now().timestamp_micros() as u64).to_be_bytes();
+    }
+    crate::hash::hex(&bytes)
 }
 
 pub fn not_found(path: &str) -> Problem {

@@ -24,16 +24,23 @@ pub enum Routed {
     Later(Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>),
 }
 
-pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> Routed {
+pub fn route(
+    state: &Arc<State>,
+    pending: &Pending,
+    req: Request<Incoming>,
+    peer: std::net::IpAddr,
+) -> Routed {
     let span = tracing::debug_span!("request", method = %req.method(), path = %req.uri().path());
-    if let Some(source) = req
+    if let Some(rest) = req
         .uri()
         .path()
         .strip_prefix(crate::websub::subscriber::CALLBACK_PREFIX)
     {
-        let (hub_state, source) = (state.clone(), source.to_owned());
+        // `{source}/{token}`; without a token it is no callback of ours.
+        let (source, token) = rest.split_once('/').unwrap_or((rest, ""));
+        let (hub_state, source, token) = (state.clone(), source.to_owned(), token.to_owned());
         return later(state, span, async move {
-            super::websub::callback(&hub_state, req, source).await
+            super::websub::callback(&hub_state, req, source, token).await
         });
     }
     if let Some(day) = req
@@ -56,7 +63,7 @@ pub fn route(state: &Arc<State>, pending: &Pending, req: Request<Incoming>) -> R
     if req.uri().path() == crate::config::HUB_PATH && state.site.config.websub.hub {
         let hub_state = state.clone();
         return later(state, span, async move {
-            super::websub::handle(&hub_state, req).await
+            super::websub::handle(&hub_state, req, peer).await
         });
     }
     let Some(rest) = req.uri().path().strip_prefix("/api/v1/") else {

@@ -1,7 +1,7 @@
 //! What every request handler shares: the running site, the API's write path,
 //! the tokens, and the runtime the store lives on.
 
-use super::auth::{ENV_TOKEN, Tokens};
+use super::auth::Tokens;
 use crate::site::Site;
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ pub struct State {
 impl State {
     /// Must be called on the main runtime.
     pub fn new(site: Arc<Site>) -> State {
-        let tokens = Tokens::new(&site.config, std::env::var(ENV_TOKEN).ok());
+        let tokens = Tokens::new(&site.config, super::auth::env_token().ok().flatten());
         State {
             ingest: site.ingest(),
             site,

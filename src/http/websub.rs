@@ -9,6 +9,7 @@ use super::problem::{Problem, method_not_allowed};
 use super::respond::{finish, read_body};
 use super::state::State;
 use crate::websub::hub::{HubError, MAX_REQUEST};
+use crate::websub::subscriber::{PushError, Subscriber};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -18,24 +19,36 @@ use hyper::{Method, Request, Response, StatusCode};
 
 type Resp = Response<Full<Bytes>>;
 
-pub async fn handle(state: &State, req: Request<Incoming>) -> Resp {
+pub async fn handle(state: &State, req: Request<Incoming>, peer: std::net::IpAddr) -> Resp {
     let (req, mut body) = req.into_parts();
-    let result = answer(state, &req, &mut body).await;
+    let result = answer(state, &req, &mut body, peer).await;
     finish(&req, &mut body, result).await
 }
 
-/// A hub calling back about `source`.
-pub async fn callback(state: &State, req: Request<Incoming>, source: String) -> Resp {
+/// A hub calling back about `source`, with the token of the callback URL
+/// we gave it (`/websub/callback/{source}/{token}`).
+pub async fn callback(
+    state: &State,
+    req: Request<Incoming>,
+    source: String,
+    token: String,
+) -> Resp {
     let (req, mut body) = req.into_parts();
-    let result = called(state, &req, &mut body, &source).await;
+    let result = called(state, &req, &mut body, &source, &token).await;
     finish(&req, &mut body, result).await
 }
 
+/// A call back is checked before any of it is read: the source must be ours
+/// and the token its subscription's (no one else knows the URL), a
+/// verification must answer a request we sent and the hub has not answered,
+/// and a delivery must carry a signature we can check, its body at most what
+/// a polled document may be.
 async fn called(
     state: &State,
     req: &Parts,
     body: &mut Incoming,
     source: &str,
+    token: &str,
 ) -> Result<Resp, Problem> {
     let not_ours = || {
         Problem::new(
@@ -47,11 +60,14 @@ async fn called(
         return Err(not_ours());
     }
     let poller = state.site.poller().map_err(|e| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the poller cannot run: {e}"),
-        )
+        tracing::error!("the poller cannot run: {e}");
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the poller cannot run")
     })?;
+    let remote = match poller.subscriber().expected(source, token).await {
+        Ok(remote) => remote,
+        Err(PushError::Store(e)) => return Err(super::problem::internal(&e)),
+        Err(_) => return Err(not_ours()),
+    };
     match req.method {
         Method::GET => {
             let query: Vec<(String, String)> =
@@ -60,7 +76,7 @@ async fn called(
                     .collect();
             let challenge = poller
                 .subscriber()
-                .verify(source, &query)
+                .verify(remote, &query)
                 .await
                 .ok_or_else(not_ours)?;
             let mut resp = Response::new(Full::new(Bytes::from(challenge)));
@@ -71,19 +87,17 @@ async fn called(
             Ok(resp)
         }
         Method::POST => {
-            let bytes = read_body(req, body, state.site.config.fetch.max_body).await?;
             let signature = req
                 .headers
                 .get("x-hub-signature")
                 .and_then(|v| v.to_str().ok());
-            poller
-                .subscriber()
-                .authentic(source, &bytes, signature)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(source, "a WebSub delivery refused: {e}");
-                    Problem::new(StatusCode::FORBIDDEN, e.to_string()).field("X-Hub-Signature")
-                })?;
+            let refused = |e: PushError| {
+                tracing::warn!(source, "a WebSub delivery refused: {e}");
+                Problem::new(StatusCode::FORBIDDEN, e.to_string()).field("X-Hub-Signature")
+            };
+            let signature = Subscriber::signed(signature).map_err(refused)?.to_owned();
+            let bytes = read_body(req, body, state.site.config.fetch.max_body).await?;
+            Subscriber::authentic(&remote, &bytes, &signature).map_err(refused)?;
             let content_type = req
                 .headers
                 .get(header::CONTENT_TYPE)
@@ -91,8 +105,11 @@ async fn called(
             poller
                 .pushed(source, &bytes, content_type)
                 .await
-                .map_err(|e| {
-                    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).field("body")
+                .map_err(|e| match e {
+                    crate::poller::PollError::Store(e) => super::problem::internal(&e),
+                    e => {
+                        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).field("body")
+                    }
                 })?;
             let mut resp = Response::new(Full::new(Bytes::new()));
             *resp.status_mut() = StatusCode::NO_CONTENT;
@@ -102,7 +119,12 @@ async fn called(
     }
 }
 
-async fn answer(state: &State, req: &Parts, body: &mut Incoming) -> Result<Resp, Problem> {
+async fn answer(
+    state: &State,
+    req: &Parts,
+    body: &mut Incoming,
+    peer: std::net::IpAddr,
+) -> Result<Resp, Problem> {
     if req.method != Method::POST {
         return Ok(method_not_allowed("POST"));
     }
@@ -118,19 +140,14 @@ async fn answer(state: &State, req: &Parts, body: &mut Incoming) -> Result<Resp,
         )
         .field("Content-Type"));
     }
-    let bytes = read_body(req, body, MAX_REQUEST).await?;
     let hub = state.site.hub().map_err(|e| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("the hub cannot run: {e}"),
-        )
+        tracing::error!("the hub cannot run: {e}");
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "the hub cannot run")
     })?;
-    let request = hub.request(&bytes).map_err(|e| match e {
-        HubError::Refused(m) => Problem::new(StatusCode::BAD_REQUEST, m),
-        e @ HubError::UnknownTopic(_) => {
-            Problem::new(StatusCode::NOT_FOUND, e.to_string()).field("hub.topic")
-        }
-    })?;
+    hub.rate(peer).map_err(refused)?;
+    let bytes = read_body(req, body, MAX_REQUEST).await?;
+    let request = hub.request(&bytes).map_err(refused)?;
+    hub.bounds(&request, peer).await.map_err(refused)?;
     let Some(place) = hub.admit() else {
         let mut busy = Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -148,7 +165,7 @@ async fn answer(state: &State, req: &Parts, body: &mut Incoming) -> Result<Resp,
             request.topic.clone(),
             request.callback.clone(),
         );
-        match hub.verify(request).await {
+        match hub.verify(request, peer).await {
             Ok(()) => tracing::info!(?mode, topic, callback, "WebSub request verified"),
             Err(e) => tracing::info!(?mode, topic, callback, "WebSub request not verified: {e}"),
         }
@@ -156,4 +173,21 @@ async fn answer(state: &State, req: &Parts, body: &mut Incoming) -> Result<Resp,
     let mut resp = Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = StatusCode::ACCEPTED;
     Ok(resp)
+}
+
+/// A subscription request the hub will not take, as its answer says.
+fn refused(e: HubError) -> Problem {
+    match e {
+        HubError::Refused(m) => Problem::new(StatusCode::BAD_REQUEST, m),
+        e @ HubError::UnknownTopic(_) => {
+            Problem::new(StatusCode::NOT_FOUND, e.to_string()).field("hub.topic")
+        }
+        e @ HubError::TooMany(_) => Problem::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+        HubError::TooOften(wait) => Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            HubError::TooOften(wait).to_string(),
+        )
+        .retry_after(wait),
+        HubError::Store(e) => super::problem::internal(&e),
+    }
 }

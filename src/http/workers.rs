@@ -7,6 +7,7 @@
 //! clock slot, the cache map through a lock-free read) is written by that thread
 //! alone, so no cache line moves between cores per request.
 
+use super::admit::Ticket;
 use super::conns::{Conns, Limits, Slot};
 use super::router::{self, Routed};
 use super::sendfile::{Conn, Pending};
@@ -30,7 +31,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 enum Job {
-    Serve(std::net::TcpStream, SocketAddr),
+    Serve(std::net::TcpStream, SocketAddr, Ticket),
     /// Finish the requests in flight, then close every connection.
     Drain,
 }
@@ -76,7 +77,7 @@ impl Pool {
     }
 
     /// Hands a connection to the least busy worker.
-    pub fn dispatch(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+    pub fn dispatch(&self, stream: tokio::net::TcpStream, peer: SocketAddr, ticket: Ticket) {
         // Leave the acceptor's runtime; the worker registers the socket with its own.
         let stream = match stream.into_std() {
             Ok(s) => s,
@@ -91,7 +92,7 @@ impl Pool {
             .min_by_key(|w| w.open.load(Ordering::Relaxed))
             .expect("a pool has at least one worker");
         worker.open.fetch_add(1, Ordering::Relaxed);
-        if worker.inbox.send(Job::Serve(stream, peer)).is_err() {
+        if worker.inbox.send(Job::Serve(stream, peer, ticket)).is_err() {
             worker.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
@@ -137,8 +138,8 @@ async fn run(
     let clock = conns.clone();
     tokio::task::spawn_local(async move { clock.run_clock(limits).await });
     while let Some(job) = inbox.recv().await {
-        let (stream, peer) = match job {
-            Job::Serve(stream, peer) => (stream, peer),
+        let (stream, peer, ticket) = match job {
+            Job::Serve(stream, peer, ticket) => (stream, peer, ticket),
             Job::Drain => {
                 conns.drain();
                 continue;
@@ -161,10 +162,12 @@ async fn run(
             pending,
             slot: slot.clone(),
             stats: stats.clone(),
+            peer: peer.ip(),
         };
         let conn = http.serve_connection(io, service);
         let open = open.clone();
         tokio::task::spawn_local(async move {
+            let _ticket = ticket;
             match watch(conn, &slot).await {
                 Ok(()) => {}
                 Err(Ended::Cut) => tracing::debug!(%peer, "connection cut off: no progress"),
@@ -206,6 +209,8 @@ struct Service {
     slot: Rc<Slot>,
     /// This worker's counts for `/metrics`: written by this thread only.
     stats: Arc<WorkerStats>,
+    /// The client's address, for what is bounded per client.
+    peer: std::net::IpAddr,
 }
 
 fn body_len(resp: &Response<Full<Bytes>>) -> u64 {
@@ -224,7 +229,7 @@ impl hyper::service::Service<Request<Incoming>> for Service {
     fn call(&self, req: Request<Incoming>) -> Self::Future {
         self.slot.progress();
         let route = Route::of(req.uri().path());
-        match router::route(&self.state, &self.pending, req) {
+        match router::route(&self.state, &self.pending, req, self.peer) {
             Routed::Now(resp) => {
                 self.stats
                     .record(route, resp.status().as_u16(), body_len(&resp));

@@ -7,14 +7,16 @@
 //! while it works are coalesced into its next pass.
 
 mod health;
+mod memo;
 mod on_demand;
 mod render;
 pub mod supervise;
 pub mod watch;
 
 pub use health::{Health, StoreHealth};
+pub use memo::OnDemandError;
 
-use crate::cache::{Cache, Entry};
+use crate::cache::Cache;
 use crate::config::Config;
 use crate::content::{Diagnostic, files};
 use crate::lock::lock;
@@ -61,12 +63,13 @@ pub struct Site {
     /// document.
     hub: std::sync::OnceLock<Arc<crate::websub::hub::Hub>>,
     /// Ticker pages of past days, as rendered for the breaking feed's version
-    /// then; at most [`DAY_PAGES`].
-    days: Mutex<BTreeMap<chrono::NaiveDate, (i64, Arc<Entry>)>>,
+    /// then.
+    days: memo::Memo<chrono::NaiveDate>,
     /// Archive pages rendered on demand, by path, with the sum of the
-    /// versions of the feeds they were rendered from; at most
-    /// [`ARCHIVE_PAGES`] and [`ARCHIVE_BYTES`].
-    archives: Mutex<std::collections::HashMap<String, (i64, Arc<Entry>)>>,
+    /// versions of the feeds they were rendered from.
+    archives: memo::Memo<String>,
+    /// Turns for on-demand renders: one per core.
+    renders: tokio::sync::Semaphore,
 }
 
 impl Site {
@@ -87,8 +90,11 @@ impl Site {
             store_check: Mutex::new(None),
             poller: std::sync::OnceLock::new(),
             hub: std::sync::OnceLock::new(),
-            days: Mutex::new(BTreeMap::new()),
-            archives: Mutex::new(std::collections::HashMap::new()),
+            days: memo::Memo::new(on_demand::DAY_PAGES, usize::MAX),
+            archives: memo::Memo::new(on_demand::ARCHIVE_PAGES, on_demand::ARCHIVE_BYTES),
+            renders: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         })
     }
 
@@ -159,8 +165,9 @@ impl Site {
         let websub = &self.config.websub;
         if websub.hub || !websub.hubs.is_empty() {
             match self.hub() {
-                Ok(hub) if websub.hub => self.tasks.spawn("websub", move || hub.clone().run()),
-                Ok(_) => {}
+                // Its loop queues changes (and pings other hubs) outside
+                // the render pass, and delivers when the hub is on.
+                Ok(hub) => self.tasks.spawn("websub", move || hub.clone().run()),
                 Err(e) => tracing::error!("WebSub will not deliver: {e}"),
             }
         }

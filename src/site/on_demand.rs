@@ -3,6 +3,7 @@
 //! kept rendered, a bounded number of them, until their feeds change.
 
 use super::Site;
+use super::memo::OnDemandError;
 use crate::cache::Entry;
 use crate::lock::lock;
 use crate::model::FeedId;
@@ -10,16 +11,17 @@ use crate::render::{self, FeedData};
 use crate::store::StoreError;
 use std::sync::Arc;
 
-/// Ticker day pages kept rendered; more are rendered again on demand.
-const DAY_PAGES: usize = 64;
+/// Ticker day pages kept rendered (days without items included); more are
+/// rendered again on demand.
+pub(super) const DAY_PAGES: usize = 64;
 
 /// Archive documents kept rendered (see [`Site::archive`]): pages are small
 /// (half a feed's size) and readers that walk back fetch each once.
-const ARCHIVE_PAGES: usize = 256;
+pub(super) const ARCHIVE_PAGES: usize = 256;
 
 /// And at most this many bytes of them (uncompressed; each is also kept
 /// compressed twice): a page of a 1,000-item timeline is a few MiB.
-const ARCHIVE_BYTES: usize = 32 << 20;
+pub(super) const ARCHIVE_BYTES: usize = 32 << 20;
 
 impl Site {
     /// The ticker page of `day` (site zone), rendered on demand and kept
@@ -27,52 +29,52 @@ impl Site {
     pub async fn ticker_day(
         &self,
         day: chrono::NaiveDate,
-    ) -> Result<Option<Arc<Entry>>, StoreError> {
+    ) -> Result<Option<Arc<Entry>>, OnDemandError> {
         let version = lock(&self.rendered)
             .get(&FeedId::breaking())
             .copied()
             .unwrap_or(0);
-        if let Some((v, entry)) = lock(&self.days).get(&day)
-            && *v == version
-        {
-            return Ok(Some(entry.clone()));
-        }
-        // The day's items, whatever the zone's offset: a day either side,
-        // then the site's own calendar.
-        let midnight = day.and_time(chrono::NaiveTime::MIN).and_utc();
-        // A day at the ends of chrono's calendar has no day either side.
-        let (Some(from), Some(to)) = (
-            midnight.checked_sub_signed(chrono::Duration::days(1)),
-            midnight.checked_add_signed(chrono::Duration::days(2)),
-        ) else {
-            return Ok(None);
-        };
-        let tz = self.config.site.timezone;
-        let items: Vec<_> = self
-            .store
-            .list_between(&FeedId::breaking(), from, to, 100_000)
-            .await?
-            .into_iter()
-            .filter(|i| crate::localtime::in_zone(i.published, tz).date_naive() == day)
-            .collect();
-        if items.is_empty() {
-            return Ok(None);
-        }
-        let entry = Arc::new(Entry::new(
-            crate::model::Format::Html.content_type(),
-            render::page::ticker_day(&self.config, day, &items),
-            items.iter().map(|i| i.updated.max(i.published)).max(),
-            self.config.site.ttl * 60,
-            false,
-            false,
-            None,
-        ));
-        let mut days = lock(&self.days);
-        if days.len() >= DAY_PAGES {
-            days.pop_first();
-        }
-        days.insert(day, (version, entry.clone()));
-        Ok(Some(entry))
+        self.days
+            .get(day, version, &self.renders, || async {
+                // The day's items, whatever the zone's offset: a day either
+                // side, then the site's own calendar. (A day at the ends of
+                // chrono's calendar has no day either side.)
+                let midnight = day.and_time(chrono::NaiveTime::MIN).and_utc();
+                let (Some(from), Some(to)) = (
+                    midnight.checked_sub_signed(chrono::Duration::days(1)),
+                    midnight.checked_add_signed(chrono::Duration::days(2)),
+                ) else {
+                    return Ok(None);
+                };
+                let tz = self.config.site.timezone;
+                let items: Vec<_> = self
+                    .store
+                    .list_between(&FeedId::breaking(), from, to, 100_000)
+                    .await?
+                    .into_iter()
+                    .filter(|i| crate::localtime::in_zone(i.published, tz).date_naive() == day)
+                    .collect();
+                if items.is_empty() {
+                    return Ok(None);
+                }
+                self.metrics.on_demand_renders.inc();
+                let config = self.config.clone();
+                let entry = tokio::task::spawn_blocking(move || {
+                    Entry::new(
+                        crate::model::Format::Html.content_type(),
+                        render::page::ticker_day(&config, day, &items),
+                        items.iter().map(|i| i.updated.max(i.published)).max(),
+                        config.site.ttl * 60,
+                        false,
+                        false,
+                        None,
+                    )
+                })
+                .await
+                .expect("rendering does not panic");
+                Ok(Some(entry))
+            })
+            .await
     }
 
     /// The stored feeds a served feed's items are in: a timeline's members,
@@ -90,7 +92,7 @@ impl Site {
         feed: &FeedId,
         n: u64,
         format: crate::model::Format,
-    ) -> Result<Option<Arc<Entry>>, StoreError> {
+    ) -> Result<Option<Arc<Entry>>, OnDemandError> {
         let path = render::archive_path(feed, n, format);
         let members = self.members(feed);
         let version: i64 = {
@@ -100,33 +102,19 @@ impl Site {
                 .map(|m| rendered.get(m).copied().unwrap_or(0))
                 .sum()
         };
-        if let Some((v, entry)) = lock(&self.archives).get(&path)
-            && *v == version
-        {
-            return Ok(Some(entry.clone()));
-        }
-        let Some(document) = self.archive_document(feed, n, format).await? else {
-            return Ok(None);
-        };
-        let entry = tokio::task::spawn_blocking(move || Arc::new(Entry::from(document)))
+        self.archives
+            .get(path, version, &self.renders, || async {
+                self.metrics.on_demand_renders.inc();
+                let Some(document) = self.archive_document(feed, n, format).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(
+                    tokio::task::spawn_blocking(move || Entry::from(document))
+                        .await
+                        .expect("compressing does not panic"),
+                ))
+            })
             .await
-            .expect("compressing does not panic");
-        let mut archives = lock(&self.archives);
-        archives.remove(&path);
-        // The bound, in pages and in bytes: kept pages go (arbitrary ones)
-        // until this one fits.
-        let size = |e: &Entry| e.identity.body.len();
-        let mut bytes: usize = archives.values().map(|(_, e)| size(e)).sum();
-        while !archives.is_empty()
-            && (archives.len() >= ARCHIVE_PAGES || bytes + size(&entry) > ARCHIVE_BYTES)
-        {
-            let first = archives.keys().next().cloned().expect("not empty");
-            if let Some((_, gone)) = archives.remove(&first) {
-                bytes -= size(&gone);
-            }
-        }
-        archives.insert(path, (version, entry.clone()));
-        Ok(Some(entry))
     }
 
     /// Closed archive page `n` of a feed in `format`, rendered now (no cache,

@@ -104,7 +104,7 @@ impl Site {
         if let Some(hub) = self.hub.get()
             && !changed.is_empty()
         {
-            hub.published(changed).await;
+            hub.published(changed);
         }
         let mut rendered = lock(&self.rendered);
         for feed in feeds {
@@ -201,7 +201,11 @@ impl Site {
                         tracing::warn!("version check failed: {e}");
                     }
                     *lock(&self.store_check) =
-                        Some((Instant::now(), result.err().map(|e| e.to_string())));
+                        // What /healthz shows anyone: what kind of failure,
+                        // never the driver's text (logged above).
+                        Some((Instant::now(), result.err().map(|_| {
+                            "the version check failed (see the log)".to_owned()
+                        })));
                 }
             }
         }

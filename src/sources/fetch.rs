@@ -145,9 +145,15 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
-/// Whether an address is on the public internet: not loopback, private,
-/// link-local, shared (CGNAT), documentation, benchmarking, multicast,
-/// unspecified or reserved; IPv4-mapped IPv6 is judged as the IPv4 it carries.
+/// Whether an address is globally routable unicast: for IPv4 not loopback,
+/// private, link-local, shared (CGNAT), documentation, benchmarking,
+/// multicast, unspecified or reserved; for IPv6 only the global unicast
+/// block 2000::/3, less its special parts (documentation, the IETF protocol
+/// assignments of 2001::/23 with Teredo, 6to4's 2002::/16, which carries an
+/// IPv4 address of any kind). Everything else is refused, IPv4-compatible
+/// (`::/96`), IPv4-mapped (`::ffff:0:0/96`, however it is written),
+/// site-local (`fec0::/10`), unique local and NAT64 included: whatever an
+/// address embeds, it is not reached.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -162,21 +168,17 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
                 || (a == 192 && b == 0 && c == 0)
+                || (a == 192 && b == 88 && c == 99)
                 || (a == 198 && (b == 18 || b == 19))
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8
-                || first == 0x0064 && v6.segments()[1] == 0xff9b)
+            let [first, second, ..] = v6.segments();
+            let global = (first & 0xe000) == 0x2000;
+            let documentation = (first == 0x2001 && second == 0x0db8) || (first & 0xfff0) == 0x3ff0;
+            let ietf = first == 0x2001 && second < 0x0200;
+            let six_to_four = first == 0x2002;
+            global && !documentation && !ietf && !six_to_four
         }
     }
 }
@@ -211,6 +213,9 @@ pub enum FetchError {
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
 }
+
+/// Idle per-host limiters kept at most.
+const HOSTS: usize = 4096;
 
 pub struct Fetcher {
     client: reqwest::Client,
@@ -315,11 +320,14 @@ impl Fetcher {
         check_literal(url, self.policy.allow_private_networks)
     }
 
+    /// The limiter of `host`'s requests at once. The map keeps hosts with a
+    /// request under way and at most [`HOSTS`] others: an idle limiter holds
+    /// nothing a new one would not.
     fn slot(&self, host: &str) -> Arc<Semaphore> {
-        let mut hosts = self
-            .hosts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut hosts = crate::lock::lock(&self.hosts);
+        if hosts.len() >= HOSTS && !hosts.contains_key(host) {
+            hosts.retain(|_, s| Arc::strong_count(s) > 1);
+        }
         hosts
             .entry(host.to_owned())
             .or_insert_with(|| Arc::new(Semaphore::new(self.policy.per_host.max(1))))
@@ -465,6 +473,23 @@ mod tests {
             "::ffff:10.0.0.1",
             "2001:db8::1",
             "64:ff9b::a00:1",
+            // IPv4-compatible, IPv4-mapped in any spelling, site-local,
+            // Teredo, 6to4, documentation, discard, multicast.
+            "::7f00:1",
+            "::a00:1",
+            "::8.8.8.8",
+            "::ffff:8.8.8.8",
+            "::ffff:7f00:1",
+            "0:0:0:0:0:ffff:127.0.0.1",
+            "fec0::1",
+            "feff::1",
+            "2001::1",
+            "2001:0:4136:e378::1",
+            "2002:7f00:1::1",
+            "3fff::1",
+            "100::1",
+            "ff02::1",
+            "192.88.99.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
@@ -472,10 +497,24 @@ mod tests {
             "93.184.216.34",
             "1.1.1.1",
             "2606:4700:4700::1111",
-            "::ffff:8.8.8.8",
+            "2a00:1450::1",
         ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    #[test]
+    fn idle_host_limiters_are_forgotten() {
+        let fetcher = Fetcher::new(Policy::default()).unwrap();
+        let held = fetcher.slot("busy.example");
+        for i in 0..HOSTS * 2 {
+            drop(fetcher.slot(&format!("h{i}.example")));
+        }
+        let hosts = crate::lock::lock(&fetcher.hosts);
+        assert!(hosts.len() <= HOSTS + 1, "{}", hosts.len());
+        assert!(hosts.contains_key("busy.example"), "one in use stays");
+        drop(hosts);
+        drop(held);
     }
 
     #[test]

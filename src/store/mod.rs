@@ -19,7 +19,7 @@ pub(crate) use codec::*;
 pub use paging::{ArchivePage, Window, archive_bounds, pages_due};
 pub(crate) use paging::{is_own_log, log_key};
 pub(crate) use plan::*;
-pub use websub::{Delivery, Remote, Settled, Subscription};
+pub use websub::{Delivery, Remote, Settled, Subscription, SubscriptionCounts};
 
 use crate::model::{FeedId, FetchState, Item, ItemKind, Source, Tombstone};
 use async_trait::async_trait;
@@ -216,6 +216,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every subscription, live or not, by topic and callback.
     async fn websub_subscriptions(&self) -> Result<Vec<Subscription>>;
+
+    /// Live subscriptions at `now`: in all, asked for by `client`, calling
+    /// back to `host`, and whether `(topic, callback)` is one of them.
+    async fn websub_counts(
+        &self,
+        client: &str,
+        host: &str,
+        topic: &str,
+        callback: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SubscriptionCounts>;
 
     /// Queues each changed topic (`(topic, etag)`) for each of its live
     /// subscribers. The same change queued again, by this instance or by

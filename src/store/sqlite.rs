@@ -482,6 +482,25 @@ impl Store for SqliteStore {
         websub_subscriptions(&mut *self.read.acquire().await?).await
     }
 
+    async fn websub_counts(
+        &self,
+        client: &str,
+        host: &str,
+        topic: &str,
+        callback: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::store::SubscriptionCounts> {
+        websub_counts(
+            &mut *self.read.acquire().await?,
+            client,
+            host,
+            topic,
+            callback,
+            now,
+        )
+        .await
+    }
+
     async fn websub_enqueue(
         &self,
         changes: &[(String, String)],

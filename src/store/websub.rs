@@ -13,6 +13,21 @@ pub struct Subscription {
     /// The subscriber's `hub.secret`: deliveries carry `X-Hub-Signature`.
     pub secret: Option<String>,
     pub lease_until: DateTime<Utc>,
+    /// The address that asked for it, and the host of its callback: what the
+    /// hub's bounds count.
+    pub client: String,
+    pub callback_host: String,
+}
+
+/// How many live subscriptions there are, in all and of one requester:
+/// what the hub's bounds are checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SubscriptionCounts {
+    pub total: usize,
+    pub of_client: usize,
+    pub of_callback_host: usize,
+    /// The one asked about exists already (a renewal adds nothing).
+    pub exists: bool,
 }
 
 /// One change of one topic, to deliver to one subscriber: the document whose
@@ -43,6 +58,9 @@ pub struct Remote {
     pub requested: DateTime<Utc>,
     /// Set when the hub verified the request.
     pub lease_until: Option<DateTime<Utc>>,
+    /// When the hub last verified a request of ours: one sent later is
+    /// pending, and only a pending one is answered.
+    pub verified: Option<DateTime<Utc>>,
 }
 
 /// What became of a delivery.

@@ -6,38 +6,29 @@
 //!   challenge ([`Hub::verify`]); only then is the subscription stored.
 //!   Callbacks follow the fetcher's rule: no private networks unless
 //!   `fetch.allow_private_networks`, checked after resolution.
-//! - **Publishing**: the renderer reports the documents whose bytes changed
-//!   ([`Hub::published`]); each topic among them is queued in the store's
-//!   outbox for its subscribers, and the other configured hubs are pinged.
-//! - **Delivering** ([`Hub::run`]): claimed from the outbox, at most
-//!   [`IN_FLIGHT`] at once, each with its own timeout, so a slow or dead
-//!   subscriber holds one slot and delays no one else; failures are retried
-//!   with exponential backoff and jitter, then given up.
+//! - **Bounds.** Subscriptions are bounded in all, per callback host and
+//!   per client address (`websub.max_subscriptions`, `max_per_callback_host`,
+//!   `max_per_client`), and requests per address per minute
+//!   (`websub.requests_per_minute`): anyone may subscribe, and every change
+//!   is then sent to every subscriber, so what one client can make the hub
+//!   send is bounded.
+//! - **Publishing and delivering** are [`super::deliver`]'s.
 
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::model::Format;
 use crate::sources::fetch::check_literal;
-use crate::store::Store;
-use crate::store::{Delivery, Settled, Subscription};
+use crate::store::{Store, Subscription};
 use chrono::Utc;
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use url::Url;
 
-/// Deliveries under way at once, per instance.
-pub const IN_FLIGHT: usize = 256;
 /// A callback's time to answer a challenge or a delivery.
-const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a claimed delivery is this instance's: past it (the instance
-/// died), another takes it over.
-const CLAIM: Duration = Duration::from_secs(60);
-/// Tries before a delivery is given up.
-const MAX_ATTEMPTS: u32 = 10;
-/// The longest wait between tries.
-const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+pub(super) const CALLBACK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest form a subscription request may send.
 pub const MAX_REQUEST: usize = 16 * 1024;
 /// The spec's bound on `hub.secret`.
@@ -46,6 +37,8 @@ const MAX_SECRET: usize = 199;
 /// requests are refused for a while instead of piling up tasks that each
 /// wait on a callback for [`CALLBACK_TIMEOUT`].
 const VERIFYING: usize = 64;
+/// Client addresses whose request rate is remembered at once.
+const RATE_CLIENTS: usize = 16_384;
 
 /// What a subscriber asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +75,15 @@ pub enum HubError {
     /// The topic is not a feed of this site: 404.
     #[error("{0} is not a feed of this site")]
     UnknownTopic(String),
+    /// One of the hub's bounds on subscriptions is reached: 429.
+    #[error("{0}")]
+    TooMany(String),
+    /// The client asks too often: 429, with when to come back.
+    #[error("too many subscription requests from this address; again in {} s", .0.as_secs().max(1))]
+    TooOften(Duration),
+    /// The store could not say: 503.
+    #[error("subscriptions cannot be counted now")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// Why a subscription request's intent was not verified (or, verified, not
@@ -100,18 +102,36 @@ pub enum VerifyError {
     NoEcho,
     #[error("not stored: {0}")]
     Store(crate::store::StoreError),
+    #[error("not stored: {0}")]
+    Bounds(HubError),
+}
+
+/// The host a callback URL calls back, as the bounds count it.
+fn callback_host(callback: &str) -> String {
+    Url::parse(callback)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default()
 }
 
 pub struct Hub {
-    config: Arc<Config>,
-    store: Arc<dyn Store>,
-    cache: Arc<Cache>,
-    client: reqwest::Client,
+    pub(super) config: Arc<Config>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) cache: Arc<Cache>,
+    pub(super) client: reqwest::Client,
     /// Every feed's and timeline's URL in each feed format.
-    topics: HashSet<String>,
-    wake: Notify,
-    owner: String,
+    pub(super) topics: HashSet<String>,
+    pub(super) wake: Notify,
+    pub(super) owner: String,
     verifying: Arc<Semaphore>,
+    /// Changes noted by the renderer and not yet queued: the latest ETag of
+    /// each topic.
+    pub(super) pending: Mutex<HashMap<String, String>>,
+    /// Subscription requests per client address.
+    rate: crate::rate::Rate,
+    /// Held from a verified subscription's bounds check to its write, so
+    /// that verifications finishing together cannot pass a bound together.
+    storing: tokio::sync::Mutex<()>,
 }
 
 impl Hub {
@@ -128,6 +148,8 @@ impl Hub {
                     .map(|f| crate::render::feed_url(&config, feed, f))
             })
             .collect();
+        let per_minute = config.websub.requests_per_minute;
+        let rate = crate::rate::Rate::new(per_minute, per_minute, RATE_CLIENTS);
         Ok(Arc::new(Hub {
             owner: format!("{}-websub", crate::instance::instance_name()),
             config,
@@ -137,11 +159,14 @@ impl Hub {
             topics,
             wake: Notify::new(),
             verifying: Arc::new(Semaphore::new(VERIFYING)),
+            pending: Mutex::new(HashMap::new()),
+            rate,
+            storing: tokio::sync::Mutex::new(()),
         }))
     }
 
     /// The cache path of a topic of this site.
-    fn path_of<'t>(&self, topic: &'t str) -> Option<&'t str> {
+    pub(super) fn path_of<'t>(&self, topic: &'t str) -> Option<&'t str> {
         self.topics
             .contains(topic)
             .then(|| topic.strip_prefix(self.config.feeds_base()))
@@ -217,9 +242,64 @@ impl Hub {
         self.verifying.clone().try_acquire_owned().ok()
     }
 
+    /// Whether `client` may ask anything now: within its rate of requests,
+    /// checked before the request is read.
+    pub fn rate(&self, client: IpAddr) -> Result<(), HubError> {
+        self.rate.take(client).map_err(HubError::TooOften)
+    }
+
+    /// Whether `req` of `client` is within the bounds on subscriptions (a
+    /// subscription that exists already adds nothing).
+    pub async fn bounds(&self, req: &Request, client: IpAddr) -> Result<(), HubError> {
+        if req.mode == Mode::Subscribe {
+            self.room_for(req, client).await?;
+        }
+        Ok(())
+    }
+
+    /// Err when a new subscription `req` of `client` would pass a bound.
+    async fn room_for(&self, req: &Request, client: IpAddr) -> Result<(), HubError> {
+        let w = &self.config.websub;
+        let counts = self
+            .store
+            .websub_counts(
+                &client.to_string(),
+                &callback_host(&req.callback),
+                &req.topic,
+                &req.callback,
+                Utc::now(),
+            )
+            .await?;
+        if counts.exists {
+            return Ok(());
+        }
+        let full = |what: &str, key: &str, n: usize| {
+            HubError::TooMany(format!(
+                "{what} has {n} subscriptions already, the most this hub takes ({key})"
+            ))
+        };
+        if counts.total >= w.max_subscriptions {
+            return Err(full("this hub", "websub.max_subscriptions", counts.total));
+        }
+        if counts.of_callback_host >= w.max_per_callback_host {
+            let key = "websub.max_per_callback_host";
+            return Err(full("the callback's host", key, counts.of_callback_host));
+        }
+        if counts.of_client >= w.max_per_client {
+            return Err(full(
+                "this address",
+                "websub.max_per_client",
+                counts.of_client,
+            ));
+        }
+        Ok(())
+    }
+
     /// Verifies a request's intent with the GET challenge, then stores (or
-    /// removes) the subscription. The error says why it was not.
-    pub async fn verify(&self, req: Request) -> Result<(), VerifyError> {
+    /// removes) the subscription. The error says why it was not. The bounds
+    /// are checked again before storing: others may have been verified
+    /// meanwhile.
+    pub async fn verify(&self, req: Request, client: IpAddr) -> Result<(), VerifyError> {
         let challenge = super::token();
         let mut url = Url::parse(&req.callback)?;
         {
@@ -246,13 +326,19 @@ impl Hub {
         }
         let stored = match req.mode {
             Mode::Subscribe => {
+                let _storing = self.storing.lock().await;
+                self.room_for(&req, client)
+                    .await
+                    .map_err(VerifyError::Bounds)?;
                 let lease = chrono::Duration::from_std(req.lease).unwrap_or_default();
                 self.store
                     .websub_subscribe(&Subscription {
+                        callback_host: callback_host(&req.callback),
                         topic: req.topic,
                         callback: req.callback,
                         secret: req.secret,
                         lease_until: Utc::now() + lease,
+                        client: client.to_string(),
                     })
                     .await
             }
@@ -263,191 +349,6 @@ impl Hub {
                 .map(|_| ()),
         };
         stored.map_err(VerifyError::Store)
-    }
-
-    /// Queues the documents whose bytes changed (`(path, etag)`) for their
-    /// subscribers and wakes the deliveries; pings the other hubs in the
-    /// background. Awaited by the renderer, so changes are queued in the order
-    /// they were rendered (a later change supersedes an earlier one).
-    pub async fn published(self: &Arc<Self>, changed: Vec<(String, String)>) {
-        let base = self.config.feeds_base();
-        let topics: Vec<(String, String)> = changed
-            .into_iter()
-            .map(|(path, etag)| (format!("{base}{path}"), etag))
-            .filter(|(topic, _)| self.topics.contains(topic))
-            .collect();
-        if topics.is_empty() {
-            return;
-        }
-        if self.config.websub.hub {
-            match self.store.websub_enqueue(&topics, Utc::now()).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::debug!(deliveries = n, "queued WebSub deliveries");
-                    self.wake.notify_one();
-                }
-                Err(e) => tracing::warn!("queueing WebSub deliveries failed: {e}"),
-            }
-        }
-        if self.config.websub.hubs.is_empty() {
-            return;
-        }
-        let this = self.clone();
-        tokio::spawn(async move {
-            for hub in &this.config.websub.hubs {
-                for (topic, _) in &topics {
-                    // WebSub leaves publishing to each hub: PubSubHubbub's
-                    // `hub.url` and the `hub.topic` others read, both.
-                    let ping = super::post_form(
-                        &this.client,
-                        hub,
-                        &[
-                            ("hub.mode", "publish"),
-                            ("hub.topic", topic),
-                            ("hub.url", topic),
-                        ],
-                    )
-                    .await;
-                    match ping {
-                        Ok(r) if r.status().is_success() => {}
-                        Ok(r) => tracing::warn!(hub, topic, "the hub answered {}", r.status()),
-                        Err(e) => tracing::warn!(hub, topic, "pinging the hub failed: {e}"),
-                    }
-                }
-            }
-        });
-    }
-
-    /// Delivers queued changes until the process ends: claims as many as
-    /// there are free slots, each sent in its own task, their outcomes
-    /// written in batches.
-    pub async fn run(self: Arc<Self>) -> Result<(), tokio::sync::AcquireError> {
-        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
-        let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT * 4);
-        tokio::spawn(settle_batches(self.store.clone(), rx));
-        let mut last_expiry: Option<std::time::Instant> = None;
-        loop {
-            // Wait for a free slot, then claim as many as are free.
-            drop(slots.acquire().await?);
-            let free = slots.available_permits();
-            let now = Utc::now();
-            let until = now + chrono::Duration::from_std(CLAIM).unwrap_or_default();
-            let claimed = match self.store.websub_claim(&self.owner, now, until, free).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("claiming WebSub deliveries failed: {e}");
-                    Vec::new()
-                }
-            };
-            let busy = !claimed.is_empty();
-            for delivery in claimed {
-                let permit = slots.clone().acquire_owned().await?;
-                let (hub, tx) = (self.clone(), tx.clone());
-                tokio::spawn(async move {
-                    let settled = hub.deliver(delivery).await;
-                    drop(permit);
-                    let _ = tx.send(settled).await;
-                });
-            }
-            if last_expiry.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
-                last_expiry = Some(std::time::Instant::now());
-                match self.store.websub_expire(Utc::now()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(subscriptions = n, "expired WebSub leases dropped"),
-                    Err(e) => tracing::warn!("expiring WebSub leases failed: {e}"),
-                }
-            }
-            if !busy {
-                // Other instances' changes and retries come due without a
-                // wake-up here: look again within a second.
-                let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
-            }
-        }
-    }
-
-    /// One delivery: the document as this instance serves it, if it is the
-    /// change that was queued.
-    async fn deliver(&self, d: Delivery) -> Settled {
-        let id = d.id;
-        if d.superseded {
-            return Settled::Done { id };
-        }
-        let Some(path) = self.path_of(&d.topic) else {
-            return Settled::Done { id };
-        };
-        let Some(entry) = self.cache.get(path) else {
-            return retry(&d, "the document is not rendered here".into());
-        };
-        let current = entry.identity.etag.to_str().unwrap_or_default();
-        // Another instance rendered this change first: wait a little for
-        // ours, then send what we have (a later change is queued anyway).
-        if current != d.etag && d.attempts < 3 {
-            return Settled::Retry {
-                id,
-                next: Utc::now() + chrono::Duration::seconds(1),
-                error: "the change is not rendered here yet".into(),
-            };
-        }
-        let body = entry.identity.body.clone();
-        let content_type = entry
-            .identity
-            .headers
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/octet-stream")
-            .to_owned();
-        let mut req = self
-            .client
-            .post(&d.callback)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .header(reqwest::header::LINK, self.config.link_header(&d.topic));
-        if let Some(secret) = &d.secret {
-            req = req.header("X-Hub-Signature", super::sign::signature(secret, &body));
-        }
-        match req.body(body).send().await {
-            Ok(r) if r.status().is_success() => Settled::Done { id },
-            Ok(r) => retry(&d, format!("the callback answered {}", r.status())),
-            Err(e) => retry(&d, format!("the callback did not answer: {e}")),
-        }
-    }
-}
-
-/// Tried again after 2^attempts seconds (at most an hour), give or take a
-/// fifth, or given up after [`MAX_ATTEMPTS`].
-fn retry(d: &Delivery, error: String) -> Settled {
-    if d.attempts >= MAX_ATTEMPTS {
-        tracing::warn!(
-            callback = d.callback,
-            topic = d.topic,
-            "WebSub delivery given up after {} tries: {error}",
-            d.attempts
-        );
-        return Settled::Done { id: d.id };
-    }
-    let base = Duration::from_secs(1 << d.attempts.min(12)).min(MAX_BACKOFF);
-    let jitter = 0.8 + 0.4 * (d.id.wrapping_mul(2_654_435_761) % 1000) as f64 / 1000.0;
-    let wait = base.mul_f64(jitter);
-    tracing::debug!(
-        callback = d.callback,
-        "WebSub delivery failed, again in {wait:?}: {error}"
-    );
-    Settled::Retry {
-        id: d.id,
-        next: Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
-        error,
-    }
-}
-
-/// Writes outcomes as they come, those that came together in one
-/// transaction. Ends when every sender is gone.
-async fn settle_batches(store: Arc<dyn Store>, mut rx: tokio::sync::mpsc::Receiver<Settled>) {
-    let mut batch = Vec::with_capacity(IN_FLIGHT);
-    while rx.recv_many(&mut batch, IN_FLIGHT).await > 0 {
-        if let Err(e) = store.websub_settle(&batch, Utc::now()).await {
-            // Unwritten, the claims run out and the deliveries are tried again.
-            tracing::warn!("recording WebSub deliveries failed: {e}");
-        }
-        batch.clear();
     }
 }
 

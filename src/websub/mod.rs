@@ -15,6 +15,7 @@
 //!   are subscribed to there, and what their hub pushes is taken as a poll's
 //!   document would be, once its signature is checked.
 
+mod deliver;
 pub mod hub;
 pub mod sign;
 pub mod subscriber;

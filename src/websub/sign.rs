@@ -36,6 +36,39 @@ pub fn verify(secret: &str, body: &[u8], header: &str) -> bool {
     }
 }
 
+/// Whether `header` names a signature method we check, with a digest of its
+/// length: what a delivery must carry before its body is read.
+pub fn well_formed(header: &str) -> bool {
+    let Some((method, sent)) = header.trim().split_once('=') else {
+        return false;
+    };
+    let hex_len = match method.to_ascii_lowercase().as_str() {
+        "sha1" => 40,
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return false,
+    };
+    sent.len() == hex_len && sent.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The part of a subscription's callback URL that proves a caller got it
+/// from us: a MAC of our secret, so it needs no storing, and it changes with
+/// each new subscription (each has its own secret).
+pub fn callback_token(secret: &str) -> String {
+    let full = signature(secret, b"newswire websub callback");
+    full.trim_start_matches("sha256=")[..32].to_owned()
+}
+
+/// Equal strings, compared in time that does not depend on where they differ.
+pub fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;

@@ -71,8 +71,30 @@ impl Subscriber {
         }))
     }
 
-    fn callback(&self, source: &str) -> String {
-        format!("{}{CALLBACK_PREFIX}{source}", self.config.feeds_base())
+    /// Where the hub calls back for a source: its name, then a token only
+    /// the hub we asked knows ([`sign::callback_token`]).
+    fn callback(&self, source: &str, secret: &str) -> String {
+        format!(
+            "{}{CALLBACK_PREFIX}{source}/{}",
+            self.config.feeds_base(),
+            sign::callback_token(secret)
+        )
+    }
+
+    /// The subscription a call to `/websub/callback/{source}/{token}` is
+    /// about, if it is one we hold and the token is its own: checked before
+    /// anything else of the call is read.
+    pub async fn expected(&self, source: &str, token: &str) -> Result<Remote, PushError> {
+        let remote = self
+            .store
+            .websub_remote(source)
+            .await?
+            .ok_or(PushError::NotSubscribed)?;
+        if sign::same(&sign::callback_token(&remote.secret), token) {
+            Ok(remote)
+        } else {
+            Err(PushError::NotSubscribed)
+        }
     }
 
     /// After a fetch of `source` (from `url`) whose document advertises
@@ -105,6 +127,7 @@ impl Subscriber {
                 .as_ref()
                 .map_or_else(super::token, |r| r.secret.clone()),
             requested: now,
+            verified: current.as_ref().and_then(|r| r.verified),
             lease_until: current.and_then(|r| r.lease_until),
         };
         if let Err(e) = self.store.websub_remote_save(&remote).await {
@@ -131,7 +154,7 @@ impl Subscriber {
         let hub = url::Url::parse(&r.hub)?;
         check_literal(&hub, self.config.fetch.allow_private_networks)?;
         let lease = self.config.websub.lease.as_secs().to_string();
-        let callback = self.callback(&r.source);
+        let callback = self.callback(&r.source, &r.secret);
         let pairs = [
             ("hub.mode", "subscribe"),
             ("hub.topic", r.topic.as_str()),
@@ -150,13 +173,15 @@ impl Subscriber {
     /// The hub's verification of `source`'s subscription (the callback's
     /// query): the challenge to echo when it is the subscription we asked
     /// for, which is then live for the lease the hub grants.
-    pub async fn verify(&self, source: &str, query: &[(String, String)]) -> Option<String> {
+    pub async fn verify(&self, mut remote: Remote, query: &[(String, String)]) -> Option<String> {
         let param = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        let mut remote = self.store.websub_remote(source).await.ok().flatten()?;
+        let source = remote.source.clone();
         if param("hub.topic") != Some(remote.topic.as_str()) {
             return None;
         }
         match param("hub.mode")? {
+            // Only a request we sent and the hub has not verified yet.
+            "subscribe" if !pending(&remote, Utc::now()) => None,
             "subscribe" => {
                 let challenge = param("hub.challenge")?.to_owned();
                 // As the hub grants it, within our own bounds (a lease of
@@ -170,6 +195,7 @@ impl Subscriber {
                 remote.lease_until = Some(Utc::now() + lease);
                 // The lease counts from now: renewal at its half.
                 remote.requested = Utc::now();
+                remote.verified = Some(remote.requested);
                 self.store.websub_remote_save(&remote).await.ok()?;
                 Some(challenge)
             }
@@ -187,25 +213,32 @@ impl Subscriber {
         }
     }
 
-    /// Whether a delivery for `source` is signed with our secret.
-    pub async fn authentic(
-        &self,
-        source: &str,
-        body: &[u8],
-        signature: Option<&str>,
-    ) -> Result<(), PushError> {
-        let remote = self
-            .store
-            .websub_remote(source)
-            .await?
-            .ok_or(PushError::NotSubscribed)?;
+    /// Whether a delivery's signature header can be checked at all: looked
+    /// at before its body is read.
+    pub fn signed(signature: Option<&str>) -> Result<&str, PushError> {
         let signature = signature.ok_or(PushError::Unsigned)?;
+        if sign::well_formed(signature) {
+            Ok(signature)
+        } else {
+            Err(PushError::NotOurs)
+        }
+    }
+
+    /// Whether a delivery's body is signed with the subscription's secret.
+    pub fn authentic(remote: &Remote, body: &[u8], signature: &str) -> Result<(), PushError> {
         if sign::verify(&remote.secret, body, signature) {
             Ok(())
         } else {
             Err(PushError::NotOurs)
         }
     }
+}
+
+/// Whether we asked for a subscription the hub has not verified yet (and
+/// asked within the hour it has to).
+fn pending(r: &Remote, now: DateTime<Utc>) -> bool {
+    let unverified = r.verified.is_none_or(|at| at < r.requested);
+    unverified && now - r.requested <= UNVERIFIED
 }
 
 /// Whether a subscription should be asked for again: unverified for an
@@ -231,10 +264,37 @@ mod tests {
             secret: "x".into(),
             requested: now - chrono::Duration::hours(requested),
             lease_until: lease.map(|h| now + chrono::Duration::hours(h)),
+            verified: None,
         };
         assert!(!due(&r(0, None), now), "just asked");
         assert!(due(&r(2, None), now), "never verified");
         assert!(!due(&r(1, Some(10)), now), "early in its lease");
         assert!(due(&r(10, Some(2)), now), "past half its lease");
+    }
+
+    #[test]
+    fn only_a_request_not_yet_verified_is_pending() {
+        let now = Utc::now();
+        let mut r = Remote {
+            source: "s".into(),
+            hub: "https://hub.example/".into(),
+            topic: "https://s.example/feed".into(),
+            secret: "x".into(),
+            requested: now - chrono::Duration::minutes(5),
+            lease_until: None,
+            verified: None,
+        };
+        assert!(pending(&r, now), "asked, not answered");
+        r.verified = Some(r.requested);
+        r.lease_until = Some(now + chrono::Duration::days(5));
+        assert!(!pending(&r, now), "answered: a second answer is forged");
+        r.requested = now;
+        assert!(pending(&r, now), "a renewal asked for");
+        r.requested = now - chrono::Duration::hours(2);
+        r.verified = None;
+        assert!(!pending(&r, now), "asked too long ago");
+        let token = sign::callback_token("secret");
+        assert_eq!(token.len(), 32);
+        assert_ne!(token, sign::callback_token("another"));
     }
 }

@@ -16,6 +16,12 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
         callback: callback.into(),
         secret: Some("s3cret".into()),
         lease_until: now + Duration::seconds(lease),
+        client: "198.51.100.7".into(),
+        callback_host: url::Url::parse(callback)
+            .unwrap()
+            .host_str()
+            .unwrap()
+            .to_owned(),
     };
     for s in [
         sub("https://a.example/cb", 600),
@@ -24,6 +30,45 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
     ] {
         store.websub_subscribe(&s).await.unwrap();
     }
+    // What the hub's bounds count: live ones only, per client and host.
+    let counts = store
+        .websub_counts(
+            "198.51.100.7",
+            "a.example",
+            &topic,
+            "https://a.example/cb",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            counts.total,
+            counts.of_client,
+            counts.of_callback_host,
+            counts.exists
+        ),
+        (2, 2, 1, true)
+    );
+    let counts = store
+        .websub_counts(
+            "203.0.113.9",
+            "c.example",
+            &topic,
+            "https://c.example/cb",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            counts.total,
+            counts.of_client,
+            counts.of_callback_host,
+            counts.exists
+        ),
+        (2, 0, 0, false)
+    );
     let change = |etag: &str| vec![(topic.clone(), etag.to_owned())];
     assert_eq!(
         store.websub_enqueue(&change("\"e1\""), now).await.unwrap(),

@@ -396,6 +396,17 @@ impl Store for PgStore {
             .map_err(classify)
     }
 
+    async fn websub_counts(
+        &self,
+        client: &str,
+        host: &str,
+        topic: &str,
+        callback: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::store::SubscriptionCounts> {
+        websub_counts(&mut *self.read().await?, client, host, topic, callback, now).await
+    }
+
     async fn websub_enqueue(
         &self,
         changes: &[(String, String)],

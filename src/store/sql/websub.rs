@@ -9,18 +9,56 @@ macro_rules! websub_sql {
             sub: &$crate::store::websub::Subscription,
         ) -> Result<()> {
             sqlx::query(
-                "INSERT INTO websub_subscriptions (topic, callback, secret, lease_until)
-                 VALUES ($1, $2, $3, $4)
+                "INSERT INTO websub_subscriptions
+                   (topic, callback, secret, lease_until, client, callback_host)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (topic, callback)
-                 DO UPDATE SET secret = excluded.secret, lease_until = excluded.lease_until",
+                 DO UPDATE SET secret = excluded.secret, lease_until = excluded.lease_until,
+                   client = excluded.client, callback_host = excluded.callback_host",
             )
             .bind(&sub.topic)
             .bind(&sub.callback)
             .bind(&sub.secret)
             .bind(millis(sub.lease_until))
+            .bind(&sub.client)
+            .bind(&sub.callback_host)
             .execute(pool)
             .await?;
             Ok(())
+        }
+
+        /// Live subscriptions in all, of `client`, on `host`, and whether
+        /// `(topic, callback)` is one: one pass over the table, which the
+        /// hub's bounds keep small.
+        pub(super) async fn websub_counts(
+            conn: &mut $Conn,
+            client: &str,
+            host: &str,
+            topic: &str,
+            callback: &str,
+            now: DateTime<Utc>,
+        ) -> Result<$crate::store::websub::SubscriptionCounts> {
+            let (total, of_client, of_host, exists): (i64, i64, i64, i64) = sqlx::query_as(
+                "SELECT count(*),
+                   coalesce(sum(CASE WHEN client = $2 THEN 1 ELSE 0 END), 0),
+                   coalesce(sum(CASE WHEN callback_host = $3 THEN 1 ELSE 0 END), 0),
+                   coalesce(max(CASE WHEN topic = $4 AND callback = $5 THEN 1 ELSE 0 END), 0)
+                 FROM websub_subscriptions WHERE lease_until > $1",
+            )
+            .bind(millis(now))
+            .bind(client)
+            .bind(host)
+            .bind(topic)
+            .bind(callback)
+            .fetch_one(&mut *conn)
+            .await?;
+            let n = |v: i64| usize::try_from(v).unwrap_or(0);
+            Ok($crate::store::websub::SubscriptionCounts {
+                total: n(total),
+                of_client: n(of_client),
+                of_callback_host: n(of_host),
+                exists: exists > 0,
+            })
         }
 
         pub(super) async fn websub_unsubscribe(
@@ -49,19 +87,23 @@ macro_rules! websub_sql {
         pub(super) async fn websub_subscriptions(
             conn: &mut $Conn,
         ) -> Result<Vec<$crate::store::websub::Subscription>> {
-            let rows: Vec<(String, String, Option<String>, i64)> = sqlx::query_as(
-                "SELECT topic, callback, secret, lease_until FROM websub_subscriptions
-                 ORDER BY topic, callback",
+            let rows: Vec<(String, String, Option<String>, i64, String, String)> = sqlx::query_as(
+                "SELECT topic, callback, secret, lease_until, client, callback_host
+                 FROM websub_subscriptions ORDER BY topic, callback",
             )
             .fetch_all(&mut *conn)
             .await?;
             Ok(rows
                 .into_iter()
-                .map(|(topic, callback, secret, lease)| $crate::store::websub::Subscription {
-                    topic,
-                    callback,
-                    secret,
-                    lease_until: from_millis(lease),
+                .map(|(topic, callback, secret, lease, client, callback_host)| {
+                    $crate::store::websub::Subscription {
+                        topic,
+                        callback,
+                        secret,
+                        lease_until: from_millis(lease),
+                        client,
+                        callback_host,
+                    }
                 })
                 .collect())
         }
@@ -218,14 +260,15 @@ macro_rules! websub_sql {
             conn: &mut $Conn,
             source: &str,
         ) -> Result<Option<$crate::store::websub::Remote>> {
-            let row: Option<(String, String, String, String, i64, Option<i64>)> = sqlx::query_as(
-                "SELECT source, hub, topic, secret, requested, lease_until
+            let row: Option<(String, String, String, String, i64, Option<i64>, Option<i64>)> =
+                sqlx::query_as(
+                "SELECT source, hub, topic, secret, requested, lease_until, verified
                  FROM websub_remote WHERE source = $1",
             )
             .bind(source)
             .fetch_optional(&mut *conn)
             .await?;
-            Ok(row.map(|(source, hub, topic, secret, requested, lease)| {
+            Ok(row.map(|(source, hub, topic, secret, requested, lease, verified)| {
                 $crate::store::websub::Remote {
                     source,
                     hub,
@@ -233,6 +276,7 @@ macro_rules! websub_sql {
                     secret,
                     requested: from_millis(requested),
                     lease_until: lease.map(from_millis),
+                    verified: verified.map(from_millis),
                 }
             }))
         }
@@ -242,11 +286,12 @@ macro_rules! websub_sql {
             r: &$crate::store::websub::Remote,
         ) -> Result<()> {
             sqlx::query(
-                "INSERT INTO websub_remote (source, hub, topic, secret, requested, lease_until)
-                 VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO websub_remote
+                   (source, hub, topic, secret, requested, lease_until, verified)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (source) DO UPDATE SET hub = excluded.hub, topic = excluded.topic,
                    secret = excluded.secret, requested = excluded.requested,
-                   lease_until = excluded.lease_until",
+                   lease_until = excluded.lease_until, verified = excluded.verified",
             )
             .bind(&r.source)
             .bind(&r.hub)
@@ -254,6 +299,7 @@ macro_rules! websub_sql {
             .bind(&r.secret)
             .bind(millis(r.requested))
             .bind(r.lease_until.map(millis))
+            .bind(r.verified.map(millis))
             .execute(pool)
             .await?;
             Ok(())
