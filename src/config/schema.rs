@@ -336,7 +336,7 @@ impl Default for Server {
             send_timeout: 60,
             metrics: true,
             max_connections: 16_384,
-            max_connections_per_client: 256,
+            max_connections_per_client: 1024,
         }
     }
 }
