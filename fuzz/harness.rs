@@ -39,7 +39,10 @@ pub fn feed(bytes: &[u8]) {
         let item = parse::to_item(entry, &parsed, &info, id, now());
         if let Ok(item) = gate::admit(item, Trust::Lenient, now()) {
             let html = item.content_html.unwrap_or_default().to_ascii_lowercase();
-            assert!(!html.contains("<script") && !html.contains("javascript:"), "{html}");
+            assert!(
+                !html.contains("<script") && !html.contains("javascript:"),
+                "{html}"
+            );
             assert!(item.title.chars().count() <= gate::MAX_TITLE);
         }
     }
@@ -66,7 +69,8 @@ pub fn page(bytes: &[u8]) {
         },
         article: None,
     };
-    if let Ok((parsed, _)) = newswire::sources::scrape::list(bytes, None, &base(), &list, TZ, now()) {
+    if let Ok((parsed, _)) = newswire::sources::scrape::list(bytes, None, &base(), &list, TZ, now())
+    {
         for e in &parsed.entries {
             if let Some(d) = e.published {
                 assert!((d - now()).num_hours().abs() <= 48, "{d}");
@@ -84,7 +88,10 @@ pub fn page(bytes: &[u8]) {
     };
     if let Ok((a, _)) = newswire::sources::scrape::article(bytes, None, &base(), &article, TZ) {
         let body = a.body.unwrap_or_default().to_ascii_lowercase();
-        assert!(!body.contains("<script") && !body.contains("javascript:"), "{body}");
+        assert!(
+            !body.contains("<script") && !body.contains("javascript:"),
+            "{body}"
+        );
     }
 }
 

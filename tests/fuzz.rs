@@ -20,16 +20,46 @@ const HANG: Duration = Duration::from_secs(20);
 /// Spliced into documents: markup that opens and never closes, what
 /// parsers treat specially, characters XML forbids.
 const FRAGMENTS: &[&str] = &[
-    "<", ">", "&", "&#0;", "&#x1F;", "&lt;div&gt;", "<![CDATA[", "]]>", "<!--", "-->",
-    "<item>", "</item>", "<entry>", "</entry>", "<div>", "<script>alert(1)</script>",
-    "<x:a xmlns:x=\"urn:x\">", "<media:group>", "xml:base=\"../\"", "<?xml version=\"1.0\"?>",
-    "<!DOCTYPE x [<!ENTITY a \"aaaa\">]>", "&a;", "\u{0}", "\u{FFFE}", "\u{202E}", "{", "[",
-    "\"", "\\", "<li>12:00 ", "<time datetime=\"9999-12-31\">", "<a href=\"javascript:x\">",
-    "<img src=x onerror=alert(1) srcset=\"a 1x, javascript:b 2x\">", "<outline xmlUrl=\"x\">",
+    "<",
+    ">",
+    "&",
+    "&#0;",
+    "&#x1F;",
+    "&lt;div&gt;",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "-->",
+    "<item>",
+    "</item>",
+    "<entry>",
+    "</entry>",
+    "<div>",
+    "<script>alert(1)</script>",
+    "<x:a xmlns:x=\"urn:x\">",
+    "<media:group>",
+    "xml:base=\"../\"",
+    "<?xml version=\"1.0\"?>",
+    "<!DOCTYPE x [<!ENTITY a \"aaaa\">]>",
+    "&a;",
+    "\u{0}",
+    "\u{FFFE}",
+    "\u{202E}",
+    "{",
+    "[",
+    "\"",
+    "\\",
+    "<li>12:00 ",
+    "<time datetime=\"9999-12-31\">",
+    "<a href=\"javascript:x\">",
+    "<img src=x onerror=alert(1) srcset=\"a 1x, javascript:b 2x\">",
+    "<outline xmlUrl=\"x\">",
 ];
 
 fn fixtures(dir: &str, ext: &[&str]) -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir);
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(dir) = stack.pop() {
@@ -37,7 +67,10 @@ fn fixtures(dir: &str, ext: &[&str]) -> Vec<Vec<u8>> {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-            } else if ext.iter().any(|e| path.extension().is_some_and(|x| x == *e)) {
+            } else if ext
+                .iter()
+                .any(|e| path.extension().is_some_and(|x| x == *e))
+            {
                 out.push(std::fs::read(path).unwrap());
             }
         }
@@ -58,7 +91,8 @@ enum Mutation {
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
-        (any::<usize>(), 0..FRAGMENTS.len(), 1..400usize).prop_map(|(a, f, n)| Mutation::Splice(a, f, n)),
+        (any::<usize>(), 0..FRAGMENTS.len(), 1..400usize)
+            .prop_map(|(a, f, n)| Mutation::Splice(a, f, n)),
         (any::<usize>(), any::<u8>()).prop_map(|(a, b)| Mutation::Flip(a, b)),
         (any::<usize>(), 1..200usize, 1..50usize).prop_map(|(a, l, n)| Mutation::Repeat(a, l, n)),
         (any::<usize>(), 1..500usize).prop_map(|(a, l)| Mutation::Drop(a, l)),

@@ -169,8 +169,10 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
             ..Default::default()
         })
         .collect();
-    // A ticker item has no body and no content element: its title says it all,
-    // and its alternate link is what RFC 4287 then asks for.
+    // A ticker item has no body and no content element: its alternate link is
+    // what RFC 4287 then asks for, and its headline is its summary, the
+    // textual content readers show (the W3C validator warns of an entry
+    // without any).
     let content = match (&it.content_html, &it.link) {
         (Some(html), _) => Some(Content {
             value: Some(html.clone()),
@@ -204,7 +206,11 @@ fn entry(data: &FeedData<'_>, it: &crate::model::Item) -> Entry {
             .collect(),
         categories,
         links,
-        summary: it.summary.clone().map(Text::plain),
+        summary: match (&it.summary, &content) {
+            (Some(summary), _) => Some(Text::plain(summary.clone())),
+            (None, None) => Some(Text::plain(it.title.clone())),
+            (None, Some(_)) => None,
+        },
         content,
         source: it.credited().map(|o| source(data, it, o)),
         ..Default::default()

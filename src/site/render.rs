@@ -50,7 +50,12 @@ impl Site {
                     .filter_map(|m| versions.get(m).map(|s| s.modified))
                     .max();
                 (
-                    crate::merge::merge(&[window.items], size),
+                    // Every entry of the window stays: the newest by date and
+                    // those no page holds yet, copies of one story merged.
+                    {
+                        let n = window.items.len();
+                        crate::merge::merge(&[window.items], n)
+                    },
                     crate::merge::merge_tombstones(stones, size),
                     modified,
                 )

@@ -137,14 +137,17 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError>;
 
-    /// RFC 5005: what a served feed's subscription document holds, everything
-    /// its log has after its newest closed archive page. First the log is
-    /// brought up to date (a timeline's is taken forward from its `members`'
-    /// logs; a stored feed is its own one member and its log grows with its
-    /// writes), and the pages due are closed: while more than `size` entries
-    /// follow the last page, the oldest `size / 2` of them become the next
-    /// one ([`archive_bounds`]), so the document holds at most `size` entries,
-    /// and more than half of that once the feed has pages.
+    /// RFC 5005: what a served feed's subscription document holds: the
+    /// newest `size` items of its members by date, and with them every entry
+    /// of its log after its newest closed archive page that they leave out
+    /// (an entry older than those, just arrived), so that walking back from
+    /// the document reaches every entry. First the log is brought up to date
+    /// (a timeline's is taken forward from its `members`' logs; a stored feed
+    /// is its own one member and its log grows with its writes), and the
+    /// pages due are closed: while more than `size` entries follow the last
+    /// page, the oldest `size / 2` of them become the next one
+    /// ([`archive_bounds`]). Entries can be both in the document and in the
+    /// newest page: consumers reconcile them by id (RFC 5005 section 4).
     async fn window(&self, feed: &FeedId, members: &[FeedId], size: usize) -> Result<Window>;
 
     /// Closed archive page `page` (from 1, the oldest) of a served feed: the

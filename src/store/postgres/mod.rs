@@ -310,7 +310,7 @@ impl Store for PgStore {
             self.write(move || archive_tx(&self.pool, feed, members, size))
                 .await?;
         }
-        window(&mut *self.read().await?, feed, members)
+        window(&mut *self.read().await?, feed, members, size)
             .await
             .map_err(classify)
     }

@@ -238,12 +238,41 @@ macro_rules! archives_sql {
             conn: &mut $Conn,
             feed: &FeedId,
             members: &[FeedId],
+            size: usize,
         ) -> Result<$crate::store::Window> {
             let (pages, last) = last_page(conn, feed).await?;
+            // The newest `size` by date, and whatever no closed page holds
+            // yet (an entry older than those, just arrived), each once.
+            let newest = match members {
+                [only] => list(conn, only, None, size).await?,
+                _ => newest_of(conn, members, size).await?,
+            };
+            let open = logged_items(conn, feed, members, last, i64::MAX).await?;
+            let mut seen = std::collections::HashSet::new();
+            let mut items: Vec<Item> = newest
+                .into_iter()
+                .chain(open)
+                .filter(|i| seen.insert(i.id.clone()))
+                .collect();
+            items.sort_by(|a, b| (b.published, &b.id).cmp(&(a.published, &a.id)));
             Ok($crate::store::Window {
                 pages: u64::try_from(pages).unwrap_or(0),
-                items: logged_items(conn, feed, members, last, i64::MAX).await?,
+                items,
             })
+        }
+
+        /// The newest `n` items of several feeds, by date, each once.
+        async fn newest_of(conn: &mut $Conn, members: &[FeedId], n: usize) -> Result<Vec<Item>> {
+            let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT i.id, i.doc FROM
+                   (SELECT item_id, max(published) AS published FROM item_feeds
+                    WHERE feed IN ({FEEDS_IN}) GROUP BY item_id
+                    ORDER BY published DESC, item_id DESC LIMIT $2) f
+                 JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC"
+            )))
+            .bind($crate::store::feed_keys(members))
+            .bind(limit(n));
+            fetch_items(conn, query).await
         }
 
         /// A closed page: its items and the tombstones of those withdrawn.

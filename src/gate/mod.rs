@@ -21,7 +21,10 @@
 
 use crate::model::{Item, Person};
 use chrono::{DateTime, Duration, Timelike, Utc};
-use std::sync::LazyLock;
+
+mod html;
+
+pub use html::{html_text, sanitize_html, truncate_bytes};
 
 /// A field that is wrong, named as the author wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -302,74 +305,6 @@ pub struct UrlError {
     pub why: Option<String>,
 }
 
-/// The allow-list: ammonia's defaults (which already exclude script, style,
-/// iframe, object, embed, form and every `on*` attribute), with URL schemes cut
-/// to http, https and mailto. (An ammonia `Builder` cannot be cloned, and the base
-/// differs per item, so each call builds one: a few set inserts beside the parse.)
-fn policy(base: Option<url::Url>) -> ammonia::Builder<'static> {
-    let mut b = ammonia::Builder::default();
-    b.url_schemes(["http", "https", "mailto"].into())
-        .link_rel(Some("noopener noreferrer"))
-        .strip_comments(true)
-        .url_relative(match base {
-            Some(base) => ammonia::UrlRelative::RewriteWithBase(base),
-            None => ammonia::UrlRelative::Deny,
-        });
-    b
-}
-
-/// Sanitizes an HTML fragment under the one policy. Relative URLs are made
-/// absolute against `base` (the item's link); without a base they are removed,
-/// since a reader would resolve them against the feed, not the article.
-pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
-    let html = strip_forbidden(crate::depth::cut_html(
-        truncate_bytes(html, MAX_HTML),
-        crate::depth::MAX_FRAGMENT,
-    ));
-    let clean = policy(base.and_then(|b| url::Url::parse(b).ok()))
-        .clean(&html)
-        .to_string();
-    // A character reference (`&#x1;`) decodes to the character itself, which the
-    // serializer then writes raw: what XML forbids is removed once more.
-    if clean.chars().all(xml_char) {
-        clean
-    } else {
-        strip_forbidden(&clean)
-    }
-}
-
-/// At most `max` bytes of `s`, cut at a character boundary.
-pub fn truncate_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-/// The text of an HTML fragment as a browser would show it, through html5ever
-/// (a `>` inside an attribute or a comment is not text). With `first_paragraph`,
-/// only the first non-empty `<p>`, else the whole fragment.
-pub fn html_text(html: &str, first_paragraph: bool) -> String {
-    let doc =
-        scraper::Html::parse_fragment(crate::depth::cut_html(html, crate::depth::MAX_FRAGMENT));
-    static P: LazyLock<scraper::Selector> =
-        LazyLock::new(|| scraper::Selector::parse("p").expect("a valid selector"));
-    if first_paragraph {
-        for p in doc.select(&P) {
-            let text = p.text().collect::<String>();
-            if !text.trim().is_empty() {
-                return text;
-            }
-        }
-    }
-    let root = doc.root_element();
-    root.text().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,14 +436,5 @@ mod tests {
             check_url("https://News.Example/a b?q=\"x\"").as_deref(),
             Ok("https://news.example/a%20b?q=%22x%22")
         );
-    }
-
-    #[test]
-    fn html_text_reads_like_a_browser() {
-        assert_eq!(
-            html_text(r#"<p title="a > b">A &amp; <b>B</b></p><p>C</p>"#, true),
-            "A & B"
-        );
-        assert_eq!(html_text("<!-- > -->x<p></p>", false), "x");
     }
 }
