@@ -36,8 +36,9 @@ pub fn feed(bytes: &[u8]) {
     let entries = std::mem::take(&mut parsed.entries);
     for entry in entries {
         let id = parse::upstream_id(&entry);
+        let base = entry.base.clone();
         let item = parse::to_item(entry, &parsed, &info, id, now());
-        if let Ok(item) = gate::admit(item, Trust::Lenient, now()) {
+        if let Ok(item) = gate::admit_based(item, Trust::Lenient, now(), base.as_deref()) {
             let html = item.content_html.unwrap_or_default().to_ascii_lowercase();
             assert!(
                 !html.contains("<script") && !html.contains("javascript:"),

@@ -75,8 +75,20 @@ pub fn window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (DateTime::UNIX_EPOCH, now + FUTURE_SLACK)
 }
 
-/// Checks and cleans one item. `now` is the time of the write.
-pub fn admit(mut item: Item, trust: Trust, now: DateTime<Utc>) -> Result<Item, FieldError> {
+/// Checks and cleans one item. `now` is the time of the write. Relative URLs
+/// in its HTML resolve against its link.
+pub fn admit(item: Item, trust: Trust, now: DateTime<Utc>) -> Result<Item, FieldError> {
+    admit_based(item, trust, now, None)
+}
+
+/// [`admit`], with relative URLs in the item's HTML resolved against `base`
+/// (where the document it came in says its body is) rather than its link.
+pub fn admit_based(
+    mut item: Item,
+    trust: Trust,
+    now: DateTime<Utc>,
+    base: Option<&str>,
+) -> Result<Item, FieldError> {
     item.title = clean_text(&item.title, MAX_TITLE);
     if item.title.is_empty() {
         return Err(FieldError::new("title", "must not be empty"));
@@ -112,9 +124,10 @@ pub fn admit(mut item: Item, trust: Trust, now: DateTime<Utc>) -> Result<Item, F
             .filter(|id| !id.is_empty());
         origin.feed_url = strip_forbidden(&origin.feed_url);
     }
+    let base = base.or(item.link.as_deref());
     item.content_html = item
         .content_html
-        .map(|html| sanitize_html(&html, item.link.as_deref()))
+        .map(|html| sanitize_html(&html, base))
         .filter(|h| !h.trim().is_empty());
     Ok(item)
 }

@@ -253,6 +253,7 @@ impl Selection {
             // The gate is most of an entry's cost: the budget is checked
             // between entries.
             clock.check()?;
+            let base = entry.base.clone();
             let mut item = parse::to_item(entry, &parsed, &info, id, now);
             if let Some(scrape) = &source.scrape {
                 scraped(&mut item, scrape);
@@ -262,7 +263,7 @@ impl Selection {
             if !wanted(source, &item) {
                 continue;
             }
-            match gate::admit(item, Trust::Lenient, now) {
+            match gate::admit_based(item, Trust::Lenient, now, base.as_deref()) {
                 Ok(mut item) => {
                     crate::merge::keep_story_keys(&mut item);
                     // Every entry needs a link readers agree on (without one,

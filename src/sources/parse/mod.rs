@@ -15,6 +15,7 @@
 //!   the gate. An entry is hashed as read ([`Entry::digest`]) so that a poll can
 //!   skip entries it has stored already: sanitizing is most of an entry's cost.
 
+mod base;
 pub mod decode;
 mod formats;
 
@@ -81,6 +82,10 @@ pub struct Entry {
     pub authors: Vec<Person>,
     pub tags: Vec<String>,
     pub image: Option<String>,
+    /// Where the relative URLs of its HTML (content, else summary) resolve:
+    /// the `xml:base` in scope for that element, else the document's URL
+    /// ([`base`]). `None` when the reader knows no base for it.
+    pub base: Option<String>,
     /// A hash of all of the above: the same digest on a later poll means the
     /// entry has not changed.
     pub digest: String,
@@ -136,17 +141,17 @@ pub fn parse_at_most(
 /// Picks the reader by the document's root; feed-rs takes what the others
 /// refuse.
 fn read(text: &str, url: &Url, max: usize) -> Result<Doc, ParseError> {
+    let scopes = base::scopes(text, url);
+    let scopes = scopes.as_ref();
     let fast = match root(text) {
         Root::Json => formats::json(text, url),
-        // Only feed-rs resolves xml:base.
-        _ if text.contains("xml:base") => None,
-        Root::Rss => formats::rss(text, url, max),
-        Root::AtomFeed => formats::atom(text, url),
+        Root::Rss => formats::rss(text, url, max, scopes),
+        Root::AtomFeed => formats::atom(text, url, scopes),
         Root::Other => None,
     };
     match fast {
         Some(doc) => Ok(doc),
-        None => formats::feed_rs(text, url),
+        None => formats::feed_rs(text, url, scopes),
     }
 }
 
@@ -232,6 +237,8 @@ pub(crate) fn digest(e: &Entry) -> String {
             .map(|f| f.map_or(none, |s| s.as_str()).as_bytes())
     }));
     fields.extend(e.tags.iter().map(|t| t.as_bytes()));
+    // The base resolves the body's URLs: another base is another entry.
+    fields.extend(e.base.as_deref().map(str::as_bytes));
     crate::hash::fingerprint_fields(fields)
 }
 
@@ -379,7 +386,7 @@ mod tests {
     /// RSS and RDF as the rss crate read them, field by field, digest
     /// included: a store holds those ids and digests.
     fn same_as_the_crate(doc: &str, base: &Url) {
-        let fast = formats::rss(doc, base, usize::MAX);
+        let fast = formats::rss(doc, base, usize::MAX, None);
         let old = formats::rss_crate(doc, base);
         let (fast, old) = match (fast, old) {
             (Some(f), Some(o)) => (f, o),
@@ -489,8 +496,8 @@ mod tests {
         let rdf = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
 <channel rdf:about="https://a.example/"><title>T</title><link>https://a.example/</link><description>d</description><items><rdf:Seq><rdf:li rdf:resource="https://a.example/one"/></rdf:Seq></items></channel>
 <item rdf:about="https://a.example/one"><title>One &amp; two</title><link>https://a.example/one</link><dc:date>2026-11-28T09:30+01:00</dc:date><dc:creator>N</dc:creator></item></rdf:RDF>"#;
-        let fast = formats::rss(rdf, &base, usize::MAX).unwrap();
-        let slow = formats::feed_rs(rdf, &base).unwrap();
+        let fast = formats::rss(rdf, &base, usize::MAX, None).unwrap();
+        let slow = formats::feed_rs(rdf, &base, None).unwrap();
         let (f, s) = (&fast.entries[0], &slow.entries[0]);
         assert_eq!(
             f.published.unwrap().to_rfc3339(),
@@ -503,10 +510,10 @@ mod tests {
         assert_eq!(upstream_id(f), upstream_id(s), "the same ids as before");
         assert!(matches!(root(rdf), Root::Rss));
         for doc in [rss, atom] {
-            let fast = formats::rss(doc, &base, usize::MAX)
-                .or_else(|| formats::atom(doc, &base))
+            let fast = formats::rss(doc, &base, usize::MAX, None)
+                .or_else(|| formats::atom(doc, &base, None))
                 .unwrap();
-            let slow = formats::feed_rs(doc, &base).unwrap();
+            let slow = formats::feed_rs(doc, &base, None).unwrap();
             let (mut f, mut s) = (fast.entries[0].clone(), slow.entries[0].clone());
             assert_eq!(f.link.as_deref(), Some("https://a.example/one"));
             assert_eq!(
@@ -527,9 +534,9 @@ mod tests {
         // A numeric id (JSON Feed 1.0 in the wild) is read as its digits;
         // feed-rs refuses the whole document for it.
         assert_eq!(fast.entries[0].id.as_deref(), Some("7"));
-        assert!(formats::feed_rs(json, &base).is_err());
+        assert!(formats::feed_rs(json, &base, None).is_err());
         let json = json.replace("\"id\":7", "\"id\":\"7\"");
-        let slow = formats::feed_rs(&json, &base).unwrap();
+        let slow = formats::feed_rs(&json, &base, None).unwrap();
         assert_eq!(fast.entries[0].published, slow.entries[0].published);
         // feed-rs leaves a JSON item's relative url as it is.
         assert_eq!(

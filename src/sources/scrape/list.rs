@@ -253,6 +253,7 @@ fn date_rows(rows: Vec<Row>, tz: Tz, now: DateTime<Utc>) -> Vec<Entry> {
                 authors: Vec::new(),
                 tags: Vec::new(),
                 image: None,
+                base: None,
                 digest: String::new(),
             };
             entry.digest = parse::digest(&entry);

@@ -3,6 +3,7 @@
 
 use super::{advertise, person};
 use crate::sources::dates;
+use crate::sources::parse::base::Scopes;
 use crate::sources::parse::{Advertised, Doc, Entry, ParseError, Text};
 use url::Url;
 
@@ -31,7 +32,11 @@ fn rs_link(links: &[feed_rs::model::Link]) -> Option<String> {
         .map(|l| l.href.clone())
 }
 
-pub(in crate::sources::parse) fn feed_rs(xml: &str, base: &Url) -> Result<Doc, ParseError> {
+pub(in crate::sources::parse) fn feed_rs(
+    xml: &str,
+    base: &Url,
+    scopes: Option<&Scopes>,
+) -> Result<Doc, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         .sanitize_content(false)
@@ -53,7 +58,14 @@ pub(in crate::sources::parse) fn feed_rs(xml: &str, base: &Url) -> Result<Doc, P
     let entries = feed
         .entries
         .into_iter()
-        .map(|e| {
+        .enumerate()
+        .map(|(i, e)| {
+            // feed-rs resolves links itself; the body's base is the scope of
+            // its element (`xml:base`), else the document's URL.
+            let scope = scopes.and_then(|s| s.entries.get(i));
+            let html_base = scope.map_or(base, |s| {
+                s.first(&["content", "encoded", "summary", "description"])
+            });
             let image = e
                 .media
                 .iter()
@@ -96,6 +108,7 @@ pub(in crate::sources::parse) fn feed_rs(xml: &str, base: &Url) -> Result<Doc, P
                     .map(|c| c.label.unwrap_or(c.term))
                     .collect(),
                 image,
+                base: Some(html_base.to_string()),
                 digest: String::new(),
             }
         })

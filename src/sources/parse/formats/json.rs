@@ -104,6 +104,7 @@ pub(in crate::sources::parse) fn json(body: &str, base: &Url) -> Option<Doc> {
                     .collect(),
                 tags: i.tags,
                 image: i.image.and_then(|u| resolve(base, &u)),
+                base: Some(base.to_string()),
                 digest: String::new(),
             }
         })

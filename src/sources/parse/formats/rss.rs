@@ -4,6 +4,7 @@
 use super::{advertise, html, person, resolve, text};
 use crate::model::Person;
 use crate::sources::dates;
+use crate::sources::parse::base::{EntryScope, Scopes};
 use crate::sources::parse::{Advertised, Doc, Entry};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -99,7 +100,12 @@ fn attribute(e: &BytesStart<'_>, key: &[u8]) -> Option<String> {
 /// as [`element_text`] gives it, a `channel` required), so ids, dates and
 /// digests are those the crate gave (`reads_rss_as_the_rss_crate_did`). The
 /// crate builds its whole model of a channel first: it cost twice this.
-pub(in crate::sources::parse) fn rss(xml: &str, base: &Url, max: usize) -> Option<Doc> {
+pub(in crate::sources::parse) fn rss(
+    xml: &str,
+    base: &Url,
+    max: usize,
+    scopes: Option<&Scopes>,
+) -> Option<Doc> {
     let mut r = Reader::from_str(xml);
     r.config_mut().expand_empty_elements = true;
     let dc = loop {
@@ -113,6 +119,8 @@ pub(in crate::sources::parse) fn rss(xml: &str, base: &Url, max: usize) -> Optio
     };
     let mut channel = None;
     let mut outside = Vec::new();
+    // Items in document order, to find each one's `xml:base` scope.
+    let mut items = Items { scopes, seen: 0 };
     loop {
         match r.read_event().ok()? {
             Event::Start(e) => match e.name().as_ref() {
@@ -123,6 +131,7 @@ pub(in crate::sources::parse) fn rss(xml: &str, base: &Url, max: usize) -> Optio
                         &dc,
                         base,
                         max - outside.len().min(max),
+                        &mut items,
                     )?)
                 }
                 // Past `max` entries, items are skipped unread.
@@ -130,9 +139,13 @@ pub(in crate::sources::parse) fn rss(xml: &str, base: &Url, max: usize) -> Optio
                     if channel.as_ref().map_or(0, |c: &Doc| c.entries.len()) + outside.len()
                         >= max =>
                 {
+                    items.seen += 1;
                     r.read_to_end(e.name()).ok()?;
                 }
-                b"item" => outside.push(rss_item(&mut r, xml, &e, &dc, base)?),
+                b"item" => {
+                    let scope = items.next();
+                    outside.push(rss_item(&mut r, xml, &e, &dc, base, scope)?)
+                }
                 _ => {
                     r.read_to_end(e.name()).ok()?;
                 }
@@ -146,13 +159,28 @@ pub(in crate::sources::parse) fn rss(xml: &str, base: &Url, max: usize) -> Optio
     Some(doc)
 }
 
+/// The `xml:base` scopes of a document's items, taken in document order.
+struct Items<'s> {
+    scopes: Option<&'s Scopes>,
+    seen: usize,
+}
+
+impl<'s> Items<'s> {
+    fn next(&mut self) -> Option<&'s EntryScope> {
+        self.seen += 1;
+        self.scopes?.entries.get(self.seen - 1)
+    }
+}
+
 fn rss_channel(
     r: &mut Reader<&[u8]>,
     xml: &str,
     dc: &[Vec<u8>],
     base: &Url,
     max: usize,
+    items: &mut Items<'_>,
 ) -> Option<Doc> {
+    let feed_base = items.scopes.and_then(|s| s.feed.as_ref()).unwrap_or(base);
     let (mut title, mut link) = (String::new(), String::new());
     let mut entries = Vec::new();
     let mut advertised = Advertised::default();
@@ -163,14 +191,18 @@ fn rss_channel(
                 name if name.ends_with(b":link") => {
                     if let (Some(rel), Some(href)) = (attribute(&e, b"rel"), attribute(&e, b"href"))
                     {
-                        advertise(&mut advertised, &rel, &href, base);
+                        advertise(&mut advertised, &rel, &href, feed_base);
                     }
                     r.read_to_end(e.name()).ok()?;
                 }
                 b"item" if entries.len() >= max => {
+                    items.seen += 1;
                     r.read_to_end(e.name()).ok()?;
                 }
-                b"item" => entries.push(rss_item(r, xml, &e, dc, base)?),
+                b"item" => {
+                    let scope = items.next();
+                    entries.push(rss_item(r, xml, &e, dc, base, scope)?)
+                }
                 b"title" => {
                     if let Some(t) = element_text(r, xml)? {
                         title = t;
@@ -192,7 +224,7 @@ fn rss_channel(
     }
     Some(Doc {
         title: Some(text(title)),
-        link: resolve(base, &link),
+        link: resolve(feed_base, &link),
         id: None,
         entries,
         advertised,
@@ -223,6 +255,7 @@ fn rss_item(
     start: &BytesStart<'_>,
     dc: &[Vec<u8>],
     base: &Url,
+    scope: Option<&EntryScope>,
 ) -> Option<Entry> {
     let dc = dc_prefixes(start, dc);
     let mut item = RssItem::default();
@@ -293,10 +326,18 @@ fn rss_item(
         }
     }
     item.media_image = thumbnail.or(media_content);
-    Some(rss_entry(item, base))
+    Some(rss_entry(item, base, scope))
 }
 
-fn rss_entry(item: RssItem, base: &Url) -> Entry {
+/// An item as an entry, its URLs resolved against the bases in scope for
+/// the elements that carry them (`scope`), else `base`, the document's.
+fn rss_entry(item: RssItem, base: &Url, scope: Option<&EntryScope>) -> Entry {
+    let base_of = |locals: &[&str]| scope.map_or(base, |s| s.first(locals));
+    let html_base = if item.content.is_some() {
+        base_of(&["encoded"])
+    } else {
+        base_of(&["description"])
+    };
     let mut authors: Vec<Person> = item
         .creators
         .iter()
@@ -318,7 +359,10 @@ fn rss_entry(item: RssItem, base: &Url) -> Entry {
     Entry {
         id: item.guid,
         title: item.title.map(text),
-        link: item.link.as_deref().and_then(|l| resolve(base, l)),
+        link: item
+            .link
+            .as_deref()
+            .and_then(|l| resolve(base_of(&["link"]), l)),
         // RSS's description is HTML by the spec.
         summary: item.description.map(html),
         content: item.content.map(html),
@@ -326,7 +370,8 @@ fn rss_entry(item: RssItem, base: &Url) -> Entry {
         updated: None,
         authors,
         tags: item.categories,
-        image: image.and_then(|i| resolve(base, &i)),
+        image: image.and_then(|i| resolve(base_of(&["enclosure", "thumbnail"]), &i)),
+        base: Some(html_base.to_string()),
         digest: String::new(),
     }
 }
@@ -355,7 +400,7 @@ pub(in crate::sources::parse) fn rss_crate(xml: &str, base: &Url) -> Option<Doc>
                 categories: item.categories.into_iter().map(|c| c.name).collect(),
                 enclosure: item.enclosure.map(|e| (e.url, e.mime_type)),
             };
-            rss_entry(read, base)
+            rss_entry(read, base, None)
         })
         .collect();
     Some(Doc {
