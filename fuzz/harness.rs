@@ -72,10 +72,12 @@ pub fn page(bytes: &[u8]) {
     };
     if let Ok((parsed, _)) = newswire::sources::scrape::list(bytes, None, &base(), &list, TZ, now())
     {
+        // Every row read has its headline. (Its date may be anything: a
+        // ticker's times reach back a day each time they wrap, and a full
+        // date is what the page says.)
+        assert!(!parsed.entries.is_empty());
         for e in &parsed.entries {
-            if let Some(d) = e.published {
-                assert!((d - now()).num_hours().abs() <= 48, "{d}");
-            }
+            assert!(e.title.as_ref().is_some_and(|t| !t.value.is_empty()));
         }
     }
     let article = ArticleSelectors {
