@@ -39,10 +39,12 @@ macro_rules! websub_sql {
             now: DateTime<Utc>,
         ) -> Result<$crate::store::websub::SubscriptionCounts> {
             let (total, of_client, of_host, exists): (i64, i64, i64, i64) = sqlx::query_as(
+                // count() is a BIGINT on PostgreSQL as on SQLite (max() of
+                // an integer would be an INT4 there).
                 "SELECT count(*),
-                   coalesce(sum(CASE WHEN client = $2 THEN 1 ELSE 0 END), 0),
-                   coalesce(sum(CASE WHEN callback_host = $3 THEN 1 ELSE 0 END), 0),
-                   coalesce(max(CASE WHEN topic = $4 AND callback = $5 THEN 1 ELSE 0 END), 0)
+                   count(CASE WHEN client = $2 THEN 1 END),
+                   count(CASE WHEN callback_host = $3 THEN 1 END),
+                   count(CASE WHEN topic = $4 AND callback = $5 THEN 1 END)
                  FROM websub_subscriptions WHERE lease_until > $1",
             )
             .bind(millis(now))
