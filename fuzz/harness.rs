@@ -39,11 +39,8 @@ pub fn feed(bytes: &[u8]) {
         let base = entry.base.clone();
         let item = parse::to_item(entry, &parsed, &info, id, now());
         if let Ok(item) = gate::admit_based(item, Trust::Lenient, now(), base.as_deref()) {
-            let html = item.content_html.unwrap_or_default().to_ascii_lowercase();
-            assert!(
-                !html.contains("<script") && !html.contains("javascript:"),
-                "{html}"
-            );
+            let html = item.content_html.unwrap_or_default();
+            assert_eq!(active(&html), None, "{html}");
             assert!(item.title.chars().count() <= gate::MAX_TITLE);
         }
     }
@@ -90,12 +87,39 @@ pub fn page(bytes: &[u8]) {
         ..Default::default()
     };
     if let Ok((a, _)) = newswire::sources::scrape::article(bytes, None, &base(), &article, TZ) {
-        let body = a.body.unwrap_or_default().to_ascii_lowercase();
-        assert!(
-            !body.contains("<script") && !body.contains("javascript:"),
-            "{body}"
-        );
+        let body = a.body.unwrap_or_default();
+        assert_eq!(active(&body), None, "{body}");
     }
+}
+
+/// What would run in a browser, as a browser parses the HTML (text that
+/// only reads like markup, `&lt;a href="javascript:x"&gt;`, is text): a
+/// script, style or embedding element, an event handler, or a URL with a
+/// scheme that runs.
+fn active(html: &str) -> Option<String> {
+    let doc = scraper::Html::parse_fragment(html);
+    for node in doc.tree.nodes() {
+        let scraper::Node::Element(e) = node.value() else {
+            continue;
+        };
+        if matches!(
+            e.name(),
+            "script" | "style" | "iframe" | "object" | "embed" | "frame"
+        ) {
+            return Some(format!("<{}>", e.name()));
+        }
+        for (name, value) in e.attrs() {
+            let value = value.trim_start().to_ascii_lowercase();
+            if name.starts_with("on")
+                || ["javascript:", "vbscript:", "data:"].iter().any(|scheme| {
+                    value.starts_with(scheme) || value.contains(&format!(" {scheme}"))
+                })
+            {
+                return Some(format!("{name}={value}"));
+            }
+        }
+    }
+    None
 }
 
 /// An OPML subscription list: every outline read has an xmlUrl.
