@@ -8,7 +8,10 @@
 //!   (the body's hash, compared), and of a body whose only change is outside the
 //!   entries (parsed and every entry's digest compared, nothing sanitized),
 //!   against a first parse with the gate;
-//! - **merge**: 1,000 feeds × 50 items into a 500-item timeline.
+//! - **merge**: 1,000 feeds × 50 items with summaries into a 500-item
+//!   timeline, one story in twenty carried by two feeds (the second's
+//!   headline shorter), found and credited once; words drawn from a skewed
+//!   vocabulary of 5,000 (see `story`).
 //!
 //! `cargo bench --bench parse` (NEWSWIRE_BENCH_FEEDS=200 by default).
 
@@ -88,38 +91,123 @@ fn take(body: &[u8], url: &url::Url, gate: bool) -> usize {
     n
 }
 
+/// Syllables of the merge corpus's made-up words.
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "ri", "ten", "mar", "so", "vi", "den", "tra", "pel", "no", "gu", "sha", "bel",
+    "cor", "da",
+];
+
+/// Word `k` of the corpus's vocabulary: two syllables or more.
+fn made_up(mut k: usize) -> String {
+    let mut w = String::new();
+    loop {
+        w.push_str(SYLLABLES[k % SYLLABLES.len()]);
+        k /= SYLLABLES.len();
+        if k == 0 && w.len() >= 4 {
+            return w;
+        }
+    }
+}
+
+/// A xorshift generator: the corpus is the same on every run.
+struct Draw(u64);
+
+impl Draw {
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// One of `n`, the first far more often than the last (as a news
+    /// vocabulary: a few words in many headlines, most in few).
+    fn skewed(&mut self, n: usize) -> usize {
+        (n as f64 * self.unit().powi(3)) as usize
+    }
+
+    fn word(&mut self, n: usize) -> String {
+        made_up(self.skewed(n))
+    }
+
+    fn name(&mut self, n: usize) -> String {
+        let w = self.word(n);
+        let mut c = w.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// One story's headline and summary, drawn from its seed: words from a
+/// vocabulary of 5,000 and names from one of 500, and a number.
+fn story(seed: u64) -> (String, String) {
+    let mut d = Draw(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let (who, place) = (d.name(500), d.name(500));
+    let w: Vec<String> = (0..4).map(|_| d.word(5000)).collect();
+    let n = 2 + (5000.0 * d.unit()) as usize;
+    let title = format!(
+        "{who} {} {} {} of {n} in {place} {}",
+        w[0], w[1], w[2], w[3]
+    );
+    let lead: Vec<String> = (0..28).map(|_| d.word(5000)).collect();
+    let summary = format!(
+        "Officials in {place} said {who} {} {n} {}.",
+        lead[..14].join(" "),
+        lead[14..].join(" ")
+    );
+    (title, summary)
+}
+
+/// `feeds` feeds of `per` items each, newest first, as the poller stores
+/// them (prints worked out). One story in twenty is carried by two feeds,
+/// the second's headline shorter, so the merge finds copies as well as
+/// tells stories apart.
 fn merge_lists(feeds: usize, per: usize) -> Vec<Vec<Item>> {
     (0..feeds)
         .map(|f| {
             (0..per)
                 .map(|j| {
-                    let t = Utc.with_ymd_and_hms(2026, 11, 28, 23, 0, 0).unwrap()
-                        - chrono::Duration::minutes((j * 37 + f % 37) as i64);
-                    let origin = Origin {
-                        source: format!("s{f}"),
-                        upstream_id: format!("{f}-{j}"),
-                        feed_title: None,
-                        feed_url: format!("https://s{f}.example/feed"),
-                        feed_id: None,
-                        dated: true,
-                        feed_link: None,
-                        categories: vec![],
-                        digest: String::new(),
-                        story_link: None,
-                        story_title: None,
-                        first_seen: None,
-                        page: false,
-                        also: vec![],
+                    let copy = f % 10 == 1 && j % 2 == 0;
+                    // A copy is published a minute after its original.
+                    let at = |f: usize| {
+                        Utc.with_ymd_and_hms(2026, 11, 28, 23, 0, 0).unwrap()
+                            - chrono::Duration::minutes((j * 37 + f % 37) as i64)
                     };
+                    let t = if copy {
+                        at(f - 1) + chrono::Duration::minutes(1)
+                    } else {
+                        at(f)
+                    };
+                    let seed = if copy { (f - 1) * per + j } else { f * per + j } as u64;
+                    let (mut title, summary) = story(seed);
+                    if copy {
+                        // Another outlet's shorter headline: its second
+                        // and last words dropped.
+                        let words: Vec<&str> = title.split(' ').collect();
+                        let last = words.len() - 1;
+                        title = words
+                            .iter()
+                            .enumerate()
+                            .filter(|&(i, _)| i != 1 && i != last)
+                            .map(|(_, w)| *w)
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                    }
+                    let origin = Origin::new(
+                        &format!("s{f}"),
+                        &format!("{f}-{j}"),
+                        &format!("https://s{f}.example/feed"),
+                    );
                     let mut item = Item {
                         id: format!("tag:x:{f}-{j}"),
                         key: format!("s{f}/{j}"),
                         kind: ItemKind::Article,
                         source: Source::Feed(format!("s{f}")),
                         category: None,
-                        title: format!("Story {j} of feed {f} about something"),
+                        title,
                         link: Some(format!("https://s{f}.example/{j}")),
-                        summary: None,
+                        summary: Some(summary),
                         content_html: None,
                         published: t,
                         updated: t,
@@ -127,9 +215,10 @@ fn merge_lists(feeds: usize, per: usize) -> Vec<Vec<Item>> {
                         tags: vec![],
                         image: None,
                         origin: Some(origin),
+                        story: None,
                     };
                     // As the poller stores them.
-                    newswire::merge::keep_story_keys(&mut item);
+                    item.story = Some(Box::new(item.story_print()));
                     item
                 })
                 .collect()
@@ -299,11 +388,28 @@ fn main() {
     }
 
     let lists = merge_lists(1000, 50);
+    let merged = newswire::merge::merge(&lists, 500);
+    let credited = merged
+        .iter()
+        .filter(|i| i.origin.as_ref().is_some_and(|o| !o.also.is_empty()))
+        .count();
+    // Copies shown beside their original: missed.
+    let ids: std::collections::HashSet<&str> = merged.iter().map(|i| i.id.as_str()).collect();
+    let missed = merged
+        .iter()
+        .filter_map(|i| {
+            let (f, j) = i.id.strip_prefix("tag:x:")?.split_once('-')?;
+            let (f, j): (usize, usize) = (f.parse().ok()?, j.parse().ok()?);
+            let original = format!("tag:x:{}-{j}", f.checked_sub(1)?);
+            (f % 10 == 1 && j % 2 == 0 && ids.contains(original.as_str())).then_some(())
+        })
+        .count();
     let merge = best(20, || {
         black_box(newswire::merge::merge(&lists, 500));
     });
     println!(
-        "merge 1,000 feeds x 50 items into 500:         {:>8.3} ms",
-        merge.as_secs_f64() * 1e3
+        "merge 1,000 feeds x 50 items into 500:         {:>8.3} ms ({credited} of {} stories carried twice found)",
+        merge.as_secs_f64() * 1e3,
+        credited + missed
     );
 }

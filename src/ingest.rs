@@ -170,8 +170,10 @@ pub async fn put_article(
                 item.key
             )));
         }
+        // (An article stored before story prints were kept is the same.)
         let same = Item {
             updated: old.updated,
+            story: old.story.clone(),
             ..item.clone()
         } == *old;
         if mode == Mode::Create && !same {

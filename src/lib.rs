@@ -29,4 +29,6 @@ pub mod render;
 pub mod site;
 pub mod sources;
 pub mod store;
+pub mod story;
+pub mod text;
 pub mod websub;

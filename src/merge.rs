@@ -4,27 +4,41 @@
 //! "Once" means once per story, not only once per id. Items from different
 //! origins (two sources, or a source and the site's own content) are the same
 //! story when their canonical links match (tracking parameters such as
-//! `utm_*` removed, no fragment, no `www.`, either scheme), or, failing that,
-//! when their normalized titles match within [`TITLE_WINDOW`]. The original
-//! stays (the site's own copy, else the one seen first, which readers already
-//! have) and credits every source that carried it.
+//! `utm_*` removed, no fragment, no `www.`, either scheme), or, published
+//! within [`STORY_WINDOW`] of each other, when their titles are the same words
+//! or when [`crate::story`] finds that they tell one story in other words. The
+//! original stays (the site's own copy, else the one seen first, which readers
+//! already have) and credits every source that carried it. The site's own
+//! items are never merged with each other: a ticker line and the article on
+//! its story are both the newsroom's.
 
 use crate::model::{Item, Tombstone};
+use crate::story::{Print, Verdict};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
-/// How far apart two items with the same title may be and still be one story.
-pub const TITLE_WINDOW: chrono::Duration = chrono::Duration::hours(48);
+/// How far apart two copies of one story may be published.
+pub const STORY_WINDOW: chrono::Duration = chrono::Duration::hours(48);
+
+/// A title word that this many stories of the timeline share says nothing of
+/// which story an item tells ("says", "new", a source's own name): it finds
+/// no candidates. (The merge's work per item stays bounded however alike a
+/// timeline's titles are.)
+const COMMON: usize = 8;
+
+/// Candidates compared in full per item, most words shared first.
+const CANDIDATES: usize = 4;
+
+/// Buckets of the filter of kept title words: a timeline of 500 stories
+/// keeps some 4,000 words, about half of them rare.
+const KNOWN: usize = 1 << 15;
 
 /// Copies of a story stored this close together came in one round of polls,
 /// before any reader could see one without the other: the earliest published
 /// is the original.
 const SEEN_TOGETHER: chrono::Duration = chrono::Duration::seconds(60);
-
-/// Shorter normalized titles ("Live", "Update") say too little to merge on.
-const MIN_TITLE: usize = 12;
 
 /// Merges lists that are each newest first (by published, then id, both
 /// descending) into one of at most `limit` items, each story once (see the
@@ -39,10 +53,7 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
         .collect();
     let mut next = vec![1usize; lists.len()];
     let mut seen = HashSet::with_capacity(limit);
-    let mut stories = Stories {
-        links: HashMap::with_capacity(limit),
-        titles: HashMap::with_capacity(limit),
-    };
+    let mut stories = Stories::with_capacity(limit);
     // Kept stories by reference: an item is cloned once, at the end, and only
     // if it is kept.
     let mut out: Vec<Story<'_>> = Vec::with_capacity(limit);
@@ -58,11 +69,11 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
         if !seen.insert(id) {
             continue;
         }
-        let keys = Keys::of(item);
-        match stories.find(item, &keys, &out) {
+        let print = print_of(item);
+        match stories.find(item, &print, &out) {
             Some(kept) => out[kept].absorb(item),
             None => {
-                stories.add(keys, out.len());
+                stories.add(print, out.len());
                 out.push(Story {
                     item,
                     copies: Vec::new(),
@@ -70,10 +81,9 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
             }
         }
     }
-    let mut out: Vec<Item> = out.into_iter().map(Story::into_item).collect();
     // A story whose original replaced a later copy moved back in time.
-    out.sort_by(|a, b| (b.published, &b.id).cmp(&(a.published, &a.id)));
-    out
+    out.sort_by(|a, b| (b.item.published, &b.item.id).cmp(&(a.item.published, &a.item.id)));
+    out.into_iter().map(Story::into_item).collect()
 }
 
 /// A story kept so far: the copy that stands for it, and the copies it
@@ -126,7 +136,7 @@ impl<'a> Story<'a> {
     }
 
     fn into_item(self) -> Item {
-        let mut item = self.item.clone();
+        let mut item = self.item.shown();
         for copy in self.copies {
             credit(&mut item, copy);
         }
@@ -143,79 +153,203 @@ fn credits(kept: &Item, dup: &Item) -> bool {
     }
 }
 
-/// The stories kept so far, by canonical link and by normalized title.
-struct Stories<'a> {
-    links: HashMap<Cow<'a, str>, usize>,
-    titles: HashMap<Cow<'a, str>, Vec<usize>>,
+/// An item's print: as the gate stored it, else (stored before prints were
+/// kept, or by an older recipe) worked out now.
+fn print_of(item: &Item) -> Cow<'_, Print> {
+    match &item.story {
+        Some(p) if p.current() => Cow::Borrowed(&**p),
+        _ => Cow::Owned(item.story_print()),
+    }
 }
 
-/// An item's story keys: as stored with it (external items), else worked out.
-struct Keys<'a> {
-    link: Option<Cow<'a, str>>,
-    title: Option<Cow<'a, str>>,
-}
+/// Keys that are hashes already, spread over all 64 bits by one multiply
+/// (the table takes a key's top bits as its tag: a 32-bit hash alone would
+/// give every key the same).
+#[derive(Default, Clone, Copy)]
+struct Prehashed(u64);
 
-impl<'a> Keys<'a> {
-    fn of(item: &'a Item) -> Keys<'a> {
-        let origin = item.origin.as_ref();
-        Keys {
-            link: match origin.and_then(|o| o.story_link.as_deref()) {
-                Some(link) => Some(Cow::Borrowed(link)),
-                None => item
-                    .link
-                    .as_deref()
-                    .and_then(canonical_link)
-                    .map(Cow::Owned),
-            },
-            title: match origin.and_then(|o| o.story_title.as_deref()) {
-                Some(title) => Some(Cow::Borrowed(title)),
-                None => normal_title(&item.title).map(Cow::Owned),
-            },
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
-/// Works out an external item's story keys once, to be stored with it.
-pub fn keep_story_keys(item: &mut Item) {
-    let link = item.link.as_deref().and_then(canonical_link);
-    let title = normal_title(&item.title);
-    if let Some(origin) = item.origin.as_mut() {
-        origin.story_link = link;
-        origin.story_title = title;
+type ByHash<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Prehashed>>;
+
+/// The stories whose titles use one word, up to [`COMMON`] and one more
+/// (which says the word is common), kept inline: most words of a timeline
+/// are in one or two titles, and a list each would be an allocation each.
+#[derive(Clone, Copy, Default)]
+struct Postings {
+    len: u8,
+    at: [u32; COMMON + 1],
+}
+
+impl Postings {
+    fn push(&mut self, story: u32) {
+        let len = usize::from(self.len);
+        if len <= COMMON && (len == 0 || self.at[len - 1] != story) {
+            self.at[len] = story;
+            self.len += 1;
+        }
     }
+
+    /// The stories, unless the word is common.
+    fn stories(&self) -> Option<&[u32]> {
+        let len = usize::from(self.len);
+        (len <= COMMON).then(|| &self.at[..len])
+    }
+}
+
+/// The stories kept so far, by canonical link, by title words, and by each
+/// title word (to find candidates told in other words), with their prints.
+struct Stories<'a> {
+    links: ByHash<u64, usize>,
+    /// The first story of each title as words.
+    titles: ByHash<u64, usize>,
+    /// Each title word's postings, by index into `postings`: the table the
+    /// item's every word is looked up in stays small enough for the cache.
+    words: ByHash<u32, u32>,
+    postings: Vec<Postings>,
+    /// Per bucket of title words (by their hash's low bits), how many of
+    /// those kept are not [`COMMON`]: most of an item's words are in no kept
+    /// title, or in too many, and a zero says so in one load.
+    rare: Vec<u8>,
+    prints: Vec<Cow<'a, Print>>,
+    /// Words each story shares with the item being placed (zero again
+    /// once it is placed), and the stories that share any.
+    counts: Vec<u8>,
+    touched: Vec<u32>,
+    /// Stories with two words or more in common, and how many.
+    candidates: Vec<(u8, u32)>,
 }
 
 impl<'a> Stories<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Stories {
+            links: ByHash::with_capacity_and_hasher(n, Default::default()),
+            titles: ByHash::with_capacity_and_hasher(n, Default::default()),
+            words: ByHash::with_capacity_and_hasher(4 * n, Default::default()),
+            postings: Vec::with_capacity(4 * n),
+            rare: vec![0; KNOWN],
+            prints: Vec::with_capacity(n),
+            counts: Vec::with_capacity(n),
+            touched: Vec::new(),
+            candidates: Vec::new(),
+        }
+    }
+
     /// The kept story `item` is a copy of. A source repeating itself (two items
     /// of one feed with one title) is not one story; a copy must come from an
     /// origin other than one of the story's.
-    fn find(&self, item: &Item, keys: &Keys<'a>, out: &[Story<'_>]) -> Option<usize> {
+    fn find(&mut self, item: &Item, print: &Print, out: &[Story<'_>]) -> Option<usize> {
         let other_origin = |i: usize| out[i].origins().any(|o| o != origin_name(item));
-        if let Some(link) = &keys.link
-            && let Some(&i) = self.links.get(link)
+        let near = |i: usize| near(out[i].item.published, item.published);
+        if let Some(link) = print.link
+            && let Some(&i) = self.links.get(&link)
             && other_origin(i)
         {
             return Some(i);
         }
-        self.titles
-            .get(keys.title.as_ref()?)?
+        if let Some(words) = print.words
+            && let Some(&first) = self.titles.get(&words)
+        {
+            // The first story of that title, else (rarely: a title several
+            // sources repeat) any other that may take it.
+            let same = |i: usize| other_origin(i) && near(i);
+            if same(first) {
+                return Some(first);
+            }
+            if let Some(i) = (first + 1..self.prints.len())
+                .find(|&i| self.prints[i].words == Some(words) && same(i))
+            {
+                return Some(i);
+            }
+        }
+        // Stories whose title words this item uses (in its title or lead):
+        // those sharing two or more, most first, are compared in full.
+        let (counts, touched) = (&mut self.counts, &mut self.touched);
+        counts.resize(out.len(), 0);
+        touched.clear();
+        for h in print.terms() {
+            if self.rare[h as usize % KNOWN] == 0 {
+                continue;
+            }
+            let Some(stories) = self
+                .words
+                .get(&h)
+                .and_then(|&p| self.postings[p as usize].stories())
+            else {
+                continue;
+            };
+            for &i in stories {
+                let n = &mut counts[i as usize];
+                if *n == 0 {
+                    touched.push(i);
+                }
+                *n = n.saturating_add(1);
+            }
+        }
+        let candidates = &mut self.candidates;
+        candidates.clear();
+        candidates.extend(
+            touched
+                .iter()
+                .map(|&i| (std::mem::take(&mut counts[i as usize]), i))
+                .filter(|&(n, i)| n >= 2 && other_origin(i as usize) && near(i as usize)),
+        );
+        candidates.sort_unstable_by_key(|&(n, i)| (Reverse(n), i));
+        candidates
             .iter()
-            .copied()
-            .find(|&i| other_origin(i) && near(out[i].item.published, item.published))
+            .take(CANDIDATES)
+            .map(|&(_, i)| i as usize)
+            .find(|&i| crate::story::compare(&self.prints[i], print) == Verdict::Same)
     }
 
-    fn add(&mut self, keys: Keys<'a>, at: usize) {
-        if let Some(link) = keys.link {
+    fn add(&mut self, print: Cow<'a, Print>, at: usize) {
+        if let Some(link) = print.link {
             self.links.entry(link).or_insert(at);
         }
-        if let Some(title) = keys.title {
-            self.titles.entry(title).or_default().push(at);
+        if let Some(words) = print.words {
+            self.titles.entry(words).or_insert(at);
         }
+        let story = u32::try_from(at).unwrap_or(u32::MAX);
+        for h in print.title_keys() {
+            let bucket = &mut self.rare[h as usize % KNOWN];
+            let next = self.postings.len() as u32;
+            let p = *self.words.entry(h).or_insert(next);
+            if p == next {
+                self.postings.push(Postings::default());
+                *bucket = bucket.saturating_add(1);
+            }
+            let postings = &mut self.postings[p as usize];
+            let was_rare = postings.stories().is_some();
+            postings.push(story);
+            if was_rare && postings.stories().is_none() {
+                // (A bucket that ever reached 255 stays counted: a lookup
+                // more, never a word missed.)
+                if *bucket < u8::MAX {
+                    *bucket -= 1;
+                }
+            }
+        }
+        self.prints.push(print);
     }
 }
 
 fn near(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
-    (a - b).abs() <= TITLE_WINDOW
+    (a - b).abs() <= STORY_WINDOW
 }
 
 /// The source an item came from; `""` for the site's own content.
@@ -234,89 +368,6 @@ fn credit(kept: &mut Item, dup: &Item) {
             origin.also.push(c);
         }
     }
-}
-
-/// Query parameters that track a click and say nothing about the page.
-fn tracking(name: &str) -> bool {
-    name.starts_with("utm_")
-        || matches!(
-            name,
-            "fbclid"
-                | "gclid"
-                | "dclid"
-                | "msclkid"
-                | "mc_cid"
-                | "mc_eid"
-                | "igshid"
-                | "cmpid"
-                | "ocid"
-                | "xtor"
-                | "at_medium"
-                | "at_campaign"
-        )
-}
-
-/// A link without its tracking parameters (and fragment): the link a
-/// scraped item is known by, whatever campaign the page tagged it with.
-pub fn untracked(mut url: url::Url) -> url::Url {
-    url.set_fragment(None);
-    if url.query().is_some() {
-        let query: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| !tracking(&k.to_ascii_lowercase()))
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if query.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(query);
-        }
-    }
-    url
-}
-
-/// A link as the page it names: host without `www.`, path without a trailing
-/// slash, query without tracking parameters, no scheme, no fragment.
-pub fn canonical_link(link: &str) -> Option<String> {
-    let url = url::Url::parse(link).ok()?;
-    let host = url.host_str()?;
-    let host = host.strip_prefix("www.").unwrap_or(host);
-    let mut out = String::with_capacity(link.len());
-    out.push_str(host);
-    if let Some(port) = url.port() {
-        out.push(':');
-        out.push_str(&port.to_string());
-    }
-    out.push_str(url.path().trim_end_matches('/'));
-    let query: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| !tracking(&k.to_ascii_lowercase()))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if !query.is_empty() {
-        out.push('?');
-        out.push_str(
-            &url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(query)
-                .finish(),
-        );
-    }
-    Some(out)
-}
-
-/// A title as words: lowercase letters and digits, one space between.
-fn normal_title(title: &str) -> Option<String> {
-    let mut out = String::with_capacity(title.len());
-    for word in title
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.extend(word.chars().flat_map(char::to_lowercase));
-    }
-    (out.chars().count() >= MIN_TITLE).then_some(out)
 }
 
 /// Tombstones of several feeds, newest first, each withdrawn item once.
@@ -353,6 +404,7 @@ mod tests {
             tags: vec![],
             image: None,
             origin: None,
+            story: None,
         }
     }
 
@@ -375,20 +427,8 @@ mod tests {
         it.link = Some(link.into());
         it.title = title.into();
         it.origin = Some(crate::model::Origin {
-            source: source.into(),
-            upstream_id: id.into(),
             feed_title: Some(format!("{source} wire")),
-            feed_url: format!("https://{source}.example/feed"),
-            feed_id: None,
-            dated: true,
-            feed_link: None,
-            categories: vec![],
-            digest: String::new(),
-            story_link: None,
-            story_title: None,
-            first_seen: None,
-            page: false,
-            also: vec![],
+            ..crate::model::Origin::new(source, id, &format!("https://{source}.example/feed"))
         });
         it
     }
@@ -482,25 +522,67 @@ mod tests {
         assert_eq!(merged.len(), 3);
     }
 
+    fn told(mut item: Item, summary: &str) -> Item {
+        item.summary = Some(summary.into());
+        item
+    }
+
     #[test]
-    fn canonical_links() {
-        assert_eq!(
-            canonical_link("https://www.Example.com/a/?utm_medium=x&b=2&fbclid=1#f").as_deref(),
-            Some("example.com/a?b=2")
+    fn one_story_in_other_words_is_one_item_crediting_both_outlets() {
+        let a = told(
+            external(
+                "a1",
+                "agency",
+                30,
+                "https://a.example/waymo",
+                "Waymo aims to raise 16 billion dollars for autonomous vehicle expansion",
+            ),
+            "Alphabet's self-driving unit is in talks with investors about a funding round.",
         );
-        assert_eq!(
-            canonical_link("http://example.com:8080/").as_deref(),
-            Some("example.com:8080")
+        let b = told(
+            external(
+                "b1",
+                "partner",
+                10,
+                "https://p.example/robotaxi",
+                "Waymo seeks $16 billion to expand its robotaxi service",
+            ),
+            "The Alphabet company wants fresh capital to bring its driverless taxis to more cities.",
         );
-        assert_eq!(canonical_link("not a url"), None);
-        let url = |s: &str| url::Url::parse(s).unwrap();
-        assert_eq!(
-            untracked(url("https://a.example/n?utm_source=home&id=2#top")).as_str(),
-            "https://a.example/n?id=2"
+        let merged = merge(&[vec![a.clone()], vec![b.clone()]], 10);
+        assert_eq!(merged.len(), 1, "{merged:#?}");
+        assert_eq!(merged[0].id, "b1", "the earliest copy stands for the story");
+        let also = &merged[0].origin.as_ref().unwrap().also;
+        assert_eq!(also.len(), 1);
+        assert_eq!(also[0].feed_url, "https://agency.example/feed");
+        // Published more than two days apart: two stories.
+        let mut late = a;
+        late.published += STORY_WINDOW + chrono::Duration::hours(1);
+        assert_eq!(merge(&[vec![late], vec![b]], 10).len(), 2);
+    }
+
+    #[test]
+    fn look_alikes_and_the_sites_own_items_stay_apart() {
+        let gold = external(
+            "g",
+            "agency",
+            30,
+            "https://a.example/g",
+            "Gold hits record high as investors seek safety",
         );
-        assert_eq!(
-            untracked(url("https://a.example/n?utm_source=home")).as_str(),
-            "https://a.example/n"
+        let silver = external(
+            "s",
+            "partner",
+            20,
+            "https://p.example/s",
+            "Silver hits record high as investors seek safety",
         );
+        assert_eq!(merge(&[vec![gold], vec![silver]], 10).len(), 2);
+        // A ticker line and the article on its story: both the newsroom's.
+        let mut line = item("ticker", 30);
+        line.title = "Sudan: first commercial flight lands in Khartoum".into();
+        let mut article = item("article", 20);
+        article.title = "First commercial flight lands in Khartoum since the war began".into();
+        assert_eq!(merge(&[vec![line], vec![article]], 10).len(), 2);
     }
 }

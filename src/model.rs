@@ -263,6 +263,11 @@ pub struct Item {
     /// Where an item from another site came from: its identity and its credit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// What a timeline needs to know of the item's story, worked out by the
+    /// gate rather than at every merge ([`crate::story`]). Never rendered.
+    /// (Boxed: items are moved and sorted by the hundred.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story: Option<Box<crate::story::Print>>,
 }
 
 /// An external item's origin: the source it was fetched from and what the
@@ -295,13 +300,6 @@ pub struct Origin {
     /// same digest is not sanitized or written again.
     #[serde(default)]
     pub digest: String,
-    /// The item's story keys for dedupe across sources (its canonical link,
-    /// its title as words), worked out once when it is stored rather than at
-    /// every merge; see [`crate::merge`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub story_link: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub story_title: Option<String>,
     /// When the store first took the item, kept across updates: of two
     /// copies of a story, a timeline keeps the one readers saw first. `None`
     /// for items stored before it was kept (they were seen first).
@@ -328,6 +326,57 @@ pub struct Credit {
 }
 
 impl Item {
+    /// A copy of all that readers see: its story print stays behind (a
+    /// merge keeps hundreds of items; their prints are its own work).
+    pub fn shown(&self) -> Item {
+        let Item {
+            id,
+            key,
+            kind,
+            source,
+            category,
+            title,
+            link,
+            summary,
+            content_html,
+            published,
+            updated,
+            authors,
+            tags,
+            image,
+            origin,
+            story: _,
+        } = self;
+        Item {
+            id: id.clone(),
+            key: key.clone(),
+            kind: *kind,
+            source: source.clone(),
+            category: category.clone(),
+            title: title.clone(),
+            link: link.clone(),
+            summary: summary.clone(),
+            content_html: content_html.clone(),
+            published: *published,
+            updated: *updated,
+            authors: authors.clone(),
+            tags: tags.clone(),
+            image: image.clone(),
+            origin: origin.clone(),
+            story: None,
+        }
+    }
+
+    /// The item's story print, worked out now ([`crate::story::Print::of`]).
+    pub fn story_print(&self) -> crate::story::Print {
+        crate::story::Print::of(
+            &self.title,
+            self.summary.as_deref(),
+            self.content_html.as_deref(),
+            self.link.as_deref(),
+        )
+    }
+
     /// The origin readers are shown as the item's source (RSS and Atom
     /// `<source>`, JSON `_source`): an external feed's, not a scraped page's.
     pub fn credited(&self) -> Option<&Origin> {
@@ -336,6 +385,25 @@ impl Item {
 }
 
 impl Origin {
+    /// A dated entry of `source`'s feed at `feed_url`, known by nothing
+    /// else yet: the fields a poll learns later start empty.
+    pub fn new(source: &str, upstream_id: &str, feed_url: &str) -> Origin {
+        Origin {
+            source: source.to_owned(),
+            upstream_id: upstream_id.to_owned(),
+            feed_title: None,
+            feed_url: feed_url.to_owned(),
+            feed_id: None,
+            dated: true,
+            feed_link: None,
+            categories: Vec::new(),
+            digest: String::new(),
+            first_seen: None,
+            page: false,
+            also: Vec::new(),
+        }
+    }
+
     /// This origin as a credit.
     pub fn credit(&self) -> Credit {
         Credit {

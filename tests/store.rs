@@ -146,6 +146,7 @@ fn file_item(n: usize, title: &str) -> Item {
         tags: Vec::new(),
         image: None,
         origin: None,
+        story: None,
     }
 }
 

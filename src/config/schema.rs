@@ -299,8 +299,6 @@ impl Fetch {
     }
 }
 
-/// Durations written as people write them: `90s`, `15m`, `2h`, `30d`, or a
-
 fn default_timeline_limit() -> usize {
     100
 }

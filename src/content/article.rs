@@ -118,6 +118,7 @@ impl Draft {
                 .collect(),
             image: self.image,
             origin: None,
+            story: None,
         };
         crate::gate::admit(item, Trust::FirstParty, Utc::now())
     }
@@ -193,7 +194,7 @@ fn derive_summary(body: &Body) -> String {
             }
             text
         }
-        Body::Html(html) => crate::gate::html_text(html, true),
+        Body::Html(html) => crate::text::html_text(html, true),
     };
     crate::gate::clean_text(&text, SUMMARY_CHARS)
 }

@@ -142,6 +142,7 @@ pub fn breaking_item(
         tags: Vec::new(),
         image: None,
         origin: None,
+        story: None,
     };
     crate::gate::admit(item, Trust::FirstParty, chrono::Utc::now()).map_err(|e| match e.field {
         "title" => FieldError::new("headline", e.message),

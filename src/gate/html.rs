@@ -1,12 +1,8 @@
 //! HTML through the gate: bodies sanitized under one ammonia allow-list,
-//! relative URLs made absolute against the base the document gives them;
-//! and text read out of HTML as a browser shows it.
+//! relative URLs made absolute against the base the document gives them.
 
 use super::{MAX_HTML, strip_forbidden, xml_char};
-use ego_tree::iter::Edge;
-use scraper::{ElementRef, Node};
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 /// The allow-list: ammonia's defaults (which already exclude script, style,
 /// iframe, object, embed, form and every `on*` attribute), with URL schemes cut
@@ -65,7 +61,7 @@ fn srcset(value: &str, base: Option<&url::Url>) -> Option<String> {
 /// article.
 pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
     let html = strip_forbidden(crate::depth::cut_html(
-        truncate_bytes(html, MAX_HTML),
+        crate::text::truncate_bytes(html, MAX_HTML),
         crate::depth::MAX_FRAGMENT,
     ));
     let clean = policy(base.and_then(|b| url::Url::parse(b).ok()))
@@ -80,150 +76,9 @@ pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
     }
 }
 
-/// At most `max` bytes of `s`, cut at a character boundary.
-pub fn truncate_bytes(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
-/// The text of an HTML fragment as a browser shows it, through html5ever (a
-/// `>` inside an attribute or a comment is not text): no comments, nothing of
-/// `script`, `style`, `template` or `noscript`, and a space where a block or a
-/// line ends, so words of two paragraphs do not run together. With
-/// `first_paragraph`, only the first non-empty `<p>`, else the whole fragment.
-pub fn html_text(html: &str, first_paragraph: bool) -> String {
-    let doc =
-        scraper::Html::parse_fragment(crate::depth::cut_html(html, crate::depth::MAX_FRAGMENT));
-    static P: LazyLock<scraper::Selector> =
-        LazyLock::new(|| scraper::Selector::parse("p").expect("a valid selector"));
-    if first_paragraph {
-        for p in doc.select(&P) {
-            let text = visible_text(p);
-            if !text.trim().is_empty() {
-                return text;
-            }
-        }
-    }
-    visible_text(doc.root_element())
-}
-
-/// Elements whose content a browser does not show as text.
-const HIDDEN: &[&str] = &["script", "style", "template", "noscript", "head", "title"];
-
-/// Elements that end a line where they open and close.
-const BLOCKS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "caption",
-    "dd",
-    "details",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "summary",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "tr",
-    "ul",
-];
-
-/// The text under `el`, walked in document order without recursion.
-fn visible_text(el: ElementRef<'_>) -> String {
-    let mut out = String::new();
-    let mut hidden = 0usize;
-    for edge in el.traverse() {
-        let (node, opening) = match edge {
-            Edge::Open(node) => (node, true),
-            Edge::Close(node) => (node, false),
-        };
-        match node.value() {
-            Node::Element(e) if HIDDEN.contains(&e.name()) => {
-                if opening {
-                    hidden += 1;
-                } else {
-                    hidden -= 1;
-                }
-            }
-            Node::Element(e) if hidden == 0 && BLOCKS.contains(&e.name()) => {
-                if !out.ends_with(' ') && !out.is_empty() {
-                    out.push(' ');
-                }
-            }
-            Node::Text(t) if hidden == 0 && opening => out.push_str(t),
-            _ => {}
-        }
-    }
-    let end = out.trim_end().len();
-    out.truncate(end);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_is_what_a_browser_shows() {
-        assert_eq!(
-            html_text(r#"<p title="a > b">A &amp; <b>B</b></p><p>C</p>"#, true),
-            "A & B"
-        );
-        assert_eq!(html_text("<!-- > -->x<p></p>", false).trim(), "x");
-        // No script, style, template or noscript; no comments.
-        let text = html_text(
-            "<p>The plan.<script>alert('x1')</script></p><style>p{}</style><template>t</template>\
-             <noscript>n</noscript><!-- c -->",
-            false,
-        );
-        assert_eq!(text.trim(), "The plan.");
-        // Blocks and breaks end words.
-        let text = html_text(
-            "<p>One</p><p>two<br>three</p><ul><li>four</li><li>five</li></ul>",
-            false,
-        );
-        assert_eq!(
-            text.split_whitespace().collect::<Vec<_>>(),
-            ["One", "two", "three", "four", "five"]
-        );
-        // Inline markup does not.
-        assert_eq!(
-            html_text("<p>un<b>break</b>able</p>", false).trim(),
-            "unbreakable"
-        );
-    }
 
     #[test]
     fn srcset_candidates_are_resolved_and_checked() {

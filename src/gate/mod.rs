@@ -24,7 +24,7 @@ use chrono::{DateTime, Duration, Timelike, Utc};
 
 mod html;
 
-pub use html::{html_text, sanitize_html, truncate_bytes};
+pub use html::sanitize_html;
 
 /// A field that is wrong, named as the author wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,6 +129,8 @@ pub fn admit_based(
         .content_html
         .map(|html| sanitize_html(&html, base))
         .filter(|h| !h.trim().is_empty());
+    // What its story is, from what readers will see of it.
+    item.story = Some(Box::new(item.story_print()));
     Ok(item)
 }
 
@@ -342,6 +344,7 @@ mod tests {
             tags: vec![],
             image: None,
             origin: None,
+            story: None,
         }
     }
 

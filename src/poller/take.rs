@@ -265,11 +265,11 @@ impl Selection {
             }
             match gate::admit_based(item, Trust::Lenient, now, base.as_deref()) {
                 Ok(mut item) => {
-                    crate::merge::keep_story_keys(&mut item);
                     // Every entry needs a link readers agree on (without one,
                     // feedparser takes the Atom id for it, others nothing):
                     // an item with none links to its source's site, else its
-                    // feed. After the story keys, which must not match on it.
+                    // feed. After the gate's story print, which must not
+                    // match on it.
                     if item.link.is_none()
                         && let Some(o) = &item.origin
                     {

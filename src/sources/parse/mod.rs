@@ -265,8 +265,8 @@ fn plain(t: &Text) -> String {
     if !t.value.contains(['<', '&']) {
         return t.value.clone();
     }
-    crate::gate::html_text(
-        crate::gate::truncate_bytes(&t.value, MAX_TEXT_MARKUP),
+    crate::text::html_text(
+        crate::text::truncate_bytes(&t.value, MAX_TEXT_MARKUP),
         false,
     )
 }
@@ -336,8 +336,6 @@ pub fn to_item(
         feed_link: feed.link.clone(),
         categories: source.categories.to_vec(),
         digest: entry.digest,
-        story_link: None,
-        story_title: None,
         first_seen: Some(now),
         page: false,
         also: Vec::new(),
@@ -359,6 +357,7 @@ pub fn to_item(
         tags: entry.tags,
         image: entry.image,
         origin: Some(origin),
+        story: None,
     }
 }
 

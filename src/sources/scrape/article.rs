@@ -56,7 +56,7 @@ impl Article {
         if let Some(body) = self.body {
             // The first paragraph as the summary, as for the site's own
             // articles (RSS readers show it; validators expect it).
-            let lead = crate::gate::html_text(&body, true);
+            let lead = crate::text::html_text(&body, true);
             entry.summary = Some(Text {
                 value: crate::gate::cut(lead.trim(), SUMMARY_CHARS),
                 html: false,
@@ -152,7 +152,7 @@ pub fn article(
         .filter(|h| !h.trim().is_empty());
     if let (Some(b), Some(p)) = (&body, probes.iter_mut().find(|p| p.field == "article.body")) {
         p.sample = Some(crate::gate::cut(
-            &squash(&crate::gate::html_text(b, false)),
+            &squash(&crate::text::html_text(b, false)),
             80,
         ));
     }

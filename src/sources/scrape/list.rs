@@ -104,7 +104,7 @@ pub fn list(
                 // A page to fetch and a link for readers: http(s) only
                 // (`javascript:`, `mailto:` and the like are no item's page).
                 .filter(|u| matches!(u.scheme(), "http" | "https"))
-                .map(|u| crate::merge::untracked(u).into()),
+                .map(|u| crate::story::link::untracked(u).into()),
             None => None,
         };
         counts[0] += usize::from(time_el.is_some());

@@ -207,7 +207,7 @@ fn show_article(out: &mut String, a: &Article, at: impl Fn(DateTime<Utc>) -> Str
         (
             "body",
             a.body.as_ref().map(|b| {
-                let text = squash(&crate::gate::html_text(b, false));
+                let text = squash(&crate::text::html_text(b, false));
                 format!(
                     "{} chars: {:?}",
                     text.chars().count(),

@@ -41,6 +41,7 @@ pub(crate) fn item(id: &str, category: &str, minutes: i64) -> Item {
         tags: vec!["t".into()],
         image: None,
         origin: None,
+        story: None,
     }
 }
 

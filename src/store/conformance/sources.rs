@@ -121,20 +121,14 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
 
 fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item {
     let origin = crate::model::Origin {
-        source: source.into(),
-        upstream_id: upstream_id.into(),
         feed_title: Some(format!("{source} wire")),
-        feed_url: format!("https://{source}.example/feed"),
-        feed_id: None,
         dated,
-        feed_link: None,
-        categories: Vec::new(),
-        digest: String::new(),
-        story_link: None,
-        story_title: None,
         first_seen: Some(at(minutes)),
-        page: false,
-        also: Vec::new(),
+        ..crate::model::Origin::new(
+            source,
+            upstream_id,
+            &format!("https://{source}.example/feed"),
+        )
     };
     let mut it = item(&origin.key().replace('/', "-"), "world", minutes);
     it.id = origin.public_id("tag:conformance.example,2026-02-01:");
