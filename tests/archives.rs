@@ -358,6 +358,48 @@ async fn walking_prev_archive_reaches_every_item_once() {
         let (status, _, _) = get(&server.url(path), &[]).await;
         assert_eq!(status, 404, "{path}");
     }
+    // Each page names the next as its `next-archive` (its bytes never
+    // change); the one after the newest closed page is, until it closes,
+    // the subscription document.
+    let (_, _, current) = get(&server.url("/feeds/world.atom"), &[]).await;
+    let current = String::from_utf8(current).unwrap();
+    let newest: u64 = current
+        .split("rel=\"prev-archive\"")
+        .next()
+        .and_then(|head| head.rsplit("/archive/").next())
+        .and_then(|tail| tail.split('.').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a prev-archive link");
+    let (_, _, page) = get(
+        &server.url(&format!("/feeds/world/archive/{newest}.atom")),
+        &[],
+    )
+    .await;
+    let page = String::from_utf8(page).unwrap();
+    let next = format!("/feeds/world/archive/{}.atom", newest + 1);
+    assert!(
+        page.contains(&format!("{next}\" rel=\"next-archive\"")),
+        "{page}"
+    );
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url(&next))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302, "{next}");
+    assert!(
+        resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("/feeds/world.atom"),
+        "{:?}",
+        resp.headers()
+    );
+    let after = format!("/feeds/world/archive/{}.atom", newest + 2);
+    assert_eq!(get(&server.url(&after), &[]).await.0, 404, "{after}");
     let resp = client()
         .post(server.url("/feeds/world/archive/1.atom"))
         .send()

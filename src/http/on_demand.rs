@@ -38,7 +38,23 @@ pub async fn archive(
     }) else {
         return not_found(&path).into_response();
     };
-    answer(req, state.site.archive(&feed, n, format).await)
+    match state.site.archive(&feed, n, format).await {
+        // The page after the newest closed one, which that page names as its
+        // `next-archive`: until it closes, its entries are in the
+        // subscription document.
+        Ok(None)
+            if n > 1 && matches!(state.site.archive(&feed, n - 1, format).await, Ok(Some(_))) =>
+        {
+            let current = crate::render::feed_url(&state.site.config, &feed, format);
+            Response::builder()
+                .status(hyper::StatusCode::FOUND)
+                .header(hyper::header::LOCATION, current)
+                .header(hyper::header::CACHE_CONTROL, "no-cache")
+                .body(Full::new(Bytes::new()))
+                .expect("a valid response")
+        }
+        rendered => answer(req, rendered),
+    }
 }
 
 /// `/breaking/{YYYY-MM-DD}.html`.

@@ -100,12 +100,16 @@ fn find(hay: &[u8], needle: &[u8], last: bool) -> Option<usize> {
 }
 
 /// RFC 5005: `prev-archive` where there is an older page, and on a page
-/// `current`, the subscription document.
+/// `next-archive` and `current`, the subscription document.
 fn archive_links(data: &FeedData<'_>) -> Vec<Link> {
     let mut links: Vec<Link> = data
         .prev_archive(Format::Atom)
         .map(|href| link(href, "prev-archive", Format::Atom.mime()))
         .into_iter()
+        .chain(
+            data.next_archive(Format::Atom)
+                .map(|href| link(href, "next-archive", Format::Atom.mime())),
+        )
         .collect();
     if let Archive::Page(_) = data.archive {
         links.push(link(data.url(Format::Atom), "current", Format::Atom.mime()));

@@ -60,7 +60,7 @@ pub enum Archive {
     /// `prev-archive` is the newest of them).
     Current { pages: u64 },
     /// Closed page `n` (from 1): `fh:archive`, never to change, its
-    /// `prev-archive` page `n - 1`.
+    /// `prev-archive` page `n - 1`, its `next-archive` page `n + 1`.
     Page(u64),
 }
 
@@ -109,6 +109,17 @@ impl FeedData<'_> {
             Archive::Page(n) => n - 1,
         };
         (n > 0).then(|| self.page_url(n, format))
+    }
+
+    /// RFC 5005 `next-archive`, on a page: page `n + 1`. Known when page `n`
+    /// closes, so the page's bytes never change: until page `n + 1` closes
+    /// its address answers with the subscription document (a redirect),
+    /// where the entries after page `n` are.
+    pub fn next_archive(&self, format: Format) -> Option<String> {
+        match self.archive {
+            Archive::Current { .. } => None,
+            Archive::Page(n) => Some(self.page_url(n + 1, format)),
+        }
     }
 
     /// The WebSub hubs this document advertises: none on an archive page,

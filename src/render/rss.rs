@@ -44,6 +44,10 @@ pub fn render(data: &FeedData<'_>) -> Vec<u8> {
                         .map(|href| rss_link(href, "prev-archive")),
                 )
                 .chain(
+                    data.next_archive(Format::Rss)
+                        .map(|href| rss_link(href, "next-archive")),
+                )
+                .chain(
                     matches!(data.archive, Archive::Page(_))
                         .then(|| rss_link(data.url(Format::Rss), "current")),
                 )
@@ -101,8 +105,14 @@ fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
         title: Some(it.title.clone()),
         link: it.link.clone(),
         // RSS reads description as HTML; our summary is plain text, so escape it. A
-        // ticker item has none: its title is all it says.
-        description: it.summary.as_deref().map(|text| escape(text).into_owned()),
+        // ticker item has none: its title is all it says. A body without a
+        // summary gets the opening of its text as one: readers (and the W3C
+        // validator) want a description before `content:encoded`.
+        description: it
+            .summary
+            .clone()
+            .or_else(|| it.content_html.as_deref().map(opening))
+            .map(|text| escape(&text).into_owned()),
         categories,
         enclosure: it.image.as_ref().map(|url| Enclosure {
             url: url.clone(),
@@ -190,3 +200,12 @@ pub fn image_type(url: &str) -> &'static str {
         _ => "image/jpeg",
     }
 }
+
+/// The opening of a body's text, as a description: its first paragraph,
+/// cut at a word within [`OPENING`] characters.
+fn opening(html: &str) -> String {
+    crate::gate::cut(crate::text::html_text(html, true).trim(), OPENING)
+}
+
+/// Characters of a body's opening used as a description.
+const OPENING: usize = 300;

@@ -320,9 +320,18 @@ pub fn to_item(
         .or_else(|| summary.as_ref().map(|s| crate::gate::cut(s, 100)))
         .or_else(|| entry.link.clone())
         .unwrap_or_else(|| "Untitled".into());
-    let dated = entry.published.or(entry.updated);
+    // A date no feed can carry (before 1970, after the gate's slack: `1800`,
+    // `9999`) is no date: the item is dated when first seen, as an undated
+    // one is, rather than clamped to a date readers would take as real.
+    let (earliest, latest) = crate::gate::window(now);
+    let real = |d: &DateTime<Utc>| *d > earliest && *d <= latest;
+    let dated = entry.published.filter(real).or(entry.updated.filter(real));
     let published = dated.unwrap_or(now);
-    let updated = entry.updated.unwrap_or(published).max(published);
+    let updated = entry
+        .updated
+        .filter(real)
+        .unwrap_or(published)
+        .max(published);
     let origin = Origin {
         source: source.name.to_owned(),
         upstream_id,
