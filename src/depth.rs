@@ -7,6 +7,11 @@
 //! minutes). Each scan here is one pass over the bytes, with no allocation:
 //! a document that nests deeper than any real one is refused (a feed, a page,
 //! an OPML file) or cut where it goes too deep (an entry's HTML).
+//!
+//! The XML pass also refuses an XML declaration anywhere but at the start:
+//! not well-formed (XML 1.0 section 2.8), and quick-xml under feed-rs panics
+//! on one (found by fuzzing). Only a pass that knows comments and CDATA can
+//! tell it from a code sample in an entry.
 
 /// Deepest element nesting a feed or OPML document may have. Real feeds nest
 /// a handful of levels (rss, channel, item, media:group, media:content), an
@@ -24,34 +29,41 @@ pub const MAX_HTML: usize = 512;
 /// is cut: what a body of real markup never reaches.
 pub const MAX_FRAGMENT: usize = 128;
 
-/// A document that nests deeper than it may.
+/// A document refused before any parser sees it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the document nests {what} deeper than {max} levels (at byte {at}): refused")]
-pub struct TooDeep {
-    pub what: &'static str,
-    pub max: usize,
-    pub at: usize,
+pub enum Refused {
+    #[error("the document nests {what} deeper than {max} levels (at byte {at}): refused")]
+    TooDeep {
+        what: &'static str,
+        max: usize,
+        at: usize,
+    },
+    #[error(
+        "the document has an XML declaration after its start (at byte {at}): not well-formed, refused"
+    )]
+    Declaration { at: usize },
 }
 
 /// Checks an XML document's element nesting. Markup inside comments, CDATA
 /// sections and attribute values does not count; end tags close whatever is
 /// open (a malformed document is the parser's to refuse).
-pub fn xml(text: &str, max: usize) -> Result<(), TooDeep> {
+pub fn xml(text: &str, max: usize) -> Result<(), Refused> {
     match deepest(text.as_bytes(), max, Markup::Xml) {
-        Some(at) => Err(TooDeep {
+        Some(Stop::Deep(at)) => Err(Refused::TooDeep {
             what: "elements",
             max,
             at,
         }),
+        Some(Stop::Declaration(at)) => Err(Refused::Declaration { at }),
         None => Ok(()),
     }
 }
 
 /// Checks an HTML page's nesting, as [`xml`] does, with HTML's void and
 /// self-closing elements and raw-text elements taken into account.
-pub fn html(text: &str, max: usize) -> Result<(), TooDeep> {
+pub fn html(text: &str, max: usize) -> Result<(), Refused> {
     match deepest(text.as_bytes(), max, Markup::Html) {
-        Some(at) => Err(TooDeep {
+        Some(Stop::Deep(at) | Stop::Declaration(at)) => Err(Refused::TooDeep {
             what: "elements",
             max,
             at,
@@ -66,13 +78,13 @@ pub fn html(text: &str, max: usize) -> Result<(), TooDeep> {
 pub fn cut_html(text: &str, max: usize) -> &str {
     match deepest(text.as_bytes(), max, Markup::Html) {
         // The offset is a '<', an ASCII byte: a char boundary.
-        Some(at) => &text[..at],
+        Some(Stop::Deep(at) | Stop::Declaration(at)) => &text[..at],
         None => text,
     }
 }
 
 /// Checks a JSON document's nesting of arrays and objects.
-pub fn json(text: &str, max: usize) -> Result<(), TooDeep> {
+pub fn json(text: &str, max: usize) -> Result<(), Refused> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -91,7 +103,7 @@ pub fn json(text: &str, max: usize) -> Result<(), TooDeep> {
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
-                    return Err(TooDeep {
+                    return Err(Refused::TooDeep {
                         what: "arrays and objects",
                         max,
                         at,
@@ -111,8 +123,16 @@ enum Markup {
     Html,
 }
 
-/// The offset of the start tag that takes `bytes` past `max` levels, if any.
-fn deepest(bytes: &[u8], max: usize, markup: Markup) -> Option<usize> {
+/// Where a scan stopped: the offset of the start tag that takes the
+/// document past its bound, or of a misplaced XML declaration.
+enum Stop {
+    Deep(usize),
+    Declaration(usize),
+}
+
+/// Where `bytes` goes past `max` levels, or (XML) holds a declaration after
+/// its start, if anywhere.
+fn deepest(bytes: &[u8], max: usize, markup: Markup) -> Option<Stop> {
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(off) = find(&bytes[i..], b'<') {
@@ -127,6 +147,9 @@ fn deepest(bytes: &[u8], max: usize, markup: Markup) -> Option<usize> {
         if rest.starts_with(b"![CDATA[") {
             i = skip_past(bytes, at + 9, b"]]>");
             continue;
+        }
+        if markup == Markup::Xml && declaration(rest) && !blank(&bytes[..at]) {
+            return Some(Stop::Declaration(at));
         }
         if rest.starts_with(b"!") || rest.starts_with(b"?") {
             i = skip_past(bytes, at + 1, b">");
@@ -157,10 +180,26 @@ fn deepest(bytes: &[u8], max: usize, markup: Markup) -> Option<usize> {
         }
         depth += 1;
         if depth > max {
-            return Some(at);
+            return Some(Stop::Deep(at));
         }
     }
     None
+}
+
+/// Whether markup after a '<' is an XML declaration (`?xml` then a space or
+/// the end): the target `xml` in any case is reserved for it.
+fn declaration(rest: &[u8]) -> bool {
+    rest.len() > 4
+        && rest[0] == b'?'
+        && rest[1..4].eq_ignore_ascii_case(b"xml")
+        && (rest[4].is_ascii_whitespace() || rest[4] == b'?')
+}
+
+/// Nothing but white space and a byte order mark: what real feeds put before
+/// their declaration, which readers accept.
+fn blank(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    bytes.iter().all(u8::is_ascii_whitespace)
 }
 
 fn find(hay: &[u8], byte: u8) -> Option<usize> {
@@ -299,7 +338,26 @@ mod tests {
         );
         assert!(xml(&hidden, 2).is_ok(), "{hidden}");
         let e = xml(&deep, 10).unwrap_err();
-        assert_eq!(e.at, 30, "the offset of the 11th start tag");
+        assert!(
+            matches!(e, Refused::TooDeep { at: 30, .. }),
+            "the offset of the 11th start tag: {e:?}"
+        );
+    }
+
+    #[test]
+    fn a_declaration_only_at_the_start() {
+        let ok = "\u{feff} \n<?xml version=\"1.0\"?><rss><!-- <?xml x?> --><d><![CDATA[<?xml version=\"1.0\"?>]]></d><?xml-stylesheet href=\"s\"?></rss>";
+        assert!(xml(ok, 10).is_ok());
+        for bad in [
+            "<?xml version=\"1.0\"?><rss><?xml version=\"1.0\" encoding=\"windows-1252\"?></rss>",
+            "<rss><?XML version='1.0'?></rss>",
+            "x<?xml version=\"1.0\"?><rss/>",
+        ] {
+            let e = xml(bad, 10).unwrap_err();
+            assert!(matches!(e, Refused::Declaration { .. }), "{bad}: {e:?}");
+        }
+        // HTML has no declarations: a page's stray one is its parser's to skip.
+        assert!(html("<p>a<?xml version='1.0'?>b</p>", 10).is_ok());
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub enum OpmlError {
     #[error("not well-formed OPML at byte {at}: {message}")]
     Xml { at: u64, message: String },
     #[error(transparent)]
-    TooDeep(#[from] crate::depth::TooDeep),
+    Refused(#[from] crate::depth::Refused),
 }
 
 /// The (text, xmlUrl) of every `<outline>` with an `xmlUrl`, at any depth, in

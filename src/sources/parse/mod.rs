@@ -29,7 +29,7 @@ pub enum ParseError {
     #[error("not a feed: {0}")]
     NotAFeed(String),
     #[error(transparent)]
-    TooDeep(#[from] crate::depth::TooDeep),
+    Refused(#[from] crate::depth::Refused),
 }
 
 /// Text as a document gives it: HTML (or XHTML), or plain.
@@ -139,9 +139,10 @@ pub fn parse_at_most(
 }
 
 /// [`read_with`], where a reader that panics fails the document instead of
-/// the worker: quick-xml under feed-rs panics on an XML declaration inside
+/// the worker: quick-xml under feed-rs panicked on an XML declaration inside
 /// a document (`set_encoding() called after prefix buffer was drained`,
-/// found by fuzzing), and a crate's next such bug must not take a poll, or
+/// found by fuzzing; such a document is now refused before, by
+/// [`crate::depth`]), and a crate's next such bug must not take a poll, or
 /// the process, with it.
 fn read(text: &str, url: &Url, max: usize) -> Result<Doc, ParseError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_with(text, url, max)))

@@ -41,7 +41,7 @@ pub enum ScrapeError {
     #[error("{field} `{css}` is not a CSS selector")]
     Selector { field: &'static str, css: String },
     #[error(transparent)]
-    TooDeep(#[from] crate::depth::TooDeep),
+    Refused(#[from] crate::depth::Refused),
 }
 
 /// What one selector matched, for `newswire scrape --dry-run`.
