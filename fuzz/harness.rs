@@ -22,6 +22,7 @@ fn base() -> Url {
 /// A feed in any format, through the parser and the gate: entries within
 /// the cap, and every admitted item free of active content.
 pub fn feed(bytes: &[u8]) {
+    contained_panics_unwind();
     let Ok(mut parsed) = parse::parse_at_most(bytes, None, &base(), 1000) else {
         return;
     };
@@ -44,6 +45,16 @@ pub fn feed(bytes: &[u8]) {
             assert!(item.title.chars().count() <= gate::MAX_TITLE);
         }
     }
+}
+
+/// libFuzzer's panic hook aborts at once, before a panic can unwind to the
+/// `catch_unwind` that newswire keeps around the feed readers (a reader's
+/// panic fails that document in production). Rust's own hook restored, a
+/// panic the code contains is contained here too, and one it does not
+/// contain still reaches libfuzzer-sys, which aborts on it.
+fn contained_panics_unwind() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| drop(std::panic::take_hook()));
 }
 
 /// An HTML page read as a scrape's list and as an article page: ticker
@@ -94,8 +105,9 @@ pub fn page(bytes: &[u8]) {
 
 /// What would run in a browser, as a browser parses the HTML (text that
 /// only reads like markup, `&lt;a href="javascript:x"&gt;`, is text): a
-/// script, style or embedding element, an event handler, or a URL with a
-/// scheme that runs.
+/// script, style or embedding element, an event handler, or a URL attribute
+/// with a scheme that runs. Other attributes (`alt`, `title`) are text,
+/// whatever they say.
 fn active(html: &str) -> Option<String> {
     let doc = scraper::Html::parse_fragment(html);
     for node in doc.tree.nodes() {
@@ -109,18 +121,58 @@ fn active(html: &str) -> Option<String> {
             return Some(format!("<{}>", e.name()));
         }
         for (name, value) in e.attrs() {
-            let value = value.trim_start().to_ascii_lowercase();
-            if name.starts_with("on")
-                || ["javascript:", "vbscript:", "data:"].iter().any(|scheme| {
-                    value.starts_with(scheme) || value.contains(&format!(" {scheme}"))
-                })
-            {
+            if name.starts_with("on") {
+                return Some(format!("{name}={value}"));
+            }
+            if !URL_ATTRIBUTES.contains(&name) {
+                continue;
+            }
+            // As a browser reads a URL: tabs and newlines removed, leading
+            // spaces and controls skipped; srcset is a list of them.
+            let url: String = value
+                .chars()
+                .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+                .collect::<String>()
+                .to_ascii_lowercase();
+            let mut urls: Vec<&str> = vec![&url];
+            if name == "srcset" {
+                urls = url.split(',').collect();
+            }
+            let runs = |u: &&str| {
+                let u = u.trim_start_matches(|c: char| c <= ' ');
+                ["javascript:", "vbscript:", "data:"]
+                    .iter()
+                    .any(|scheme| u.starts_with(scheme))
+            };
+            if urls.iter().any(runs) {
                 return Some(format!("{name}={value}"));
             }
         }
     }
     None
 }
+
+/// Attributes a browser reads as URLs.
+const URL_ATTRIBUTES: &[&str] = &[
+    "href",
+    "src",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "background",
+    "cite",
+    "data",
+    "longdesc",
+    "lowsrc",
+    "dynsrc",
+    "ping",
+    "xlink:href",
+    "codebase",
+    "manifest",
+    "icon",
+    "usemap",
+];
 
 /// An OPML subscription list: every outline read has an xmlUrl.
 pub fn opml(bytes: &[u8]) {

@@ -96,7 +96,8 @@ pub fn table(rows: &[(String, Result<Report, PollError>)]) -> (String, usize) {
                     out,
                     "{:<24} {:<12} {:>6} {:>7} {:>7} {:>7} {:>9}  {}",
                     name,
-                    r.outcome,
+                    // Display of an enum ignores the width unless it is a string.
+                    r.outcome.to_string(),
                     r.status.map_or("-".into(), |s| s.to_string()),
                     r.entries,
                     r.created,
