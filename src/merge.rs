@@ -383,29 +383,10 @@ pub fn merge_tombstones(lists: Vec<Vec<Tombstone>>, limit: usize) -> Vec<Tombsto
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ItemKind, Source};
     use chrono::{TimeZone, Utc};
 
     fn item(id: &str, minute: u32) -> Item {
-        let t = Utc.with_ymd_and_hms(2026, 2, 1, 10, minute, 0).unwrap();
-        Item {
-            id: id.into(),
-            key: id.into(),
-            kind: ItemKind::Article,
-            source: Source::Api,
-            category: None,
-            title: id.into(),
-            link: None,
-            summary: None,
-            content_html: None,
-            published: t,
-            updated: t,
-            authors: vec![],
-            tags: vec![],
-            image: None,
-            origin: None,
-            story: None,
-        }
+        Item::sample(id, Utc.with_ymd_and_hms(2026, 2, 1, 10, minute, 0).unwrap())
     }
 
     #[test]

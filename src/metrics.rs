@@ -493,15 +493,10 @@ impl Store for Timed {
     }
     async fn websub_counts(
         &self,
-        client: &str,
-        host: &str,
-        topic: &str,
-        callback: &str,
+        asking: &crate::store::Asking<'_>,
         now: DateTime<Utc>,
     ) -> Result<crate::store::SubscriptionCounts, StoreError> {
-        self.inner
-            .websub_counts(client, host, topic, callback, now)
-            .await
+        self.inner.websub_counts(asking, now).await
     }
 
     async fn websub_enqueue(

@@ -547,3 +547,29 @@ mod tests {
         assert_eq!(super::anchor("2026-02-01/1420-2"), "b-2026-02-01-1420-2");
     }
 }
+
+#[cfg(test)]
+impl Item {
+    /// An API article keyed, titled and identified `id`, published and
+    /// updated at `at`, in no category: what unit tests vary from.
+    pub(crate) fn sample(id: &str, at: DateTime<Utc>) -> Item {
+        Item {
+            id: id.into(),
+            key: id.into(),
+            kind: ItemKind::Article,
+            source: Source::Api,
+            category: None,
+            title: id.into(),
+            link: None,
+            summary: None,
+            content_html: None,
+            published: at,
+            updated: at,
+            authors: vec![],
+            tags: vec![],
+            image: None,
+            origin: None,
+            story: None,
+        }
+    }
+}

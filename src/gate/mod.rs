@@ -323,7 +323,6 @@ pub struct UrlError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ItemKind, Source};
     use chrono::TimeZone;
 
     fn item() -> Item {
@@ -331,20 +330,10 @@ mod tests {
         Item {
             id: "tag:x,2026:article/a".into(),
             key: "a".into(),
-            kind: ItemKind::Article,
-            source: Source::Api,
             category: Some("world".into()),
             title: "Title".into(),
             link: Some("https://news.example.com/articles/a".into()),
-            summary: None,
-            content_html: None,
-            published: t,
-            updated: t,
-            authors: vec![],
-            tags: vec![],
-            image: None,
-            origin: None,
-            story: None,
+            ..Item::sample("a", t)
         }
     }
 

@@ -19,7 +19,7 @@ pub(crate) use codec::*;
 pub use paging::{ArchivePage, Window, archive_bounds, pages_due};
 pub(crate) use paging::{is_own_log, log_key};
 pub(crate) use plan::*;
-pub use websub::{Delivery, Remote, Settled, Subscription, SubscriptionCounts};
+pub use websub::{Asking, Delivery, Remote, Settled, Subscription, SubscriptionCounts};
 
 use crate::model::{FeedId, FetchState, Item, ItemKind, Source, Tombstone};
 use async_trait::async_trait;
@@ -220,14 +220,11 @@ pub trait Store: Send + Sync + 'static {
     /// Every subscription, live or not, by topic and callback.
     async fn websub_subscriptions(&self) -> Result<Vec<Subscription>>;
 
-    /// Live subscriptions at `now`: in all, asked for by `client`, calling
-    /// back to `host`, and whether `(topic, callback)` is one of them.
+    /// Live subscriptions at `now`: in all, asked for by the client, calling
+    /// back to the host, and whether `(topic, callback)` is one of them.
     async fn websub_counts(
         &self,
-        client: &str,
-        host: &str,
-        topic: &str,
-        callback: &str,
+        asking: &Asking<'_>,
         now: DateTime<Utc>,
     ) -> Result<SubscriptionCounts>;
 

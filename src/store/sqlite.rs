@@ -484,21 +484,10 @@ impl Store for SqliteStore {
 
     async fn websub_counts(
         &self,
-        client: &str,
-        host: &str,
-        topic: &str,
-        callback: &str,
+        asking: &crate::store::Asking<'_>,
         now: DateTime<Utc>,
     ) -> Result<crate::store::SubscriptionCounts> {
-        websub_counts(
-            &mut *self.read.acquire().await?,
-            client,
-            host,
-            topic,
-            callback,
-            now,
-        )
-        .await
+        websub_counts(&mut *self.read.acquire().await?, asking, now).await
     }
 
     async fn websub_enqueue(

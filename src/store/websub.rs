@@ -19,6 +19,16 @@ pub struct Subscription {
     pub callback_host: String,
 }
 
+/// A subscription request as the hub's bounds weigh it: who asks (the
+/// client's address), where it would call back, and for which topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asking<'a> {
+    pub client: &'a str,
+    pub callback_host: &'a str,
+    pub topic: &'a str,
+    pub callback: &'a str,
+}
+
 /// How many live subscriptions there are, in all and of one requester:
 /// what the hub's bounds are checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

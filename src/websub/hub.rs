@@ -263,10 +263,12 @@ impl Hub {
         let counts = self
             .store
             .websub_counts(
-                &client.to_string(),
-                &callback_host(&req.callback),
-                &req.topic,
-                &req.callback,
+                &crate::store::Asking {
+                    client: &client.to_string(),
+                    callback_host: &callback_host(&req.callback),
+                    topic: &req.topic,
+                    callback: &req.callback,
+                },
                 Utc::now(),
             )
             .await?;

@@ -31,44 +31,32 @@ pub async fn websub_outbox_delivers_each_change_once(store: &dyn Store) {
         store.websub_subscribe(&s).await.unwrap();
     }
     // What the hub's bounds count: live ones only, per client and host.
-    let counts = store
-        .websub_counts(
+    let counts = |total, of_client, of_callback_host, exists| crate::store::SubscriptionCounts {
+        total,
+        of_client,
+        of_callback_host,
+        exists,
+    };
+    for (client, host, callback, want) in [
+        (
             "198.51.100.7",
             "a.example",
-            &topic,
             "https://a.example/cb",
-            now,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (
-            counts.total,
-            counts.of_client,
-            counts.of_callback_host,
-            counts.exists
+            counts(2, 2, 1, true),
         ),
-        (2, 2, 1, true)
-    );
-    let counts = store
-        .websub_counts(
+        (
             "203.0.113.9",
             "c.example",
-            &topic,
             "https://c.example/cb",
-            now,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (
-            counts.total,
-            counts.of_client,
-            counts.of_callback_host,
-            counts.exists
+            counts(2, 0, 0, false),
         ),
-        (2, 0, 0, false)
-    );
+    ] {
+        let got = store
+            .websub_counts(&asking(client, host, &topic, callback), now)
+            .await
+            .unwrap();
+        assert_eq!(got, want, "{client} calling back to {callback}");
+    }
     let change = |etag: &str| vec![(topic.clone(), etag.to_owned())];
     assert_eq!(
         store.websub_enqueue(&change("\"e1\""), now).await.unwrap(),
@@ -198,4 +186,19 @@ async fn claim(
         .websub_claim(owner, now, until, limit)
         .await
         .expect("claims read")
+}
+
+/// A request of `client` for `topic`, calling back to `callback` on `host`.
+fn asking<'a>(
+    client: &'a str,
+    host: &'a str,
+    topic: &'a str,
+    callback: &'a str,
+) -> crate::store::Asking<'a> {
+    crate::store::Asking {
+        client,
+        callback_host: host,
+        topic,
+        callback,
+    }
 }

@@ -32,10 +32,7 @@ macro_rules! websub_sql {
         /// hub's bounds keep small.
         pub(super) async fn websub_counts(
             conn: &mut $Conn,
-            client: &str,
-            host: &str,
-            topic: &str,
-            callback: &str,
+            asking: &$crate::store::websub::Asking<'_>,
             now: DateTime<Utc>,
         ) -> Result<$crate::store::websub::SubscriptionCounts> {
             let (total, of_client, of_host, exists): (i64, i64, i64, i64) = sqlx::query_as(
@@ -48,10 +45,10 @@ macro_rules! websub_sql {
                  FROM websub_subscriptions WHERE lease_until > $1",
             )
             .bind(millis(now))
-            .bind(client)
-            .bind(host)
-            .bind(topic)
-            .bind(callback)
+            .bind(asking.client)
+            .bind(asking.callback_host)
+            .bind(asking.topic)
+            .bind(asking.callback)
             .fetch_one(&mut *conn)
             .await?;
             let n = |v: i64| usize::try_from(v).unwrap_or(0);
