@@ -49,6 +49,13 @@ fn page() -> Url {
     Url::parse("https://s.example/news/").unwrap()
 }
 
+fn titles(p: &Parsed) -> Vec<String> {
+    p.entries
+        .iter()
+        .map(|e| e.title.clone().unwrap().value)
+        .collect()
+}
+
 fn read(html: &str, s: &ScrapeConfig, now: &str) -> Parsed {
     list(html.as_bytes(), None, &page(), s, TZ, at(now))
         .unwrap()
@@ -95,21 +102,11 @@ fn a_run_together_ticker_is_split_as_in_files() {
     let html =
         "<div class=bar>Breaking 17:00 Sudan: flight lands 16:40 Venezuela: activist freed</div>";
     let s = scrape(selectors("div.bar", None, None, None));
-    let (p, _) = list(
-        html.as_bytes(),
-        None,
-        &page(),
-        &s,
-        TZ,
-        at("2026-02-01T18:00:00Z"),
-    )
-    .unwrap();
-    let titles: Vec<_> = p
-        .entries
-        .iter()
-        .map(|e| e.title.clone().unwrap().value)
-        .collect();
-    assert_eq!(titles, ["Sudan: flight lands", "Venezuela: activist freed"]);
+    let p = read(html, &s, "2026-02-01T18:00:00Z");
+    assert_eq!(
+        titles(&p),
+        ["Sudan: flight lands", "Venezuela: activist freed"]
+    );
     assert_eq!(
         p.entries[1].published.unwrap().to_rfc3339(),
         "2026-02-01T15:40:00+00:00"
@@ -324,12 +321,7 @@ fn items_nested_in_items_are_one_item_read_once() {
         at("2026-02-01T18:00:00Z"),
     )
     .unwrap();
-    let titles: Vec<_> = p
-        .entries
-        .iter()
-        .map(|e| e.title.clone().unwrap().value)
-        .collect();
-    assert_eq!(titles, ["Headline", "Another"]);
+    assert_eq!(titles(&p), ["Headline", "Another"]);
     assert_eq!(probes[0].matched, 2);
 }
 
