@@ -11,7 +11,8 @@
 //! - **merge**: 1,000 feeds × 50 items with summaries into a 500-item
 //!   timeline, one story in twenty carried by two feeds (the second's
 //!   headline shorter), found and credited once; words drawn from a skewed
-//!   vocabulary of 5,000 (see `story`).
+//!   vocabulary of 5,000 (see `story`); and as a render pass merges a
+//!   timeline, its window of the newest 500 items of those feeds as one list.
 //!
 //! `cargo bench --bench parse` (NEWSWIRE_BENCH_FEEDS=200 by default).
 
@@ -411,5 +412,19 @@ fn main() {
         "merge 1,000 feeds x 50 items into 500:         {:>8.3} ms ({credited} of {} stories carried twice found)",
         merge.as_secs_f64() * 1e3,
         credited + missed
+    );
+    // What a render pass does for a timeline: its window (the newest items
+    // of all its sources, read from the store in one query, date order) is
+    // one list, merged into itself.
+    let mut window: Vec<Item> = lists.iter().flatten().cloned().collect();
+    window.sort_by(|a, b| (b.published, &b.id).cmp(&(a.published, &a.id)));
+    window.truncate(500);
+    let shown = newswire::merge::merge(std::slice::from_ref(&window), 500).len();
+    let one = best(20, || {
+        black_box(newswire::merge::merge(std::slice::from_ref(&window), 500));
+    });
+    println!(
+        "merge a 1,000-source window of 500 into {shown}:     {:>8.3} ms",
+        one.as_secs_f64() * 1e3
     );
 }
