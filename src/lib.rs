@@ -31,4 +31,5 @@ pub mod sources;
 pub mod store;
 pub mod story;
 pub mod text;
+pub mod view;
 pub mod websub;

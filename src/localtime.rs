@@ -60,6 +60,30 @@ pub fn in_zone(t: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
     t.with_timezone(&tz).fixed_offset()
 }
 
+/// The locale a site's `language` (`en`, `fr-MA`) names, for dates written
+/// in words: the language with its region, else the language with the region
+/// of its own name (`fr` is `fr_FR`), else English.
+pub fn locale(language: &str) -> chrono::Locale {
+    let tag = language.replace('-', "_");
+    let lang = tag.split('_').next().unwrap_or("en").to_ascii_lowercase();
+    [
+        tag.clone(),
+        format!("{lang}_{}", lang.to_ascii_uppercase()),
+        "en_US".into(),
+    ]
+    .iter()
+    .find_map(|t| chrono::Locale::try_from(t.as_str()).ok())
+    .unwrap_or(chrono::Locale::en_US)
+}
+
+/// A time as readers of the site read it: in the site's zone and language,
+/// day, month in words, year and time (`3 Dec 2026, 17:00`, `3 déc. 2026, 17:00`).
+pub fn in_words(t: DateTime<Utc>, tz: Tz, locale: chrono::Locale) -> String {
+    t.with_timezone(&tz)
+        .format_localized("%-d %b %Y, %H:%M", locale)
+        .to_string()
+}
+
 /// Languages whose month and day names dates may use (`date_format` of a
 /// scrape): what [`to_english`] translates.
 pub const LANGUAGES: &[&str] = &["en", "fr"];
@@ -135,6 +159,15 @@ mod tests {
 
     fn casablanca() -> Tz {
         chrono_tz::Africa::Casablanca
+    }
+
+    #[test]
+    fn dates_in_the_sites_language_and_zone() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 3, 16, 0, 0).unwrap();
+        let tz: Tz = "Africa/Casablanca".parse().unwrap();
+        assert_eq!(in_words(t, tz, locale("en")), "3 Dec 2026, 17:00");
+        assert_eq!(in_words(t, tz, locale("fr-MA")), "3 déc. 2026, 17:00");
+        assert_eq!(locale("xx"), chrono::Locale::en_US);
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub api: Api,
     pub websub: WebSub,
+    pub embed: Embed,
 }
 
 impl Config {
@@ -97,6 +98,7 @@ impl Config {
             store: raw.store,
             api: raw.api,
             websub: raw.websub,
+            embed: raw.embed,
         };
         let more = more(&config)?;
         config.sources.extend(more);

@@ -394,6 +394,17 @@ impl Default for WebSub {
     }
 }
 
+/// The widget other sites embed (`/embed/…`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Embed {
+    /// Which sites may put the widget's page in a frame: sources of CSP's
+    /// `frame-ancestors` (`https://example.com`, `https://*.example.org`,
+    /// `'self'`). Empty, the default: any site.
+    #[serde(rename = "frame-ancestors")]
+    pub frame_ancestors: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Api {
@@ -451,6 +462,8 @@ pub(super) struct RawConfig {
     pub(super) api: Api,
     #[serde(default)]
     pub(super) websub: WebSub,
+    #[serde(default)]
+    pub(super) embed: Embed,
 }
 
 fn default_language() -> String {

@@ -44,6 +44,22 @@ impl Config {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        for (i, source) in self.embed.frame_ancestors.iter().enumerate() {
+            // One CSP source each: a space, `;` or `,` would end it and
+            // start another directive or policy.
+            let one = !source.is_empty()
+                && source
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b','));
+            if !one {
+                return Err(self.invalid(
+                    &format!("embed.frame-ancestors[{i}]"),
+                    format!(
+                        "expected one CSP source such as \"https://example.com\", got {source:?}"
+                    ),
+                ));
+            }
+        }
         let hubs = self
             .websub
             .hubs

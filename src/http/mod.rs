@@ -12,6 +12,7 @@ mod respond;
 pub mod router;
 mod sendfile;
 pub mod state;
+mod views;
 mod websub;
 mod workers;
 

@@ -4,7 +4,7 @@ use super::problem::{Problem, method_not_allowed, not_found};
 use super::respond::{json_response, uncached};
 use super::sendfile::Pending;
 use super::state::State;
-use super::{api, feeds};
+use super::{api, feeds, views};
 use crate::model::Format;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -64,6 +64,23 @@ pub fn route(
         let hub_state = state.clone();
         return later(state, span, async move {
             super::websub::handle(&hub_state, req, peer).await
+        });
+    }
+    let html = req
+        .headers()
+        .get(header::ACCEPT)
+        .is_some_and(|a| prefers_html(a.as_bytes()));
+    if let Some(asked) = views::asked(state, &req, html) {
+        let ask = match asked {
+            Ok(ask) => ask,
+            Err(refused) => return Routed::Now(refused),
+        };
+        if let Some(resp) = views::kept(state, &req, &ask, pending) {
+            return Routed::Now(resp);
+        }
+        let view_state = state.clone();
+        return later(state, span, async move {
+            views::render(&view_state, req, ask).await
         });
     }
     let Some(rest) = req.uri().path().strip_prefix("/api/v1/") else {

@@ -8,6 +8,7 @@ pub mod json;
 pub mod opml;
 pub mod page;
 pub mod rss;
+pub mod widget;
 
 use crate::config::Config;
 use crate::model::{FeedId, Format, Item, Tombstone};
@@ -51,6 +52,9 @@ pub struct FeedData<'a> {
     pub modified: Option<DateTime<Utc>>,
     /// Which of the feed's RFC 5005 documents this is.
     pub archive: Archive,
+    /// The query of a view of the feed ([`crate::view`]) in its canonical
+    /// spelling, part of the document's self link; empty for the feed itself.
+    pub query: &'a str,
 }
 
 /// Where a document stands in its feed's RFC 5005 archive.
@@ -89,6 +93,9 @@ impl FeedData<'_> {
     /// This document's own URL in `format`.
     pub fn self_url(&self, format: Format) -> String {
         match self.archive {
+            Archive::Current { .. } if !self.query.is_empty() => {
+                format!("{}?{}", self.url(format), self.query)
+            }
             Archive::Current { .. } => self.url(format),
             Archive::Page(n) => self.page_url(n, format),
         }
@@ -234,33 +241,35 @@ pub fn archive_document(data: &FeedData<'_>, format: Format) -> Option<Document>
 
 /// A feed's four documents: RSS, Atom, JSON Feed and its HTML page.
 pub fn feed_documents<'d>(data: &'d FeedData<'_>) -> impl Iterator<Item = Document> + 'd {
-    let max_age = data.config.site.ttl * 60;
-    // The header follows every change (the store's time); the documents' own dates
-    // (lastBuildDate, updated) follow the items, so the bytes depend on data only.
-    let lm = data.modified.or_else(|| data.last_modified());
     // One at a time, as the caller takes them: a 1,000-item timeline is a few
     // MiB per format, and the cache drops each rendering once it has its file.
     [Format::Rss, Format::Atom, Format::Json, Format::Html]
         .into_iter()
-        .map(move |format| {
-            let (body, shared) = match format {
-                Format::Rss => (rss::render(data), true),
-                Format::Atom => (atom::render(data), true),
-                Format::Json => (json::render(data), true),
-                Format::Html => (page::feed_page(data), false),
-            };
-            let hubs = format != Format::Html && !data.config.hubs().is_empty();
-            Document {
-                path: feed_path(data.feed, format),
-                content_type: format.content_type(),
-                body,
-                last_modified: lm,
-                max_age,
-                shared,
-                negotiated: true,
-                link: hubs.then(|| data.config.link_header(&data.url(format))),
-            }
-        })
+        .map(move |format| feed_document(data, format))
+}
+
+/// A feed's document in one format (or a view of it, per `data.query`).
+pub fn feed_document(data: &FeedData<'_>, format: Format) -> Document {
+    // The header follows every change (the store's time); the documents' own dates
+    // (lastBuildDate, updated) follow the items, so the bytes depend on data only.
+    let lm = data.modified.or_else(|| data.last_modified());
+    let (body, shared) = match format {
+        Format::Rss => (rss::render(data), true),
+        Format::Atom => (atom::render(data), true),
+        Format::Json => (json::render(data), true),
+        Format::Html => (page::feed_page(data), false),
+    };
+    let hubs = format != Format::Html && !data.config.hubs().is_empty();
+    Document {
+        path: feed_path(data.feed, format),
+        content_type: format.content_type(),
+        body,
+        last_modified: lm,
+        max_age: data.config.site.ttl * 60,
+        shared,
+        negotiated: true,
+        link: hubs.then(|| data.config.link_header(&data.self_url(format))),
+    }
 }
 
 pub const INDEX_PATH: &str = "/";
@@ -282,6 +291,46 @@ pub fn index_document(
         negotiated: false,
         link: None,
     }
+}
+
+/// The widget's files: its stylesheet, the framed page's script, the
+/// builder's, and the same script at every feed's `/embed/{feed}.js`. They
+/// depend on the config only.
+pub fn embed_documents(config: &Config) -> Vec<Document> {
+    let asset = |path: String, content_type: &'static str, body: Vec<u8>| Document {
+        path,
+        content_type,
+        body,
+        last_modified: None,
+        max_age: config.site.ttl * 60,
+        shared: false,
+        negotiated: false,
+        link: None,
+    };
+    const CSS: &str = "text/css; charset=utf-8";
+    const JS: &str = "text/javascript; charset=utf-8";
+    let mut docs = vec![
+        asset(
+            format!("{}widget.css", widget::ASSETS),
+            CSS,
+            widget::CSS.into(),
+        ),
+        asset(
+            format!("{}frame.js", widget::ASSETS),
+            JS,
+            widget::FRAME_JS.into(),
+        ),
+        asset(
+            format!("{}builder.js", widget::ASSETS),
+            JS,
+            widget::BUILDER_JS.into(),
+        ),
+    ];
+    let script = widget::script();
+    for feed in crate::catalog::feeds(config) {
+        docs.push(asset(widget::path(&feed, "js"), JS, script.clone()));
+    }
+    docs
 }
 
 /// The OPML list of feeds; it depends on the config only.

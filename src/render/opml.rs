@@ -34,6 +34,7 @@ pub fn render(config: &Config) -> Vec<u8> {
                             tombstones: &[],
                             modified: None,
                             archive: super::Archive::Current { pages: 0 },
+                            query: "",
                         };
                         let title = data.title();
                         w.create_element("outline")

@@ -68,7 +68,7 @@ impl<K: Hash + Eq + Clone> Memo<K> {
 
     /// The document kept for `key` at `version`: `Some(None)` for one known
     /// not to exist, `None` when it must be rendered.
-    fn kept(&self, key: &K, version: i64) -> Option<Option<Arc<Entry>>> {
+    pub(super) fn kept(&self, key: &K, version: i64) -> Option<Option<Arc<Entry>>> {
         let mut kept = lock(&self.kept);
         kept.clock += 1;
         let now = kept.clock;

@@ -11,10 +11,12 @@ mod memo;
 mod on_demand;
 mod render;
 pub mod supervise;
+mod views;
 pub mod watch;
 
 pub use health::{Health, StoreHealth};
 pub use memo::OnDemandError;
+pub use views::{Ask, Shape};
 
 use crate::cache::Cache;
 use crate::config::Config;
@@ -68,6 +70,9 @@ pub struct Site {
     /// Archive pages rendered on demand, by path, with the sum of the
     /// versions of the feeds they were rendered from.
     archives: memo::Memo<String>,
+    /// Views of feeds and widgets rendered on demand, by path and canonical
+    /// query, with the sum of the versions of the feeds they show.
+    views: memo::Memo<String>,
     /// Turns for on-demand renders: one per core.
     renders: tokio::sync::Semaphore,
 }
@@ -92,6 +97,7 @@ impl Site {
             hub: std::sync::OnceLock::new(),
             days: memo::Memo::new(on_demand::DAY_PAGES, usize::MAX),
             archives: memo::Memo::new(on_demand::ARCHIVE_PAGES, on_demand::ARCHIVE_BYTES),
+            views: memo::Memo::new(views::VIEWS, views::VIEW_BYTES),
             renders: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),

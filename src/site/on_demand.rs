@@ -94,14 +94,7 @@ impl Site {
         format: crate::model::Format,
     ) -> Result<Option<Arc<Entry>>, OnDemandError> {
         let path = render::archive_path(feed, n, format);
-        let members = self.members(feed);
-        let version: i64 = {
-            let rendered = lock(&self.rendered);
-            members
-                .iter()
-                .map(|m| rendered.get(m).copied().unwrap_or(0))
-                .sum()
-        };
+        let version = self.rendered_version(feed);
         self.archives
             .get(path, version, &self.renders, || async {
                 self.metrics.on_demand_renders.inc();
@@ -146,6 +139,7 @@ impl Site {
                 tombstones: &page.tombstones,
                 modified: None,
                 archive: render::Archive::Page(n),
+                query: "",
             };
             render::archive_document(&data, format)
         })

@@ -4,13 +4,41 @@
 
 use super::Site;
 use crate::cache::Entry;
+use crate::config::Config;
 use crate::lock::lock;
-use crate::model::FeedId;
+use crate::model::{FeedId, Item, Tombstone};
 use crate::render::{self, FeedData};
-use crate::store::StoreError;
-use std::collections::BTreeSet;
+use crate::store::{FeedState, StoreError};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// What a feed's subscription document is made from.
+pub(super) struct Current {
+    pub(super) items: Vec<Item>,
+    pub(super) tombstones: Vec<Tombstone>,
+    pub(super) modified: Option<chrono::DateTime<chrono::Utc>>,
+    pub(super) archive: render::Archive,
+}
+
+impl Current {
+    pub(super) fn data<'a>(
+        &'a self,
+        config: &'a Config,
+        feed: &'a FeedId,
+        query: &'a str,
+    ) -> FeedData<'a> {
+        FeedData {
+            config,
+            feed,
+            items: &self.items,
+            tombstones: &self.tombstones,
+            modified: self.modified,
+            archive: self.archive,
+            query,
+        }
+    }
+}
 
 /// Items listed on the HTML index.
 const INDEX_ITEMS: usize = 30;
@@ -22,48 +50,55 @@ impl Site {
         self.render(all).await
     }
 
+    /// What a feed's subscription document shows now: the window after its
+    /// newest archive page (RFC 5005), a timeline's copies of one story
+    /// merged into one, its tombstones and its Last-Modified.
+    pub(super) async fn current(
+        &self,
+        feed: &FeedId,
+        versions: &BTreeMap<FeedId, FeedState>,
+    ) -> Result<Current, StoreError> {
+        let size = crate::catalog::size(&self.config, feed);
+        let members = self.members(feed);
+        let window = self.store.window(feed, &members, size).await?;
+        let archive = render::Archive::Current {
+            pages: window.pages,
+        };
+        if crate::store::is_own_log(feed, &members) {
+            return Ok(Current {
+                items: window.items,
+                tombstones: self.store.tombstones(feed, size).await?,
+                modified: versions.get(feed).map(|s| s.modified),
+                archive,
+            });
+        }
+        // A timeline: its Last-Modified the newest of its members'.
+        let mut stones = Vec::new();
+        for m in &members {
+            stones.push(self.store.tombstones(m, size).await?);
+        }
+        let modified = members
+            .iter()
+            .filter_map(|m| versions.get(m).map(|s| s.modified))
+            .max();
+        // Every entry of the window stays: the newest by date and those no
+        // page holds yet, copies of one story merged.
+        let n = window.items.len();
+        Ok(Current {
+            items: crate::merge::merge(&[window.items], n),
+            tombstones: crate::merge::merge_tombstones(stones, size),
+            modified,
+            archive,
+        })
+    }
+
     async fn render(&self, feeds: BTreeSet<FeedId>) -> Result<(), StoreError> {
         // Versions first: a write landing after this read makes a later pass redo
         // the feed, never leaves the cache older than the recorded version.
         let versions = self.store.versions().await?;
         let mut data = Vec::with_capacity(feeds.len());
         for feed in &feeds {
-            let size = crate::catalog::size(&self.config, feed);
-            // What follows the feed's newest archive page (RFC 5005).
-            let members = self.members(feed);
-            let window = self.store.window(feed, &members, size).await?;
-            let (items, tombstones, modified) = if crate::store::is_own_log(feed, &members) {
-                (
-                    window.items,
-                    self.store.tombstones(feed, size).await?,
-                    versions.get(feed).map(|s| s.modified),
-                )
-            } else {
-                // A timeline: copies of one story merged into one, its
-                // Last-Modified the newest of its members'.
-                let mut stones = Vec::new();
-                for m in &members {
-                    stones.push(self.store.tombstones(m, size).await?);
-                }
-                let modified = members
-                    .iter()
-                    .filter_map(|m| versions.get(m).map(|s| s.modified))
-                    .max();
-                (
-                    // Every entry of the window stays: the newest by date and
-                    // those no page holds yet, copies of one story merged.
-                    {
-                        let n = window.items.len();
-                        crate::merge::merge(&[window.items], n)
-                    },
-                    crate::merge::merge_tombstones(stones, size),
-                    modified,
-                )
-            };
-            let archive = render::Archive::Current {
-                pages: window.pages,
-            };
-            data.push((feed.clone(), items, tombstones, modified, archive));
+            data.push((feed.clone(), self.current(feed, &versions).await?));
         }
         let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
         let latest =
@@ -85,15 +120,8 @@ impl Site {
             // at a time beside what the cache keeps.
             let mut entries = Vec::new();
             let mut add = |d: render::Document| entries.push((d.path.clone(), Entry::from(d)));
-            for (feed, items, tombstones, modified, archive) in data {
-                let data = FeedData {
-                    config: &config,
-                    feed: &feed,
-                    items: &items,
-                    tombstones: &tombstones,
-                    modified,
-                    archive,
-                };
+            for (feed, current) in data {
+                let data = current.data(&config, &feed, "");
                 render::feed_documents(&data).for_each(&mut add);
             }
             if let Some(latest) = latest {
@@ -101,6 +129,9 @@ impl Site {
             }
             if cache.get(render::OPML_PATH).is_none() {
                 add(render::opml_document(&config));
+                render::embed_documents(&config)
+                    .into_iter()
+                    .for_each(&mut add);
             }
             cache.put_all(entries)
         })
