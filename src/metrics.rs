@@ -33,7 +33,7 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     http: Arc<HttpStats>,
     pub render_passes: Counter,
-    /// Documents rendered on demand (archive pages, ticker days): one per
+    /// Documents rendered on demand (archive pages, ticker days, views, widgets): one per
     /// document however many ask at once.
     pub on_demand_renders: Counter,
     pub render_seconds: Histogram,
@@ -93,7 +93,7 @@ impl Metrics {
         );
         registry.register(
             "on_demand_renders",
-            "Documents rendered on demand (archive pages, ticker days), each once however many ask",
+            "Documents rendered on demand (archive pages, ticker days, views, widgets), each once however many ask",
             m.on_demand_renders.clone(),
         );
         registry.register(

@@ -301,8 +301,9 @@ async fn metrics_count_requests_renders_and_writes() {
         .unwrap();
     let (_, _, one) = get(&server.url("/feeds/world.rss"), &[]).await;
     assert_eq!(bytes, 3 * one.len() as u64);
-    // 7 feeds in 4 formats, the index and the OPML.
-    assert!(text.lines().any(|l| l == "newswire_documents 30"), "{text}");
+    // 7 feeds in 4 formats, the index, the OPML, and the widget's
+    // stylesheet, two scripts and one script per feed.
+    assert!(text.lines().any(|l| l == "newswire_documents 40"), "{text}");
     let cache_bytes: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix("newswire_cache_bytes "))

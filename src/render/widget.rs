@@ -25,15 +25,15 @@ pub const CSS: &str = ":host{all:initial;display:block}\
 margin:0;padding:.6rem .8rem;border:1px solid #dadde1;border-radius:8px;box-sizing:border-box;text-align:start}\
 .nw[data-theme=dark]{color:#e4e6eb;background:#18191a;border-color:#3a3b3c}\
 @media (prefers-color-scheme:dark){.nw[data-theme=auto]{color:#e4e6eb;background:#18191a;border-color:#3a3b3c}}\
-.nw h2{font-size:.8rem;font-weight:700;letter-spacing:.04em;text-transform:uppercase;margin:0 0 .3rem;opacity:.75}\
+.nw h2{font-size:.8em;font-weight:700;letter-spacing:.04em;text-transform:uppercase;margin:0 0 .3rem;opacity:.75}\
 .nw h2 a{font-weight:inherit}\
 .nw ol{list-style:none;margin:0;padding:0}\
 .nw li{margin:0;padding:.5rem 0;border-top:1px solid rgba(127,127,127,.25)}\
 .nw li:first-child{border-top:0}\
 .nw a{color:inherit;text-decoration:none;font-weight:600}\
 .nw a:hover,.nw a:focus{text-decoration:underline}\
-.nw .meta{display:block;font-size:.8rem;opacity:.7;margin-top:.1rem}\
-.nw p{margin:.25rem 0 0;font-size:.9rem}\
+.nw .meta{display:block;font-size:.8em;opacity:.7;margin-top:.1em}\
+.nw p{margin:.25em 0 0;font-size:.9em}\
 .nw img{display:block;max-width:100%;height:auto;border-radius:4px;margin:.35rem 0 0}\
 .nw .empty{opacity:.7;margin:0}\
 body{margin:0;background:transparent}";

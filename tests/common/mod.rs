@@ -3,6 +3,7 @@
 //! its own data directory, so tests run in parallel without seeing each other.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod pg;
 pub mod upstream;
 

@@ -11,7 +11,12 @@
   const scriptCode = document.getElementById("nw-snippet-script");
   const params = () => {
     const q = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) if (String(v).trim() !== "") q.append(k, String(v).trim());
+    for (const [k, v] of new FormData(form)) {
+      const value = String(v).trim();
+      // Defaults say nothing: the snippet stays short.
+      if (value === "" || (k === "theme" && value === "auto") || (k === "time" && value === "1")) continue;
+      q.append(k, value);
+    }
     return q;
   };
   const update = () => {
