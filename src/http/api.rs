@@ -125,6 +125,20 @@ async fn route(
             list_sources(state).await
         }
         (["sources"], _) => Ok(method_not_allowed("GET")),
+        (["sources.opml"], &Method::GET) => {
+            state.tokens.check(&req.headers, Scope::Sources)?;
+            Ok(super::respond::uncached(
+                crate::render::opml::sources(&state.site.config),
+                crate::render::OPML_TYPE,
+            ))
+        }
+        (["sources.opml"], _) => Ok(method_not_allowed("GET")),
+        (["preview"], &Method::POST) => {
+            state.tokens.check(&req.headers, Scope::Sources)?;
+            let ask: crate::sources::preview::Ask = read_json(state, req, body).await?;
+            preview(state, ask).await
+        }
+        (["preview"], _) => Ok(method_not_allowed("POST")),
         (["sources", name, "fetch"], &Method::POST) => {
             state.tokens.check(&req.headers, Scope::Sources)?;
             fetch_source(state, name).await
@@ -204,6 +218,34 @@ async fn fetch_source(state: &State, name: &str) -> Result<Resp, Problem> {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 e.to_string(),
             ))
+        }
+    }
+}
+
+/// `POST /api/v1/preview`: what a feed or a scrape would store, nothing
+/// written; a site's page gives the feeds it names.
+async fn preview(state: &State, ask: crate::sources::preview::Ask) -> Result<Resp, Problem> {
+    use crate::sources::preview::{self, PreviewError};
+    let config = &state.site.config;
+    let fetcher =
+        crate::sources::fetch::Fetcher::new(crate::sources::fetch::Policy::configured(config))
+            .map_err(|e| {
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("fetching is unavailable: {e}"),
+                )
+            })?;
+    match preview::preview(config, &fetcher, ask, chrono::Utc::now()).await {
+        Ok(p) => Ok(json_response(StatusCode::OK, &p)),
+        Err(e) => {
+            let status = match e {
+                PreviewError::Url(_) | PreviewError::Selector { .. } => StatusCode::BAD_REQUEST,
+                PreviewError::Fetch { .. } => StatusCode::BAD_GATEWAY,
+                PreviewError::NotPublic(_)
+                | PreviewError::NoFeed { .. }
+                | PreviewError::Scrape(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            Err(Problem::new(status, e.to_string()).field(e.field()))
         }
     }
 }
