@@ -51,6 +51,12 @@ pub struct Metrics {
     pub source_up: Family<Labels, Gauge>,
     /// Per source: polls cut off for spending their budget.
     pub fetch_cut_off: Family<Labels, Counter>,
+    /// Per source: when its last fetch worked (Unix seconds), its failures
+    /// in a row, and its items in the store. One series per configured
+    /// source: the catalog bounds the labels.
+    pub source_last_success: Family<Labels, Gauge>,
+    pub source_failures: Family<Labels, Gauge>,
+    pub source_items: Family<Labels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -84,6 +90,9 @@ impl Metrics {
             fetch_seconds: latency_buckets(),
             fetch_items: Family::default(),
             source_up: Family::default(),
+            source_last_success: Family::default(),
+            source_failures: Family::default(),
+            source_items: Family::default(),
             fetch_cut_off: Family::default(),
         };
         registry.register(
@@ -140,6 +149,21 @@ impl Metrics {
             "source_up",
             "1 when a source's last fetch worked, 0 when it failed",
             m.source_up.clone(),
+        );
+        registry.register(
+            "source_last_success_timestamp_seconds",
+            "When a source's last working fetch ended (Unix time), as this instance saw it",
+            m.source_last_success.clone(),
+        );
+        registry.register(
+            "source_failures",
+            "A source's failed fetches in a row (what its backoff counts)",
+            m.source_failures.clone(),
+        );
+        registry.register(
+            "source_items",
+            "A source's items in the store after its last fetch",
+            m.source_items.clone(),
         );
         registry.register(
             "fetch_cut_off",
@@ -475,6 +499,22 @@ impl Store for Timed {
         let r = self.inner.save_fetch_states(states, owner).await;
         self.observe("fetch_state", t);
         r
+    }
+    async fn record_attempts(
+        &self,
+        attempts: &[crate::model::FetchAttempt],
+    ) -> Result<(), StoreError> {
+        let t = Instant::now();
+        let r = self.inner.record_attempts(attempts).await;
+        self.observe("attempts", t);
+        r
+    }
+    async fn attempts(
+        &self,
+        source: &str,
+        n: usize,
+    ) -> Result<Vec<crate::model::FetchAttempt>, StoreError> {
+        self.inner.attempts(source, n).await
     }
     async fn claim_due(
         &self,

@@ -494,6 +494,78 @@ pub struct FetchState {
     pub items: u64,
 }
 
+/// What came of one poll of a source. The API, `newswire fetch`'s table, the
+/// metrics and the log all show this one enum, by [`FetchOutcome::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchOutcome {
+    /// A new document, read and taken.
+    Fetched,
+    /// 304: what we have is current.
+    NotModified,
+    /// The same body as last time (an upstream without validators).
+    Unchanged,
+    /// 410: polling stopped.
+    Gone,
+    /// 429 or 503 with Retry-After: back when it asked.
+    RetryAfter,
+    Failed,
+}
+
+impl FetchOutcome {
+    pub const ALL: [FetchOutcome; 6] = [
+        FetchOutcome::Fetched,
+        FetchOutcome::NotModified,
+        FetchOutcome::Unchanged,
+        FetchOutcome::Gone,
+        FetchOutcome::RetryAfter,
+        FetchOutcome::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchOutcome::Fetched => "fetched",
+            FetchOutcome::NotModified => "not_modified",
+            FetchOutcome::Unchanged => "unchanged",
+            FetchOutcome::Gone => "gone",
+            FetchOutcome::RetryAfter => "retry_after",
+            FetchOutcome::Failed => "failed",
+        }
+    }
+
+    /// The outcome [`FetchOutcome::as_str`] names.
+    pub fn parse(s: &str) -> Option<FetchOutcome> {
+        FetchOutcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// Whether the source is working: what `newswire_source_up` says.
+    pub fn is_up(self) -> bool {
+        !matches!(self, FetchOutcome::Failed | FetchOutcome::Gone)
+    }
+}
+
+impl std::fmt::Display for FetchOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One poll of a source as its attempt log keeps it: what an editor reads to
+/// find why a source fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FetchAttempt {
+    #[serde(skip)]
+    pub source: String,
+    pub at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    pub bytes: u64,
+    pub millis: u64,
+    pub outcome: FetchOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// Where a source stands, as `GET /api/v1/sources` and the console show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -387,6 +387,33 @@ async fn misbehaving_upstreams_are_contained_and_reported() {
     assert_eq!(status, 200);
     assert_eq!(report["outcome"], "fetched", "{report}");
     assert_eq!(source(&sources(&server).await, "flaky")["status"], "ok");
+    // Its attempt log: the fetch that worked, then the failures, newest first.
+    let resp = client()
+        .get(server.url("/api/v1/sources/flaky"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let detail: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(detail["name"], "flaky");
+    assert_eq!(detail["status"], "ok");
+    let attempts = detail["attempts"].as_array().unwrap();
+    assert!(attempts.len() >= 2, "{detail}");
+    assert_eq!(attempts[0]["outcome"], "fetched", "{detail}");
+    assert_eq!(attempts[0]["status"], 200);
+    assert!(attempts[0]["bytes"].as_u64().unwrap() > 0);
+    assert!(attempts[0]["millis"].is_u64() && attempts[0]["at"].is_string());
+    assert_eq!(attempts[1]["outcome"], "failed", "{detail}");
+    assert_eq!(attempts[1]["status"], 500);
+    assert!(attempts[1]["error"].is_string(), "{detail}");
+    let resp = client()
+        .get(server.url("/api/v1/sources/nope"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
 
     // One failing source never affects the others: the good ones are served.
     let wire = json(&server.url("/timelines/wire.json"), &[]).await;
@@ -421,9 +448,33 @@ async fn misbehaving_upstreams_are_contained_and_reported() {
         "newswire_fetch_bytes_total",
         "newswire_source_up{source=\"stall\"} 0",
         "newswire_source_up{source=\"agency\"} 1",
+        "newswire_source_failures{source=\"agency\"} 0",
+        "newswire_source_failures{source=\"flaky\"} 0",
     ] {
         assert!(metrics.contains(want), "{want} in\n{metrics}");
     }
+    // Per source: its items, as the API counts them, and when it last worked.
+    let list = sources(&server).await;
+    let agency_items = source(&list, "agency")["items"].as_u64().unwrap();
+    assert!(agency_items > 0);
+    let series = format!("newswire_source_items{{source=\"agency\"}} {agency_items}");
+    assert!(metrics.contains(&series), "{series} in\n{metrics}");
+    let last: i64 = metrics
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("newswire_source_last_success_timestamp_seconds{source=\"agency\"} ")
+        })
+        .expect("agency's last success")
+        .parse()
+        .unwrap();
+    assert!(
+        (chrono::Utc::now().timestamp() - last).abs() < 120,
+        "{last}"
+    );
+    assert!(
+        !metrics.contains("newswire_source_last_success_timestamp_seconds{source=\"stall\"}"),
+        "a source that never worked has no last success"
+    );
     assert!(
         server.stop(),
         "clean shutdown with a stalled fetch in flight"

@@ -125,6 +125,11 @@ async fn route(
             list_sources(state).await
         }
         (["sources"], _) => Ok(method_not_allowed("GET")),
+        (["sources", name], &Method::GET) => {
+            state.tokens.check(&req.headers, Scope::Sources)?;
+            one_source(state, name).await
+        }
+        (["sources", _], _) => Ok(method_not_allowed("GET")),
         (["sources.opml"], &Method::GET) => {
             state.tokens.check(&req.headers, Scope::Sources)?;
             Ok(super::respond::uncached(
@@ -169,6 +174,29 @@ struct SourceOutput<'a> {
     items: u64,
 }
 
+/// Attempts `GET /api/v1/sources/{name}` shows.
+const ATTEMPTS_SHOWN: usize = 20;
+
+fn source_output<'a>(
+    s: &'a crate::config::SourceConfig,
+    states: &'a [FetchState],
+) -> SourceOutput<'a> {
+    let st = states.iter().find(|st| st.source == s.name);
+    SourceOutput {
+        name: &s.name,
+        kind: if s.scrape.is_some() { "scrape" } else { "feed" },
+        url: st.map_or(s.url.as_str(), |st| st.url.as_str()),
+        configured_url: &s.url,
+        status: st.map_or(SourceStatus::New, FetchState::status),
+        last_fetch: st.and_then(|st| st.last_fetch).map(|t| t.to_rfc3339()),
+        http_status: st.and_then(|st| st.last_status),
+        error: st.and_then(|st| st.last_error.as_deref()),
+        failures: st.map_or(0, |st| st.failures),
+        next_fetch: st.map_or_else(String::new, |st| st.next_fetch.to_rfc3339()),
+        items: st.map_or(0, |st| st.items),
+    }
+}
+
 async fn list_sources(state: &State) -> Result<Resp, Problem> {
     let config = &state.site.config;
     let states = state
@@ -180,24 +208,36 @@ async fn list_sources(state: &State) -> Result<Resp, Problem> {
     let out: Vec<SourceOutput> = config
         .sources
         .iter()
-        .map(|s| {
-            let st = states.iter().find(|st| st.source == s.name);
-            SourceOutput {
-                name: &s.name,
-                kind: if s.scrape.is_some() { "scrape" } else { "feed" },
-                url: st.map_or(s.url.as_str(), |st| st.url.as_str()),
-                configured_url: &s.url,
-                status: st.map_or(SourceStatus::New, FetchState::status),
-                last_fetch: st.and_then(|st| st.last_fetch).map(|t| t.to_rfc3339()),
-                http_status: st.and_then(|st| st.last_status),
-                error: st.and_then(|st| st.last_error.as_deref()),
-                failures: st.map_or(0, |st| st.failures),
-                next_fetch: st.map_or_else(String::new, |st| st.next_fetch.to_rfc3339()),
-                items: st.map_or(0, |st| st.items),
-            }
-        })
+        .map(|s| source_output(s, &states))
         .collect();
     Ok(json_response(StatusCode::OK, &out))
+}
+
+/// One source, with its last polls (newest first): when, HTTP status,
+/// bytes, milliseconds, outcome and error.
+async fn one_source(state: &State, name: &str) -> Result<Resp, Problem> {
+    #[derive(Serialize)]
+    struct Detail<'a> {
+        #[serde(flatten)]
+        source: SourceOutput<'a>,
+        attempts: Vec<crate::model::FetchAttempt>,
+    }
+    let Some(source) = state.site.config.source(name) else {
+        return Err(not_found(&format!("/api/v1/sources/{name}")));
+    };
+    let store = &state.site.store;
+    let states = store.fetch_states().await.map_err(store_problem)?;
+    let attempts = store
+        .attempts(name, ATTEMPTS_SHOWN)
+        .await
+        .map_err(store_problem)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &Detail {
+            source: source_output(source, &states),
+            attempts,
+        },
+    ))
 }
 
 async fn fetch_source(state: &State, name: &str) -> Result<Resp, Problem> {

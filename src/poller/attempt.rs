@@ -25,7 +25,17 @@ impl Poller {
     /// slot is free while the state waits for its batch to be written.
     pub(super) async fn settle(&self, (state, report): Attempt) -> Result<Report, PollError> {
         let name = state.source.clone();
-        let saved = self.save(state).await?;
+        // The poll as the source's attempt log keeps it.
+        let logged = report.as_ref().ok().map(|r| crate::model::FetchAttempt {
+            source: r.source.clone(),
+            at: state.last_fetch.unwrap_or_else(Utc::now),
+            status: r.status,
+            bytes: r.bytes as u64,
+            millis: r.millis,
+            outcome: r.outcome,
+            error: r.error.clone(),
+        });
+        let saved = self.save(state, logged).await?;
         let report = report?;
         if !saved {
             tracing::warn!(
@@ -190,11 +200,11 @@ impl Poller {
         report.next_fetch = state.next_fetch;
         report.url = state.url.clone();
         report.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.record(&report);
+        self.record(&report, &state);
         (state, Ok(report))
     }
 
-    pub(super) fn record(&self, report: &Report) {
+    pub(super) fn record(&self, report: &Report, state: &FetchState) {
         let m = &self.metrics;
         m.fetches
             .get_or_create(&Metrics::labels("outcome", report.outcome.as_str()))
@@ -208,9 +218,23 @@ impl Poller {
         if report.outcome != Outcome::Failed {
             crate::lock::lock(&self.cut_offs).remove(&report.source);
         }
+        let source = Metrics::labels("source", &report.source);
         m.source_up
-            .get_or_create(&Metrics::labels("source", &report.source))
+            .get_or_create(&source)
             .set(i64::from(report.outcome.is_up()));
+        if report.outcome.is_up()
+            && let Some(at) = state.last_fetch
+        {
+            m.source_last_success
+                .get_or_create(&source)
+                .set(at.timestamp());
+        }
+        m.source_failures
+            .get_or_create(&source)
+            .set(i64::from(state.failures));
+        m.source_items
+            .get_or_create(&source)
+            .set(i64::try_from(state.items).unwrap_or(i64::MAX));
         match &report.error {
             Some(e) if report.outcome == Outcome::Failed => {
                 tracing::warn!(source = report.source, status = ?report.status, "fetch failed: {e}")

@@ -5,56 +5,9 @@ use super::PollError;
 use chrono::{DateTime, Utc};
 use std::fmt::Write;
 
-/// What came of one poll of a source. The API, `newswire fetch`'s table, the
-/// metrics and the log all show this one enum, by [`Outcome::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// A new document, read and taken.
-    Fetched,
-    /// 304: what we have is current.
-    NotModified,
-    /// The same body as last time (an upstream without validators).
-    Unchanged,
-    /// 410: polling stopped.
-    Gone,
-    /// 429 or 503 with Retry-After: back when it asked.
-    RetryAfter,
-    Failed,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 6] = [
-        Outcome::Fetched,
-        Outcome::NotModified,
-        Outcome::Unchanged,
-        Outcome::Gone,
-        Outcome::RetryAfter,
-        Outcome::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Fetched => "fetched",
-            Outcome::NotModified => "not_modified",
-            Outcome::Unchanged => "unchanged",
-            Outcome::Gone => "gone",
-            Outcome::RetryAfter => "retry_after",
-            Outcome::Failed => "failed",
-        }
-    }
-
-    /// Whether the source is working: what `newswire_source_up` says.
-    pub fn is_up(self) -> bool {
-        !matches!(self, Outcome::Failed | Outcome::Gone)
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// What came of one poll of a source (the model's, which the store keeps
+/// in each source's attempt log).
+pub use crate::model::FetchOutcome as Outcome;
 
 /// What one poll of one source came to: what `newswire fetch`, the API and
 /// the log show.

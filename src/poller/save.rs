@@ -1,13 +1,16 @@
 //! Fetch states saved in batches: the states of a round of fetches share a
-//! transaction, so a round of 304s costs a commit per batch, not per source.
+//! transaction, so a round of 304s costs a commit per batch, not per source;
+//! then their polls are appended to the sources' attempt logs, a batch at a
+//! time too.
 
 use super::Poller;
-use crate::model::FetchState;
+use crate::model::{FetchAttempt, FetchState};
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 
 pub(super) type PendingSave = (
     FetchState,
+    Option<FetchAttempt>,
     tokio::sync::oneshot::Sender<Result<bool, StoreError>>,
 );
 
@@ -21,9 +24,30 @@ async fn save_batches(
     const MAX_BATCH: usize = 256;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (states, replies): (Vec<FetchState>, Vec<_>) = batch.drain(..).unzip();
+        let mut states = Vec::with_capacity(batch.len());
+        let mut logged = Vec::with_capacity(batch.len());
+        let mut replies = Vec::with_capacity(batch.len());
+        for (state, attempt, reply) in batch.drain(..) {
+            states.push(state);
+            logged.push(attempt);
+            replies.push(reply);
+        }
         match store.save_fetch_states(&states, &owner).await {
             Ok(saved) => {
+                // The polls of the states written: a lease lost meanwhile
+                // means another instance polls, and logs, that source now.
+                let attempts: Vec<FetchAttempt> = logged
+                    .into_iter()
+                    .zip(&saved)
+                    .filter_map(|(a, ok)| a.filter(|_| *ok))
+                    .collect();
+                // Logged before the fetches hear they are saved: whoever
+                // asked for a fetch finds it in the log.
+                if !attempts.is_empty()
+                    && let Err(e) = store.record_attempts(&attempts).await
+                {
+                    tracing::warn!("logging {} polls failed: {e}", attempts.len());
+                }
                 for (reply, ok) in replies.into_iter().zip(saved) {
                     let _ = reply.send(Ok(ok));
                 }
@@ -42,7 +66,11 @@ impl Poller {
     /// Saves a state through the batcher: states saved at about the same time
     /// (a round of fetches) share one transaction, so a round of 304s costs
     /// a commit per batch, not per source.
-    pub(super) async fn save(&self, state: FetchState) -> Result<bool, StoreError> {
+    pub(super) async fn save(
+        &self,
+        state: FetchState,
+        attempt: Option<FetchAttempt>,
+    ) -> Result<bool, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let saver = self
             .saver
@@ -52,7 +80,7 @@ impl Poller {
                 tx
             })
             .await;
-        if saver.send((state, reply)).await.is_err() {
+        if saver.send((state, attempt, reply)).await.is_err() {
             return Err(StoreError::Unavailable("the state saver stopped".into()));
         }
         answer

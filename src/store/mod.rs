@@ -196,6 +196,13 @@ pub trait Store: Send + Sync + 'static {
     /// taken over by another instance is left alone, `false`).
     async fn save_fetch_states(&self, states: &[FetchState], owner: &str) -> Result<Vec<bool>>;
 
+    /// Appends polls to their sources' attempt logs (the last
+    /// [`ATTEMPTS_KEPT`] of each are kept).
+    async fn record_attempts(&self, attempts: &[crate::model::FetchAttempt]) -> Result<()>;
+
+    /// A source's last `n` polls, newest first.
+    async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>>;
+
     /// [`Store::save_fetch_states`] of one state.
     async fn save_fetch_state(&self, state: &FetchState, owner: &str) -> Result<bool> {
         let saved = self
@@ -318,6 +325,9 @@ pub struct Claim<'a> {
 
 /// How many tombstones each feed keeps.
 pub const TOMBSTONES_KEPT: usize = 100;
+
+/// Polls kept in each source's attempt log.
+pub const ATTEMPTS_KEPT: usize = 50;
 
 /// A database URL fit for a log or an error message: any password replaced by `***`.
 pub fn redact(url: &str) -> String {

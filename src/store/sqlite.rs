@@ -463,6 +463,14 @@ impl Store for SqliteStore {
         save_fetch_states_tx(&self.write, states, owner).await
     }
 
+    async fn record_attempts(&self, attempts: &[crate::model::FetchAttempt]) -> Result<()> {
+        record_attempts_tx(&self.write, attempts).await
+    }
+
+    async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>> {
+        attempts(&mut *self.read.acquire().await?, source, n).await
+    }
+
     async fn claim_due(
         &self,
         claim: &crate::store::Claim<'_>,

@@ -32,6 +32,48 @@ pub async fn fetch_state_round_trips(store: &dyn Store) {
     assert_eq!(store.fetch_states().await.unwrap(), [s]);
 }
 
+/// A source's attempt log keeps its last polls, newest first, each as it
+/// was, and the last [`crate::store::ATTEMPTS_KEPT`] only; sources' logs
+/// are apart.
+pub async fn attempt_logs_keep_the_last_polls(store: &dyn Store) {
+    use crate::model::{FetchAttempt, FetchOutcome};
+    let poll = |source: &str, n: i64| FetchAttempt {
+        source: source.into(),
+        at: at(n),
+        status: (n % 3 != 0).then_some(200 + (n % 2) as u16 * 104),
+        bytes: n as u64 * 10,
+        millis: n as u64,
+        outcome: if n % 3 == 0 {
+            FetchOutcome::Failed
+        } else {
+            FetchOutcome::Fetched
+        },
+        error: (n % 3 == 0).then(|| format!("timed out <{n}>")),
+    };
+    assert_eq!(store.attempts("agency", 20).await.unwrap(), []);
+    let kept = crate::store::ATTEMPTS_KEPT as i64;
+    // In batches, as rounds of polls are saved; another source between.
+    for round in 0..3 {
+        let batch: Vec<FetchAttempt> = (round * kept / 2..(round + 1) * kept / 2)
+            .flat_map(|n| [poll("agency", n), poll("other", n)])
+            .collect();
+        store.record_attempts(&batch).await.unwrap();
+    }
+    let newest = 3 * kept / 2 - 1;
+    let log = store.attempts("agency", 20).await.unwrap();
+    assert_eq!(log.len(), 20);
+    assert_eq!(log[0], poll("agency", newest), "newest first, as it was");
+    assert_eq!(log[19], poll("agency", newest - 19));
+    let all = store.attempts("agency", 1000).await.unwrap();
+    assert_eq!(all.len(), crate::store::ATTEMPTS_KEPT, "the last ones only");
+    assert_eq!(all.last(), Some(&poll("agency", newest - kept + 1)));
+    assert_eq!(
+        store.attempts("other", 1000).await.unwrap().len(),
+        crate::store::ATTEMPTS_KEPT
+    );
+    assert_eq!(store.attempts("nobody", 5).await.unwrap(), []);
+}
+
 /// A claim at minute `now` with a five-minute lease.
 async fn claim(
     store: &dyn Store,

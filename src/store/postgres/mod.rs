@@ -372,6 +372,17 @@ impl Store for PgStore {
             .await
     }
 
+    async fn record_attempts(&self, attempts: &[crate::model::FetchAttempt]) -> Result<()> {
+        self.write(move || record_attempts_tx(&self.soft, attempts))
+            .await
+    }
+
+    async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>> {
+        attempts(&mut *self.read().await?, source, n)
+            .await
+            .map_err(classify)
+    }
+
     async fn claim_due(
         &self,
         claim: &crate::store::Claim<'_>,

@@ -77,6 +77,79 @@ macro_rules! sources_sql {
             Ok(states.iter().map(|s| written.contains(&s.source)).collect())
         }
 
+        /// Appends polls to their sources' attempt logs, and keeps the last
+        /// [`ATTEMPTS_KEPT`] of each, in one transaction.
+        pub(super) async fn record_attempts_tx(
+            pool: &$Pool,
+            attempts: &[$crate::model::FetchAttempt],
+        ) -> Result<()> {
+            let mut tx = pool.begin().await?;
+            for a in attempts {
+                sqlx::query(
+                    "INSERT INTO fetch_attempts (source, at, status, bytes, millis, outcome, error)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&a.source)
+                .bind(millis(a.at))
+                .bind(a.status.map(i32::from))
+                .bind(i64::try_from(a.bytes).unwrap_or(i64::MAX))
+                .bind(i64::try_from(a.millis).unwrap_or(i64::MAX))
+                .bind(a.outcome.as_str())
+                .bind(a.error.as_deref())
+                .execute(&mut *tx)
+                .await?;
+            }
+            let sources: BTreeSet<&str> = attempts.iter().map(|a| a.source.as_str()).collect();
+            for source in sources {
+                // Past the kept ones, by id: nothing when there are fewer.
+                sqlx::query(
+                    "DELETE FROM fetch_attempts WHERE source = $1 AND id <= (
+                        SELECT id FROM fetch_attempts WHERE source = $1
+                        ORDER BY id DESC LIMIT 1 OFFSET $2)",
+                )
+                .bind(source)
+                .bind(limit($crate::store::ATTEMPTS_KEPT))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// A source's last `n` polls, newest first.
+        pub(super) async fn attempts(
+            conn: &mut $Conn,
+            source: &str,
+            n: usize,
+        ) -> Result<Vec<$crate::model::FetchAttempt>> {
+            let rows: Vec<(i64, Option<i32>, i64, i64, String, Option<String>)> = sqlx::query_as(
+                "SELECT at, status, bytes, millis, outcome, error FROM fetch_attempts
+                 WHERE source = $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(source)
+            .bind(limit(n))
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.into_iter()
+                .map(|(at, status, bytes, ms, outcome, error)| {
+                    Ok($crate::model::FetchAttempt {
+                        source: source.to_owned(),
+                        at: from_millis(at),
+                        status: status.and_then(|s| u16::try_from(s).ok()),
+                        bytes: u64::try_from(bytes).unwrap_or(0),
+                        millis: u64::try_from(ms).unwrap_or(0),
+                        outcome: $crate::model::FetchOutcome::parse(&outcome).ok_or_else(|| {
+                            StoreError::Corrupt {
+                                id: format!("attempt of {source}"),
+                                message: format!("unknown outcome {outcome:?}"),
+                            }
+                        })?,
+                        error,
+                    })
+                })
+                .collect()
+        }
+
         /// Claims due sources with the backend's `CLAIM` statement.
         pub(super) async fn claim_due(
             conn: &mut $Conn,
