@@ -516,6 +516,19 @@ impl Store for Timed {
     ) -> Result<Vec<crate::model::FetchAttempt>, StoreError> {
         self.inner.attempts(source, n).await
     }
+    async fn start_session(&self, session: &crate::store::Session) -> Result<(), StoreError> {
+        self.inner.start_session(session).await
+    }
+    async fn session(
+        &self,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::store::Session>, StoreError> {
+        self.inner.session(id, now).await
+    }
+    async fn end_session(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.end_session(id).await
+    }
     async fn claim_due(
         &self,
         claim: &crate::store::Claim<'_>,

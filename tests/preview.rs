@@ -161,7 +161,7 @@ async fn bad_previews_are_refused_naming_the_field() {
         (
             json!({"url": up.url("/plain.html"), "scrape": {"list": {"item": "ul.nothing li"}}}),
             422,
-            "scrape",
+            "scrape.list.item",
         ),
     ] {
         let (got, p) = preview(&server, &body).await;

@@ -155,14 +155,14 @@ async fn route(
 
 /// One source as `GET /api/v1/sources` lists it.
 #[derive(Serialize)]
-struct SourceOutput<'a> {
-    name: &'a str,
+pub(super) struct SourceOutput<'a> {
+    pub(super) name: &'a str,
     /// `feed` (`[[sources]]`) or `scrape` (`[[scrapes]]`).
     kind: &'static str,
     /// Where it is fetched from now (after permanent redirects).
     url: &'a str,
     configured_url: &'a str,
-    status: SourceStatus,
+    pub(super) status: SourceStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_fetch: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -177,7 +177,7 @@ struct SourceOutput<'a> {
 /// Attempts `GET /api/v1/sources/{name}` shows.
 const ATTEMPTS_SHOWN: usize = 20;
 
-fn source_output<'a>(
+pub(super) fn source_output<'a>(
     s: &'a crate::config::SourceConfig,
     states: &'a [FetchState],
 ) -> SourceOutput<'a> {
@@ -215,7 +215,7 @@ async fn list_sources(state: &State) -> Result<Resp, Problem> {
 
 /// One source, with its last polls (newest first): when, HTTP status,
 /// bytes, milliseconds, outcome and error.
-async fn one_source(state: &State, name: &str) -> Result<Resp, Problem> {
+pub(super) async fn one_source(state: &State, name: &str) -> Result<Resp, Problem> {
     #[derive(Serialize)]
     struct Detail<'a> {
         #[serde(flatten)]
@@ -264,7 +264,10 @@ async fn fetch_source(state: &State, name: &str) -> Result<Resp, Problem> {
 
 /// `POST /api/v1/preview`: what a feed or a scrape would store, nothing
 /// written; a site's page gives the feeds it names.
-async fn preview(state: &State, ask: crate::sources::preview::Ask) -> Result<Resp, Problem> {
+pub(super) async fn preview(
+    state: &State,
+    ask: crate::sources::preview::Ask,
+) -> Result<Resp, Problem> {
     use crate::sources::preview::{self, PreviewError};
     let config = &state.site.config;
     let fetcher =
@@ -283,7 +286,7 @@ async fn preview(state: &State, ask: crate::sources::preview::Ask) -> Result<Res
                 PreviewError::Fetch { .. } => StatusCode::BAD_GATEWAY,
                 PreviewError::NotPublic(_)
                 | PreviewError::NoFeed { .. }
-                | PreviewError::Scrape(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                | PreviewError::Scrape { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             };
             Err(Problem::new(status, e.to_string()).field(e.field()))
         }
@@ -297,7 +300,7 @@ enum OneOrMany {
     One(BreakingInput),
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(
+pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
     state: &State,
     req: &Parts,
     body: &mut Incoming,

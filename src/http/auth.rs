@@ -86,6 +86,14 @@ impl Tokens {
             })
             .map(str::trim)
             .ok_or_else(|| unauthorized("expected \"Authorization: Bearer <token>\""))?;
+        self.named(token, scope)
+    }
+
+    /// The name of `token` if it may write `scope`: 401 for an unknown one,
+    /// 403 for one without the scope (the console's sign-in form).
+    pub fn named(&self, token: &str, scope: Scope) -> Result<&str, Problem> {
+        let unauthorized =
+            |m: &str| Problem::new(StatusCode::UNAUTHORIZED, m).field("Authorization");
         let given = digest(token);
         // Compare against every token so the time does not say which one matched.
         let mut found = None;

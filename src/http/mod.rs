@@ -5,6 +5,7 @@ mod admit;
 pub mod api;
 pub mod auth;
 mod conns;
+mod console;
 pub mod feeds;
 mod on_demand;
 pub mod problem;

@@ -66,6 +66,12 @@ pub fn route(
             super::websub::handle(&hub_state, req, peer).await
         });
     }
+    if req.uri().path() == "/console" || req.uri().path().starts_with("/console/") {
+        let console_state = state.clone();
+        return later(state, span, async move {
+            super::console::handle(&console_state, req, peer).await
+        });
+    }
     let html = req
         .headers()
         .get(header::ACCEPT)

@@ -10,6 +10,8 @@ pub struct State {
     /// The API's writes, which know the store and config, not the site.
     pub ingest: crate::ingest::Ingest,
     pub tokens: Tokens,
+    /// The console's templates and sign-in limiter.
+    pub(super) console: super::console::Console,
     /// The runtime the store's connections and background tasks live on. API
     /// requests run there; connection workers only serve cached bytes.
     pub(super) main: tokio::runtime::Handle,
@@ -23,6 +25,7 @@ impl State {
             ingest: site.ingest(),
             site,
             tokens,
+            console: super::console::Console::default(),
             main: tokio::runtime::Handle::current(),
         }
     }

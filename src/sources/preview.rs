@@ -117,8 +117,13 @@ pub enum PreviewError {
         "{url} is not a feed, and names none (no <link rel=\"alternate\"> of a feed type, nothing at {paths})"
     )]
     NoFeed { url: String, paths: String },
-    #[error("{0}")]
-    Scrape(String),
+    /// The page read by the selectors gave nothing: which selector (when
+    /// one matched nothing), and why.
+    #[error("{message}")]
+    Scrape {
+        field: Option<&'static str>,
+        message: String,
+    },
 }
 
 impl PreviewError {
@@ -126,7 +131,8 @@ impl PreviewError {
     pub fn field(&self) -> String {
         match self {
             PreviewError::Selector { field, .. } => field.clone(),
-            PreviewError::Scrape(_) => "scrape".into(),
+            PreviewError::Scrape { field: Some(f), .. } => format!("scrape.{f}"),
+            PreviewError::Scrape { field: None, .. } => "scrape".into(),
             _ => "url".into(),
         }
     }
@@ -180,8 +186,14 @@ pub async fn preview(
     let tz = config.site.timezone;
     if let Some(s) = scrape {
         let tz = s.timezone.unwrap_or(tz);
-        let (parsed, probes) = scrape::list(&body, ct, &url, &s, tz, now)
-            .map_err(|e| PreviewError::Scrape(e.to_string()))?;
+        let (parsed, probes) =
+            scrape::list(&body, ct, &url, &s, tz, now).map_err(|e| PreviewError::Scrape {
+                field: match &e {
+                    scrape::ScrapeError::NoMatch { field, .. } => Some(field),
+                    _ => None,
+                },
+                message: e.to_string(),
+            })?;
         let items = shown(config, &url, parsed, now);
         return Ok(Preview {
             url: url.into(),

@@ -203,6 +203,14 @@ pub trait Store: Send + Sync + 'static {
     /// A source's last `n` polls, newest first.
     async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>>;
 
+    /// Keeps a console session (and drops those that ended).
+    async fn start_session(&self, session: &Session) -> Result<()>;
+
+    /// The session `id` names, unless it ended by `now`.
+    async fn session(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
+
+    async fn end_session(&self, id: &str) -> Result<()>;
+
     /// [`Store::save_fetch_states`] of one state.
     async fn save_fetch_state(&self, state: &FetchState, owner: &str) -> Result<bool> {
         let saved = self
@@ -325,6 +333,18 @@ pub struct Claim<'a> {
 
 /// How many tombstones each feed keeps.
 pub const TOMBSTONES_KEPT: usize = 100;
+
+/// A signed-in editor of the console, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The SHA-256 (hex) of the session cookie's secret.
+    pub id: String,
+    /// The API token that signed the editor in.
+    pub token_name: String,
+    /// What every form and script of the session sends back.
+    pub csrf: String,
+    pub expires: DateTime<Utc>,
+}
 
 /// Polls kept in each source's attempt log.
 pub const ATTEMPTS_KEPT: usize = 50;

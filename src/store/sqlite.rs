@@ -467,6 +467,22 @@ impl Store for SqliteStore {
         record_attempts_tx(&self.write, attempts).await
     }
 
+    async fn start_session(&self, session: &crate::store::Session) -> Result<()> {
+        start_session_tx(&self.write, session).await
+    }
+
+    async fn session(
+        &self,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::store::Session>> {
+        session(&mut *self.read.acquire().await?, id, now).await
+    }
+
+    async fn end_session(&self, id: &str) -> Result<()> {
+        end_session_tx(&self.write, id).await
+    }
+
     async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>> {
         attempts(&mut *self.read.acquire().await?, source, n).await
     }

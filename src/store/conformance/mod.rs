@@ -65,6 +65,7 @@ pub const CASES: &[&str] = &[
     "last_modified_advances_with_every_change",
     "fetch_state_round_trips",
     "attempt_logs_keep_the_last_polls",
+    "console_sessions_last_until_they_end",
     "claims_hand_each_due_source_to_one_owner",
     "external_items_keep_their_identity_and_first_seen_time",
     "items_stay_while_their_source_carries_them",

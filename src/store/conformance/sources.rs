@@ -74,6 +74,42 @@ pub async fn attempt_logs_keep_the_last_polls(store: &dyn Store) {
     assert_eq!(store.attempts("nobody", 5).await.unwrap(), []);
 }
 
+/// A console session is found by its id until it ends, and not after, nor
+/// once ended; ended sessions are dropped when another starts.
+pub async fn console_sessions_last_until_they_end(store: &dyn Store) {
+    use crate::store::Session;
+    // Sessions end in real time: starting one drops those ended by now.
+    let now = chrono::Utc::now();
+    let in_minutes = |m: i64| now + chrono::Duration::minutes(m);
+    let session = |id: &str, ends: i64| Session {
+        id: id.into(),
+        token_name: "editor".into(),
+        csrf: format!("csrf-{id}"),
+        expires: in_minutes(ends),
+    };
+    store.start_session(&session("a", 60)).await.unwrap();
+    store.start_session(&session("b", 10)).await.unwrap();
+    let found = store.session("a", in_minutes(30)).await.unwrap().unwrap();
+    assert_eq!(
+        (found.token_name.as_str(), found.csrf.as_str()),
+        ("editor", "csrf-a")
+    );
+    assert!((found.expires - in_minutes(60)).num_milliseconds().abs() < 2);
+    assert_eq!(
+        store.session("b", in_minutes(30)).await.unwrap(),
+        None,
+        "ended"
+    );
+    assert_eq!(store.session("c", now).await.unwrap(), None);
+    store.end_session("a").await.unwrap();
+    assert_eq!(store.session("a", now).await.unwrap(), None, "signed out");
+    // An ended session is dropped when another starts: its id may start again.
+    store.start_session(&session("old", -5)).await.unwrap();
+    store.start_session(&session("new", 5)).await.unwrap();
+    store.start_session(&session("old", 5)).await.unwrap();
+    assert!(store.session("old", now).await.unwrap().is_some());
+}
+
 /// A claim at minute `now` with a five-minute lease.
 async fn claim(
     store: &dyn Store,

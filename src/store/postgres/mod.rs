@@ -377,6 +377,25 @@ impl Store for PgStore {
             .await
     }
 
+    async fn start_session(&self, session: &crate::store::Session) -> Result<()> {
+        self.write(move || start_session_tx(&self.soft, session))
+            .await
+    }
+
+    async fn session(
+        &self,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<crate::store::Session>> {
+        session(&mut *self.read().await?, id, now)
+            .await
+            .map_err(classify)
+    }
+
+    async fn end_session(&self, id: &str) -> Result<()> {
+        self.write(move || end_session_tx(&self.soft, id)).await
+    }
+
     async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>> {
         attempts(&mut *self.read().await?, source, n)
             .await

@@ -150,6 +150,58 @@ macro_rules! sources_sql {
                 .collect()
         }
 
+        /// Starts a console session (and drops those that ended).
+        pub(super) async fn start_session_tx(
+            pool: &$Pool,
+            session: &$crate::store::Session,
+        ) -> Result<()> {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM console_sessions WHERE expires < $1")
+                .bind(millis(Utc::now()))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO console_sessions (id, token_name, csrf, expires) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&session.id)
+            .bind(&session.token_name)
+            .bind(&session.csrf)
+            .bind(millis(session.expires))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// The session `id` names, if it has not ended by `now`.
+        pub(super) async fn session(
+            conn: &mut $Conn,
+            id: &str,
+            now: DateTime<Utc>,
+        ) -> Result<Option<$crate::store::Session>> {
+            let row: Option<(String, String, i64)> = sqlx::query_as(
+                "SELECT token_name, csrf, expires FROM console_sessions WHERE id = $1 AND expires >= $2",
+            )
+            .bind(id)
+            .bind(millis(now))
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.map(|(token_name, csrf, expires)| $crate::store::Session {
+                id: id.to_owned(),
+                token_name,
+                csrf,
+                expires: from_millis(expires),
+            }))
+        }
+
+        pub(super) async fn end_session_tx(pool: &$Pool, id: &str) -> Result<()> {
+            sqlx::query("DELETE FROM console_sessions WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(())
+        }
+
         /// Claims due sources with the backend's `CLAIM` statement.
         pub(super) async fn claim_due(
             conn: &mut $Conn,

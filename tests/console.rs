@@ -1,0 +1,334 @@
+//! The operator console (`/console/`) through the real server: sign-in with
+//! a `sources` token into a session kept in the store, CSRF on every form,
+//! failed sign-ins slowed then refused, hostile titles, errors and items
+//! shown as text under a strict policy; and in headless Chromium, the scrape
+//! editor's live preview following the selectors as the editor types.
+
+mod common;
+
+use common::browser::Browser;
+use common::upstream::Upstream;
+use common::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .tls_certs_only([])
+        .build()
+        .unwrap()
+}
+
+/// Signs in with `token`: the session cookie (`name=value`), if it worked.
+async fn sign_in(
+    server: &Server,
+    token: &str,
+) -> (u16, Option<String>, reqwest::header::HeaderMap) {
+    let resp = no_redirects()
+        .post(server.url("/console/signin"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let cookie = headers
+        .get("set-cookie")
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_owned());
+    (status, cookie, headers)
+}
+
+async fn page(
+    server: &Server,
+    path: &str,
+    cookie: &str,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let resp = no_redirects()
+        .get(server.url(path))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().await.unwrap())
+}
+
+/// A form posted in a session: the answer's status and body.
+async fn post_form(
+    server: &Server,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let resp = no_redirects()
+        .post(server.url(path))
+        .header("Cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..at + 64].to_owned()
+}
+
+fn hostile_site(up: &Upstream) -> SiteDir {
+    let site = SiteDir::demo();
+    site.append_config(&format!(
+        "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"agency\"\nurl = \"{}\"\ntitle = \"<script>alert('title')</script> Agency\"\n\n[[sources]]\nname = \"broken\"\nurl = \"{}\"\n",
+        up.url("/hostile.xml"),
+        up.url("/missing<script>.xml"),
+    ));
+    site
+}
+
+#[tokio::test]
+async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
+    let up = Upstream::start();
+    let site = hostile_site(&up);
+    let server = Server::start(&site, &[]);
+    // Signed out: pages send to the sign-in, forms are refused.
+    let resp = no_redirects()
+        .get(server.url("/console/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    assert_eq!(resp.headers()["location"], "/console/signin");
+    let resp = no_redirects()
+        .post(server.url("/console/sources/agency/fetch"))
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    let (status, _, _) = page(&server, "/console/", "newswire_session=forged").await;
+    assert_eq!(status, 303, "a forged cookie is no session");
+
+    let (status, cookie, headers) = sign_in(&server, TOKEN).await;
+    assert_eq!(status, 303);
+    let set = headers["set-cookie"].to_str().unwrap();
+    assert!(
+        set.contains("HttpOnly")
+            && set.contains("SameSite=Strict")
+            && set.contains("Path=/console"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "plain http here: {set}");
+    let cookie = cookie.unwrap();
+
+    // Both sources fetched, then the sources page: failing first, as text.
+    fetch_now(&server, "agency").await;
+    fetch_now(&server, "broken").await;
+    let (status, h, html) = page(&server, "/console/", &cookie).await;
+    assert_eq!(status, 200);
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(
+        html.find("/console/sources/broken").unwrap()
+            < html.find("/console/sources/agency").unwrap(),
+        "failing first"
+    );
+    assert!(html.contains("failing") && html.contains("ok"), "{html}");
+    assert!(!html.contains("<script>"), "{html}");
+    // A source's page: settings, attempt log and items, markup as text.
+    let (status, _, html) = page(&server, "/console/sources/agency", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("&lt;script&gt;alert(&#x27;title&#x27;)&lt;&#x2f;script&gt; Agency")
+            || html.contains("&lt;script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(html.contains("fetched"), "the attempt log: {html}");
+    assert!(html.contains("<li>"), "its items: {html}");
+    let (status, _, _) = page(&server, "/console/sources/nope", &cookie).await;
+    assert_eq!(status, 404);
+
+    // Fetch now: without the token, with a wrong one, then with the right one.
+    let csrf = csrf_of(&html);
+    for bad in [
+        vec![],
+        vec![("csrf", "0".repeat(64))],
+        vec![("csrf", csrf.replace(&csrf[..1], "x"))],
+    ] {
+        let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _) = post_form(&server, "/console/sources/agency/fetch", &cookie, &bad).await;
+        assert_eq!(status, 403, "{bad:?}");
+    }
+    let (status, _) = post_form(
+        &server,
+        "/console/sources/agency/fetch",
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, _, html) = page(&server, "/console/sources/agency", &cookie).await;
+    assert!(
+        html.contains("not_modified") || html.matches("fetched").count() >= 2,
+        "{html}"
+    );
+
+    // The live preview's endpoint: the header token, JSON.
+    let ask = json!({"url": up.url("/rss2.xml")});
+    let resp = no_redirects()
+        .post(server.url("/console/preview.json"))
+        .header("Cookie", &cookie)
+        .json(&ask)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 403, "no CSRF header");
+    let resp = no_redirects()
+        .post(server.url("/console/preview.json"))
+        .header("Cookie", &cookie)
+        .header("X-CSRF-Token", &csrf)
+        .json(&ask)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["kind"], "feed");
+    // The same form without a script: the preview in the page, as text.
+    let hostile = up.url("/hostile.xml");
+    let (status, html) = post_form(
+        &server,
+        "/console/preview",
+        &cookie,
+        &[("csrf", &csrf), ("url", &hostile)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("feed") && !html.contains("<script>alert"),
+        "{html}"
+    );
+
+    // Signed out: the cookie is no session any more, on this or any instance.
+    let (status, _) = post_form(&server, "/console/signout", &cookie, &[("csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    let (status, _, _) = page(&server, "/console/", &cookie).await;
+    assert_eq!(status, 303);
+    assert!(server.stop());
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_slowed_then_refused_per_address() {
+    let site = SiteDir::demo();
+    let server = Server::start(&site, &[]);
+    let started = std::time::Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(sign_in(&server, "wrong-token-0123456789").await.0);
+    }
+    assert_eq!(&statuses[..5], [401; 5], "{statuses:?}");
+    assert_eq!(statuses[6], 429, "{statuses:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(5 * 400),
+        "each failure costs time"
+    );
+    // A token without the sources scope signs no one in.
+    site.append_config("[[api.token]]\nname = \"writer\"\ntoken = \"writer-token-0123456789abcdef\"\nscopes = [\"articles\"]\n");
+    assert!(server.stop());
+    let server = Server::start(&site, &[]);
+    let (status, cookie, _) = sign_in(&server, "writer-token-0123456789abcdef").await;
+    assert_eq!((status, cookie), (401, None));
+    assert!(server.stop());
+}
+
+#[tokio::test]
+async fn the_scrape_editor_previews_live_in_a_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let up = Upstream::start();
+    let page = std::fs::read_to_string("tests/fixtures/site/index.html")
+        .unwrap()
+        .replace("{T0}", "17:00")
+        .replace("{T1}", "16:40")
+        .replace("{T2}", "16:20");
+    up.set("/walaw/", "text/html; charset=utf-8", page);
+    let site = hostile_site(&up);
+    let server = Server::start(&site, &[]);
+    fetch_now(&server, "agency").await;
+    fetch_now(&server, "broken").await;
+    let c = &browser.client;
+    c.goto(&server.url("/console/")).await.unwrap();
+    let token = c
+        .find(fantoccini::Locator::Css("input[name=token]"))
+        .await
+        .unwrap();
+    token.send_keys(TOKEN).await.unwrap();
+    c.find(fantoccini::Locator::Css(
+        "form[action='/console/signin'] button",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let rows = browser
+        .until(Duration::from_secs(5), "const r = document.querySelectorAll('tbody tr'); return r.length ? [...r].map(x => x.className) : null;")
+        .await;
+    assert_eq!(rows, json!(["st-failing", "st-ok"]), "failing first");
+    browser.screenshot("console-sources.png").await;
+    let ran = c
+        .execute(
+            "return window.__pwned === undefined && !document.querySelector('tbody script');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ran, true);
+
+    // The scrape editor: type the address and an item selector, watch the
+    // preview fill; add a selector that matches nothing, watch it marked.
+    c.goto(&server.url("/console/preview")).await.unwrap();
+    let field = |name: &'static str| async move {
+        c.find(fantoccini::Locator::Css(&format!("input[name='{name}']")))
+            .await
+            .unwrap()
+    };
+    field("url")
+        .await
+        .send_keys(&up.url("/walaw/"))
+        .await
+        .unwrap();
+    field("list.item")
+        .await
+        .send_keys("ul.ticker li")
+        .await
+        .unwrap();
+    let items = browser
+        .until(Duration::from_secs(10), "const l = document.querySelectorAll('#preview-result ol.items li'); return l.length ? l.length : null;")
+        .await;
+    assert_eq!(items, 3);
+    field("list.title")
+        .await
+        .send_keys(".nothing-here")
+        .await
+        .unwrap();
+    let marked = browser
+        .until(Duration::from_secs(10), "const m = document.querySelector('[data-match=\"list.title\"]'); return m && m.textContent === 'matches nothing' ? m.className : null;")
+        .await;
+    assert!(marked.as_str().unwrap().contains("none"), "{marked}");
+    browser.screenshot("console-scrape-editor.png").await;
+    browser.client.clone().close().await.unwrap();
+    assert!(server.stop());
+}
