@@ -85,7 +85,7 @@ fn csrf_of(html: &str) -> String {
 fn hostile_site(up: &Upstream) -> SiteDir {
     let site = SiteDir::demo();
     site.append_config(&format!(
-        "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"agency\"\nurl = \"{}\"\ntitle = \"<script>alert('title')</script> Agency\"\n\n[[sources]]\nname = \"broken\"\nurl = \"{}\"\n",
+        "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"agency\"\nurl = \"{}\"\ntitle = \"<script>alert('title')</script> Agency\"\n\n[[sources]]\nname = \"broken\"\nurl = \"{}\"\n\n[[timelines]]\nname = \"wire\"\ntitle = \"The <b>wire</b>\"\ncategories = [\"world\"]\nsources = [\"agency\", \"broken\"]\nlimit = 30\n",
         up.url("/hostile.xml"),
         up.url("/missing<script>.xml"),
     ));
@@ -159,6 +159,30 @@ async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
     assert!(html.contains("<li>"), "its items: {html}");
     let (status, _, _) = page(&server, "/console/sources/nope", &cookie).await;
     assert_eq!(status, 404);
+    // Timelines: members with their status, the limit, the merged items.
+    let (status, _, html) = page(&server, "/console/timelines", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("The &lt;b&gt;wire&lt;&#x2f;b&gt;") || html.contains("The &lt;b&gt;wire"),
+        "{html}"
+    );
+    assert!(html.contains("at most 30 items"), "{html}");
+    for member in [
+        "/console/sources/agency",
+        "/console/sources/broken",
+        "world",
+    ] {
+        assert!(html.contains(member), "{member} in {html}");
+    }
+    assert!(
+        html.contains("badge failing") && html.contains("badge ok"),
+        "{html}"
+    );
+    assert!(html.matches("<li>").count() >= 3, "merged items: {html}");
+    assert!(
+        !html.contains("<script>alert") && !html.contains("<b>wire"),
+        "{html}"
+    );
 
     // Fetch now: without the token, with a wrong one, then with the right one.
     let csrf = csrf_of(&html);
@@ -296,6 +320,41 @@ async fn the_scrape_editor_previews_live_in_a_browser() {
         .await
         .unwrap();
     assert_eq!(ran, true);
+
+    // Add: a site's address gives the feeds it names; one is previewed, with
+    // what to declare.
+    up.set(
+        "/news/",
+        "text/html",
+        format!("<html><head><link rel=alternate type=application/rss+xml title=\"The agency\" href=\"{}\"></head><body>News</body></html>", up.url("/rss2.xml")),
+    );
+    c.goto(&server.url("/console/preview")).await.unwrap();
+    c.find(fantoccini::Locator::Css("input[name='url']"))
+        .await
+        .unwrap()
+        .send_keys(&up.url("/news/"))
+        .await
+        .unwrap();
+    let found = browser
+        .until(Duration::from_secs(10), "const f = document.querySelector('#preview-result .found li'); return f ? f.textContent : null;")
+        .await;
+    assert!(found.as_str().unwrap().contains("The agency"), "{found}");
+    c.find(fantoccini::Locator::Css("#preview-result .found button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let toml = browser
+        .until(Duration::from_secs(10), "const t = document.getElementById('add-toml'); return t && document.querySelectorAll('#preview-result ol.items li').length ? t.textContent : null;")
+        .await;
+    assert!(
+        toml.as_str()
+            .unwrap()
+            .contains(&format!("url = \"{}\"", up.url("/rss2.xml"))),
+        "{toml}"
+    );
+    browser.screenshot("console-add.png").await;
 
     // The scrape editor: type the address and an item selector, watch the
     // preview fill; add a selector that matches nothing, watch it marked.

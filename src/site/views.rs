@@ -157,3 +157,19 @@ fn page_policy(ancestors: &[String]) -> HeaderValue {
     // The config checked each source is printable ASCII.
     HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
 }
+
+impl Site {
+    /// The first `n` items a feed's subscription document shows now, as it
+    /// shows them (a timeline's copies of one story merged): what the
+    /// console previews.
+    pub async fn latest(
+        &self,
+        feed: &FeedId,
+        n: usize,
+    ) -> Result<Vec<crate::model::Item>, crate::store::StoreError> {
+        let versions = self.store.versions().await?;
+        let mut items = self.current(feed, &versions).await?.items;
+        items.truncate(n);
+        Ok(items)
+    }
+}

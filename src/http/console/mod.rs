@@ -59,6 +59,7 @@ impl Default for Console {
             ("sources.html", include_str!("templates/sources.html")),
             ("source.html", include_str!("templates/source.html")),
             ("preview.html", include_str!("templates/preview.html")),
+            ("timelines.html", include_str!("templates/timelines.html")),
         ] {
             pages
                 .add_template(name, source)
@@ -150,6 +151,7 @@ async fn route(
     }
     match path {
         "/console/" => sources(state, &editor).await,
+        "/console/timelines" => timelines(state, &editor).await,
         "/console/preview" => Ok(page(
             state,
             "preview.html",
@@ -271,8 +273,35 @@ async fn preview_form(
         state,
         "preview.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "preview",
-        form => Serde(values), fields => Serde(FIELDS), result => result, problem => problem },
+        form => Serde(values), fields => Serde(FIELDS), result => result, problem => problem,
+        suggest => suggested_name(field(&form, "url").unwrap_or("")) },
     ))
+}
+
+/// A source name for a feed's address: its host without `www.`, as a slug
+/// (`news.example.org` is `news-example-org`).
+fn suggested_name(url: &str) -> String {
+    let host = url::Url::parse(url.trim())
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let slug: String = host
+        .trim_start_matches("www.")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let slug = slug.trim_matches('-').to_owned();
+    if slug.is_empty() {
+        "source".into()
+    } else {
+        slug
+    }
 }
 
 async fn sources(state: &State, editor: &Editor) -> Result<Resp, Problem> {
@@ -303,6 +332,59 @@ async fn sources(state: &State, editor: &Editor) -> Result<Resp, Problem> {
         "sources.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "sources",
         sources => Value::from(Serde(&rows)) },
+    ))
+}
+
+/// Items a timeline's card previews.
+const PREVIEWED: usize = 10;
+
+/// Each timeline: its members (sources with their status), its limit, and
+/// the first items of its merged document.
+async fn timelines(state: &State, editor: &Editor) -> Result<Resp, Problem> {
+    let config = &state.site.config;
+    let internal = |e: crate::store::StoreError| super::problem::internal(&e);
+    let states = state.site.store.fetch_states().await.map_err(internal)?;
+    let tz = config.site.timezone;
+    let mut cards = Vec::new();
+    for t in &config.timelines {
+        let feed = FeedId::Timeline(t.name.clone());
+        let items = state
+            .site
+            .latest(&feed, PREVIEWED)
+            .await
+            .map_err(internal)?;
+        let members: Vec<Value> = t
+            .categories
+            .iter()
+            .map(|c| context! { name => c, source => false })
+            .chain(t.sources.iter().map(|s| {
+                let status = states.iter().find(|st| &st.source == s).map_or(
+                    crate::model::SourceStatus::New,
+                    crate::model::FetchState::status,
+                );
+                context! { name => s, source => true, status => Value::from(Serde(status)) }
+            }))
+            .collect();
+        let items: Vec<Value> = items
+            .iter()
+            .map(|i| {
+                let source = i
+                    .origin
+                    .as_ref()
+                    .map_or(config.site.title.as_str(), |o| o.source.as_str());
+                context! { title => &i.title, link => i.link.as_deref(), source => source,
+                published => crate::localtime::in_zone(i.published, tz).to_rfc3339() }
+            })
+            .collect();
+        cards.push(context! {
+            name => &t.name, title => &t.title, limit => t.limit, members => members, items => items,
+            url => crate::render::feed_url(config, &feed, crate::model::Format::Html),
+        });
+    }
+    Ok(page(
+        state,
+        "timelines.html",
+        context! { csrf => &editor.csrf, editor => &editor.name, page => "timelines", timelines => cards },
     ))
 }
 

@@ -68,13 +68,32 @@
       out.appendChild(t);
     }
     if (Array.isArray(doc.feeds) && doc.feeds.length) {
-      const ul = el("ul");
+      const ul = el("ul", undefined, "found");
       for (const f of doc.feeds) {
         const li = el("li", f.format + ": " + (f.title || "") + " ");
         li.appendChild(el("code", f.url));
+        const b = el("button", "Preview its items");
+        b.type = "button";
+        b.addEventListener("click", () => {
+          form.querySelector("input[name=url]").value = f.url;
+          run();
+        });
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(b);
         ul.appendChild(li);
       }
       out.appendChild(ul);
+    }
+    if (doc.kind === "feed") {
+      const host = (() => { try { return new URL(doc.url).hostname; } catch (_) { return ""; } })();
+      const name = host.replace(/^www\./, "").toLowerCase().replace(/[^a-z0-9]/g, "-").replace(/^-+|-+$/g, "") || "source";
+      const box = el("div", undefined, "add");
+      const p = el("p", "To add it, declare it in newswire.toml (every instance takes it in at its next start):");
+      box.appendChild(p);
+      const pre = el("pre", `[[sources]]\nname = "${name}"\nurl = "${doc.url}"`);
+      pre.id = "add-toml";
+      box.appendChild(pre);
+      out.appendChild(box);
     }
     if (Array.isArray(doc.items) && doc.items.length) {
       const ol = el("ol", undefined, "items");
