@@ -91,10 +91,25 @@ fn tagged(item: &Value, tag: &str) -> bool {
 #[tokio::test]
 async fn views_are_the_subset_of_the_full_document_in_every_format() {
     let site = SiteDir::demo();
+    site.append_config(
+        "[[timelines]]\nname = \"wire\"\ntitle = \"The wire\"\ncategories = [\"world\", \"economy\", \"breaking\"]\nlimit = 40\n",
+    );
     let server = Server::start(&site, &[]);
     // The full documents, and what each view should keep of them.
     type Keep = fn(&Value) -> bool;
-    let cases: [(&str, &str, Keep, Option<usize>); 7] = [
+    let cases: [(&str, &str, Keep, Option<usize>); 9] = [
+        (
+            "/timelines/wire",
+            "category=economy",
+            |i| tagged(i, "economy"),
+            None,
+        ),
+        (
+            "/timelines/wire",
+            "filter=turkey&filter=türkiye&limit=2",
+            |i| names(i, "turkey") || names(i, "türkiye"),
+            Some(2),
+        ),
         (
             "/feeds/all",
             "filter=Morocco",
@@ -220,6 +235,112 @@ async fn views_are_the_subset_of_the_full_document_in_every_format() {
         "{page:.3000}"
     );
     check_documents(&server, &checked).await;
+    assert!(server.stop());
+}
+
+/// Whatever the query, a view is a 200 document that parses (or a 400 that
+/// names a parameter), in every format and shape, on a feed and a timeline.
+#[tokio::test]
+async fn no_combination_of_parameters_renders_anything_invalid() {
+    let site = SiteDir::demo();
+    site.append_config(
+        "[[timelines]]\nname = \"wire\"\ntitle = \"The wire\"\ncategories = [\"world\", \"tech\"]\n",
+    );
+    let server = Server::start(&site, &[]);
+    let values = [
+        ("limit", vec!["1", "3", "50", "100000", "0", "-1", "x", ""]),
+        (
+            "filter",
+            vec![
+                "morocco", "new york", "<script>", "&amp;", "\"", "]]>", "%00", "é",
+            ],
+        ),
+        ("filterout", vec!["the", "weather", "", "'"]),
+        ("category", vec!["tech", "WORLD", "nowhere", "a/b"]),
+        (
+            "since",
+            vec![
+                "2026-02-01T12:00:00Z",
+                "2026-02-01T12:00:00+01:00",
+                "1969-12-31T00:00:00Z",
+                "9999-12-31T23:59:59Z",
+                "now",
+            ],
+        ),
+        ("theme", vec!["dark", "light", "auto", "pink"]),
+        ("summary", vec!["", "1", "0", "maybe"]),
+        ("image", vec!["1"]),
+        ("time", vec!["0"]),
+    ];
+    // A fixed walk through the combinations (an LCG): the same run every time.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize % n
+    };
+    for _ in 0..60 {
+        let mut query = Vec::new();
+        for _ in 0..1 + next(4) {
+            let (name, options) = &values[next(values.len())];
+            let v = options[next(options.len())];
+            query.push(format!(
+                "{name}={}",
+                v.replace(' ', "+").replace('&', "%26").replace('#', "%23")
+            ));
+        }
+        let query = query.join("&");
+        let base = [
+            "/feeds/all",
+            "/feeds/breaking",
+            "/timelines/wire",
+            "/embed/world",
+            "/embed/timelines/wire",
+        ][next(5)];
+        let exts: &[&str] = if base.starts_with("/embed") {
+            &["html", "json"]
+        } else {
+            &["rss", "atom", "json", "html"]
+        };
+        for ext in exts {
+            let url = format!("{base}.{ext}?{query}");
+            let (status, headers, body) = get(&server.url(&url), &[]).await;
+            match status {
+                400 => {
+                    let p: Value = serde_json::from_slice(&body).unwrap();
+                    assert!(p["field"].is_string(), "{url}: {p}");
+                }
+                200 => {
+                    let ct = header(&headers, "content-type");
+                    match *ext {
+                        "rss" => drop(
+                            rss::Channel::read_from(&body[..])
+                                .unwrap_or_else(|e| panic!("{url}: {e}")),
+                        ),
+                        "atom" => drop(
+                            atom_syndication::Feed::read_from(&body[..])
+                                .unwrap_or_else(|e| panic!("{url}: {e}")),
+                        ),
+                        "json" => drop(
+                            serde_json::from_slice::<Value>(&body)
+                                .unwrap_or_else(|e| panic!("{url}: {e}")),
+                        ),
+                        _ => {
+                            let text = String::from_utf8(body).unwrap();
+                            assert!(ct.starts_with("text/html"), "{url}");
+                            let shown = text.split("<section id=\"embed\">").next().unwrap();
+                            assert!(
+                                !shown.contains("<script>") && !shown.contains("<img src=x"),
+                                "{url}"
+                            );
+                        }
+                    }
+                }
+                other => panic!("{url}: {other}"),
+            }
+        }
+    }
     assert!(server.stop());
 }
 
