@@ -270,15 +270,13 @@ pub(super) async fn preview(
 ) -> Result<Resp, Problem> {
     use crate::sources::preview::{self, PreviewError};
     let config = &state.site.config;
-    let fetcher =
-        crate::sources::fetch::Fetcher::new(crate::sources::fetch::Policy::configured(config))
-            .map_err(|e| {
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("fetching is unavailable: {e}"),
-                )
-            })?;
-    match preview::preview(config, &fetcher, ask, chrono::Utc::now()).await {
+    let poller = state.site.poller().map_err(|e| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("fetching is unavailable: {e}"),
+        )
+    })?;
+    match preview::preview(config, poller.fetcher(), ask, chrono::Utc::now()).await {
         Ok(p) => Ok(json_response(StatusCode::OK, &p)),
         Err(e) => {
             let status = match e {

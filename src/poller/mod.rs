@@ -116,6 +116,12 @@ impl Poller {
         }))
     }
 
+    /// The fetcher every poll goes through: one client, one policy, its
+    /// connections pooled; the preview borrows it.
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
     /// Registers the configured sources in the store (new ones are due at once;
     /// known ones keep their state), once per process.
     pub async fn register(&self) -> Result<(), StoreError> {

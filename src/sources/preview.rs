@@ -140,7 +140,7 @@ impl PreviewError {
 
 /// The preview of `ask`, fetched under the site's fetch policy.
 pub async fn preview(
-    config: &Config,
+    config: &std::sync::Arc<Config>,
     fetcher: &Fetcher,
     ask: Ask,
     now: DateTime<Utc>,
@@ -182,58 +182,20 @@ pub async fn preview(
             });
         }
     };
-    let ct = content_type.as_deref();
-    let tz = config.site.timezone;
-    if let Some(s) = scrape {
-        let tz = s.timezone.unwrap_or(tz);
-        let (parsed, probes) =
-            scrape::list(&body, ct, &url, &s, tz, now).map_err(|e| PreviewError::Scrape {
-                field: match &e {
-                    scrape::ScrapeError::NoMatch { field, .. } => Some(field),
-                    _ => None,
-                },
-                message: e.to_string(),
-            })?;
-        let items = shown(config, &url, parsed, now);
-        return Ok(Preview {
-            url: url.into(),
-            kind: Kind::Scrape,
-            format: None,
-            title: None,
-            items,
-            selectors: probes
-                .into_iter()
-                .map(|p| Matched {
-                    field: p.field,
-                    css: p.css,
-                    matched: p.matched,
-                    sample: p.sample,
-                })
-                .collect(),
-            feeds: Vec::new(),
-        });
-    }
-    if let Some((format, title)) = discover::sniff(&body, ct, &url) {
-        let parsed =
-            parse::parse_at_most(&body, ct, &url, MAX_SHOWN).map_err(|e| PreviewError::Fetch {
-                url: url.to_string(),
-                error: e.to_string(),
-            })?;
-        return Ok(Preview {
-            url: url.to_string(),
-            kind: Kind::Feed,
-            format: Some(format),
-            title,
-            items: shown(config, &url, parsed, now),
-            selectors: Vec::new(),
-            feeds: Vec::new(),
-        });
-    }
-    let html = scrape::decode(&body, ct);
-    let mut feeds = discover::linked(&html, &url);
-    if feeds.is_empty() {
-        feeds = discover::usual(fetcher, &url).await;
-    }
+    // Parsing, sanitizing and selecting are CPU work on a body of up to
+    // `fetch.max_body`: on the blocking pool, as the poller does it, so the
+    // runtime's workers stay free.
+    let shared = config.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        read(&shared, &body, content_type.as_deref(), url, scrape, now)
+    })
+    .await
+    .expect("reading a document does not panic")?;
+    let url = match read {
+        Read::Done(preview) => return Ok(preview),
+        Read::Unlinked(url) => url,
+    };
+    let feeds = discover::usual(fetcher, &url).await;
     if feeds.is_empty() {
         return Err(PreviewError::NoFeed {
             url: url.into(),
@@ -249,6 +211,83 @@ pub async fn preview(
         selectors: Vec::new(),
         feeds,
     })
+}
+
+/// What reading a fetched document came to: the preview, or a page that
+/// names no feed, whose usual paths are to be asked next.
+enum Read {
+    Done(Preview),
+    Unlinked(Url),
+}
+
+fn read(
+    config: &Config,
+    body: &[u8],
+    ct: Option<&str>,
+    url: Url,
+    scrape: Option<ScrapeConfig>,
+    now: DateTime<Utc>,
+) -> Result<Read, PreviewError> {
+    let tz = config.site.timezone;
+    if let Some(s) = scrape {
+        let tz = s.timezone.unwrap_or(tz);
+        let (parsed, probes) =
+            scrape::list(body, ct, &url, &s, tz, now).map_err(|e| PreviewError::Scrape {
+                field: match &e {
+                    scrape::ScrapeError::NoMatch { field, .. } => Some(field),
+                    _ => None,
+                },
+                message: e.to_string(),
+            })?;
+        let items = shown(config, &url, parsed, now);
+        return Ok(Read::Done(Preview {
+            url: url.into(),
+            kind: Kind::Scrape,
+            format: None,
+            title: None,
+            items,
+            selectors: probes
+                .into_iter()
+                .map(|p| Matched {
+                    field: p.field,
+                    css: p.css,
+                    matched: p.matched,
+                    sample: p.sample,
+                })
+                .collect(),
+            feeds: Vec::new(),
+        }));
+    }
+    if let Some((format, title)) = discover::sniff(body, ct, &url) {
+        let parsed =
+            parse::parse_at_most(body, ct, &url, MAX_SHOWN).map_err(|e| PreviewError::Fetch {
+                url: url.to_string(),
+                error: e.to_string(),
+            })?;
+        return Ok(Read::Done(Preview {
+            url: url.to_string(),
+            kind: Kind::Feed,
+            format: Some(format),
+            title,
+            items: shown(config, &url, parsed, now),
+            selectors: Vec::new(),
+            feeds: Vec::new(),
+        }));
+    }
+    let html = scrape::decode(body, ct);
+    let feeds = discover::linked(&html, &url);
+    if feeds.is_empty() {
+        return Ok(Read::Unlinked(url));
+    }
+    Ok(Read::Done(Preview {
+        url: url.into(),
+        kind: Kind::Page,
+        format: None,
+        title: None,
+        items: Vec::new(),
+        selectors: Vec::new(),
+        feeds,
+    }))
 }
 
 /// A scrape from its selectors, each checked as the config checks them.

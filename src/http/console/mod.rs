@@ -254,16 +254,14 @@ async fn preview_form(
         Err(e) => (None, Some(format!("scrape.list: {e}"))),
         Ok(ask) => {
             let config = &state.site.config;
-            let fetcher = crate::sources::fetch::Fetcher::new(
-                crate::sources::fetch::Policy::configured(config),
-            )
-            .map_err(|e| {
+            let poller = state.site.poller().map_err(|e| {
                 Problem::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     format!("fetching is unavailable: {e}"),
                 )
             })?;
-            match crate::sources::preview::preview(config, &fetcher, ask, Utc::now()).await {
+            match crate::sources::preview::preview(config, poller.fetcher(), ask, Utc::now()).await
+            {
                 Ok(p) => (Some(Value::from(Serde(&p))), None),
                 Err(e) => (None, Some(format!("{}: {e}", e.field()))),
             }
