@@ -2,11 +2,12 @@
 //! with a size limit and a time limit; the work itself is `crate::ingest`.
 
 use super::problem::{Problem, method_not_allowed, not_found};
-use super::respond::{finish, json_response, no_content, read_body};
+use super::respond::{finish, json_response, no_content, read_json};
+use super::sources;
 use super::state::State;
 use crate::config::Scope;
 use crate::ingest::{self, ArticleInput, BreakingInput, IngestError, Mode};
-use crate::model::{FeedId, FetchState, Format, Item, ItemKind, SourceStatus};
+use crate::model::{FeedId, Format, Item, ItemKind};
 use crate::render::feed_url;
 use crate::store::{Outcome, StoreError};
 use bytes::Bytes;
@@ -40,7 +41,8 @@ async fn route(
         (["articles"], &Method::GET) => list_articles(state, req.uri.query()).await,
         (["articles"], &Method::POST) => {
             state.tokens.check(&req.headers, Scope::Articles)?;
-            let input: ArticleInput = read_json(state, req, body).await?;
+            let input: ArticleInput =
+                read_json(req, body, state.site.config.server.max_body).await?;
             let (item, outcome) = ingest::put_article(&state.ingest, input, None, Mode::Create)
                 .await
                 .map_err(problem)?;
@@ -58,7 +60,8 @@ async fn route(
         }
         (["articles", key], &Method::PUT) => {
             state.tokens.check(&req.headers, Scope::Articles)?;
-            let input: ArticleInput = read_json(state, req, body).await?;
+            let input: ArticleInput =
+                read_json(req, body, state.site.config.server.max_body).await?;
             let (item, outcome) =
                 ingest::put_article(&state.ingest, input, Some(key), Mode::Replace)
                     .await
@@ -68,7 +71,7 @@ async fn route(
         (["articles", key], &Method::PATCH) => {
             state.tokens.check(&req.headers, Scope::Articles)?;
             let patch: serde_json::Map<String, serde_json::Value> =
-                read_json(state, req, body).await?;
+                read_json(req, body, state.site.config.server.max_body).await?;
             let (item, outcome) = ingest::patch_article(&state.ingest, key, patch)
                 .await
                 .map_err(problem)?;
@@ -84,7 +87,7 @@ async fn route(
         (["articles", _], _) => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
         (["breaking"], &Method::POST) => {
             state.tokens.check(&req.headers, Scope::Breaking)?;
-            let body: OneOrMany = read_json(state, req, body).await?;
+            let body: OneOrMany = read_json(req, body, state.site.config.server.max_body).await?;
             let inputs = match body {
                 OneOrMany::One(b) => vec![b],
                 OneOrMany::Many(v) => v,
@@ -122,12 +125,12 @@ async fn route(
         (["breaking", ..], _) => Ok(method_not_allowed("DELETE")),
         (["sources"], &Method::GET) => {
             state.tokens.check(&req.headers, Scope::Sources)?;
-            list_sources(state).await
+            sources::list(state).await
         }
         (["sources"], _) => Ok(method_not_allowed("GET")),
         (["sources", name], &Method::GET) => {
             state.tokens.check(&req.headers, Scope::Sources)?;
-            one_source(state, name).await
+            sources::one(state, name).await
         }
         (["sources", _], _) => Ok(method_not_allowed("GET")),
         (["sources.opml"], &Method::GET) => {
@@ -140,154 +143,17 @@ async fn route(
         (["sources.opml"], _) => Ok(method_not_allowed("GET")),
         (["preview"], &Method::POST) => {
             state.tokens.check(&req.headers, Scope::Sources)?;
-            let ask: crate::sources::preview::Ask = read_json(state, req, body).await?;
-            preview(state, ask).await
+            let ask: crate::sources::preview::Ask =
+                read_json(req, body, state.site.config.server.max_body).await?;
+            sources::preview(state, ask).await
         }
         (["preview"], _) => Ok(method_not_allowed("POST")),
         (["sources", name, "fetch"], &Method::POST) => {
             state.tokens.check(&req.headers, Scope::Sources)?;
-            fetch_source(state, name).await
+            sources::fetch_now(state, name).await
         }
         (["sources", _, "fetch"], _) => Ok(method_not_allowed("POST")),
         _ => Err(not_found(&format!("/api/v1/{rest}"))),
-    }
-}
-
-/// One source as `GET /api/v1/sources` lists it.
-#[derive(Serialize)]
-pub(super) struct SourceOutput<'a> {
-    pub(super) name: &'a str,
-    /// `feed` (`[[sources]]`) or `scrape` (`[[scrapes]]`).
-    kind: &'static str,
-    /// Where it is fetched from now (after permanent redirects).
-    url: &'a str,
-    configured_url: &'a str,
-    pub(super) status: SourceStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_fetch: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    http_status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    failures: u32,
-    next_fetch: String,
-    items: u64,
-}
-
-/// Attempts `GET /api/v1/sources/{name}` shows.
-const ATTEMPTS_SHOWN: usize = 20;
-
-pub(super) fn source_output<'a>(
-    s: &'a crate::config::SourceConfig,
-    states: &'a [FetchState],
-) -> SourceOutput<'a> {
-    let st = states.iter().find(|st| st.source == s.name);
-    SourceOutput {
-        name: &s.name,
-        kind: if s.scrape.is_some() { "scrape" } else { "feed" },
-        url: st.map_or(s.url.as_str(), |st| st.url.as_str()),
-        configured_url: &s.url,
-        status: st.map_or(SourceStatus::New, FetchState::status),
-        last_fetch: st.and_then(|st| st.last_fetch).map(|t| t.to_rfc3339()),
-        http_status: st.and_then(|st| st.last_status),
-        error: st.and_then(|st| st.last_error.as_deref()),
-        failures: st.map_or(0, |st| st.failures),
-        next_fetch: st.map_or_else(String::new, |st| st.next_fetch.to_rfc3339()),
-        items: st.map_or(0, |st| st.items),
-    }
-}
-
-async fn list_sources(state: &State) -> Result<Resp, Problem> {
-    let config = &state.site.config;
-    let states = state
-        .site
-        .store
-        .fetch_states()
-        .await
-        .map_err(store_problem)?;
-    let out: Vec<SourceOutput> = config
-        .sources
-        .iter()
-        .map(|s| source_output(s, &states))
-        .collect();
-    Ok(json_response(StatusCode::OK, &out))
-}
-
-/// One source, with its last polls (newest first): when, HTTP status,
-/// bytes, milliseconds, outcome and error.
-pub(super) async fn one_source(state: &State, name: &str) -> Result<Resp, Problem> {
-    #[derive(Serialize)]
-    struct Detail<'a> {
-        #[serde(flatten)]
-        source: SourceOutput<'a>,
-        attempts: Vec<crate::model::FetchAttempt>,
-    }
-    let Some(source) = state.site.config.source(name) else {
-        return Err(not_found(&format!("/api/v1/sources/{name}")));
-    };
-    let store = &state.site.store;
-    let states = store.fetch_states().await.map_err(store_problem)?;
-    let attempts = store
-        .attempts(name, ATTEMPTS_SHOWN)
-        .await
-        .map_err(store_problem)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &Detail {
-            source: source_output(source, &states),
-            attempts,
-        },
-    ))
-}
-
-async fn fetch_source(state: &State, name: &str) -> Result<Resp, Problem> {
-    use crate::poller::PollError;
-    let poller = state.site.poller().map_err(|e| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("fetching is unavailable: {e}"),
-        )
-    })?;
-    match poller.fetch_now(name).await {
-        Ok(report) => Ok(json_response(StatusCode::OK, &report)),
-        Err(PollError::Unknown(_)) => Err(not_found(&format!("/api/v1/sources/{name}/fetch"))),
-        Err(e @ PollError::Busy(_)) => Err(Problem::new(StatusCode::CONFLICT, e.to_string())),
-        Err(PollError::Store(e)) => Err(store_problem(e)),
-        Err(e @ (PollError::NeverFetched(_) | PollError::Document(_) | PollError::Overrun(_))) => {
-            Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                e.to_string(),
-            ))
-        }
-    }
-}
-
-/// `POST /api/v1/preview`: what a feed or a scrape would store, nothing
-/// written; a site's page gives the feeds it names.
-pub(super) async fn preview(
-    state: &State,
-    ask: crate::sources::preview::Ask,
-) -> Result<Resp, Problem> {
-    use crate::sources::preview::{self, PreviewError};
-    let config = &state.site.config;
-    let poller = state.site.poller().map_err(|e| {
-        Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("fetching is unavailable: {e}"),
-        )
-    })?;
-    match preview::preview(config, poller.fetcher(), ask, chrono::Utc::now()).await {
-        Ok(p) => Ok(json_response(StatusCode::OK, &p)),
-        Err(e) => {
-            let status = match e {
-                PreviewError::Url(_) | PreviewError::Selector { .. } => StatusCode::BAD_REQUEST,
-                PreviewError::Fetch { .. } => StatusCode::BAD_GATEWAY,
-                PreviewError::NotPublic(_)
-                | PreviewError::NoFeed { .. }
-                | PreviewError::Scrape { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            };
-            Err(Problem::new(status, e.to_string()).field(e.field()))
-        }
     }
 }
 
@@ -296,45 +162,6 @@ pub(super) async fn preview(
 enum OneOrMany {
     Many(Vec<BreakingInput>),
     One(BreakingInput),
-}
-
-pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
-    state: &State,
-    req: &Parts,
-    body: &mut Incoming,
-) -> Result<T, Problem> {
-    let max = state.site.config.server.max_body;
-    if let Some(ct) = req.headers.get(header::CONTENT_TYPE)
-        && !ct.to_str().is_ok_and(|c| c.contains("json"))
-    {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "expected Content-Type: application/json",
-        )
-        .field("Content-Type"));
-    }
-    let bytes = read_body(req, body, max).await?;
-    let de = &mut serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        // The field is the first named step of the path (`[2].headline` is a
-        // ticker item's `headline`, `tags[3]` is `tags`); a syntax error, or a
-        // value with no named step, is the body's.
-        let named = e.path().iter().find_map(|seg| match seg {
-            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-            _ => None,
-        });
-        let inner = e.into_inner();
-        let field = match named {
-            Some(name) if !(inner.is_syntax() || inner.is_eof()) => name,
-            _ => "body".to_owned(),
-        };
-        // An unknown field is named by serde in its message, not in the path.
-        let field = match inner.to_string().split('`').nth(1) {
-            Some(name) if inner.to_string().starts_with("unknown field") => name.to_owned(),
-            _ => field,
-        };
-        Problem::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {inner}")).field(field)
-    })
 }
 
 fn problem(e: IngestError) -> Problem {

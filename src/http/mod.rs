@@ -12,6 +12,7 @@ pub mod problem;
 mod respond;
 pub mod router;
 mod sendfile;
+mod sources;
 pub mod state;
 mod views;
 mod websub;

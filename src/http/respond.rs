@@ -139,3 +139,43 @@ pub fn no_content() -> Resp {
     *resp.status_mut() = StatusCode::NO_CONTENT;
     resp
 }
+
+/// A JSON body of at most `max` bytes, as `T`; a refusal names the field
+/// at fault (the first named step of serde's path), or `body`.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    req: &Parts,
+    body: &mut Incoming,
+    max: usize,
+) -> Result<T, Problem> {
+    if let Some(ct) = req.headers.get(header::CONTENT_TYPE)
+        && !ct.to_str().is_ok_and(|c| c.contains("json"))
+    {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected Content-Type: application/json",
+        )
+        .field("Content-Type"));
+    }
+    let bytes = read_body(req, body, max).await?;
+    let de = &mut serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        // The field is the first named step of the path (`[2].headline` is a
+        // ticker item's `headline`, `tags[3]` is `tags`); a syntax error, or a
+        // value with no named step, is the body's.
+        let named = e.path().iter().find_map(|seg| match seg {
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            _ => None,
+        });
+        let inner = e.into_inner();
+        let field = match named {
+            Some(name) if !(inner.is_syntax() || inner.is_eof()) => name,
+            _ => "body".to_owned(),
+        };
+        // An unknown field is named by serde in its message, not in the path.
+        let field = match inner.to_string().split('`').nth(1) {
+            Some(name) if inner.to_string().starts_with("unknown field") => name.to_owned(),
+            _ => field,
+        };
+        Problem::new(StatusCode::BAD_REQUEST, format!("invalid JSON: {inner}")).field(field)
+    })
+}

@@ -11,7 +11,7 @@ pub struct State {
     pub ingest: crate::ingest::Ingest,
     pub tokens: Tokens,
     /// The console's templates and sign-in limiter.
-    pub(super) console: super::console::Console,
+    pub(super) console: super::console::pages::Console,
     /// The runtime the store's connections and background tasks live on. API
     /// requests run there; connection workers only serve cached bytes.
     pub(super) main: tokio::runtime::Handle,
@@ -25,7 +25,7 @@ impl State {
             ingest: site.ingest(),
             site,
             tokens,
-            console: super::console::Console::default(),
+            console: super::console::pages::Console::default(),
             main: tokio::runtime::Handle::current(),
         }
     }

@@ -25,9 +25,11 @@ use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 use minijinja::value::Serde;
-use minijinja::{Environment, Value, context};
+use minijinja::{Value, context};
 use std::net::IpAddr;
 use std::time::Duration;
+
+pub(super) mod pages;
 
 type Resp = Response<Full<Bytes>>;
 
@@ -43,35 +45,6 @@ const MAX_FORM: usize = 64 << 10;
 /// own requests, in no frame.
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
 connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// The console's templates and its sign-in limiter.
-pub struct Console {
-    pages: Environment<'static>,
-    signins: crate::rate::Rate,
-}
-
-impl Default for Console {
-    fn default() -> Self {
-        let mut pages = Environment::new();
-        for (name, source) in [
-            ("base.html", include_str!("templates/base.html")),
-            ("signin.html", include_str!("templates/signin.html")),
-            ("sources.html", include_str!("templates/sources.html")),
-            ("source.html", include_str!("templates/source.html")),
-            ("preview.html", include_str!("templates/preview.html")),
-            ("timelines.html", include_str!("templates/timelines.html")),
-        ] {
-            pages
-                .add_template(name, source)
-                .expect("the console's templates parse");
-        }
-        Console {
-            pages,
-            // Five wrong tokens at once, then one every six seconds.
-            signins: crate::rate::Rate::new(10, 5, 10_000),
-        }
-    }
-}
 
 /// A signed-in editor.
 struct Editor {
@@ -199,8 +172,9 @@ async fn post(
         return Ok(resp);
     }
     if path == "/console/preview.json" {
-        let ask: crate::sources::preview::Ask = super::api::read_json(state, req, body).await?;
-        return super::api::preview(state, ask).await;
+        let ask: crate::sources::preview::Ask =
+            super::respond::read_json(req, body, state.site.config.server.max_body).await?;
+        return super::sources::preview(state, ask).await;
     }
     if path == "/console/preview" {
         return preview_form(state, editor, form).await;
@@ -252,20 +226,13 @@ async fn preview_form(
         form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let (result, problem) = match serde_json::from_value::<crate::sources::preview::Ask>(ask) {
         Err(e) => (None, Some(format!("scrape.list: {e}"))),
-        Ok(ask) => {
-            let config = &state.site.config;
-            let poller = state.site.poller().map_err(|e| {
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("fetching is unavailable: {e}"),
-                )
-            })?;
-            match crate::sources::preview::preview(config, poller.fetcher(), ask, Utc::now()).await
-            {
-                Ok(p) => (Some(Value::from(Serde(&p))), None),
-                Err(e) => (None, Some(format!("{}: {e}", e.field()))),
-            }
-        }
+        Ok(ask) => match super::sources::preview_of(state, ask).await {
+            Ok(p) => (Some(Value::from(Serde(&p))), None),
+            Err(e) => (
+                None,
+                Some(format!("{}: {}", e.field.unwrap_or_default(), e.detail)),
+            ),
+        },
     };
     Ok(page(
         state,
@@ -314,7 +281,7 @@ async fn sources(state: &State, editor: &Editor) -> Result<Resp, Problem> {
         .config
         .sources
         .iter()
-        .map(|s| super::api::source_output(s, &states))
+        .map(|s| super::sources::output(s, &states))
         .collect();
     // Failing sources first, then gone, then the rest, by name.
     rows.sort_by_key(|s| {
@@ -439,7 +406,7 @@ async fn source(state: &State, editor: &Editor, name: &str) -> Result<Resp, Prob
         state,
         "source.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "sources",
-        s => Value::from(Serde(super::api::source_output(s, &states))),
+        s => Value::from(Serde(super::sources::output(s, &states))),
         settings => Serde(settings), attempts => Value::from(Serde(&attempts)),
         items => items },
     ))
@@ -456,7 +423,7 @@ async fn sign_in(
     let name = match state.tokens.named(token, Scope::Sources) {
         Ok(name) => name.to_owned(),
         Err(_) => {
-            if let Err(wait) = state.console.signins.take(peer) {
+            if let Err(wait) = state.console.signins().take(peer) {
                 return Err(Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too many failed sign-ins from this address; wait and try again",
@@ -556,7 +523,7 @@ fn field<'f>(form: &'f [(String, String)], name: &str) -> Option<&'f str> {
 fn page(state: &State, name: &str, ctx: Value) -> Resp {
     let html = state
         .console
-        .pages
+        .pages()
         .get_template(name)
         .and_then(|t| t.render(ctx))
         .unwrap_or_else(|e| {
