@@ -516,6 +516,13 @@ impl Store for Timed {
     ) -> Result<Vec<crate::model::FetchAttempt>, StoreError> {
         self.inner.attempts(source, n).await
     }
+    async fn set_paused(
+        &self,
+        source: &str,
+        paused: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<bool, StoreError> {
+        self.inner.set_paused(source, paused).await
+    }
     async fn start_session(&self, session: &crate::store::Session) -> Result<(), StoreError> {
         self.inner.start_session(session).await
     }

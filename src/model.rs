@@ -492,6 +492,8 @@ pub struct FetchState {
     pub body_hash: Option<String>,
     /// Items of the source in the store after its last fetch.
     pub items: u64,
+    /// When an editor paused it: the schedule leaves it alone until resumed.
+    pub paused: Option<DateTime<Utc>>,
 }
 
 /// What came of one poll of a source. The API, `newswire fetch`'s table, the
@@ -577,12 +579,17 @@ pub enum SourceStatus {
     Failing,
     /// It answered 410: polling stopped.
     Gone,
+    /// An editor paused it: not polled until resumed; its items stay.
+    Paused,
 }
 
 impl FetchState {
     /// Where the source stands after its last fetch.
     pub fn status(&self) -> SourceStatus {
         match self {
+            FetchState {
+                paused: Some(_), ..
+            } => SourceStatus::Paused,
             FetchState {
                 last_fetch: None, ..
             } => SourceStatus::New,
@@ -608,6 +615,7 @@ impl FetchState {
             lease_until: None,
             body_hash: None,
             items: 0,
+            paused: None,
         }
     }
 }

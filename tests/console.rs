@@ -209,6 +209,43 @@ async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
         "{html}"
     );
 
+    // Pause through the console, resume through the API: the status follows
+    // on every page, and the schedule leaves a paused source alone.
+    let (status, _) = post_form(
+        &server,
+        "/console/sources/agency/pause",
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, _, html) = page(&server, "/console/", &cookie).await;
+    assert!(
+        html.contains("badge paused") && html.contains("/console/sources/agency/resume"),
+        "{html}"
+    );
+    let api = |path: &str| client().post(server.url(path)).bearer_auth(TOKEN);
+    let resp = client()
+        .get(server.url("/api/v1/sources/agency"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.json::<Value>().await.unwrap()["status"], "paused");
+    let resp = api("/api/v1/sources/agency/resume").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["status"], "ok");
+    let resp = api("/api/v1/sources/nope/pause").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let resp = client()
+        .post(server.url("/api/v1/sources/agency/pause"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401, "the API's token");
+    let (status, _) = post_form(&server, "/console/sources/agency/pause", &cookie, &[]).await;
+    assert_eq!(status, 403, "the form's CSRF token");
+
     // The live preview's endpoint: the header token, JSON.
     let ask = json!({"url": up.url("/rss2.xml")});
     let resp = no_redirects()

@@ -153,6 +153,11 @@ async fn route(
             sources::fetch_now(state, name).await
         }
         (["sources", _, "fetch"], _) => Ok(method_not_allowed("POST")),
+        (["sources", name, action @ ("pause" | "resume")], &Method::POST) => {
+            state.tokens.check(&req.headers, Scope::Sources)?;
+            sources::pause(state, name, *action == "pause").await
+        }
+        (["sources", _, "pause" | "resume"], _) => Ok(method_not_allowed("POST")),
         _ => Err(not_found(&format!("/api/v1/{rest}"))),
     }
 }

@@ -124,6 +124,33 @@ pub async fn fetch_now(state: &State, name: &str) -> Result<Resp, Problem> {
     }
 }
 
+/// Pauses a declared source (the schedule leaves it alone on every
+/// instance; its items stay) or resumes it; answers the source as `one`.
+pub async fn pause(state: &State, name: &str, paused: bool) -> Result<Resp, Problem> {
+    if state.site.config.source(name).is_none() {
+        return Err(not_found(&format!("/api/v1/sources/{name}")));
+    }
+    let poller = state.site.poller().map_err(|e| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("fetching is unavailable: {e}"),
+        )
+    })?;
+    // The source's row exists once the poller registered the config's.
+    poller.register().await.map_err(store_problem)?;
+    let when = paused.then(chrono::Utc::now);
+    if !state
+        .site
+        .store
+        .set_paused(name, when)
+        .await
+        .map_err(store_problem)?
+    {
+        return Err(not_found(&format!("/api/v1/sources/{name}")));
+    }
+    one(state, name).await
+}
+
 /// What a feed or a scrape would store, nothing written; a site's page
 /// gives the feeds it names. Refusals name the request's field.
 pub async fn preview_of(

@@ -35,7 +35,8 @@ pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, Fee
 }
 
 /// A `sources` row: name, url, etag, last_modified, last_status, last_error,
-/// failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items.
+/// failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items,
+/// paused_at.
 pub(crate) type SourceRow = (
     String,
     String,
@@ -50,10 +51,11 @@ pub(crate) type SourceRow = (
     Option<i64>,
     Option<String>,
     i64,
+    Option<i64>,
 );
 
 pub(crate) const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, last_status, last_error, \
-     failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items";
+     failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items, paused_at";
 
 pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
     let (
@@ -70,6 +72,7 @@ pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
         until,
         body_hash,
         items,
+        paused,
     ) = row;
     FetchState {
         body_hash,
@@ -85,6 +88,7 @@ pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
         next_fetch: from_millis(next),
         lease_owner: owner,
         lease_until: until.map(from_millis),
+        paused: paused.map(from_millis),
     }
 }
 

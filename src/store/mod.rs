@@ -203,6 +203,10 @@ pub trait Store: Send + Sync + 'static {
     /// A source's last `n` polls, newest first.
     async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>>;
 
+    /// Pauses a source (`Some(when)`: the schedule claims it no more, on
+    /// any instance) or resumes it (`None`); false for an unknown source.
+    async fn set_paused(&self, source: &str, paused: Option<DateTime<Utc>>) -> Result<bool>;
+
     /// Keeps a console session (and drops those that ended).
     async fn start_session(&self, session: &Session) -> Result<()>;
 

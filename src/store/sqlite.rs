@@ -117,7 +117,7 @@ shared_sql!(SqliteConnection, SqlitePool);
 /// plain UPDATE of the due rows cannot hand one to two instances.
 const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
-                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3
+                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3 AND paused_at IS NULL
                                ELSE name IN (SELECT value FROM json_each($5)) END)
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
@@ -465,6 +465,14 @@ impl Store for SqliteStore {
 
     async fn record_attempts(&self, attempts: &[crate::model::FetchAttempt]) -> Result<()> {
         record_attempts_tx(&self.write, attempts).await
+    }
+
+    async fn set_paused(
+        &self,
+        source: &str,
+        paused: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<bool> {
+        set_paused_tx(&self.write, source, paused).await
     }
 
     async fn start_session(&self, session: &crate::store::Session) -> Result<()> {

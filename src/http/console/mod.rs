@@ -179,6 +179,14 @@ async fn post(
     if path == "/console/preview" {
         return preview_form(state, editor, form).await;
     }
+    if let Some((name, action)) = path
+        .strip_prefix("/console/sources/")
+        .and_then(|p| p.rsplit_once('/'))
+        .filter(|(n, a)| !n.contains('/') && matches!(*a, "pause" | "resume"))
+    {
+        super::sources::pause(state, name, action == "pause").await?;
+        return Ok(see_other(&format!("/console/sources/{name}")));
+    }
     if let Some(name) = path
         .strip_prefix("/console/sources/")
         .and_then(|p| p.strip_suffix("/fetch"))
@@ -288,7 +296,8 @@ async fn sources(state: &State, editor: &Editor) -> Result<Resp, Problem> {
         let rank = match s.status {
             crate::model::SourceStatus::Failing => 0,
             crate::model::SourceStatus::Gone => 1,
-            _ => 2,
+            crate::model::SourceStatus::Paused => 2,
+            _ => 3,
         };
         (rank, s.name)
     });

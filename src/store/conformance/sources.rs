@@ -127,6 +127,58 @@ async fn claim(
     store.claim_due(&claim).await
 }
 
+/// A paused source is never claimed by the schedule, however due, and shows
+/// paused; a fetch asked for by name still claims it; resumed, it is due
+/// again. Pausing an unknown source says so.
+pub async fn paused_sources_are_left_alone_until_resumed(store: &dyn Store) {
+    use crate::model::{FetchState, SourceStatus};
+    store
+        .add_sources(&[
+            FetchState::new("calm", "https://c.example/feed", at(0)),
+            FetchState::new("loud", "https://l.example/feed", at(0)),
+        ])
+        .await
+        .unwrap();
+    assert!(store.set_paused("loud", Some(at(1))).await.unwrap());
+    assert!(!store.set_paused("nobody", Some(at(1))).await.unwrap());
+    let claimed = claim(store, "me", 10, 10).await.unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|s| s.source.as_str())
+            .collect::<Vec<_>>(),
+        ["calm"]
+    );
+    let loud = store
+        .fetch_states()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.source == "loud")
+        .unwrap();
+    assert_eq!(
+        (loud.paused, loud.status()),
+        (Some(at(1)), SourceStatus::Paused)
+    );
+    let only = ["loud".to_owned()];
+    let asked = crate::store::Claim {
+        only: Some(&only),
+        owner: "me",
+        now: at(11),
+        until: at(16),
+        limit: 1,
+    };
+    assert_eq!(
+        store.claim_due(&asked).await.unwrap().len(),
+        1,
+        "asked for by name"
+    );
+    // Its lease runs out; resumed, the schedule takes it again.
+    assert!(store.set_paused("loud", None).await.unwrap());
+    let claimed = claim(store, "me", 30, 10).await.unwrap();
+    assert!(claimed.iter().any(|s| s.source == "loud"), "{claimed:?}");
+}
+
 /// Due sources are claimed by one owner at a time: concurrent claimers get
 /// disjoint sets, a held lease is not claimed again until it expires, and a
 /// save by an owner whose lease was taken over is refused.

@@ -174,7 +174,7 @@ shared_sql!(PgConnection, PgPool);
 /// lease condition is checked again on the row each one locks.
 const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
-                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3
+                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3 AND paused_at IS NULL
                                ELSE name IN (SELECT json_array_elements_text($5::json)) END)
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
@@ -374,6 +374,15 @@ impl Store for PgStore {
 
     async fn record_attempts(&self, attempts: &[crate::model::FetchAttempt]) -> Result<()> {
         self.write(move || record_attempts_tx(&self.soft, attempts))
+            .await
+    }
+
+    async fn set_paused(
+        &self,
+        source: &str,
+        paused: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<bool> {
+        self.write(move || set_paused_tx(&self.soft, source, paused))
             .await
     }
 

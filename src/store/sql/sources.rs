@@ -150,6 +150,21 @@ macro_rules! sources_sql {
                 .collect()
         }
 
+        /// Pauses a source (`Some(when)`) or resumes it (`None`); false for
+        /// a source the store does not know.
+        pub(super) async fn set_paused_tx(
+            pool: &$Pool,
+            source: &str,
+            paused: Option<DateTime<Utc>>,
+        ) -> Result<bool> {
+            let done = sqlx::query("UPDATE sources SET paused_at = $2 WHERE name = $1")
+                .bind(source)
+                .bind(paused.map(millis))
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        }
+
         /// Starts a console session (and drops those that ended).
         pub(super) async fn start_session_tx(
             pool: &$Pool,
