@@ -19,6 +19,8 @@ pub struct Health {
     /// Age of the oldest change not yet in the served documents, in seconds.
     pub unrendered_seconds: f64,
     pub store: StoreHealth,
+    /// The config file at its last reading (after a change or SIGHUP).
+    pub config: super::ConfigCheck,
     pub tasks: BTreeMap<&'static str, crate::site::supervise::TaskReport>,
     /// Sources whose last poll was cut off for spending its budget: the
     /// site serves on, the source is backed off (not a reason to be
@@ -77,6 +79,12 @@ impl Site {
                 reasons.push(format!("{name} not running (restarts: {})", t.restarts));
             }
         }
+        let config = lock(&self.config_check).clone();
+        if let super::ConfigCheck::Refused { error } = &config {
+            reasons.push(format!(
+                "config refused, the running config stays in force: {error}"
+            ));
+        }
         if unrendered > STALE_AFTER {
             reasons.push(format!(
                 "changes waiting {:.0} s to be rendered",
@@ -90,6 +98,7 @@ impl Site {
             content_problems: lock(&self.diagnostics).len(),
             unrendered_seconds: unrendered.as_secs_f64(),
             store,
+            config,
             tasks,
             sources_cut_off: self.poller.get().map(|p| p.cut_offs()).unwrap_or_default(),
         }

@@ -59,6 +59,10 @@ pub struct Site {
     /// The last check of the store (the follower's version check, every
     /// 500 ms): when, and its error if it failed.
     store_check: Mutex<Option<(Instant, Option<String>)>>,
+    /// The last reading of the config file after a change or SIGHUP: a
+    /// refusal (its error, with the file and line) keeps the running
+    /// config in force and shows in `/healthz`.
+    config_check: Mutex<ConfigCheck>,
     /// The poller of external sources, made on first use.
     poller: std::sync::OnceLock<Arc<Poller>>,
     /// The WebSub hub, once the site serves: it hears of every changed
@@ -77,7 +81,49 @@ pub struct Site {
     renders: tokio::sync::Semaphore,
 }
 
+/// What the config file held at its last reading, against the running config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum ConfigCheck {
+    /// The file is the config in force.
+    #[default]
+    Loaded,
+    /// The file changed and is valid: in force at the next start (sources
+    /// and timelines are not yet rows of the store, reloaded live).
+    Changed,
+    /// The file has an error: the running config stays in force.
+    Refused { error: String },
+}
+
 impl Site {
+    /// Reads the config file again (after a change or SIGHUP) and records
+    /// what it holds against `running`, the text the site started with.
+    pub fn check_config(&self, running: &str) {
+        let file = &self.config.file;
+        let check = match std::fs::read_to_string(file) {
+            Err(e) => ConfigCheck::Refused {
+                error: format!("{}: cannot read: {e}", file.display()),
+            },
+            Ok(text) if text == running => ConfigCheck::Loaded,
+            Ok(_) => match load_config(file) {
+                Ok(_) => ConfigCheck::Changed,
+                Err(e) => ConfigCheck::Refused {
+                    error: e.to_string(),
+                },
+            },
+        };
+        match &check {
+            ConfigCheck::Refused { error } => {
+                tracing::error!("config refused, the running config stays in force: {error}")
+            }
+            ConfigCheck::Changed => {
+                tracing::warn!("the config file changed; it takes effect at the next start")
+            }
+            ConfigCheck::Loaded => {}
+        }
+        *lock(&self.config_check) = check;
+    }
+
     pub fn new(config: Config, store: Arc<dyn Store>) -> Arc<Site> {
         let cache = Arc::new(Cache::default());
         let metrics = Metrics::new(cache.clone());
@@ -93,6 +139,7 @@ impl Site {
             metrics,
             pending_since: Mutex::new((None, None)),
             store_check: Mutex::new(None),
+            config_check: Mutex::new(ConfigCheck::default()),
             poller: std::sync::OnceLock::new(),
             hub: std::sync::OnceLock::new(),
             days: memo::Memo::new(on_demand::DAY_PAGES, usize::MAX),

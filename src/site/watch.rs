@@ -1,5 +1,7 @@
 //! Reloads content when files under `articles/` or `breaking/` change (inotify through
-//! the notify crate) or on SIGHUP, so editors never restart the server.
+//! the notify crate) or on SIGHUP, so editors never restart the server; and reads
+//! the config file again when it changes or on SIGHUP, so an error in it shows
+//! in `/healthz` (with its file and line) while the running config stays.
 
 use crate::content::files::{ARTICLES_DIR, BREAKING_DIR};
 use crate::site::Site;
@@ -24,14 +26,28 @@ pub async fn run(site: Arc<Site>) {
     let dirs = [root.join(ARTICLES_DIR), root.join(BREAKING_DIR)];
     let watched = dirs.clone();
     let fs_tx = tx.clone();
+    // The config as the site started with it, and its own watch.
+    let config_file = site.config.file.clone();
+    let running = std::fs::read_to_string(&config_file).unwrap_or_default();
+    let (config_tx, mut config_rx) = mpsc::unbounded_channel::<()>();
+    let cfg_tx = config_tx.clone();
+    let config_name = config_file.file_name().map(|n| n.to_owned());
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(e) = event
-            && !e.kind.is_access()
-            && e.paths
-                .iter()
-                .any(|p| watched.iter().any(|d| p.starts_with(d)))
+        let Ok(e) = event else { return };
+        if e.kind.is_access() {
+            return;
+        }
+        if e.paths
+            .iter()
+            .any(|p| watched.iter().any(|d| p.starts_with(d)))
         {
             let _ = fs_tx.send(());
+        }
+        if e.paths
+            .iter()
+            .any(|p| p.file_name() == config_name.as_deref())
+        {
+            let _ = cfg_tx.send(());
         }
     });
     let _watcher = match watcher {
@@ -53,6 +69,7 @@ pub async fn run(site: Arc<Site>) {
     #[cfg(unix)]
     {
         let hup_tx = tx.clone();
+        let hup_config = config_tx.clone();
         tokio::spawn(async move {
             let Ok(mut hup) =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
@@ -62,10 +79,21 @@ pub async fn run(site: Arc<Site>) {
             while hup.recv().await.is_some() {
                 tracing::info!("SIGHUP: reloading content");
                 let _ = hup_tx.send(());
+                let _ = hup_config.send(());
             }
         });
     }
     drop(tx);
+    drop(config_tx);
+    let checker = site.clone();
+    tokio::spawn(async move {
+        while config_rx.recv().await.is_some() {
+            tokio::time::sleep(SETTLE).await;
+            while config_rx.try_recv().is_ok() {}
+            let (site, running) = (checker.clone(), running.clone());
+            let _ = tokio::task::spawn_blocking(move || site.check_config(&running)).await;
+        }
+    });
     while rx.recv().await.is_some() {
         tokio::time::sleep(SETTLE).await;
         while rx.try_recv().is_ok() {}
