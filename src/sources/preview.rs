@@ -202,7 +202,12 @@ pub async fn preview(
             paths: discover::USUAL_PATHS.join(", "),
         });
     }
-    Ok(Preview {
+    Ok(found(url, feeds))
+}
+
+/// A page and the feeds found for it.
+fn found(url: Url, feeds: Vec<Found>) -> Preview {
+    Preview {
         url: url.into(),
         kind: Kind::Page,
         format: None,
@@ -210,7 +215,7 @@ pub async fn preview(
         items: Vec::new(),
         selectors: Vec::new(),
         feeds,
-    })
+    }
 }
 
 /// What reading a fetched document came to: the preview, or a page that
@@ -279,15 +284,7 @@ fn read(
     if feeds.is_empty() {
         return Ok(Read::Unlinked(url));
     }
-    Ok(Read::Done(Preview {
-        url: url.into(),
-        kind: Kind::Page,
-        format: None,
-        title: None,
-        items: Vec::new(),
-        selectors: Vec::new(),
-        feeds,
-    }))
+    Ok(Read::Done(found(url, feeds)))
 }
 
 /// A scrape from its selectors, each checked as the config checks them.
