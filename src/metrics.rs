@@ -536,6 +536,33 @@ impl Store for Timed {
     async fn end_session(&self, id: &str) -> Result<(), StoreError> {
         self.inner.end_session(id).await
     }
+    async fn catalog(&self) -> Result<crate::model::Catalog, StoreError> {
+        self.inner.catalog().await
+    }
+    async fn catalog_version(&self) -> Result<i64, StoreError> {
+        self.inner.catalog_version().await
+    }
+    async fn catalog_put(
+        &self,
+        entry: &crate::model::CatalogEntry,
+        create: bool,
+        due: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.catalog_put(entry, create, due).await
+    }
+    async fn catalog_delete(
+        &self,
+        kind: crate::model::EntryKind,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.catalog_delete(kind, name).await
+    }
+    async fn catalog_declare(
+        &self,
+        entries: &[crate::model::CatalogEntry],
+    ) -> Result<(), StoreError> {
+        self.inner.catalog_declare(entries).await
+    }
     async fn claim_due(
         &self,
         claim: &crate::store::Claim<'_>,
@@ -596,7 +623,7 @@ impl Store for Timed {
     }
     async fn subscribe(
         &self,
-    ) -> Result<Option<tokio::sync::mpsc::Receiver<Vec<FeedId>>>, StoreError> {
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<crate::store::Change>>, StoreError> {
         self.inner.subscribe().await
     }
 }

@@ -24,14 +24,17 @@ pub enum ConfigError {
     },
 }
 
+mod entries;
 mod schema;
 mod units;
 mod urls;
 mod validate;
 
+pub use entries::EntryError;
 pub use schema::*;
 pub use units::{duration, is_slug, line_of};
 pub use urls::{HUB_PATH, host_of};
+pub use validate::MAX_SELECTOR;
 
 /// The whole configuration: the site, its categories and how to serve and store it.
 #[derive(Debug, Clone)]
@@ -50,6 +53,12 @@ pub struct Config {
     pub api: Api,
     pub websub: WebSub,
     pub embed: Embed,
+    /// The sources, scrapes and timelines the file declares, as the
+    /// catalog keeps them: the file wins for these names.
+    pub declared: Vec<crate::model::CatalogEntry>,
+    /// The fingerprint of the file's text: a watch that starts after the
+    /// file changed sees that it did.
+    pub fingerprint: String,
 }
 
 impl Config {
@@ -99,21 +108,19 @@ impl Config {
             api: raw.api,
             websub: raw.websub,
             embed: raw.embed,
+            declared: Vec::new(),
+            fingerprint: crate::hash::fingerprint(text.as_bytes()),
         };
         let more = more(&config)?;
+        config.declared = entries::declared(text, &more).map_err(|e| ConfigError::Parse {
+            file: file.to_owned(),
+            line: 1,
+            message: e.message().to_owned(),
+        })?;
         config.sources.extend(more);
-        // A scrape is a source like any other: polled, listed, fetched now,
-        // merged into timelines by its name.
-        for scrape in raw.scrapes {
-            config.sources.push(SourceConfig {
-                title: scrape.title.clone(),
-                interval: scrape.interval,
-                max_items: scrape.max_items,
-                categories: vec![scrape.category.clone()],
-                scrape: Some(std::sync::Arc::new(scrape.clone())),
-                ..SourceConfig::feed(scrape.name.clone(), scrape.url.clone())
-            });
-        }
+        config
+            .sources
+            .extend(raw.scrapes.into_iter().map(SourceConfig::scrape));
         config.validate()?;
         Ok(config)
     }

@@ -125,6 +125,24 @@ impl SourceConfig {
         }
     }
 
+    /// A scrape is a source like any other: polled, listed, fetched now,
+    /// merged into timelines by its name.
+    pub fn scrape(scrape: ScrapeConfig) -> SourceConfig {
+        SourceConfig {
+            title: scrape.title.clone(),
+            interval: scrape.interval,
+            max_items: scrape.max_items,
+            categories: vec![scrape.category.clone()],
+            ..SourceConfig::feed(scrape.name.clone(), scrape.url.clone())
+        }
+        .with_scrape(scrape)
+    }
+
+    fn with_scrape(mut self, scrape: ScrapeConfig) -> SourceConfig {
+        self.scrape = Some(std::sync::Arc::new(scrape));
+        self
+    }
+
     /// What its items are stored as coming from.
     pub fn item_source(&self) -> crate::model::Source {
         match self.scrape {

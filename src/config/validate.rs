@@ -6,6 +6,10 @@ use super::{Config, ConfigError, MAX_TIMELINE_LIMIT, MAX_TTL, ScrapeConfig, is_s
 use crate::model::FeedId;
 use std::collections::HashSet;
 
+/// The longest selector taken: a selector is a few dozen characters, and
+/// one of megabytes would only cost parsing time (the preview takes the same).
+pub const MAX_SELECTOR: usize = 1000;
+
 impl Config {
     /// A name that fits a URL and a file name as it is, and that no other
     /// `what` of the config has.
@@ -230,6 +234,14 @@ impl Config {
         ];
         let removes = a.remove.iter().map(|r| ("article.remove", Some(r)));
         for (field, css) in selectors.into_iter().chain(removes) {
+            if let Some(css) = css
+                && css.chars().count() > MAX_SELECTOR
+            {
+                return Err(self.invalid(
+                    &key(field),
+                    format!("a selector is at most {MAX_SELECTOR} characters"),
+                ));
+            }
             if let Some(css) = css
                 && let Err(e) = scraper::Selector::parse(css)
             {

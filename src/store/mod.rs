@@ -215,6 +215,29 @@ pub trait Store: Send + Sync + 'static {
 
     async fn end_session(&self, id: &str) -> Result<()>;
 
+    /// The catalog of sources, scrapes and timelines, at its version.
+    async fn catalog(&self) -> Result<crate::model::Catalog>;
+
+    /// The catalog's version: it moves with every change, on any instance.
+    async fn catalog_version(&self) -> Result<i64>;
+
+    /// Writes a managed entry (and registers a source's fetch state, due
+    /// at `due`): with `create`, only where the name is free. `false` when
+    /// nothing was written: the name is taken, or declared by a file.
+    async fn catalog_put(
+        &self,
+        entry: &crate::model::CatalogEntry,
+        create: bool,
+        due: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// Deletes a managed entry (and a source's fetch state); `false` when
+    /// there was none.
+    async fn catalog_delete(&self, kind: crate::model::EntryKind, name: &str) -> Result<bool>;
+
+    /// Makes the declared entries those of the config file.
+    async fn catalog_declare(&self, entries: &[crate::model::CatalogEntry]) -> Result<()>;
+
     /// [`Store::save_fetch_states`] of one state.
     async fn save_fetch_state(&self, state: &FetchState, owner: &str) -> Result<bool> {
         let saved = self
@@ -280,13 +303,20 @@ pub trait Store: Send + Sync + 'static {
     /// Records (or replaces) the subscription held for a source.
     async fn websub_remote_save(&self, remote: &Remote) -> Result<()>;
 
-    /// Feeds changed by any instance (including this one), as they commit. Only a
+    /// What any instance (including this one) changed, as it commits. Only a
     /// shared database has other writers; `None` means nobody else writes.
-    async fn subscribe(
-        &self,
-    ) -> Result<Option<tokio::sync::mpsc::Receiver<Vec<FeedId>>>, StoreError> {
+    async fn subscribe(&self) -> Result<Option<tokio::sync::mpsc::Receiver<Change>>, StoreError> {
         Ok(None)
     }
+}
+
+/// A committed change another instance announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// These feeds' items.
+    Feeds(Vec<FeedId>),
+    /// The catalog of sources, scrapes and timelines.
+    Catalog,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

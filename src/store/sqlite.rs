@@ -206,6 +206,12 @@ impl SqliteStore {
     }
 }
 
+/// One writer, one process: a catalog change needs no announcing (the
+/// follower's version check sees it).
+async fn announce_catalog(_: &mut SqliteConnection) -> Result<()> {
+    Ok(())
+}
+
 /// The database's clock in whole seconds, as unix milliseconds.
 const DB_NOW: &str = "(CAST(strftime('%s', 'now') AS INTEGER) * 1000)";
 
@@ -489,6 +495,31 @@ impl Store for SqliteStore {
 
     async fn end_session(&self, id: &str) -> Result<()> {
         end_session_tx(&self.write, id).await
+    }
+
+    async fn catalog(&self) -> Result<crate::model::Catalog> {
+        catalog(&mut *self.read.acquire().await?).await
+    }
+
+    async fn catalog_version(&self) -> Result<i64> {
+        catalog_version(&mut *self.read.acquire().await?).await
+    }
+
+    async fn catalog_put(
+        &self,
+        entry: &crate::model::CatalogEntry,
+        create: bool,
+        due: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        catalog_put_tx(&self.write, entry, create, due).await
+    }
+
+    async fn catalog_delete(&self, kind: crate::model::EntryKind, name: &str) -> Result<bool> {
+        catalog_delete_tx(&self.write, kind, name).await
+    }
+
+    async fn catalog_declare(&self, entries: &[crate::model::CatalogEntry]) -> Result<()> {
+        catalog_declare_tx(&self.write, entries).await
     }
 
     async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>> {

@@ -4,7 +4,7 @@
 
 use super::{ACQUIRE_TIMEOUT, CHANNEL, LISTEN_BACKOFF_MAX, LISTEN_BACKOFF_MIN, MAX_PAYLOAD};
 use crate::model::FeedId;
-use crate::store::Result;
+use crate::store::{Change, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions};
 use std::collections::{BTreeMap, BTreeSet};
 use tokio::sync::mpsc;
@@ -44,6 +44,20 @@ pub(super) async fn finish(
     Ok(())
 }
 
+/// The payload that says the catalog changed: no feed's key starts with
+/// `!` (keys are slugs, or `source:` and a slug).
+const CATALOG: &str = "!catalog";
+
+/// Queues the notification that the catalog changed, delivered at commit.
+pub(super) async fn announce_catalog(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(CATALOG)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Takes the feeds' `feed_versions` rows (making those missing), in the
 /// order `finish` takes them, before their logs are numbered: a feed's
 /// numbers are then given by one transaction at a time, and commit in order.
@@ -79,12 +93,17 @@ pub(super) fn payloads(feeds: &BTreeSet<FeedId>) -> Vec<String> {
     out
 }
 
-pub(super) fn parse_payload(payload: &str) -> Vec<FeedId> {
-    payload
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(FeedId::from_key)
-        .collect()
+pub(super) fn parse_payload(payload: &str) -> Change {
+    if payload == CATALOG {
+        return Change::Catalog;
+    }
+    Change::Feeds(
+        payload
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(FeedId::from_key)
+            .collect(),
+    )
 }
 
 /// A listener on [`CHANNEL`] over its own connection (LISTEN belongs to a session).
@@ -108,7 +127,7 @@ pub(super) async fn listen(options: &PgConnectOptions) -> Result<PgListener, sql
 pub(super) async fn follow(
     options: PgConnectOptions,
     mut listener: Option<PgListener>,
-    tx: mpsc::Sender<Vec<FeedId>>,
+    tx: mpsc::Sender<Change>,
 ) {
     let mut backoff = LISTEN_BACKOFF_MIN;
     loop {
@@ -140,8 +159,8 @@ pub(super) async fn follow(
             };
             match received {
                 Ok(Some(n)) => {
-                    let feeds = parse_payload(n.payload());
-                    if !feeds.is_empty() && tx.send(feeds).await.is_err() {
+                    let change = parse_payload(n.payload());
+                    if change != Change::Feeds(Vec::new()) && tx.send(change).await.is_err() {
                         return;
                     }
                 }
@@ -168,14 +187,29 @@ mod tests {
         names.iter().map(|n| FeedId::named(n)).collect()
     }
 
+    fn feeds(change: Change) -> Vec<FeedId> {
+        match change {
+            Change::Feeds(f) => f,
+            Change::Catalog => panic!("a feed payload read as the catalog's"),
+        }
+    }
+
+    #[test]
+    fn the_catalog_payload_is_no_feed() {
+        assert_eq!(parse_payload(CATALOG), Change::Catalog);
+        assert_eq!(feeds(parse_payload("source:catalog")).len(), 1);
+    }
+
     #[test]
     fn payloads_round_trip_and_stay_under_the_limit() {
-        let feeds = set(&["all", "world", "breaking"]);
-        let p = payloads(&feeds);
+        let wanted = set(&["all", "world", "breaking"]);
+        let p = payloads(&wanted);
         assert_eq!(p, ["all,breaking,world"]);
         assert_eq!(
-            parse_payload(&p[0]).into_iter().collect::<BTreeSet<_>>(),
-            feeds
+            feeds(parse_payload(&p[0]))
+                .into_iter()
+                .collect::<BTreeSet<_>>(),
+            wanted
         );
         assert!(payloads(&BTreeSet::new()).is_empty());
 
@@ -185,7 +219,7 @@ mod tests {
         let p = payloads(&many);
         assert!(p.len() > 1);
         assert!(p.iter().all(|s| s.len() <= MAX_PAYLOAD));
-        let back: BTreeSet<FeedId> = p.iter().flat_map(|s| parse_payload(s)).collect();
+        let back: BTreeSet<FeedId> = p.iter().flat_map(|s| feeds(parse_payload(s))).collect();
         assert_eq!(back, many);
     }
 }

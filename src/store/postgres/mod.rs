@@ -164,7 +164,7 @@ const WEBSUB_ENQUEUE: &str = "INSERT INTO websub_outbox (topic, callback, etag, 
 /// each other's rows instead of waiting.
 const ROW_LOCK: &str = " FOR UPDATE SKIP LOCKED";
 
-use commit::{finish, follow, listen, lock_feeds};
+use commit::{announce_catalog, finish, follow, listen, lock_feeds};
 use upsert::upsert_batch;
 
 shared_sql!(PgConnection, PgPool);
@@ -405,6 +405,36 @@ impl Store for PgStore {
         self.write(move || end_session_tx(&self.soft, id)).await
     }
 
+    async fn catalog(&self) -> Result<crate::model::Catalog> {
+        catalog(&mut *self.read().await?).await.map_err(classify)
+    }
+
+    async fn catalog_version(&self) -> Result<i64> {
+        catalog_version(&mut *self.read().await?)
+            .await
+            .map_err(classify)
+    }
+
+    async fn catalog_put(
+        &self,
+        entry: &crate::model::CatalogEntry,
+        create: bool,
+        due: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        self.write(move || catalog_put_tx(&self.soft, entry, create, due))
+            .await
+    }
+
+    async fn catalog_delete(&self, kind: crate::model::EntryKind, name: &str) -> Result<bool> {
+        self.write(move || catalog_delete_tx(&self.soft, kind, name))
+            .await
+    }
+
+    async fn catalog_declare(&self, entries: &[crate::model::CatalogEntry]) -> Result<()> {
+        self.write(move || catalog_declare_tx(&self.soft, entries))
+            .await
+    }
+
     async fn attempts(&self, source: &str, n: usize) -> Result<Vec<crate::model::FetchAttempt>> {
         attempts(&mut *self.read().await?, source, n)
             .await
@@ -490,7 +520,7 @@ impl Store for PgStore {
     /// Starts a task that listens on [`CHANNEL`] and forwards each notification's
     /// feeds. The first connection is made before returning, so changes committed
     /// after this call are heard; if it fails, the task keeps retrying.
-    async fn subscribe(&self) -> Result<Option<mpsc::Receiver<Vec<FeedId>>>> {
+    async fn subscribe(&self) -> Result<Option<mpsc::Receiver<crate::store::Change>>> {
         let (tx, rx) = mpsc::channel(256);
         let first = match listen(&self.options).await {
             Ok(l) => Some(l),

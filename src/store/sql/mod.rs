@@ -14,11 +14,13 @@
 //! them; both decide per item through [`crate::store::plan`].
 
 mod archives;
+mod catalog;
 mod items;
 mod sources;
 mod websub;
 
 pub(crate) use archives::archives_sql;
+pub(crate) use catalog::catalog_sql;
 pub(crate) use items::items_sql;
 pub(crate) use sources::sources_sql;
 pub(crate) use websub::websub_sql;
@@ -69,6 +71,7 @@ macro_rules! shared_sql {
         $crate::store::sql::items_sql!($Conn, $Pool);
         $crate::store::sql::archives_sql!($Conn, $Pool);
         $crate::store::sql::sources_sql!($Conn, $Pool);
+        $crate::store::sql::catalog_sql!($Conn, $Pool);
         $crate::store::sql::websub_sql!($Conn, $Pool);
     };
 }

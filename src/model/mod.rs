@@ -4,6 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod catalog;
+pub use catalog::{Catalog, CatalogEntry, EntryKind};
+
 /// A feed: everything (`all`), the ticker (`breaking`), or a category, and, with
 /// aggregation, merged timelines. Its name is the file stem of its URLs and the
 /// key the store indexes items under; which feeds exist is the catalog's
