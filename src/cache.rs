@@ -346,6 +346,20 @@ impl Cache {
             .collect()
     }
 
+    /// Drops documents: those of a feed that no longer exists.
+    pub fn remove(&self, paths: &[String]) {
+        if paths.is_empty() {
+            return;
+        }
+        self.entries.rcu(|old| {
+            let mut map = HashMap::clone(old);
+            for p in paths {
+                map.remove(p);
+            }
+            map
+        });
+    }
+
     /// Documents held and their bytes, every encoding counted.
     pub fn size(&self) -> (usize, usize) {
         let map = self.entries.load();

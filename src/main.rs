@@ -191,7 +191,9 @@ async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::proces
     raise_open_file_limit();
     let (config, store) = args.open().await?;
     let addr = listen.unwrap_or(config.server.listen);
-    let site = Site::new(config, store);
+    let site = Site::open(config, store)
+        .await
+        .context("reading the catalog")?;
     site.sync_files().await.context("syncing content files")?;
     site.render_everything().await.context("rendering feeds")?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -201,7 +203,7 @@ async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::proces
     site.start_tasks();
     // The one line a script or test waits for; the port is real even with --listen :0.
     println!("newswire: listening on http://{local}");
-    if let Some(note) = feeds_url_mismatch(&site.config.site.feeds_url, local) {
+    if let Some(note) = feeds_url_mismatch(&site.config().site.feeds_url, local) {
         println!("newswire: note: {note}");
         tracing::warn!("{note}");
     }
@@ -277,7 +279,7 @@ async fn shutdown_signal() {
 
 async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::process::ExitCode> {
     let (config, store) = args.open().await?;
-    let site = Site::new(config, store);
+    let site = Site::open(config, store).await?;
     let problems = site.sync_files().await?;
     site.render_everything().await?;
     let mut written = 0;
@@ -301,7 +303,7 @@ async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::proces
     // Every closed archive page (RFC 5005), which `serve` renders on demand,
     // so that the links of a static copy lead somewhere.
     let feeds = match archives {
-        true => newswire::catalog::feeds(&site.config),
+        true => newswire::catalog::feeds(&site.config()),
         false => Vec::new(),
     };
     for feed in feeds {
@@ -362,7 +364,7 @@ async fn newswire_import(args: SiteArgs, paths: &[PathBuf]) -> Result<std::proce
     // Nothing renders here: a running server sees the new versions and redoes
     // the feeds itself.
     let ingest = newswire::ingest::Ingest {
-        config: site.config.clone(),
+        config: site.config(),
         store: site.store.clone(),
         changed: std::sync::Arc::new(|_| {}),
     };
@@ -391,6 +393,8 @@ async fn newswire_import(args: SiteArgs, paths: &[PathBuf]) -> Result<std::proce
 
 async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::process::ExitCode> {
     let (config, store) = args.open().await?;
+    let site = Site::open(config, store).await?;
+    let config = site.config();
     if let Some(name) = &only
         && config.source(name).is_none()
     {
@@ -407,7 +411,6 @@ async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::
     if config.sources.is_empty() {
         bail!("{} configures no [[sources]]", config.file.display());
     }
-    let site = Site::new(config, store);
     let poller = site.poller()?;
     if !once && only.is_none() {
         // A fetch worker: the poller alone, until stopped. The instances that
@@ -420,7 +423,12 @@ async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::
     }
     let names: Vec<String> = match only {
         Some(name) => vec![name],
-        None => site.config.sources.iter().map(|s| s.name.clone()).collect(),
+        None => site
+            .config()
+            .sources
+            .iter()
+            .map(|s| s.name.clone())
+            .collect(),
     };
     let progress = newswire::import::bar(names.len() as u64, "fetching");
     let started = std::time::Instant::now();

@@ -1,6 +1,7 @@
 //! The config file read again when it changes (or on SIGHUP): an error in it
-//! is refused with its file and line, shown in `/healthz`, and the running
-//! config stays in force; a valid change waits for the next start.
+//! is refused with its file and line, shown in `/healthz`, and the last good
+//! config stays in force; a valid change is in force at once, tokens and
+//! categories included.
 
 mod common;
 
@@ -11,6 +12,16 @@ use std::time::Duration;
 async fn health(server: &Server) -> Value {
     let (_, _, body) = get(&server.url("/healthz"), &[]).await;
     serde_json::from_slice(&body).unwrap()
+}
+
+async fn get_with_token(server: &Server, path: &str, token: &str) -> (u16, (), ()) {
+    let resp = client()
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), (), ())
 }
 
 #[tokio::test]
@@ -47,8 +58,17 @@ async fn a_broken_config_is_refused_with_its_line_and_the_site_serves_on() {
     })
     .await
     .expect("the running config again");
-    // A valid change waits for the next start, and says so.
-    std::fs::write(site.config(), format!("{original}\n# a comment\n")).unwrap();
+    // A valid change is in force at once: a new category, a new token.
+    let editor = "editor-token-0123456789abcdef";
+    let (status, _, _) = get_with_token(&server, "/api/v1/sources", editor).await;
+    assert_eq!(status, 401);
+    std::fs::write(
+        site.config(),
+        format!(
+            "{original}\n[[category]]\nslug = \"culture\"\ntitle = \"Culture\"\n\n[[api.token]]\nname = \"editor\"\ntoken = \"{editor}\"\nscopes = [\"sources\"]\n"
+        ),
+    )
+    .unwrap();
     let pid = server.child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -58,10 +78,18 @@ async fn a_broken_config_is_refused_with_its_line_and_the_site_serves_on() {
             .success()
     );
     eventually(Duration::from_secs(5), || async {
-        (health(&server).await["config"]["status"] == "changed").then_some(())
+        let (status, _, _) = get(&server.url("/feeds/culture.rss"), &[]).await;
+        (status == 200).then_some(())
     })
     .await
-    .expect("a valid change is seen");
-    assert_eq!(health(&server).await["status"], "ok");
+    .expect("the new category is served");
+    let (status, _, _) = get_with_token(&server, "/api/v1/sources", editor).await;
+    assert_eq!(status, 200, "the new token is taken");
+    let h = health(&server).await;
+    assert_eq!(h["config"]["status"], "loaded");
+    assert_eq!(h["status"], "ok");
+    // The index and the OPML list the new category too.
+    let (_, _, opml) = get(&server.url("/feeds.opml"), &[]).await;
+    assert!(String::from_utf8_lossy(&opml).contains("culture.rss"));
     assert!(server.stop());
 }

@@ -251,10 +251,13 @@ async fn notifications_reach_other_instances_and_survive_a_lost_connection() {
         .upsert(&[file_item(1, "hello")], Ownership::Take)
         .await
         .unwrap();
-    let feeds = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+    let change = tokio::time::timeout(Duration::from_secs(2), rx.recv())
         .await
         .expect("a notification within 2 s")
         .expect("the subscription is open");
+    let newswire::store::Change::Feeds(feeds) = change else {
+        panic!("a write announces feeds, not {change:?}");
+    };
     assert_eq!(
         feeds.into_iter().collect::<BTreeSet<_>>(),
         ["all", "tech"].map(FeedId::named).into(),

@@ -3,11 +3,11 @@
 
 use super::problem::{Problem, method_not_allowed, not_found};
 use super::respond::{finish, json_response, no_content, read_json};
-use super::sources;
 use super::state::State;
+use super::{catalog, sources};
 use crate::config::Scope;
 use crate::ingest::{self, ArticleInput, BreakingInput, IngestError, Mode};
-use crate::model::{FeedId, Format, Item, ItemKind};
+use crate::model::{EntryKind, FeedId, Format, Item, ItemKind};
 use crate::render::feed_url;
 use crate::store::{Outcome, StoreError};
 use bytes::Bytes;
@@ -40,17 +40,17 @@ async fn route(
     match (segments.as_slice(), &method) {
         (["articles"], &Method::GET) => list_articles(state, req.uri.query()).await,
         (["articles"], &Method::POST) => {
-            state.tokens.check(&req.headers, Scope::Articles)?;
+            state.tokens().check(&req.headers, Scope::Articles)?;
             let input: ArticleInput =
-                read_json(req, body, state.site.config.server.max_body).await?;
-            let (item, outcome) = ingest::put_article(&state.ingest, input, None, Mode::Create)
+                read_json(req, body, state.site.config().server.max_body).await?;
+            let (item, outcome) = ingest::put_article(&state.ingest(), input, None, Mode::Create)
                 .await
                 .map_err(problem)?;
             Ok(article_response(state, &item, outcome))
         }
         (["articles"], _) => Ok(method_not_allowed("GET, POST")),
         (["articles", key], &Method::GET) => {
-            let item = ingest::get_article(&state.ingest, key)
+            let item = ingest::get_article(&state.ingest(), key)
                 .await
                 .map_err(problem)?;
             Ok(json_response(
@@ -59,35 +59,35 @@ async fn route(
             ))
         }
         (["articles", key], &Method::PUT) => {
-            state.tokens.check(&req.headers, Scope::Articles)?;
+            state.tokens().check(&req.headers, Scope::Articles)?;
             let input: ArticleInput =
-                read_json(req, body, state.site.config.server.max_body).await?;
+                read_json(req, body, state.site.config().server.max_body).await?;
             let (item, outcome) =
-                ingest::put_article(&state.ingest, input, Some(key), Mode::Replace)
+                ingest::put_article(&state.ingest(), input, Some(key), Mode::Replace)
                     .await
                     .map_err(problem)?;
             Ok(article_response(state, &item, outcome))
         }
         (["articles", key], &Method::PATCH) => {
-            state.tokens.check(&req.headers, Scope::Articles)?;
+            state.tokens().check(&req.headers, Scope::Articles)?;
             let patch: serde_json::Map<String, serde_json::Value> =
-                read_json(req, body, state.site.config.server.max_body).await?;
-            let (item, outcome) = ingest::patch_article(&state.ingest, key, patch)
+                read_json(req, body, state.site.config().server.max_body).await?;
+            let (item, outcome) = ingest::patch_article(&state.ingest(), key, patch)
                 .await
                 .map_err(problem)?;
             Ok(article_response(state, &item, outcome))
         }
         (["articles", key], &Method::DELETE) => {
-            state.tokens.check(&req.headers, Scope::Articles)?;
-            ingest::delete_article(&state.ingest, key)
+            state.tokens().check(&req.headers, Scope::Articles)?;
+            ingest::delete_article(&state.ingest(), key)
                 .await
                 .map_err(problem)?;
             Ok(no_content())
         }
         (["articles", _], _) => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
         (["breaking"], &Method::POST) => {
-            state.tokens.check(&req.headers, Scope::Breaking)?;
-            let body: OneOrMany = read_json(req, body, state.site.config.server.max_body).await?;
+            state.tokens().check(&req.headers, Scope::Breaking)?;
+            let body: OneOrMany = read_json(req, body, state.site.config().server.max_body).await?;
             let inputs = match body {
                 OneOrMany::One(b) => vec![b],
                 OneOrMany::Many(v) => v,
@@ -97,7 +97,7 @@ async fn route(
                     Problem::new(StatusCode::BAD_REQUEST, "no ticker items given").field("body"),
                 );
             }
-            let stored = ingest::add_breaking(&state.ingest, inputs)
+            let stored = ingest::add_breaking(&state.ingest(), inputs)
                 .await
                 .map_err(problem)?;
             let created = stored.iter().any(|(_, o)| *o == Outcome::Created);
@@ -116,50 +116,126 @@ async fn route(
         }
         (["breaking"], _) => Ok(method_not_allowed("POST")),
         (["breaking", key @ ..], &Method::DELETE) if !key.is_empty() => {
-            state.tokens.check(&req.headers, Scope::Breaking)?;
-            ingest::delete_breaking(&state.ingest, &key.join("/"))
+            state.tokens().check(&req.headers, Scope::Breaking)?;
+            ingest::delete_breaking(&state.ingest(), &key.join("/"))
                 .await
                 .map_err(problem)?;
             Ok(no_content())
         }
         (["breaking", ..], _) => Ok(method_not_allowed("DELETE")),
         (["sources"], &Method::GET) => {
-            state.tokens.check(&req.headers, Scope::Sources)?;
+            state.tokens().check(&req.headers, Scope::Sources)?;
             sources::list(state).await
         }
-        (["sources"], _) => Ok(method_not_allowed("GET")),
-        (["sources", name], &Method::GET) => {
-            state.tokens.check(&req.headers, Scope::Sources)?;
-            sources::one(state, name).await
+        (["sources"], &Method::POST) => {
+            state.tokens().check(&req.headers, Scope::Sources)?;
+            let max = state.site.config().server.max_body;
+            if is_opml(req) {
+                let bytes = super::respond::read_body(req, body, max).await?;
+                let text = std::str::from_utf8(&bytes).map_err(|_| {
+                    Problem::new(StatusCode::BAD_REQUEST, "an OPML document in UTF-8").field("body")
+                })?;
+                catalog::import_opml(state, text).await
+            } else {
+                catalog::add_source(state, read_json(req, body, max).await?).await
+            }
         }
-        (["sources", _], _) => Ok(method_not_allowed("GET")),
+        (["sources"], _) => Ok(method_not_allowed("GET, POST")),
+        (["sources", name], _) => {
+            state.tokens().check(&req.headers, Scope::Sources)?;
+            let kind = sources::source_kind(state, name);
+            entry(state, req, body, kind, name).await
+        }
+        (["scrapes"], &Method::POST) => {
+            state.tokens().check(&req.headers, Scope::Sources)?;
+            let max = state.site.config().server.max_body;
+            catalog::add_scrape(state, read_json(req, body, max).await?).await
+        }
+        (["scrapes"], _) => Ok(method_not_allowed("POST")),
+        (["scrapes", name], _) => {
+            state.tokens().check(&req.headers, Scope::Sources)?;
+            entry(state, req, body, EntryKind::Scrape, name).await
+        }
+        (["timelines"], &Method::GET) => {
+            state.tokens().check(&req.headers, Scope::Sources)?;
+            catalog::timelines(state).await
+        }
+        (["timelines"], &Method::POST) => {
+            state.tokens().check(&req.headers, Scope::Sources)?;
+            let max = state.site.config().server.max_body;
+            catalog::add_timeline(state, read_json(req, body, max).await?).await
+        }
+        (["timelines"], _) => Ok(method_not_allowed("GET, POST")),
+        (["timelines", name], _) => {
+            state.tokens().check(&req.headers, Scope::Sources)?;
+            entry(state, req, body, EntryKind::Timeline, name).await
+        }
         (["sources.opml"], &Method::GET) => {
-            state.tokens.check(&req.headers, Scope::Sources)?;
+            state.tokens().check(&req.headers, Scope::Sources)?;
             Ok(super::respond::uncached(
-                crate::render::opml::sources(&state.site.config),
+                crate::render::opml::sources(&state.site.config()),
                 crate::render::OPML_TYPE,
             ))
         }
         (["sources.opml"], _) => Ok(method_not_allowed("GET")),
         (["preview"], &Method::POST) => {
-            state.tokens.check(&req.headers, Scope::Sources)?;
+            state.tokens().check(&req.headers, Scope::Sources)?;
             let ask: crate::sources::preview::Ask =
-                read_json(req, body, state.site.config.server.max_body).await?;
+                read_json(req, body, state.site.config().server.max_body).await?;
             sources::preview(state, ask).await
         }
         (["preview"], _) => Ok(method_not_allowed("POST")),
         (["sources", name, "fetch"], &Method::POST) => {
-            state.tokens.check(&req.headers, Scope::Sources)?;
+            state.tokens().check(&req.headers, Scope::Sources)?;
             sources::fetch_now(state, name).await
         }
         (["sources", _, "fetch"], _) => Ok(method_not_allowed("POST")),
         (["sources", name, action @ ("pause" | "resume")], &Method::POST) => {
-            state.tokens.check(&req.headers, Scope::Sources)?;
-            sources::pause(state, name, *action == "pause").await
+            state.tokens().check(&req.headers, Scope::Sources)?;
+            sources::pause(state, name, *action == "pause").await?;
+            catalog::get(state, sources::source_kind(state, name), name).await
         }
         (["sources", _, "pause" | "resume"], _) => Ok(method_not_allowed("POST")),
         _ => Err(not_found(&format!("/api/v1/{rest}"))),
     }
+}
+
+/// An entry of the catalog: `GET`, `PUT`, `PATCH` (a JSON merge patch)
+/// and `DELETE`.
+async fn entry(
+    state: &State,
+    req: &Parts,
+    body: &mut Incoming,
+    kind: EntryKind,
+    name: &str,
+) -> Result<Resp, Problem> {
+    let max = state.site.config().server.max_body;
+    match req.method {
+        Method::GET => catalog::get(state, kind, name).await,
+        Method::PUT => {
+            catalog::replace(state, kind, name, read_json(req, body, max).await?, false).await
+        }
+        Method::PATCH => {
+            catalog::replace(state, kind, name, read_json(req, body, max).await?, true).await
+        }
+        Method::DELETE => catalog::delete(state, kind, name).await,
+        _ => Ok(method_not_allowed("GET, PUT, PATCH, DELETE")),
+    }
+}
+
+/// Whether a body is an OPML document (`text/x-opml`, or XML).
+fn is_opml(req: &Parts) -> bool {
+    req.headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|v| matches!(v.as_str(), "text/x-opml" | "text/xml" | "application/xml"))
 }
 
 #[derive(serde::Deserialize)]
@@ -190,7 +266,7 @@ async fn list_articles(state: &State, query: Option<&str>) -> Result<Resp, Probl
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match &*k {
             "category" if !v.is_empty() => {
-                if state.site.config.category(&v).is_none() {
+                if state.site.config().category(&v).is_none() {
                     return Err(Problem::new(
                         StatusCode::BAD_REQUEST,
                         format!("unknown category {v:?}"),
@@ -265,7 +341,7 @@ struct ArticleOutput<'a> {
 
 impl<'a> ArticleOutput<'a> {
     fn new(state: &State, item: &'a Item, outcome: Option<Outcome>) -> Self {
-        let config = &state.site.config;
+        let config = &state.site.config();
         let tz = config.site.timezone;
         ArticleOutput {
             id: &item.key,

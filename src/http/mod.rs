@@ -4,6 +4,7 @@
 mod admit;
 pub mod api;
 pub mod auth;
+mod catalog;
 mod conns;
 mod console;
 pub mod feeds;
@@ -42,12 +43,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = conns::Limits {
-        head: site.config.server.header_timeout,
-        send: site.config.server.send_timeout,
+        head: site.config().server.header_timeout,
+        send: site.config().server.send_timeout,
     };
     let admission = admit::Admission::new(
-        site.config.server.max_connections,
-        site.config.server.max_connections_per_client,
+        site.config().server.max_connections,
+        site.config().server.max_connections_per_client,
     );
     let state = Arc::new(state::State::new(site));
     let pool = workers::Pool::start(state, limits)?;

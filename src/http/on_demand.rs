@@ -45,7 +45,7 @@ pub async fn archive(
         Ok(None)
             if n > 1 && matches!(state.site.archive(&feed, n - 1, format).await, Ok(Some(_))) =>
         {
-            let current = crate::render::feed_url(&state.site.config, &feed, format);
+            let current = crate::render::feed_url(&state.site.config(), &feed, format);
             Response::builder()
                 .status(hyper::StatusCode::FOUND)
                 .header(hyper::header::LOCATION, current)

@@ -54,13 +54,13 @@ pub fn route(
             super::on_demand::ticker_day(&day_state, req, day).await
         });
     }
-    if let Some((feed, page)) = archive_page(&state.site.config, req.uri().path()) {
+    if let Some((feed, page)) = archive_page(&state.site.config(), req.uri().path()) {
         let (archive_state, page) = (state.clone(), page.to_owned());
         return later(state, span, async move {
             super::on_demand::archive(&archive_state, req, feed, &page).await
         });
     }
-    if req.uri().path() == crate::config::HUB_PATH && state.site.config.websub.hub {
+    if req.uri().path() == crate::config::HUB_PATH && state.site.config().websub.hub {
         let hub_state = state.clone();
         return later(state, span, async move {
             super::websub::handle(&hub_state, req, peer).await
@@ -153,7 +153,7 @@ fn static_like(
             _ => method_not_allowed("GET, HEAD"),
         };
     }
-    if path == "/metrics" && state.site.config.server.metrics {
+    if path == "/metrics" && state.site.config().server.metrics {
         return match *req.method() {
             Method::GET | Method::HEAD => metrics(state),
             _ => method_not_allowed("GET, HEAD"),

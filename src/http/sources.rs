@@ -63,7 +63,7 @@ pub fn output<'a>(
 
 /// `GET /api/v1/sources`.
 pub async fn list(state: &State) -> Result<Resp, Problem> {
-    let config = &state.site.config;
+    let config = &state.site.config();
     let states = state
         .site
         .store
@@ -74,16 +74,25 @@ pub async fn list(state: &State) -> Result<Resp, Problem> {
     Ok(json_response(StatusCode::OK, &out))
 }
 
-/// One source, with its last polls (newest first): when, HTTP status,
-/// bytes, milliseconds, outcome and error.
-pub async fn one(state: &State, name: &str) -> Result<Resp, Problem> {
+/// A source's kind in the config in force (a feed when unknown).
+pub fn source_kind(state: &State, name: &str) -> crate::model::EntryKind {
+    match state.site.config().source(name) {
+        Some(s) if s.scrape.is_some() => crate::model::EntryKind::Scrape,
+        _ => crate::model::EntryKind::Source,
+    }
+}
+
+/// One source's state, with its last polls (newest first): when, HTTP
+/// status, bytes, milliseconds, outcome and error.
+pub async fn detail(state: &State, name: &str) -> Result<serde_json::Value, Problem> {
     #[derive(Serialize)]
     struct Detail<'a> {
         #[serde(flatten)]
         source: SourceOutput<'a>,
         attempts: Vec<crate::model::FetchAttempt>,
     }
-    let Some(source) = state.site.config.source(name) else {
+    let config = state.site.config();
+    let Some(source) = config.source(name) else {
         return Err(not_found(&format!("/api/v1/sources/{name}")));
     };
     let store = &state.site.store;
@@ -92,13 +101,11 @@ pub async fn one(state: &State, name: &str) -> Result<Resp, Problem> {
         .attempts(name, ATTEMPTS_SHOWN)
         .await
         .map_err(store_problem)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &Detail {
-            source: output(source, &states),
-            attempts,
-        },
-    ))
+    Ok(serde_json::to_value(Detail {
+        source: output(source, &states),
+        attempts,
+    })
+    .unwrap_or_default())
 }
 
 /// `POST /api/v1/sources/{name}/fetch`.
@@ -125,9 +132,9 @@ pub async fn fetch_now(state: &State, name: &str) -> Result<Resp, Problem> {
 }
 
 /// Pauses a declared source (the schedule leaves it alone on every
-/// instance; its items stay) or resumes it; answers the source as `one`.
-pub async fn pause(state: &State, name: &str, paused: bool) -> Result<Resp, Problem> {
-    if state.site.config.source(name).is_none() {
+/// instance; its items stay) or resumes it.
+pub async fn pause(state: &State, name: &str, paused: bool) -> Result<(), Problem> {
+    if state.site.config().source(name).is_none() {
         return Err(not_found(&format!("/api/v1/sources/{name}")));
     }
     let poller = state.site.poller().map_err(|e| {
@@ -148,7 +155,7 @@ pub async fn pause(state: &State, name: &str, paused: bool) -> Result<Resp, Prob
     {
         return Err(not_found(&format!("/api/v1/sources/{name}")));
     }
-    one(state, name).await
+    Ok(())
 }
 
 /// What a feed or a scrape would store, nothing written; a site's page
@@ -158,7 +165,7 @@ pub async fn preview_of(
     ask: crate::sources::preview::Ask,
 ) -> Result<crate::sources::preview::Preview, Problem> {
     use crate::sources::preview::{self, PreviewError};
-    let config = &state.site.config;
+    let config = &state.site.config();
     let poller = state.site.poller().map_err(|e| {
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -27,7 +27,7 @@ pub fn asked(
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return None;
     }
-    let config = &state.site.config;
+    let config = &state.site.config();
     let path = req.uri().path();
     let query = req.uri().query().unwrap_or("");
     let (feed, shape) = if let Some(rest) = path.strip_prefix("/embed/") {

@@ -56,7 +56,7 @@ async fn called(
             format!("no subscription of source {source:?} here"),
         )
     };
-    if state.site.config.source(source).is_none() {
+    if state.site.config().source(source).is_none() {
         return Err(not_ours());
     }
     let poller = state.site.poller().map_err(|e| {
@@ -96,7 +96,7 @@ async fn called(
                 Problem::new(StatusCode::FORBIDDEN, e.to_string()).field("X-Hub-Signature")
             };
             let signature = Subscriber::signed(signature).map_err(refused)?.to_owned();
-            let bytes = read_body(req, body, state.site.config.fetch.max_body).await?;
+            let bytes = read_body(req, body, state.site.config().fetch.max_body).await?;
             Subscriber::authentic(&remote, &bytes, &signature).map_err(refused)?;
             let content_type = req
                 .headers

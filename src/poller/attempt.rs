@@ -48,22 +48,35 @@ impl Poller {
 
     /// Fetches and takes a claimed source: its new state, and the report (or
     /// why there is none).
-    pub(super) async fn attempt(&self, mut state: FetchState) -> Attempt {
+    pub(super) async fn attempt(&self, state: FetchState) -> Attempt {
+        self.attempt_with(state, None).await
+    }
+
+    /// [`Poller::attempt`], with the response when it was read already
+    /// (a source added from a preview of its feed).
+    pub(super) async fn attempt_with(
+        &self,
+        mut state: FetchState,
+        given: Option<Fetched>,
+    ) -> Attempt {
         let started = Instant::now();
         let now = Utc::now();
-        let Some(source) = self.config.source(&state.source).cloned() else {
+        let Some(source) = self.config().source(&state.source).cloned() else {
             // Removed from the config: leave it alone for a day.
             state.next_fetch = now + chrono::Duration::days(1);
             let error = PollError::Unknown(state.source.clone());
             return (state, Err(error));
         };
-        let interval = self.config.fetch.interval_of(&source);
+        let interval = self.config().fetch.interval_of(&source);
         let request = Request {
             url: state.url.clone(),
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let outcome = self.fetcher.fetch(&request).await;
+        let outcome = match given {
+            Some(outcome) => outcome,
+            None => self.fetcher.fetch(&request).await,
+        };
         let mut report = Report {
             source: source.name.clone(),
             outcome: Outcome::Failed,
@@ -187,7 +200,7 @@ impl Poller {
             Fetched::RetryAfter { status, after } => {
                 report.outcome = Outcome::RetryAfter;
                 report.status = Some(status);
-                let wait = after.clamp(interval, self.config.fetch.max_interval.max(interval));
+                let wait = after.clamp(interval, self.config().fetch.max_interval.max(interval));
                 report.error = Some(format!("asked to come back in {}s", after.as_secs()));
                 state.last_status = Some(status);
                 state.last_error = report.error.clone();

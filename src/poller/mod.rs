@@ -69,7 +69,9 @@ pub struct CutOff {
 }
 
 pub struct Poller {
-    config: Arc<Config>,
+    /// The config in force, shared with the site: sources come and go
+    /// with the catalog.
+    config: Arc<arc_swap::ArcSwap<Config>>,
     store: Arc<dyn Store>,
     fetcher: Fetcher,
     /// This instance's name in leases.
@@ -92,17 +94,19 @@ pub struct Poller {
 
 impl Poller {
     pub fn new(
-        config: Arc<Config>,
+        live: Arc<arc_swap::ArcSwap<Config>>,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         changed: Arc<dyn Fn(&Written) + Send + Sync>,
     ) -> Result<Arc<Poller>, crate::sources::fetch::FetchError> {
+        // How to fetch (`[fetch]`, `[websub]`) is the config's at start.
+        let config = live.load_full();
         Ok(Arc::new(Poller {
             subscriber: crate::websub::subscriber::Subscriber::new(config.clone(), store.clone())?,
             fetcher: Fetcher::new(Policy::configured(&config))?,
             owner: crate::instance::instance_name(),
             slots: Arc::new(tokio::sync::Semaphore::new(config.fetch.concurrency)),
-            config,
+            config: live,
             store,
             metrics,
             changed,
@@ -114,6 +118,11 @@ impl Poller {
             )),
             cut_offs: Mutex::new(std::collections::BTreeMap::new()),
         }))
+    }
+
+    /// The config in force.
+    pub(super) fn config(&self) -> Arc<Config> {
+        self.config.load_full()
     }
 
     /// The fetcher every poll goes through: one client, one policy, its
@@ -131,10 +140,12 @@ impl Poller {
             .map(|_| ())
     }
 
-    async fn add_sources(&self) -> Result<(), StoreError> {
+    /// Registers the sources of the config in force (after a reload, or a
+    /// change to the catalog): new ones are due at once.
+    pub async fn add_sources(&self) -> Result<(), StoreError> {
         let now = Utc::now();
         let states: Vec<FetchState> = self
-            .config
+            .config()
             .sources
             .iter()
             .map(|s| FetchState::new(&s.name, &s.url, now))
@@ -145,7 +156,7 @@ impl Poller {
     /// How long a claim holds: the fetch's own limit plus time to parse and
     /// write. An instance killed mid-fetch gives its sources up after this.
     fn lease(&self) -> Duration {
-        self.config.fetch.timeout + Duration::from_secs(10)
+        self.config().fetch.timeout + Duration::from_secs(10)
     }
 
     /// Polls due sources until the process ends: a claim about every second,
@@ -205,7 +216,7 @@ impl Poller {
     ) -> Result<Vec<FetchState>, StoreError> {
         let now = Utc::now();
         let turns = (ahead + limit)
-            .div_ceil(self.config.fetch.concurrency.max(1))
+            .div_ceil(self.config().fetch.concurrency.max(1))
             .max(1);
         let lease = self
             .lease()
@@ -234,6 +245,23 @@ impl Poller {
             )
     }
 
+    /// A new source's first poll, of a response already read (the preview
+    /// it was added from): the upstream is asked once, not twice.
+    pub async fn first_fetch(
+        self: &Arc<Self>,
+        name: &str,
+        fetched: crate::sources::fetch::Outcome,
+    ) -> Result<Report, PollError> {
+        self.register().await?;
+        let only = [name.to_owned()];
+        let mut claimed = self.claim(Some(&only), 1).await?;
+        let Some(state) = claimed.pop() else {
+            return Err(PollError::Busy(name.to_owned()));
+        };
+        let attempt = self.attempt_with(state, Some(fetched)).await;
+        self.settle(attempt).await
+    }
+
     /// Fetches the named sources now, due or not, `fetch.concurrency` at a
     /// time (`newswire fetch --once`): groups of sixteen times that claimed in
     /// one statement each, their states saved in batches. `done` sees each
@@ -256,17 +284,17 @@ impl Poller {
                 })
                 .collect();
         }
-        let slots = Arc::new(tokio::sync::Semaphore::new(self.config.fetch.concurrency));
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.config().fetch.concurrency));
         // Every group is claimed as soon as the one before is queued, not when
         // it is done: the slots never wait for a claim, nor for a group's
         // slowest fetch. Each group's lease covers the turns queued before it.
         let mut tasks = tokio::task::JoinSet::new();
         let mut queued = 0;
-        for chunk in names.chunks(self.config.fetch.concurrency.max(1) * 16) {
+        for chunk in names.chunks(self.config().fetch.concurrency.max(1) * 16) {
             let (known, unknown): (Vec<String>, Vec<String>) = chunk
                 .iter()
                 .cloned()
-                .partition(|n| self.config.source(n).is_some());
+                .partition(|n| self.config().source(n).is_some());
             for n in unknown {
                 done(&n);
                 results.push((n.clone(), Err(PollError::Unknown(n))));
@@ -326,7 +354,7 @@ impl Poller {
         content_type: Option<&str>,
     ) -> Result<(usize, usize), PollError> {
         let source = self
-            .config
+            .config()
             .source(name)
             .cloned()
             .ok_or_else(|| PollError::Unknown(name.to_owned()))?;
@@ -387,7 +415,7 @@ impl Poller {
     /// documents for longer than `fetch.retention`, and past each source's
     /// `max_items`. What a source's document still carries stays.
     async fn expire(&self) {
-        for s in &self.config.sources {
+        for s in &self.config().sources {
             if let Err(e) = self.prune(s).await {
                 tracing::warn!(source = s.name, "letting old items go failed: {e}");
             }
@@ -397,8 +425,8 @@ impl Poller {
     /// [`Poller::expire`] for one source, and the renderer told.
     async fn prune(&self, source: &SourceConfig) -> Result<(), StoreError> {
         let prune = crate::store::Prune {
-            unseen_before: Utc::now() - retention(&self.config),
-            max_items: self.config.fetch.max_items_of(source),
+            unseen_before: Utc::now() - retention(&self.config()),
+            max_items: self.config().fetch.max_items_of(source),
         };
         let written = self.store.prune(&source.item_source(), &prune).await?;
         (self.changed)(&written);

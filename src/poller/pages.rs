@@ -42,7 +42,7 @@ impl Poller {
         use futures_util::StreamExt;
         let selectors = match &source.scrape {
             Some(s) => match &s.article {
-                Some(a) => Some((a.clone(), s.timezone.unwrap_or(self.config.site.timezone))),
+                Some(a) => Some((a.clone(), s.timezone.unwrap_or(self.config().site.timezone))),
                 None => return Ok(Pages::default()),
             },
             None if source.readability => None,
@@ -78,7 +78,7 @@ impl Poller {
                 let outcome = fetcher.fetch(&r).await;
                 (i, r.url, outcome)
             })
-            .buffer_unordered(self.config.fetch.per_host.max(1));
+            .buffer_unordered(self.config().fetch.per_host.max(1));
         let mut results = Vec::with_capacity(todo.len());
         while let Ok(Some(done)) = tokio::time::timeout_at(deadline.into(), fetches.next()).await {
             results.push(done);

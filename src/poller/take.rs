@@ -71,9 +71,9 @@ impl Poller {
         now: DateTime<Utc>,
         started: Instant,
     ) -> Result<Taken, TakeError> {
-        let mut budget = Budget::new(self.config.fetch.budget);
+        let mut budget = Budget::new(self.config().fetch.budget);
         let mut parsed = {
-            let (config, source) = (self.config.clone(), source.clone());
+            let (config, source) = (self.config(), source.clone());
             self.bounded(&mut budget, move |_| Ok(read(&config, &source, &body, now)))
                 .await?
                 .map_err(TakeError::Parse)?
@@ -95,7 +95,7 @@ impl Poller {
         };
         known.loaded = false;
         let selection = Selection {
-            config: self.config.clone(),
+            config: self.config(),
             source: source.clone(),
             feed_url: state.url.clone(),
             now,
@@ -129,7 +129,7 @@ impl Poller {
         }
         // The document's items, changed or not, are what the source carries
         // now; those it no longer carries go past its bounds.
-        let tag_prefix = self.config.tag_prefix();
+        let tag_prefix = self.config().tag_prefix();
         let ids: Vec<String> = current
             .iter()
             .map(|upstream| {

@@ -9,6 +9,7 @@
 mod health;
 mod memo;
 mod on_demand;
+mod reload;
 mod render;
 pub mod supervise;
 mod views;
@@ -28,6 +29,7 @@ use crate::poller::Poller;
 
 use crate::site::supervise::Tasks;
 use crate::store::{Store, StoreError, Written};
+use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -40,7 +42,22 @@ pub fn load_config(path: &std::path::Path) -> Result<Config, crate::config::Conf
 }
 
 pub struct Site {
-    pub config: Arc<Config>,
+    /// The config in force: the file's, with the catalog's managed entries.
+    /// Swapped whole when either changes; every reader takes the one in
+    /// force when it starts, and keeps it to the end of its work.
+    config: Arc<ArcSwap<Config>>,
+    /// The file's config, as last read without error.
+    file: ArcSwap<Config>,
+    /// The catalog version the config in force was made from.
+    catalog_version: std::sync::atomic::AtomicI64,
+    /// One reload at a time: the file's and the catalog's.
+    reloading: tokio::sync::Mutex<()>,
+    /// Set when the config changed: the next render pass renders the site's
+    /// own documents (the index, OPML, embed pages) again.
+    site_documents: std::sync::atomic::AtomicBool,
+    /// Set once [`Site::start_tasks`] ran, and once the poller runs.
+    started: std::sync::atomic::AtomicBool,
+    polling: std::sync::atomic::AtomicBool,
     pub store: Arc<dyn Store>,
     pub cache: Arc<Cache>,
     /// Feeds to render at the next pass.
@@ -85,50 +102,26 @@ pub struct Site {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum ConfigCheck {
-    /// The file is the config in force.
+    /// The file's last reading is in force.
     #[default]
     Loaded,
-    /// The file changed and is valid: in force at the next start (sources
-    /// and timelines are not yet rows of the store, reloaded live).
-    Changed,
     /// The file has an error: the running config stays in force.
     Refused { error: String },
 }
 
 impl Site {
-    /// Reads the config file again (after a change or SIGHUP) and records
-    /// what it holds against `running`, the text the site started with.
-    pub fn check_config(&self, running: &str) {
-        let file = &self.config.file;
-        let check = match std::fs::read_to_string(file) {
-            Err(e) => ConfigCheck::Refused {
-                error: format!("{}: cannot read: {e}", file.display()),
-            },
-            Ok(text) if text == running => ConfigCheck::Loaded,
-            Ok(_) => match load_config(file) {
-                Ok(_) => ConfigCheck::Changed,
-                Err(e) => ConfigCheck::Refused {
-                    error: e.to_string(),
-                },
-            },
-        };
-        match &check {
-            ConfigCheck::Refused { error } => {
-                tracing::error!("config refused, the running config stays in force: {error}")
-            }
-            ConfigCheck::Changed => {
-                tracing::warn!("the config file changed; it takes effect at the next start")
-            }
-            ConfigCheck::Loaded => {}
-        }
-        *lock(&self.config_check) = check;
-    }
-
     pub fn new(config: Config, store: Arc<dyn Store>) -> Arc<Site> {
         let cache = Arc::new(Cache::default());
         let metrics = Metrics::new(cache.clone());
+        let config = Arc::new(config);
         Arc::new(Site {
-            config: Arc::new(config),
+            file: ArcSwap::new(config.clone()),
+            config: Arc::new(ArcSwap::new(config)),
+            catalog_version: std::sync::atomic::AtomicI64::new(-1),
+            reloading: tokio::sync::Mutex::new(()),
+            site_documents: std::sync::atomic::AtomicBool::new(false),
+            started: std::sync::atomic::AtomicBool::new(false),
+            polling: std::sync::atomic::AtomicBool::new(false),
             store: crate::metrics::Timed::new(store, metrics.clone()),
             cache,
             dirty: Mutex::new(BTreeSet::new()),
@@ -149,6 +142,11 @@ impl Site {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
         })
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.load_full()
     }
 
     /// The poller of this site's `[[sources]]`; what it writes is queued for
@@ -207,15 +205,23 @@ impl Site {
         let site = self.clone();
         self.tasks
             .spawn("follower", move || site.clone().run_follower());
-        if !self.config.sources.is_empty() {
+        self.started
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // Without sources, the poller starts with the first one the catalog
+        // or a reload brings.
+        if !self.config().sources.is_empty() {
             match self.poller() {
-                Ok(poller) => self.tasks.spawn("poller", move || poller.clone().run()),
+                Ok(poller) => {
+                    self.polling
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    self.tasks.spawn("poller", move || poller.clone().run())
+                }
                 Err(e) => tracing::error!("external sources will not be fetched: {e}"),
             }
         }
         // The hub hears of every change: its own subscribers are delivered
         // to (when it is on), the other hubs pinged.
-        let websub = &self.config.websub;
+        let websub = &self.config().websub;
         if websub.hub || !websub.hubs.is_empty() {
             match self.hub() {
                 // Its loop queues changes (and pings other hubs) outside
@@ -236,7 +242,7 @@ impl Site {
 
     /// Reads `feeds/` and makes the store match it; problems are kept and returned.
     pub async fn sync_files(&self) -> Result<Vec<Diagnostic>, StoreError> {
-        let config = self.config.clone();
+        let config = self.config();
         let loaded = tokio::task::spawn_blocking(move || files::load(&config))
             .await
             .expect("file loading does not panic");
@@ -258,7 +264,7 @@ impl Site {
     pub fn ingest(self: &Arc<Self>) -> crate::ingest::Ingest {
         let site = self.clone();
         crate::ingest::Ingest {
-            config: self.config.clone(),
+            config: self.config(),
             store: self.store.clone(),
             changed: Arc::new(move |written| site.mark(written)),
         }
@@ -273,8 +279,8 @@ impl Site {
         let mut feeds: Vec<FeedId> = feeds.into_iter().collect();
         // The timelines that merge a changed feed change with it, and only they
         // (a source's feed is not served itself, only through its timelines).
-        let timelines = crate::catalog::timelines_of(&self.config, &feeds);
-        feeds.retain(|f| crate::catalog::exists(&self.config, f));
+        let timelines = crate::catalog::timelines_of(&self.config(), &feeds);
+        feeds.retain(|f| crate::catalog::exists(&self.config(), f));
         let mut dirty = lock(&self.dirty);
         let before = dirty.len();
         dirty.extend(feeds.into_iter().chain(timelines));

@@ -46,7 +46,7 @@ impl Site {
                 ) else {
                     return Ok(None);
                 };
-                let tz = self.config.site.timezone;
+                let tz = self.config().site.timezone;
                 let items: Vec<_> = self
                     .store
                     .list_between(&FeedId::breaking(), from, to, 100_000)
@@ -58,7 +58,7 @@ impl Site {
                     return Ok(None);
                 }
                 self.metrics.on_demand_renders.inc();
-                let config = self.config.clone();
+                let config = self.config();
                 let entry = tokio::task::spawn_blocking(move || {
                     Entry::new(
                         crate::model::Format::Html.content_type(),
@@ -80,7 +80,7 @@ impl Site {
     /// The stored feeds a served feed's items are in: a timeline's members,
     /// or the feed itself.
     pub(super) fn members(&self, feed: &FeedId) -> Vec<FeedId> {
-        crate::catalog::members(&self.config, feed).unwrap_or_else(|| vec![feed.clone()])
+        crate::catalog::members(&self.config(), feed).unwrap_or_else(|| vec![feed.clone()])
     }
 
     /// Closed archive page `n` of a feed in `format` (RSS, Atom, JSON Feed),
@@ -124,7 +124,7 @@ impl Site {
             return Ok(None);
         };
         let merged = !crate::store::is_own_log(feed, &members);
-        let (config, feed) = (self.config.clone(), feed.clone());
+        let (config, feed) = (self.config(), feed.clone());
         Ok(tokio::task::spawn_blocking(move || {
             let items = if merged {
                 let len = page.items.len();

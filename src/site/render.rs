@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::lock::lock;
 use crate::model::{FeedId, Item, Tombstone};
 use crate::render::{self, FeedData};
-use crate::store::{FeedState, StoreError};
+use crate::store::{Change, FeedState, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,7 +46,7 @@ const INDEX_ITEMS: usize = 30;
 impl Site {
     /// Renders every feed and site document now; used at start and by `build`.
     pub async fn render_everything(&self) -> Result<(), StoreError> {
-        let all: BTreeSet<FeedId> = crate::catalog::feeds(&self.config).into_iter().collect();
+        let all: BTreeSet<FeedId> = crate::catalog::feeds(&self.config()).into_iter().collect();
         self.render(all).await
     }
 
@@ -58,7 +58,7 @@ impl Site {
         feed: &FeedId,
         versions: &BTreeMap<FeedId, FeedState>,
     ) -> Result<Current, StoreError> {
-        let size = crate::catalog::size(&self.config, feed);
+        let size = crate::catalog::size(&self.config(), feed);
         let members = self.members(feed);
         let window = self.store.window(feed, &members, size).await?;
         let archive = render::Archive::Current {
@@ -101,15 +101,22 @@ impl Site {
             data.push((feed.clone(), self.current(feed, &versions).await?));
         }
         let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
-        let latest =
-            if feeds.contains(&FeedId::all()) || self.cache.get(render::INDEX_PATH).is_none() {
-                Some(self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?)
-            } else {
-                None
-            };
+        // The site's own documents, when the config changed (or at start).
+        let site_documents = self
+            .site_documents
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+            || self.cache.get(render::OPML_PATH).is_none();
+        let latest = if site_documents
+            || feeds.contains(&FeedId::all())
+            || self.cache.get(render::INDEX_PATH).is_none()
+        {
+            Some(self.store.list(&FeedId::all(), None, INDEX_ITEMS).await?)
+        } else {
+            None
+        };
         // One blocking task renders the whole pass in turn: rendering takes at most
         // one core, so a burst of writes never starves the requests themselves.
-        let config = self.config.clone();
+        let config = self.config();
         let cache = self.cache.clone();
         // The pass's documents are swapped in together, so readers never see one
         // feed of the pass updated and another not yet.
@@ -127,7 +134,7 @@ impl Site {
             if let Some(latest) = latest {
                 add(render::index_document(&config, &latest, all_modified));
             }
-            if cache.get(render::OPML_PATH).is_none() {
+            if site_documents {
                 add(render::opml_document(&config));
                 render::embed_documents(&config)
                     .into_iter()
@@ -146,7 +153,7 @@ impl Site {
         for feed in feeds {
             // A source is rendered through its timelines: rendering one records
             // the version of the source's items it shows.
-            for member in crate::catalog::members(&self.config, &feed).unwrap_or_default() {
+            for member in crate::catalog::members(&self.config(), &feed).unwrap_or_default() {
                 if let FeedId::Source(_) = member {
                     let version = versions.get(&member).map_or(0, |s| s.version);
                     rendered.insert(member, version);
@@ -228,10 +235,20 @@ impl Site {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             tokio::select! {
-                Some(feeds) = async { match rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
-                    self.mark_feeds(feeds);
+                Some(change) = async { match rx.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                    match change {
+                        Change::Feeds(feeds) => self.mark_feeds(feeds),
+                        Change::Catalog => if let Err(e) = self.follow_catalog().await {
+                            tracing::warn!("reading the catalog failed: {e}");
+                        },
+                    }
                 },
                 _ = tick.tick() => {
+                    // Missed notifications, and SQLite's other processes
+                    // (a CLI's catalog change), seen within the tick.
+                    if let Err(e) = self.follow_catalog().await {
+                        tracing::warn!("reading the catalog failed: {e}");
+                    }
                     let result = self.catch_up().await;
                     if let Err(e) = &result {
                         tracing::warn!("version check failed: {e}");

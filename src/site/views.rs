@@ -88,7 +88,7 @@ impl Site {
                 self.metrics.on_demand_renders.inc();
                 let versions = self.store.versions().await?;
                 let current = self.current(&ask.feed, &versions).await?;
-                let (config, ask) = (self.config.clone(), ask.clone());
+                let (config, ask) = (self.config(), ask.clone());
                 let entry = tokio::task::spawn_blocking(move || {
                     let items = ask.query.view.apply(&current.items);
                     let query = ask.canonical();

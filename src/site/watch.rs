@@ -1,7 +1,8 @@
 //! Reloads content when files under `articles/` or `breaking/` change (inotify through
-//! the notify crate) or on SIGHUP, so editors never restart the server; and reads
-//! the config file again when it changes or on SIGHUP, so an error in it shows
-//! in `/healthz` (with its file and line) while the running config stays.
+//! the notify crate) or on SIGHUP, so editors never restart the server; and reloads
+//! the config file when it changes or on SIGHUP: a valid one is in force at
+//! once, one with an error shows in `/healthz` (with its file and line) while
+//! the last good one stays.
 
 use crate::content::files::{ARTICLES_DIR, BREAKING_DIR};
 use crate::site::Site;
@@ -17,7 +18,7 @@ const SETTLE: Duration = Duration::from_millis(150);
 /// still works.
 pub async fn run(site: Arc<Site>) {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let root = site.config.root();
+    let root = site.config().root();
     let root = if root.as_os_str().is_empty() {
         std::path::PathBuf::from(".")
     } else {
@@ -26,9 +27,8 @@ pub async fn run(site: Arc<Site>) {
     let dirs = [root.join(ARTICLES_DIR), root.join(BREAKING_DIR)];
     let watched = dirs.clone();
     let fs_tx = tx.clone();
-    // The config as the site started with it, and its own watch.
-    let config_file = site.config.file.clone();
-    let running = std::fs::read_to_string(&config_file).unwrap_or_default();
+    // The config file has its own watch.
+    let config_file = site.config().file.clone();
     let (config_tx, mut config_rx) = mpsc::unbounded_channel::<()>();
     let cfg_tx = config_tx.clone();
     let config_name = config_file.file_name().map(|n| n.to_owned());
@@ -66,6 +66,11 @@ pub async fn run(site: Arc<Site>) {
             None
         }
     };
+    // A change made before the watch began is a change all the same.
+    let on_disk = std::fs::read(&config_file).unwrap_or_default();
+    if crate::hash::fingerprint(&on_disk) != site.file_fingerprint() {
+        let _ = config_tx.send(());
+    }
     #[cfg(unix)]
     {
         let hup_tx = tx.clone();
@@ -90,8 +95,7 @@ pub async fn run(site: Arc<Site>) {
         while config_rx.recv().await.is_some() {
             tokio::time::sleep(SETTLE).await;
             while config_rx.try_recv().is_ok() {}
-            let (site, running) = (checker.clone(), running.clone());
-            let _ = tokio::task::spawn_blocking(move || site.check_config(&running)).await;
+            checker.reload().await;
         }
     });
     while rx.recv().await.is_some() {

@@ -10,17 +10,13 @@ use super::discover::{self, Found};
 use super::fetch::{Fetcher, Outcome, Request, check_literal};
 use super::parse::{self, SourceInfo};
 use super::scrape;
-use crate::config::{ArticleSelectors, Config, ListSelectors, ScrapeConfig};
+use crate::config::{ArticleSelectors, Config, ListSelectors, MAX_SELECTOR, ScrapeConfig};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// Entries shown at most.
 const MAX_SHOWN: usize = 50;
-
-/// The longest selector taken: a selector is a few dozen characters, and
-/// one of megabytes only costs parsing time.
-pub const MAX_SELECTOR: usize = 1000;
 
 /// Characters of a summary and of a body shown.
 const SUMMARY: usize = 200;
@@ -65,6 +61,10 @@ pub struct Preview {
     /// For a page: the feeds it names, or found at the usual paths.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub feeds: Vec<Found>,
+    /// For a feed: the response read, which a source made of it takes as
+    /// its first fetch rather than asking the upstream twice.
+    #[serde(skip)]
+    pub fetched: Option<Outcome>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -159,19 +159,20 @@ pub async fn preview(
         url: url.to_string(),
         ..Default::default()
     };
-    let (body, url, content_type) = match fetcher.fetch(&request).await {
+    let response = fetcher.fetch(&request).await;
+    let (body, url, content_type) = match &response {
         Outcome::Fetched {
             body,
             url,
             content_type,
             ..
-        } => (body, url, content_type),
+        } => (body.clone(), url.clone(), content_type.clone()),
         Outcome::Failed { status, error } => {
             return Err(PreviewError::Fetch {
                 url: url.into(),
                 error: match status {
                     Some(s) => format!("HTTP {s}: {error}"),
-                    None => error,
+                    None => error.clone(),
                 },
             });
         }
@@ -192,7 +193,12 @@ pub async fn preview(
     .await
     .expect("reading a document does not panic")?;
     let url = match read {
-        Read::Done(preview) => return Ok(preview),
+        Read::Done(mut preview) => {
+            if preview.kind == Kind::Feed {
+                preview.fetched = Some(response);
+            }
+            return Ok(preview);
+        }
         Read::Unlinked(url) => url,
     };
     let feeds = discover::usual(fetcher, &url).await;
@@ -215,6 +221,7 @@ fn found(url: Url, feeds: Vec<Found>) -> Preview {
         items: Vec::new(),
         selectors: Vec::new(),
         feeds,
+        fetched: None,
     }
 }
 
@@ -261,6 +268,7 @@ fn read(
                 })
                 .collect(),
             feeds: Vec::new(),
+            fetched: None,
         }));
     }
     if let Some((format, title)) = discover::sniff(body, ct, &url) {
@@ -277,6 +285,7 @@ fn read(
             items: shown(config, &url, parsed, now),
             selectors: Vec::new(),
             feeds: Vec::new(),
+            fetched: None,
         }));
     }
     let html = scrape::decode(body, ct);

@@ -33,11 +33,12 @@ impl Hub {
     /// latest change is kept: a later change supersedes an earlier one
     /// anyway, and the note stays as small as the site's set of topics.
     pub fn published(&self, changed: Vec<(String, String)>) {
-        let base = self.config.feeds_base();
+        let config = self.config();
+        let base = config.feeds_base();
         let mut pending = crate::lock::lock(&self.pending);
         for (path, etag) in changed {
             let topic = format!("{base}{path}");
-            if self.topics.contains(&topic) {
+            if self.topics().contains(&topic) {
                 pending.insert(topic, etag);
             }
         }
@@ -56,7 +57,7 @@ impl Hub {
         if topics.is_empty() {
             return;
         }
-        if self.config.websub.hub {
+        if self.config().websub.hub {
             match self.store.websub_enqueue(&topics, Utc::now()).await {
                 Ok(n) => tracing::debug!(deliveries = n, "queued WebSub deliveries"),
                 Err(e) => {
@@ -70,12 +71,12 @@ impl Hub {
                 }
             }
         }
-        if self.config.websub.hubs.is_empty() {
+        if self.config().websub.hubs.is_empty() {
             return;
         }
         let this = self.clone();
         tokio::spawn(async move {
-            for hub in &this.config.websub.hubs {
+            for hub in &this.config().websub.hubs {
                 for (topic, _) in &topics {
                     // WebSub leaves publishing to each hub: PubSubHubbub's
                     // `hub.url` and the `hub.topic` others read, both.
@@ -109,7 +110,7 @@ impl Hub {
         let mut last_expiry: Option<std::time::Instant> = None;
         loop {
             self.publish().await;
-            if !self.config.websub.hub {
+            if !self.config().websub.hub {
                 // Pings to other hubs only: nothing to deliver here.
                 self.wake.notified().await;
                 continue;
@@ -162,7 +163,7 @@ impl Hub {
         let Some(path) = self.path_of(&d.topic) else {
             return Settled::Done { id };
         };
-        let Some(entry) = self.cache.get(path) else {
+        let Some(entry) = self.cache.get(&path) else {
             return retry(&d, "the document is not rendered here".into());
         };
         let current = entry.identity.etag.to_str().unwrap_or_default();
@@ -187,7 +188,7 @@ impl Hub {
             .client
             .post(&d.callback)
             .header(reqwest::header::CONTENT_TYPE, content_type)
-            .header(reqwest::header::LINK, self.config.link_header(&d.topic));
+            .header(reqwest::header::LINK, self.config().link_header(&d.topic));
         if let Some(secret) = &d.secret {
             req = req.header("X-Hub-Signature", super::sign::signature(secret, &body));
         }

@@ -114,13 +114,25 @@ fn callback_host(callback: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Every feed's URL in each feed format.
+fn topics(config: &Config) -> HashSet<String> {
+    crate::catalog::feeds(config)
+        .iter()
+        .flat_map(|feed| {
+            [Format::Rss, Format::Atom, Format::Json]
+                .map(|f| crate::render::feed_url(config, feed, f))
+        })
+        .collect()
+}
+
 pub struct Hub {
-    pub(super) config: Arc<Config>,
+    config: Arc<arc_swap::ArcSwap<Config>>,
     pub(super) store: Arc<dyn Store>,
     pub(super) cache: Arc<Cache>,
     pub(super) client: reqwest::Client,
-    /// Every feed's and timeline's URL in each feed format.
-    pub(super) topics: HashSet<String>,
+    /// Every feed's and timeline's URL in each feed format, as the config
+    /// in force has them.
+    topics: arc_swap::ArcSwap<HashSet<String>>,
     pub(super) wake: Notify,
     pub(super) owner: String,
     verifying: Arc<Semaphore>,
@@ -136,23 +148,18 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(
-        config: Arc<Config>,
+        live: Arc<arc_swap::ArcSwap<Config>>,
         store: Arc<dyn Store>,
         cache: Arc<Cache>,
     ) -> Result<Arc<Hub>, crate::sources::fetch::FetchError> {
+        let config = live.load_full();
         let client = super::client(&config, CALLBACK_TIMEOUT)?;
-        let topics = crate::catalog::feeds(&config)
-            .iter()
-            .flat_map(|feed| {
-                [Format::Rss, Format::Atom, Format::Json]
-                    .map(|f| crate::render::feed_url(&config, feed, f))
-            })
-            .collect();
+        let topics = arc_swap::ArcSwap::from_pointee(topics(&config));
         let per_minute = config.websub.requests_per_minute;
         let rate = crate::rate::Rate::new(per_minute, per_minute, RATE_CLIENTS);
         Ok(Arc::new(Hub {
             owner: format!("{}-websub", crate::instance::instance_name()),
-            config,
+            config: live,
             store,
             cache,
             client,
@@ -165,11 +172,31 @@ impl Hub {
         }))
     }
 
+    /// The config in force.
+    pub(super) fn config(&self) -> Arc<Config> {
+        self.config.load_full()
+    }
+
+    /// This site's topics, as the config in force has them.
+    pub(super) fn topics(&self) -> Arc<HashSet<String>> {
+        self.topics.load_full()
+    }
+
+    /// Takes in the config in force: its feeds are the topics.
+    pub fn reconfigured(&self) {
+        self.topics.store(Arc::new(topics(&self.config())));
+    }
+
     /// The cache path of a topic of this site.
-    pub(super) fn path_of<'t>(&self, topic: &'t str) -> Option<&'t str> {
+    pub(super) fn path_of(&self, topic: &str) -> Option<String> {
         self.topics
+            .load()
             .contains(topic)
-            .then(|| topic.strip_prefix(self.config.feeds_base()))
+            .then(|| {
+                topic
+                    .strip_prefix(self.config().feeds_base())
+                    .map(str::to_owned)
+            })
             .flatten()
     }
 
@@ -211,9 +238,9 @@ impl Hub {
         if callback.len() > 2048 {
             return Err(refused("hub.callback is longer than 2048 bytes"));
         }
-        check_literal(&parsed, self.config.fetch.allow_private_networks)
+        check_literal(&parsed, self.config().fetch.allow_private_networks)
             .map_err(|e| HubError::Refused(e.to_string()))?;
-        let websub = &self.config.websub;
+        let websub = &self.config().websub;
         let lease = match lease.as_deref().map(str::trim) {
             None | Some("") => websub.lease,
             Some(n) => n
@@ -259,7 +286,7 @@ impl Hub {
 
     /// Err when a new subscription `req` of `client` would pass a bound.
     async fn room_for(&self, req: &Request, client: IpAddr) -> Result<(), HubError> {
-        let w = &self.config.websub;
+        let w = &self.config().websub;
         let counts = self
             .store
             .websub_counts(

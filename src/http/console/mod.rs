@@ -123,7 +123,7 @@ async fn route(
         return Ok(super::problem::method_not_allowed("GET, HEAD, POST"));
     }
     match path {
-        "/console/" => sources(state, &editor).await,
+        "/console/" => sources(state, &editor, None).await,
         "/console/timelines" => timelines(state, &editor).await,
         "/console/preview" => Ok(page(
             state,
@@ -173,11 +173,25 @@ async fn post(
     }
     if path == "/console/preview.json" {
         let ask: crate::sources::preview::Ask =
-            super::respond::read_json(req, body, state.site.config.server.max_body).await?;
+            super::respond::read_json(req, body, state.site.config().server.max_body).await?;
         return super::sources::preview(state, ask).await;
     }
     if path == "/console/preview" {
-        return preview_form(state, editor, form).await;
+        return preview_form(state, editor, form, None).await;
+    }
+    if path == "/console/sources/add" || path == "/console/scrapes/add" {
+        return save(state, editor, path == "/console/scrapes/add", form).await;
+    }
+    if let Some(name) = path
+        .strip_prefix("/console/sources/")
+        .and_then(|p| p.strip_suffix("/delete"))
+        .filter(|n| !n.contains('/'))
+    {
+        let kind = super::sources::source_kind(state, name);
+        return match super::catalog::delete(state, kind, name).await {
+            Ok(_) => Ok(see_other("/console/")),
+            Err(p) => sources(state, editor, Some(format!("{name}: {}", p.detail))).await,
+        };
     }
     if let Some((name, action)) = path
         .strip_prefix("/console/sources/")
@@ -210,11 +224,80 @@ async fn post(
     Err(not_found(path))
 }
 
-/// The preview of the form's address and selectors, in the page.
+/// Saves the previewed feed (or scrape, with the form's selectors) as a
+/// managed source: fetched once, then shown on its page. A refusal is
+/// shown on the form, beside what was typed.
+async fn save(
+    state: &State,
+    editor: &Editor,
+    scrape: bool,
+    form: Vec<(String, String)>,
+) -> Result<Resp, Problem> {
+    let get = |k: &str| field(&form, k).map(str::trim).filter(|v| !v.is_empty());
+    let mut body = serde_json::Map::new();
+    for key in ["url", "name", "title"] {
+        if let Some(v) = get(key) {
+            body.insert(key.into(), v.into());
+        }
+    }
+    let result = if scrape {
+        let mut list = serde_json::Map::new();
+        for (name, _) in FIELDS {
+            if let Some(v) = get(name) {
+                list.insert(name.trim_start_matches("list.").into(), v.into());
+            }
+        }
+        body.insert("list".into(), serde_json::Value::Object(list));
+        body.insert("category".into(), get("category").unwrap_or("").into());
+        super::catalog::add_scrape(state, body).await
+    } else {
+        let categories: Vec<&str> = get("categories")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        if !categories.is_empty() {
+            body.insert("categories".into(), categories.into());
+        }
+        super::catalog::add_source(state, body).await
+    };
+    match result {
+        Ok(resp) if resp.status() == StatusCode::CREATED => {
+            let to = resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| l.rsplit('/').next())
+                .unwrap_or_default();
+            Ok(see_other(&format!("/console/sources/{to}")))
+        }
+        Ok(_) => {
+            preview_form(
+                state,
+                editor,
+                form,
+                Some("the address names several feeds: preview one and save it".into()),
+            )
+            .await
+        }
+        Err(p) => {
+            let problem = match &p.field {
+                Some(f) if !f.is_empty() => format!("{f}: {}", p.detail),
+                _ => p.detail.clone(),
+            };
+            preview_form(state, editor, form, Some(problem)).await
+        }
+    }
+}
+
+/// The preview of the form's address and selectors, in the page (with
+/// why a save was refused, when it was).
 async fn preview_form(
     state: &State,
     editor: &Editor,
     form: Vec<(String, String)>,
+    refused: Option<String>,
 ) -> Result<Resp, Problem> {
     let get = |k: &str| field(&form, k).map(str::trim).filter(|v| !v.is_empty());
     let mut list = serde_json::Map::new();
@@ -246,7 +329,8 @@ async fn preview_form(
         state,
         "preview.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "preview",
-        form => Serde(values), fields => Serde(FIELDS), result => result, problem => problem,
+        form => Serde(values), fields => Serde(FIELDS), result => result,
+        problem => refused.or(problem),
         suggest => suggested_name(field(&form, "url").unwrap_or("")) },
     ))
 }
@@ -277,16 +361,15 @@ fn suggested_name(url: &str) -> String {
     }
 }
 
-async fn sources(state: &State, editor: &Editor) -> Result<Resp, Problem> {
+async fn sources(state: &State, editor: &Editor, notice: Option<String>) -> Result<Resp, Problem> {
     let states = state
         .site
         .store
         .fetch_states()
         .await
         .map_err(|e| super::problem::internal(&e))?;
-    let mut rows: Vec<_> = state
-        .site
-        .config
+    let config = state.site.config();
+    let mut rows: Vec<_> = config
         .sources
         .iter()
         .map(|s| super::sources::output(s, &states))
@@ -305,8 +388,20 @@ async fn sources(state: &State, editor: &Editor) -> Result<Resp, Problem> {
         state,
         "sources.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "sources",
-        sources => Value::from(Serde(&rows)) },
+        sources => Value::from(Serde(&rows)), notice => notice,
+        declared => Value::from(Serde(declared_names(&config))) },
     ))
+}
+
+/// The sources the config file declares: the console deletes only the
+/// others (those added through it or the API).
+fn declared_names(config: &crate::config::Config) -> Vec<&str> {
+    config
+        .declared
+        .iter()
+        .filter(|e| e.kind != crate::model::EntryKind::Timeline)
+        .map(|e| e.name.as_str())
+        .collect()
 }
 
 /// Items a timeline's card previews.
@@ -315,7 +410,7 @@ const PREVIEWED: usize = 10;
 /// Each timeline: its members (sources with their status), its limit, and
 /// the first items of its merged document.
 async fn timelines(state: &State, editor: &Editor) -> Result<Resp, Problem> {
-    let config = &state.site.config;
+    let config = &state.site.config();
     let internal = |e: crate::store::StoreError| super::problem::internal(&e);
     let states = state.site.store.fetch_states().await.map_err(internal)?;
     let tz = config.site.timezone;
@@ -363,7 +458,7 @@ async fn timelines(state: &State, editor: &Editor) -> Result<Resp, Problem> {
 }
 
 async fn source(state: &State, editor: &Editor, name: &str) -> Result<Resp, Problem> {
-    let config = &state.site.config;
+    let config = &state.site.config();
     let Some(s) = config.source(name) else {
         return Err(not_found(&format!("/console/sources/{name}")));
     };
@@ -416,6 +511,7 @@ async fn source(state: &State, editor: &Editor, name: &str) -> Result<Resp, Prob
         "source.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "sources",
         s => Value::from(Serde(super::sources::output(s, &states))),
+        declared => config.declares(crate::model::EntryKind::Source, name),
         settings => Serde(settings), attempts => Value::from(Serde(&attempts)),
         items => items },
     ))
@@ -429,7 +525,7 @@ async fn sign_in(
 ) -> Result<Resp, Problem> {
     let form = form(req, body).await?;
     let token = field(&form, "token").unwrap_or("").trim();
-    let name = match state.tokens.named(token, Scope::Sources) {
+    let name = match state.tokens().named(token, Scope::Sources) {
         Ok(name) => name.to_owned(),
         Err(_) => {
             if let Err(wait) = state.console.signins().take(peer) {
@@ -463,7 +559,7 @@ async fn sign_in(
         .start_session(&session)
         .await
         .map_err(|e| super::problem::internal(&e))?;
-    let secure = if state.site.config.site.feeds_url.starts_with("https://") {
+    let secure = if state.site.config().site.feeds_url.starts_with("https://") {
         "; Secure"
     } else {
         ""

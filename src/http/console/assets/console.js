@@ -1,9 +1,12 @@
 // newswire console: the scrape editor's live preview. As the editor types,
 // the form is sent (with the session's CSRF token) to /console/preview.json
 // and the answer drawn with elements and text nodes only: whatever a page
-// or a feed holds is never parsed as HTML here.
+// or a feed holds is never parsed as HTML here. Also: deletions ask first.
 (() => {
   "use strict";
+  for (const f of document.querySelectorAll("form[data-confirm]")) {
+    f.addEventListener("submit", (e) => { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
+  }
   const form = document.getElementById("preview-form");
   const out = document.getElementById("preview-result");
   if (!form || !out) return;
@@ -84,16 +87,44 @@
       }
       out.appendChild(ul);
     }
-    if (doc.kind === "feed") {
+    const hidden = (parent, name, value) => {
+      const i = el("input");
+      i.type = "hidden"; i.name = name; i.value = value;
+      parent.appendChild(i);
+      return i;
+    };
+    const labelled = (parent, text, name, value, attrs) => {
+      const l = el("label", text + " ");
+      const i = el("input");
+      i.name = name; i.value = value;
+      for (const [k, v] of Object.entries(attrs || {})) i.setAttribute(k, v);
+      l.appendChild(i);
+      parent.appendChild(l);
+    };
+    if (doc.kind === "feed" || doc.kind === "scrape") {
+      // Saved as the API saves it: checked, written, fetched once.
       const host = (() => { try { return new URL(doc.url).hostname; } catch (_) { return ""; } })();
       const name = host.replace(/^www\./, "").toLowerCase().replace(/[^a-z0-9]/g, "-").replace(/^-+|-+$/g, "") || "source";
-      const box = el("div", undefined, "add");
-      const p = el("p", "To add it, declare it in newswire.toml (every instance takes it in at its next start):");
-      box.appendChild(p);
-      const pre = el("pre", `[[sources]]\nname = "${name}"\nurl = "${doc.url}"`);
-      pre.id = "add-toml";
-      box.appendChild(pre);
-      out.appendChild(box);
+      const scrape = doc.kind === "scrape";
+      const save = el("form", undefined, "add");
+      save.method = "post";
+      save.action = scrape ? "/console/scrapes/add" : "/console/sources/add";
+      save.id = scrape ? "save-scrape" : "save-source";
+      hidden(save, "csrf", csrf);
+      hidden(save, "url", doc.url);
+      labelled(save, "Name", "name", name, { pattern: "[a-z0-9-]+", required: "" });
+      if (scrape) {
+        // The selectors as typed when it is saved.
+        const copies = ["list.item", "list.time", "list.title", "list.link", "category"].map((k) => [k, hidden(save, k, "")]);
+        save.addEventListener("submit", () => {
+          const f = new FormData(form);
+          for (const [k, i] of copies) i.value = String(f.get(k) || "");
+        });
+      } else {
+        labelled(save, "Also in categories", "categories", "", { placeholder: "world, tech" });
+      }
+      save.appendChild(el("button", scrape ? "Save scrape" : "Save source"));
+      out.appendChild(save);
     }
     if (Array.isArray(doc.items) && doc.items.length) {
       const ol = el("ol", undefined, "items");
@@ -122,6 +153,9 @@
       .then(([status, doc]) => { if (n === asked) draw(status, doc); })
       .catch((e) => { if (n === asked) draw(0, { detail: String(e) }); });
   };
-  form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 300); });
+  // "change" too: a field emptied or filled by the browser fires no input.
+  for (const ev of ["input", "change"]) {
+    form.addEventListener(ev, () => { clearTimeout(timer); timer = setTimeout(run, 300); });
+  }
   form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
 })();
