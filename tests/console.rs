@@ -82,6 +82,27 @@ fn csrf_of(html: &str) -> String {
     html[at..at + 64].to_owned()
 }
 
+/// Clicks the element `css` finds.
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn api_get(server: &Server, path: &str) -> (u16, Value) {
+    let resp = client()
+        .get(server.url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
 fn hostile_site(up: &Upstream) -> SiteDir {
     let site = SiteDir::demo();
     site.append_config(&format!(
@@ -280,6 +301,65 @@ async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
         html.contains("feed") && !html.contains("<script>alert"),
         "{html}"
     );
+    // Saving and deleting need the token too, and write nothing without it.
+    for (path, form) in [
+        ("/console/sources/add", vec![("url", up.url("/rss2.xml"))]),
+        (
+            "/console/scrapes/add",
+            vec![
+                ("url", up.url("/walaw/")),
+                ("name", "w".into()),
+                ("list.item", "li".into()),
+            ],
+        ),
+        ("/console/sources/agency/delete", vec![]),
+    ] {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _) = post_form(&server, path, &cookie, &form).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let (status, html) = post_form(
+        &server,
+        "/console/sources/agency/delete",
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 200, "a declared source is refused on the page");
+    assert!(html.contains("declared in"), "{html}");
+    // Saved through the form: a hostile title is stored as given and shown
+    // as text; a refusal comes back on the form, naming its field.
+    let (status, html) = post_form(
+        &server,
+        "/console/sources/add",
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("url", &up.url("/rss2.xml")),
+            ("name", "wire"),
+            ("title", "<script>alert(1)</script>"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "{html}");
+    let (_, _, html) = page(&server, "/console/sources/wire", &cookie).await;
+    assert!(
+        html.contains("&lt;script&gt;alert(1)") && !html.contains("<script>alert"),
+        "{html}"
+    );
+    let (status, html) = post_form(
+        &server,
+        "/console/sources/add",
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("url", &up.url("/atom10.xml")),
+            ("name", "Bad Name!"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("name: expected lowercase letters"), "{html}");
 
     // Signed out: the cookie is no session any more, on this or any instance.
     let (status, _) = post_form(&server, "/console/signout", &cookie, &[("csrf", &csrf)]).await;
@@ -336,14 +416,7 @@ async fn the_scrape_editor_previews_live_in_a_browser() {
         .await
         .unwrap();
     token.send_keys(TOKEN).await.unwrap();
-    c.find(fantoccini::Locator::Css(
-        "form[action='/console/signin'] button",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(c, "form[action='/console/signin'] button").await;
     let rows = browser
         .until(Duration::from_secs(5), "const r = document.querySelectorAll('tbody tr'); return r.length ? [...r].map(x => x.className) : null;")
         .await;
@@ -376,22 +449,29 @@ async fn the_scrape_editor_previews_live_in_a_browser() {
         .until(Duration::from_secs(10), "const f = document.querySelector('#preview-result .found li'); return f ? f.textContent : null;")
         .await;
     assert!(found.as_str().unwrap().contains("The agency"), "{found}");
-    c.find(fantoccini::Locator::Css("#preview-result .found button"))
-        .await
-        .unwrap()
-        .click()
+    click(c, "#preview-result .found button").await;
+    let suggested = browser
+        .until(Duration::from_secs(10), "const f = document.querySelector('#save-source input[name=name]'); return f && document.querySelectorAll('#preview-result ol.items li').length ? f.value : null;")
+        .await;
+    assert_eq!(suggested, "127-0-0-1", "named after its host");
+    browser.screenshot("console-add.png").await;
+    // Saved under a name of the editor's: fetched once, shown on its page.
+    let name = c
+        .find(fantoccini::Locator::Css("#save-source input[name=name]"))
         .await
         .unwrap();
-    let toml = browser
-        .until(Duration::from_secs(10), "const t = document.getElementById('add-toml'); return t && document.querySelectorAll('#preview-result ol.items li').length ? t.textContent : null;")
+    name.clear().await.unwrap();
+    name.send_keys("the-agency").await.unwrap();
+    click(c, "#save-source button").await;
+    let saved = browser
+        .until(Duration::from_secs(10), "return location.pathname === '/console/sources/the-agency' && document.querySelector('table') ? document.body.textContent : null;")
         .await;
+    let saved = saved.as_str().unwrap();
     assert!(
-        toml.as_str()
-            .unwrap()
-            .contains(&format!("url = \"{}\"", up.url("/rss2.xml"))),
-        "{toml}"
+        saved.contains("fetched") && saved.contains(&up.url("/rss2.xml")),
+        "{saved}"
     );
-    browser.screenshot("console-add.png").await;
+    browser.screenshot("console-source.png").await;
 
     // The scrape editor: type the address and an item selector, watch the
     // preview fill; add a selector that matches nothing, watch it marked.
@@ -425,6 +505,56 @@ async fn the_scrape_editor_previews_live_in_a_browser() {
         .await;
     assert!(marked.as_str().unwrap().contains("none"), "{marked}");
     browser.screenshot("console-scrape-editor.png").await;
+    // Without the selector that matches nothing, into the ticker, saved as
+    // a scrape.
+    field("list.title").await.clear().await.unwrap();
+    field("category").await.send_keys("breaking").await.unwrap();
+    browser
+        .until(Duration::from_secs(10), "const m = document.querySelector('[data-match=\"list.title\"]'); return m && m.textContent === '' && document.getElementById('save-scrape') ? true : null;")
+        .await;
+    let name = c
+        .find(fantoccini::Locator::Css("#save-scrape input[name=name]"))
+        .await
+        .unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("walaw").await.unwrap();
+    click(c, "#save-scrape button").await;
+    let saved = browser
+        .until(Duration::from_secs(10), "return location.pathname === '/console/sources/walaw' || document.querySelector('#preview-result .error') ? document.body.textContent : null;")
+        .await;
+    assert!(saved.as_str().unwrap().contains("Attempts"), "{saved}");
+    let (_, scrape) = api_get(&server, "/api/v1/scrapes/walaw").await;
+    assert_eq!(scrape["entry"]["list"]["item"], "ul.ticker li", "{scrape}");
+    assert_eq!(scrape["items"], 3, "{scrape}");
+
+    // Pause the scrape and delete the feed from the sources page.
+    c.goto(&server.url("/console/")).await.unwrap();
+    click(c, "form[action='/console/sources/walaw/pause'] button").await;
+    c.goto(&server.url("/console/")).await.unwrap();
+    let paused = browser
+        .until(Duration::from_secs(10), "const r = [...document.querySelectorAll('tbody tr')].find(r => r.textContent.includes('walaw')); return r ? r.className : null;")
+        .await;
+    assert_eq!(paused, "st-paused");
+    assert!(
+        c.find(fantoccini::Locator::Css(
+            "form[action='/console/sources/agency/delete']"
+        ))
+        .await
+        .is_err(),
+        "a declared source is the file's"
+    );
+    click(
+        c,
+        "form[action='/console/sources/the-agency/delete'] button",
+    )
+    .await;
+    c.accept_alert().await.unwrap();
+    let gone = browser
+        .until(Duration::from_secs(10), "return location.pathname === '/console/' && ![...document.querySelectorAll('tbody tr')].some(r => r.textContent.includes('the-agency')) ? true : null;")
+        .await;
+    assert_eq!(gone, true);
+    let (status, _) = api_get(&server, "/api/v1/sources/the-agency").await;
+    assert_eq!(status, 404);
     browser.client.clone().close().await.unwrap();
     assert!(server.stop());
 }

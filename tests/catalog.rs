@@ -1,0 +1,552 @@
+//! The catalog at runtime, through the real server: sources, scrapes and
+//! timelines added, changed and deleted through `/api/v1/…` (a source
+//! found from its site's address, fetched once before the answer), an
+//! OPML import, refusals that name the field and write nothing, a deleted
+//! source's items withdrawn with tombstones, and the config file reloaded
+//! live (a broken one refused while the last good one serves). On
+//! PostgreSQL, two instances share the catalog.
+
+mod common;
+
+use common::upstream::Upstream;
+use common::*;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+async fn call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut req = client()
+        .request(method.parse().unwrap(), server.url(path))
+        .bearer_auth(TOKEN);
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, resp.json().await.unwrap_or(Value::Null), headers)
+}
+
+/// The demo site, allowed to fetch from the local upstream.
+fn site() -> SiteDir {
+    let site = SiteDir::demo();
+    site.append_config("[fetch]\nallow_private_networks = true\nmin_interval = \"1s\"\n");
+    site
+}
+
+fn rss(title: &str, items: &[(&str, &str)]) -> String {
+    let items: String = items
+        .iter()
+        .map(|(id, t)| {
+            format!("<item><title>{t}</title><link>https://up.example/{id}</link><guid>{id}</guid><pubDate>Thu, 03 Dec 2026 08:00:00 GMT</pubDate></item>")
+        })
+        .collect();
+    format!(
+        "<rss version=\"2.0\"><channel><title>{title}</title><link>https://up.example/</link><description>d</description>{items}</channel></rss>"
+    )
+}
+
+fn page(links: &[(&str, &str)]) -> String {
+    let links: String = links
+        .iter()
+        .map(|(href, title)| {
+            format!("<link rel=\"alternate\" type=\"application/rss+xml\" title=\"{title}\" href=\"{href}\">")
+        })
+        .collect();
+    format!("<!doctype html><html><head><title>Site</title>{links}</head><body>x</body></html>")
+}
+
+async fn body_of(server: &Server, path: &str) -> (u16, String) {
+    let (status, _, body) = get(&server.url(path), &[]).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn a_source_is_found_from_its_site_saved_fetched_merged_and_deleted_with_tombstones() {
+    let up = Upstream::start();
+    up.set(
+        "/wire.xml",
+        "application/rss+xml",
+        rss(
+            "Wire",
+            &[("w1", "Harbour reopens"), ("w2", "Rail line opens")],
+        ),
+    );
+    up.set("/one/", "text/html", page(&[("../wire.xml", "The Wire")]));
+    up.set(
+        "/two/",
+        "text/html",
+        page(&[("/wire.xml", "A"), ("/other.xml", "B")]),
+    );
+    up.set("/none/", "text/html", page(&[]));
+    let site = site();
+    let server = Server::start(&site, &[]);
+
+    // A page naming one feed: created, with Location and the first fetch.
+    let (status, out, headers) = call(
+        &server,
+        "POST",
+        "/api/v1/sources",
+        Some(&json!({"url": up.url("/one/"), "categories": ["world"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    assert_eq!(header(&headers, "location"), "/api/v1/sources/the-wire");
+    assert_eq!(out["entry"]["url"], up.url("/wire.xml"));
+    assert_eq!(out["declared"], false);
+    assert_eq!(out["first_fetch"]["ok"], true, "{out}");
+    assert_eq!(out["status"], "ok", "{out}");
+    // Its items are in the category it feeds, at the next render.
+    let fed = eventually(Duration::from_secs(2), || async {
+        let (_, world) = body_of(&server, "/feeds/world.atom").await;
+        world.contains("Harbour reopens").then_some(())
+    })
+    .await;
+    assert!(fed.is_some(), "the source's items are in /feeds/world.atom");
+
+    // The same feed again: refused, nothing written.
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/sources",
+        Some(&json!({"url": up.url("/one/")})),
+    )
+    .await;
+    assert_eq!(status, 409, "{out}");
+    assert_eq!(out["field"], "url");
+    // Several feeds: listed with title and format.
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/sources",
+        Some(&json!({"url": up.url("/two/")})),
+    )
+    .await;
+    assert_eq!(status, 300, "{out}");
+    assert_eq!(
+        out["feeds"][1],
+        json!({"url": up.url("/other.xml"), "title": "B", "format": "rss"})
+    );
+    // None: a clear 422.
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/sources",
+        Some(&json!({"url": up.url("/none/")})),
+    )
+    .await;
+    assert_eq!(status, 422, "{out}");
+    assert_eq!(out["field"], "url");
+    assert!(
+        out["detail"].as_str().unwrap().contains("names none"),
+        "{out}"
+    );
+
+    // A timeline of it, served at once; one of an unknown source refused.
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/timelines",
+        Some(&json!({"name": "wire", "title": "<b>The</b> wire", "sources": ["the-wire"], "categories": ["tech"], "limit": 20})),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    let doc = eventually(Duration::from_secs(2), || async {
+        let (status, doc) = body_of(&server, "/timelines/wire.rss").await;
+        (status == 200).then_some(doc)
+    })
+    .await
+    .expect("the timeline is served");
+    assert!(
+        doc.contains("Rail line opens") && doc.contains("&lt;b&gt;The&lt;/b&gt; wire"),
+        "{doc}"
+    );
+    check_feed(&server, &["/timelines/wire"]).await;
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/timelines",
+        Some(&json!({"name": "bad", "title": "Bad", "sources": ["nowhere"]})),
+    )
+    .await;
+    assert_eq!(
+        (status, out["field"].as_str()),
+        (422, Some("sources")),
+        "{out}"
+    );
+    let (status, _, _) = call(&server, "GET", "/api/v1/timelines/bad", None).await;
+    assert_eq!(status, 404, "nothing half-created");
+
+    // A patch: the title shown changes, the rest stays.
+    let (status, out, _) = call(
+        &server,
+        "PATCH",
+        "/api/v1/sources/the-wire",
+        Some(&json!({"title": "Wire desk"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["entry"]["title"], "Wire desk");
+    assert_eq!(out["entry"]["categories"], json!(["world"]));
+
+    // Deleting a source a timeline merges is refused; the timeline first.
+    let (status, out, _) = call(&server, "DELETE", "/api/v1/sources/the-wire", None).await;
+    assert_eq!(status, 409, "{out}");
+    let (status, _, _) = call(&server, "DELETE", "/api/v1/timelines/wire", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = body_of(&server, "/timelines/wire.rss").await;
+    assert_eq!(status, 404, "a deleted timeline's documents go at once");
+    let (status, _, _) = call(&server, "DELETE", "/api/v1/sources/the-wire", None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = call(&server, "GET", "/api/v1/sources/the-wire", None).await;
+    assert_eq!(status, 404);
+    // Its items left the category, each with a tombstone.
+    let world = eventually(Duration::from_secs(2), || async {
+        let (_, world) = body_of(&server, "/feeds/world.atom").await;
+        (!world.contains("Harbour reopens")).then_some(world)
+    })
+    .await
+    .expect("the deleted source's items leave the category");
+    assert_eq!(world.matches("deleted-entry ").count(), 2, "{world}");
+    // Declared entries are the file's.
+    let (status, out, _) = call(&server, "DELETE", "/api/v1/sources/nothing-here", None).await;
+    assert_eq!(status, 404, "{out}");
+    assert!(server.stop());
+}
+
+#[tokio::test]
+async fn bad_entries_are_refused_with_their_field_and_nothing_is_written() {
+    let up = Upstream::start();
+    up.set(
+        "/wire.xml",
+        "application/rss+xml",
+        rss("Wire", &[("w1", "One")]),
+    );
+    let site = SiteDir::demo();
+    site.append_config(&format!(
+        "[[sources]]\nname = \"declared\"\nurl = \"{}\"\n",
+        up.url("/wire.xml")
+    ));
+    let server = Server::start(&site, &[]);
+    let scrape = |item: &str| json!({"name": "page", "url": "https://example.com/", "category": "world", "list": {"item": item}});
+    for (path, body, field) in [
+        // A private address, with private networks not allowed.
+        (
+            "/api/v1/sources",
+            json!({"url": "http://127.0.0.1:9/feed"}),
+            "url",
+        ),
+        ("/api/v1/sources", json!({"url": "not a url"}), "url"),
+        ("/api/v1/sources", json!({"name": 7}), "url"),
+        ("/api/v1/scrapes", scrape("div[[["), "list.item"),
+        ("/api/v1/scrapes", scrape(&"div ".repeat(5000)), "list.item"),
+        (
+            "/api/v1/scrapes",
+            json!({"name": "Page!", "url": "https://example.com/", "category": "world", "list": {"item": "li"}}),
+            "name",
+        ),
+        (
+            "/api/v1/scrapes",
+            json!({"name": "page", "url": "https://example.com/", "category": "nowhere", "list": {"item": "li"}}),
+            "category",
+        ),
+        (
+            "/api/v1/scrapes",
+            json!({"name": "page", "url": "https://example.com/", "category": "world", "list": {"item": "li"}, "extra": 1}),
+            "extra",
+        ),
+        (
+            "/api/v1/timelines",
+            json!({"name": "t", "title": "T", "categories": ["nowhere"]}),
+            "categories",
+        ),
+        (
+            "/api/v1/timelines",
+            json!({"name": "t", "title": "T"}),
+            "categories",
+        ),
+    ] {
+        let (status, out, _) = call(&server, "POST", path, Some(&body)).await;
+        assert!(
+            status == 422 || status == 400,
+            "{path} {body}: {status} {out}"
+        );
+        assert_eq!(out["field"], field, "{path} {body}: {out}");
+        assert!(!out["detail"].as_str().unwrap_or_default().is_empty());
+    }
+    // A declared source is the file's to change.
+    for method in ["PUT", "PATCH", "DELETE"] {
+        let (status, out, _) = call(
+            &server,
+            method,
+            "/api/v1/sources/declared",
+            Some(&json!({"url": "https://example.com/x"})),
+        )
+        .await;
+        assert_eq!(status, 409, "{method}: {out}");
+    }
+    let (status, out, _) = call(&server, "GET", "/api/v1/sources/declared", None).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["declared"], true);
+    // Nothing of the refused entries was written.
+    let (_, list, _) = call(&server, "GET", "/api/v1/sources", None).await;
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["declared"]);
+    let (_, timelines, _) = call(&server, "GET", "/api/v1/timelines", None).await;
+    assert_eq!(timelines, json!([]));
+    // Without the token's scope, nothing.
+    let resp = client()
+        .post(server.url("/api/v1/sources"))
+        .json(&json!({"url": up.url("/wire.xml")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(server.stop());
+}
+
+#[tokio::test]
+async fn an_opml_export_is_taken_in_and_each_outline_reported() {
+    let up = Upstream::start();
+    up.set(
+        "/a.xml",
+        "application/rss+xml",
+        rss("A", &[("a1", "A one")]),
+    );
+    let site = site();
+    site.append_config(&format!(
+        "[[sources]]\nname = \"known\"\nurl = \"{}\"\n",
+        up.url("/a.xml")
+    ));
+    let server = Server::start(&site, &[]);
+    let opml = format!(
+        r#"<?xml version="1.0"?><opml version="2.0"><head><title>Mine</title></head><body>
+<outline text="Folder"><outline text="Known" type="rss" xmlUrl="{}"/>
+<outline text="New &amp; good" type="rss" xmlUrl="{}"/></outline>
+<outline text="Bad" type="rss" xmlUrl="ftp://example.com/feed"/>
+</body></opml>"#,
+        up.url("/a.xml"),
+        up.url("/b.xml")
+    );
+    let resp = client()
+        .post(server.url("/api/v1/sources"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/x-opml")
+        .body(opml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let out: Value = resp.json().await.unwrap();
+    assert_eq!(
+        out["existing"],
+        json!([{"name": "known", "url": up.url("/a.xml")}]),
+        "{out}"
+    );
+    assert_eq!(
+        out["created"],
+        json!([{"name": "new-good", "url": up.url("/b.xml")}]),
+        "{out}"
+    );
+    assert_eq!(out["refused"][0]["url"], "ftp://example.com/feed", "{out}");
+    assert_eq!(out["refused"][0]["field"], "url", "{out}");
+    let (status, out, _) = call(&server, "GET", "/api/v1/sources/new-good", None).await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["entry"]["title"], "New & good");
+    // A bomb (nested past any reader's need, or not XML) is refused whole.
+    let bomb = format!(
+        "<opml version=\"2.0\"><body>{}</body></opml>",
+        "<outline text=\"x\">".repeat(100_000)
+    );
+    let resp = client()
+        .post(server.url("/api/v1/sources"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/x-opml")
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    assert!(status == 422 || status == 413, "{status}");
+    // The export lists the catalog.
+    let resp = client()
+        .get(server.url("/api/v1/sources.opml"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains(&up.url("/b.xml")) && text.contains(&up.url("/a.xml")),
+        "{text}"
+    );
+    assert!(server.stop());
+}
+
+#[tokio::test]
+async fn the_config_file_is_reloaded_live_and_a_broken_one_is_refused() {
+    let site = SiteDir::demo();
+    let server = Server::start(&site, &[]);
+    let good = std::fs::read_to_string(site.config()).unwrap();
+    // A category added to the file is served without a restart.
+    std::fs::write(
+        site.config(),
+        format!("{good}\n[[category]]\nslug = \"culture\"\ntitle = \"Culture\"\n"),
+    )
+    .unwrap();
+    let served = eventually(Duration::from_secs(5), || async {
+        let (status, _) = body_of(&server, "/feeds/culture.rss").await;
+        (status == 200).then_some(())
+    })
+    .await;
+    assert!(
+        served.is_some(),
+        "the new category is served; log:\n{}",
+        server.log_text()
+    );
+    let (_, health) = body_of(&server, "/healthz").await;
+    assert!(health.contains("\"loaded\""), "{health}");
+    // A broken file: refused with file and line, the last good one serves.
+    std::fs::write(
+        site.config(),
+        format!("{good}\n[[category]]\nslug = \"culture\"\ntitle = 5\n"),
+    )
+    .unwrap();
+    let refused = eventually(Duration::from_secs(5), || async {
+        let (_, health) = body_of(&server, "/healthz").await;
+        health.contains("refused").then_some(health)
+    })
+    .await
+    .expect("the refusal shows in /healthz");
+    assert!(refused.contains("newswire.toml:"), "{refused}");
+    let (status, _) = body_of(&server, "/feeds/culture.rss").await;
+    assert_eq!(status, 200, "the last good config stays in force");
+    // Back to the first file: the category's documents go.
+    std::fs::write(site.config(), &good).unwrap();
+    let gone = eventually(Duration::from_secs(5), || async {
+        let (status, _) = body_of(&server, "/feeds/culture.rss").await;
+        (status == 404).then_some(())
+    })
+    .await;
+    assert!(gone.is_some());
+    assert!(server.stop());
+}
+
+#[tokio::test]
+async fn two_instances_on_postgresql_share_the_catalog() {
+    let Some((url, _db)) = pg::fresh_database() else {
+        eprintln!("skipping: NEWSWIRE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let up = Upstream::start();
+    up.set(
+        "/wire.xml",
+        "application/rss+xml",
+        rss("Wire", &[("w1", "Harbour reopens")]),
+    );
+    let site = SiteDir::demo();
+    site.append_config(
+        "[fetch]\nallow_private_networks = true\nmin_interval = \"1s\"\ntimeout = \"2s\"\n",
+    );
+    let servers: Vec<Server> = (0..2)
+        .map(|i| {
+            Server::start_with(
+                site.config(),
+                &site.path(&format!("data-{i}")),
+                &["--database-url", &url],
+                &[],
+            )
+        })
+        .collect();
+    let (a, b) = (&servers[0], &servers[1]);
+    let (status, out, _) = call(
+        a,
+        "POST",
+        "/api/v1/sources",
+        Some(&json!({"url": up.url("/wire.xml"), "name": "wire", "interval": "3s"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    let added = Instant::now();
+    let (status, out, _) = call(
+        a,
+        "POST",
+        "/api/v1/timelines",
+        Some(&json!({"name": "wire", "title": "Wire", "sources": ["wire"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    // On the other instance within 2 s: the source, and its timeline.
+    let seen = eventually(Duration::from_secs(2), || async {
+        let (status, doc) = body_of(b, "/timelines/wire.rss").await;
+        (status == 200 && doc.contains("Harbour reopens")).then_some(())
+    })
+    .await;
+    assert!(
+        seen.is_some(),
+        "the timeline is served by the other instance within 2 s"
+    );
+    let (status, _, _) = call(b, "GET", "/api/v1/sources/wire", None).await;
+    assert_eq!(status, 200);
+    // Fetched once per interval across both.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let times: Vec<Instant> = up
+        .requests("/wire.xml")
+        .iter()
+        .map(|s| s.at)
+        .filter(|t| *t >= added - Duration::from_secs(1))
+        .collect();
+    assert!(times.len() >= 3, "fetched {} times in 10 s", times.len());
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(2500),
+            "fetched twice within {:?}: {:?}; logs:\n{}\n{}",
+            pair[1] - pair[0],
+            up.requests("/wire.xml")
+                .iter()
+                .map(|s| (s.at - added, s.if_none_match.clone(), s.user_agent.clone()))
+                .collect::<Vec<_>>(),
+            a.log_text(),
+            b.log_text()
+        );
+    }
+    // A broken config on one instance: it keeps serving, the other is unmoved.
+    let good = std::fs::read_to_string(site.config()).unwrap();
+    std::fs::write(site.config(), format!("{good}\n[site\n")).unwrap();
+    let refused = eventually(Duration::from_secs(5), || async {
+        let (_, health) = body_of(a, "/healthz").await;
+        health.contains("refused").then_some(())
+    })
+    .await;
+    assert!(refused.is_some());
+    for s in [a, b] {
+        let (status, doc) = body_of(s, "/timelines/wire.rss").await;
+        assert_eq!(status, 200);
+        assert!(doc.contains("Harbour reopens"));
+    }
+    // Deleted on B: gone from A within 2 s.
+    std::fs::write(site.config(), &good).unwrap();
+    let (status, _, _) = call(b, "DELETE", "/api/v1/timelines/wire", None).await;
+    assert_eq!(status, 204);
+    let gone = eventually(Duration::from_secs(2), || async {
+        let (status, _) = body_of(a, "/timelines/wire.rss").await;
+        (status == 404).then_some(())
+    })
+    .await;
+    assert!(
+        gone.is_some(),
+        "the deletion reaches the other instance within 2 s"
+    );
+    for s in servers {
+        assert!(s.stop());
+    }
+}
