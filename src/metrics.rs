@@ -536,6 +536,29 @@ impl Store for Timed {
     async fn end_session(&self, id: &str) -> Result<(), StoreError> {
         self.inner.end_session(id).await
     }
+    async fn archive_document(
+        &self,
+        feed: &FeedId,
+        page: u64,
+        format: &str,
+    ) -> Result<Option<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
+        self.inner.archive_document(feed, page, format).await
+    }
+    async fn keep_archive_document(
+        &self,
+        feed: &FeedId,
+        page: u64,
+        format: &str,
+        body: &[u8],
+        modified: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .keep_archive_document(feed, page, format, body, modified)
+            .await
+    }
+    async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written, StoreError> {
+        self.inner.withdraw_source(source).await
+    }
     async fn catalog(&self) -> Result<crate::model::Catalog, StoreError> {
         self.inner.catalog().await
     }

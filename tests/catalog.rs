@@ -550,3 +550,106 @@ async fn two_instances_on_postgresql_share_the_catalog() {
         assert!(s.stop());
     }
 }
+
+#[tokio::test]
+async fn a_deleted_sources_archive_pages_keep_their_bytes() {
+    let up = Upstream::start();
+    // Sixty stories older than the demo's: they fill the world feed's first
+    // closed page, and a small timeline's pages.
+    let items: Vec<(String, String)> = (0..60)
+        .map(|n| {
+            (
+                format!("old-{n:02}"),
+                format!("Story {n:02} of the archive"),
+            )
+        })
+        .collect();
+    let body: String = items
+        .iter()
+        .enumerate()
+        .map(|(n, (id, t))| {
+            format!(
+                "<item><title>{t}</title><link>https://up.example/{id}</link><guid>{id}</guid><pubDate>{}</pubDate></item>",
+                (chrono::DateTime::parse_from_rfc3339("2025-06-01T08:00:00Z").unwrap()
+                    + chrono::Duration::hours(n as i64))
+                .to_rfc2822()
+            )
+        })
+        .collect();
+    up.set(
+        "/old.xml",
+        "application/rss+xml",
+        format!("<rss version=\"2.0\"><channel><title>Old</title><link>https://up.example/</link><description>d</description>{body}</channel></rss>"),
+    );
+    let site = site();
+    let server = Server::start(&site, &[]);
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/sources",
+        Some(&json!({"url": up.url("/old.xml"), "name": "old", "categories": ["world"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/timelines",
+        Some(&json!({"name": "old-wire", "title": "Old wire", "sources": ["old"], "categories": ["tech"], "limit": 10})),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    let pages = [
+        "/feeds/world/archive/1.atom",
+        "/timelines/old-wire/archive/1.rss",
+        "/timelines/old-wire/archive/2.json",
+    ];
+    let before = eventually(Duration::from_secs(5), || async {
+        let mut bodies = Vec::new();
+        for p in pages {
+            let (status, _, body) = get(&server.url(p), &[]).await;
+            if status != 200 {
+                return None;
+            }
+            bodies.push(body);
+        }
+        Some(bodies)
+    })
+    .await
+    .expect("the pages close");
+    assert!(String::from_utf8_lossy(&before[0]).contains("of the archive"));
+    // The timeline lets go of the source, the source is deleted.
+    let (status, out, _) = call(
+        &server,
+        "PATCH",
+        "/api/v1/timelines/old-wire",
+        Some(&json!({"sources": null})),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, _, _) = call(&server, "DELETE", "/api/v1/sources/old", None).await;
+    assert_eq!(status, 204);
+    let gone = eventually(Duration::from_secs(5), || async {
+        let (_, world) = body_of(&server, "/feeds/world.atom").await;
+        world.contains("deleted-entry").then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "the current document shows the tombstones");
+    for (p, was) in pages.iter().zip(&before) {
+        let (status, _, now) = get(&server.url(p), &[]).await;
+        assert_eq!(status, 200, "{p}");
+        assert!(
+            now == *was,
+            "{p} changed:\n{}",
+            String::from_utf8_lossy(&now)
+        );
+    }
+    // A restart (the memory cache gone) serves the same bytes.
+    assert!(server.stop());
+    let server = Server::start(&site, &[]);
+    for (p, was) in pages.iter().zip(&before) {
+        let (_, _, now) = get(&server.url(p), &[]).await;
+        assert!(now == *was, "{p} changed across a restart");
+    }
+    assert!(server.stop());
+}

@@ -414,11 +414,15 @@ pub async fn delete(state: &State, kind: EntryKind, name: &str) -> Result<Resp, 
     if !in_force(&config, kind, name) {
         return Err(not_found(&path_of(kind, name)));
     }
-    let next = config
+    config
         .without_entry(kind, name)
         .map_err(|e| Problem::new(StatusCode::CONFLICT, e.message).field(e.field))?;
     let store = &state.site.store;
-    let source = config.source(name).map(|s| s.item_source());
+    // (A timeline may share a source's name: they have a namespace each.)
+    let source = match kind {
+        EntryKind::Timeline => None,
+        _ => config.source(name).map(|s| s.item_source()),
+    };
     if !store
         .catalog_delete(kind, name)
         .await
@@ -428,27 +432,18 @@ pub async fn delete(state: &State, kind: EntryKind, name: &str) -> Result<Resp, 
     }
     state.site.follow_catalog().await.map_err(store_problem)?;
     if let Some(source) = source {
-        withdraw(state, &next, &source).await?;
+        withdraw(state, &source).await?;
     }
     Ok(no_content())
 }
 
 /// Withdraws every item of a deleted source, leaving tombstones where
-/// documents showed them.
-async fn withdraw(state: &State, config: &Config, source: &Source) -> Result<(), Problem> {
-    let scope = source.to_string();
-    // The scope is a prefix: the sources whose names extend this one keep
-    // theirs.
-    let keep: Vec<Source> = config
-        .sources
-        .iter()
-        .map(|s| s.item_source())
-        .filter(|s| s != source && s.to_string().starts_with(&scope))
-        .collect();
+/// documents showed them; closed archive pages keep their bytes.
+async fn withdraw(state: &State, source: &Source) -> Result<(), Problem> {
     let written = state
         .site
         .store
-        .sync(&scope, &[], &keep)
+        .withdraw_source(source)
         .await
         .map_err(store_problem)?;
     state.site.mark(&written);

@@ -227,16 +227,34 @@ pub fn archive_document(data: &FeedData<'_>, format: Format) -> Option<Document>
         Format::Json => json::render(data),
         Format::Html => return None,
     };
-    Some(Document {
-        path: archive_path(data.feed, n, format),
+    Some(kept_archive_document(
+        data.feed,
+        n,
+        format,
+        body,
+        data.last_modified(),
+    ))
+}
+
+/// A closed archive page's document from its bytes (as rendered, or as
+/// first served and kept).
+pub fn kept_archive_document(
+    feed: &FeedId,
+    n: u64,
+    format: Format,
+    body: Vec<u8>,
+    last_modified: Option<DateTime<Utc>>,
+) -> Document {
+    Document {
+        path: archive_path(feed, n, format),
         content_type: format.content_type(),
         body,
-        last_modified: data.last_modified(),
+        last_modified,
         max_age: ARCHIVE_MAX_AGE,
         shared: true,
         negotiated: false,
         link: None,
-    })
+    }
 }
 
 /// A feed's four documents: RSS, Atom, JSON Feed and its HTML page.

@@ -83,10 +83,12 @@ impl Site {
         crate::catalog::members(&self.config(), feed).unwrap_or_else(|| vec![feed.clone()])
     }
 
-    /// Closed archive page `n` of a feed in `format` (RSS, Atom, JSON Feed),
-    /// rendered on demand: kept (a bounded number of them) until one of the
-    /// feed's stored feeds changes, which can change a page only by an edit
-    /// or a withdrawal of one of its items. `None` for no such page.
+    /// Closed archive page `n` of a feed in `format` (RSS, Atom, JSON Feed):
+    /// as first served (kept in the store, so that a page keeps its bytes
+    /// on every instance when the sources or members it was made from go),
+    /// else rendered on demand and kept. In memory, a bounded number of
+    /// them until one of the feed's stored feeds changes (a withdrawal of
+    /// one of its items makes it again). `None` for no such page.
     pub async fn archive(
         &self,
         feed: &FeedId,
@@ -97,9 +99,30 @@ impl Site {
         let version = self.rendered_version(feed);
         self.archives
             .get(path, version, &self.renders, || async {
-                self.metrics.on_demand_renders.inc();
-                let Some(document) = self.archive_document(feed, n, format).await? else {
-                    return Ok(None);
+                let document = match self.store.archive_document(feed, n, format.ext()).await? {
+                    Some((body, modified)) => {
+                        render::kept_archive_document(feed, n, format, body, modified)
+                    }
+                    None => {
+                        self.metrics.on_demand_renders.inc();
+                        let Some(document) = self.archive_document(feed, n, format).await? else {
+                            return Ok(None);
+                        };
+                        let kept = self
+                            .store
+                            .keep_archive_document(
+                                feed,
+                                n,
+                                format.ext(),
+                                &document.body,
+                                document.last_modified,
+                            )
+                            .await;
+                        if let Err(e) = kept {
+                            tracing::warn!("keeping {} failed: {e}", document.path);
+                        }
+                        document
+                    }
                 };
                 Ok(Some(
                     tokio::task::spawn_blocking(move || Entry::from(document))

@@ -215,6 +215,30 @@ pub trait Store: Send + Sync + 'static {
 
     async fn end_session(&self, id: &str) -> Result<()>;
 
+    /// A closed archive page's document (`rss`, `atom`, `json`) as first
+    /// served: its body and Last-Modified.
+    async fn archive_document(
+        &self,
+        feed: &FeedId,
+        page: u64,
+        format: &str,
+    ) -> Result<Option<(Vec<u8>, Option<DateTime<Utc>>)>>;
+
+    /// Keeps a closed page's document, so that it keeps its bytes when the
+    /// sources it was made from go; the first kept stays.
+    async fn keep_archive_document(
+        &self,
+        feed: &FeedId,
+        page: u64,
+        format: &str,
+        body: &[u8],
+        modified: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+
+    /// Withdraws every item of exactly this source (a deleted one), with
+    /// tombstones where documents showed them; closed pages keep their bytes.
+    async fn withdraw_source(&self, source: &Source) -> Result<Written>;
+
     /// The catalog of sources, scrapes and timelines, at its version.
     async fn catalog(&self) -> Result<crate::model::Catalog>;
 

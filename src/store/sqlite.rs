@@ -497,6 +497,30 @@ impl Store for SqliteStore {
         end_session_tx(&self.write, id).await
     }
 
+    async fn archive_document(
+        &self,
+        feed: &FeedId,
+        page: u64,
+        format: &str,
+    ) -> Result<Option<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>> {
+        archive_document(&mut *self.read.acquire().await?, feed, page, format).await
+    }
+
+    async fn keep_archive_document(
+        &self,
+        feed: &FeedId,
+        page: u64,
+        format: &str,
+        body: &[u8],
+        modified: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()> {
+        keep_archive_document_tx(&self.write, feed, page, format, body, modified).await
+    }
+
+    async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written> {
+        withdraw_source_tx(&self.write, source).await
+    }
+
     async fn catalog(&self) -> Result<crate::model::Catalog> {
         catalog(&mut *self.read.acquire().await?).await
     }

@@ -405,6 +405,34 @@ impl Store for PgStore {
         self.write(move || end_session_tx(&self.soft, id)).await
     }
 
+    async fn archive_document(
+        &self,
+        feed: &FeedId,
+        page: u64,
+        format: &str,
+    ) -> Result<Option<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>> {
+        archive_document(&mut *self.read().await?, feed, page, format)
+            .await
+            .map_err(classify)
+    }
+
+    async fn keep_archive_document(
+        &self,
+        feed: &FeedId,
+        page: u64,
+        format: &str,
+        body: &[u8],
+        modified: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()> {
+        self.write(move || keep_archive_document_tx(&self.soft, feed, page, format, body, modified))
+            .await
+    }
+
+    async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written> {
+        self.write(move || withdraw_source_tx(&self.pool, source))
+            .await
+    }
+
     async fn catalog(&self) -> Result<crate::model::Catalog> {
         catalog(&mut *self.read().await?).await.map_err(classify)
     }

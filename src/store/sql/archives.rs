@@ -355,11 +355,55 @@ macro_rules! archives_sql {
             Ok(())
         }
 
+        /// A closed page's document as first served: its body and
+        /// Last-Modified.
+        pub(super) async fn archive_document(
+            conn: &mut $Conn,
+            feed: &FeedId,
+            page: u64,
+            format: &str,
+        ) -> Result<Option<(Vec<u8>, Option<DateTime<Utc>>)>> {
+            let row: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
+                "SELECT body, modified FROM archive_documents WHERE feed = $1 AND page = $2 AND format = $3",
+            )
+            .bind($crate::store::log_key(feed))
+            .bind(i64::try_from(page).unwrap_or(i64::MAX))
+            .bind(format)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.map(|(body, modified)| (body, modified.map(from_millis))))
+        }
+
+        /// Keeps a closed page's document; the first kept stays.
+        pub(super) async fn keep_archive_document_tx(
+            pool: &$Pool,
+            feed: &FeedId,
+            page: u64,
+            format: &str,
+            body: &[u8],
+            modified: Option<DateTime<Utc>>,
+        ) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO archive_documents (feed, page, format, body, modified)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (feed, page, format) DO NOTHING",
+            )
+            .bind($crate::store::log_key(feed))
+            .bind(i64::try_from(page).unwrap_or(i64::MAX))
+            .bind(format)
+            .bind(body)
+            .bind(modified.map(millis))
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
         /// Withdrawn items that came back (`(feed, id)` of their tombstones):
-        /// their log rows are no longer tombstones.
+        /// their log rows are no longer tombstones, and the pages that
+        /// showed their tombstones are made again.
         async fn revive_logs(conn: &mut $Conn, revived: &[(String, String)]) -> Result<()> {
             let ids: BTreeSet<&str> = revived.iter().map(|(_, id)| id.as_str()).collect();
             for id in ids {
+                forget_pages_of(conn, id).await?;
                 sqlx::query("UPDATE feed_log SET deleted = NULL, link = NULL WHERE item_id = $1")
                     .bind(id)
                     .execute(&mut *conn)

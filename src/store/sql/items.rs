@@ -138,6 +138,19 @@ macro_rules! items_sql {
             at: DateTime<Utc>,
             changed: &mut BTreeSet<FeedId>,
         ) -> Result<bool> {
+            delete_keeping(conn, id, at, changed, false).await
+        }
+
+        /// [`delete_one`]; with `keep_pages`, the closed pages that show the
+        /// item keep the bytes they were served with (a source deleted),
+        /// else they are made again with its tombstone (a withdrawal).
+        async fn delete_keeping(
+            conn: &mut $Conn,
+            id: &str,
+            at: DateTime<Utc>,
+            changed: &mut BTreeSet<FeedId>,
+            keep_pages: bool,
+        ) -> Result<bool> {
             let Some((doc,)): Option<(String,)> =
                 sqlx::query_as("DELETE FROM items WHERE id = $1 RETURNING doc")
                     .bind(id)
@@ -147,6 +160,9 @@ macro_rules! items_sql {
                 return Ok(false);
             };
             let item = decode(id, &doc)?;
+            if !keep_pages {
+                forget_pages_of(conn, id).await?;
+            }
             // Its slot in each feed's log (and archive page) becomes its tombstone.
             sqlx::query("UPDATE feed_log SET deleted = $2, link = $3 WHERE item_id = $1")
                 .bind(id)
@@ -164,6 +180,47 @@ macro_rules! items_sql {
                 changed.insert(feed);
             }
             Ok(true)
+        }
+
+        /// Drops the kept documents of the closed pages that hold the item
+        /// (in each feed's log, the first page closed after its place).
+        async fn forget_pages_of(conn: &mut $Conn, id: &str) -> Result<()> {
+            sqlx::query(
+                "DELETE FROM archive_documents WHERE EXISTS (
+                   SELECT 1 FROM feed_log l JOIN archive_pages p ON p.feed = l.feed
+                   WHERE l.item_id = $1 AND p.last_seq >= l.seq
+                     AND archive_documents.feed = p.feed AND archive_documents.page = p.page
+                     AND NOT EXISTS (SELECT 1 FROM archive_pages q
+                                     WHERE q.feed = p.feed AND q.page < p.page AND q.last_seq >= l.seq))",
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        /// Withdraws every item of exactly this source, with tombstones in
+        /// the documents that showed them; closed pages keep their bytes.
+        pub(super) async fn withdraw_source_tx(
+            pool: &$Pool,
+            source: &Source,
+        ) -> Result<Written> {
+            let mut tx = pool.begin().await?;
+            let ids: Vec<(String,)> =
+                sqlx::query_as("SELECT id FROM items WHERE source = $1 ORDER BY id")
+                    .bind(source.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let mut written = Written::default();
+            let now = Utc::now();
+            for (id,) in ids {
+                if delete_keeping(&mut tx, &id, now, &mut written.changed, true).await? {
+                    written.outcomes.push(Outcome::Deleted);
+                }
+            }
+            finish(&mut tx, &written.changed, &BTreeMap::new()).await?;
+            tx.commit().await?;
+            Ok(written)
         }
 
         /// Records a tombstone and keeps only the feed's newest [`TOMBSTONES_KEPT`].
