@@ -211,6 +211,21 @@ impl Metrics {
         vec![("task", task.to_owned())]
     }
 
+    /// Drops a source's series once the catalog no longer has it, so that
+    /// their number stays bounded by the catalog.
+    pub fn forget_source(&self, name: &str) {
+        let source = Metrics::labels("source", name);
+        for family in [
+            &self.source_up,
+            &self.source_last_success,
+            &self.source_failures,
+            &self.source_items,
+        ] {
+            family.remove(&source);
+        }
+        self.fetch_cut_off.remove(&source);
+    }
+
     pub fn labels(name: &'static str, value: &str) -> Labels {
         vec![(name, value.to_owned())]
     }

@@ -200,10 +200,18 @@ async fn a_source_is_found_from_its_site_saved_fetched_merged_and_deleted_with_t
     assert_eq!(status, 204);
     let (status, _) = body_of(&server, "/timelines/wire.rss").await;
     assert_eq!(status, 404, "a deleted timeline's documents go at once");
+    let (_, metrics) = body_of(&server, "/metrics").await;
+    assert!(
+        metrics.contains("newswire_source_up{source=\"the-wire\"} 1"),
+        "{metrics}"
+    );
     let (status, _, _) = call(&server, "DELETE", "/api/v1/sources/the-wire", None).await;
     assert_eq!(status, 204);
     let (status, _, _) = call(&server, "GET", "/api/v1/sources/the-wire", None).await;
     assert_eq!(status, 404);
+    // Its series go with it: their number stays bounded by the catalog.
+    let (_, metrics) = body_of(&server, "/metrics").await;
+    assert!(!metrics.contains("source=\"the-wire\""), "{metrics}");
     // Its items left the category, each with a tombstone.
     let world = eventually(Duration::from_secs(2), || async {
         let (_, world) = body_of(&server, "/feeds/world.atom").await;

@@ -108,6 +108,11 @@ impl Site {
             })
             .collect();
         self.cache.remove(&gone);
+        for s in &old.sources {
+            if new.source(&s.name).is_none() {
+                self.metrics.forget_source(&s.name);
+            }
+        }
         self.site_documents.store(true, Ordering::SeqCst);
         self.mark_feeds(now);
         if let Some(hub) = self.hub.get() {
