@@ -286,6 +286,19 @@ async fn bad_entries_are_refused_with_their_field_and_nothing_is_written() {
         assert_eq!(out["field"], field, "{path} {body}: {out}");
         assert!(!out["detail"].as_str().unwrap_or_default().is_empty());
     }
+    // A taken name: 409, naming it.
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/scrapes",
+        Some(&json!({"name": "declared", "url": "https://example.com/", "category": "world", "list": {"item": "li"}})),
+    )
+    .await;
+    assert_eq!(
+        (status, out["field"].as_str()),
+        (409, Some("name")),
+        "{out}"
+    );
     // A declared source is the file's to change.
     for method in ["PUT", "PATCH", "DELETE"] {
         let (status, out, _) = call(
