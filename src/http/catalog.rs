@@ -23,6 +23,23 @@ type Resp = Response<Full<Bytes>>;
 /// Outlines one OPML import takes: a reader's export is a few hundred.
 pub const MAX_OUTLINES: usize = 1000;
 
+/// The longest name an entry takes: it is a URL's path segment and a
+/// metric's label.
+pub const MAX_NAME: usize = 64;
+
+/// A name for a source from its title (or else its host), free in the
+/// config in force, and short enough.
+fn name_for(config: &Config, title: &str, url: &str) -> String {
+    let taken = |n: &str| config.source(n).is_some();
+    let title: String = title.chars().take(MAX_NAME - 4).collect();
+    let name = crate::sources::opml::unique_slug(&title, url, taken);
+    if name.len() <= MAX_NAME {
+        return name;
+    }
+    // A long host: cut, then made free again (a slug is ASCII).
+    crate::sources::opml::unique_slug(&name[..MAX_NAME - 4], url, taken)
+}
+
 fn refused(e: EntryError) -> Problem {
     Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.message).field(e.field)
 }
@@ -92,6 +109,13 @@ fn named(mut body: Map<String, Value>, name: Option<&str>) -> Result<(String, Va
             );
         }
     };
+    if name.chars().count() > MAX_NAME {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("a name is at most {MAX_NAME} characters"),
+        )
+        .field("name"));
+    }
     body.insert("name".into(), Value::String(name.clone()));
     Ok((name, Value::Object(body)))
 }
@@ -246,10 +270,7 @@ pub async fn add_source(state: &State, body: Map<String, Value>) -> Result<Resp,
     let mut body = body;
     body.insert("url".into(), Value::String(url.clone()));
     if !body.contains_key("name") {
-        let name =
-            crate::sources::opml::unique_slug(title.as_deref().unwrap_or_default(), &url, |n| {
-                config.source(n).is_some()
-            });
+        let name = name_for(&config, title.as_deref().unwrap_or_default(), &url);
         body.insert("name".into(), Value::String(name));
     }
     let entry = managed(EntryKind::Source, body, None)?;
@@ -488,7 +509,7 @@ pub async fn import_opml(state: &State, text: &str) -> Result<Resp, Problem> {
                 .push(serde_json::json!({ "name": s.name, "url": url }));
             continue;
         }
-        let name = crate::sources::opml::unique_slug(&title, &url, |n| config.source(n).is_some());
+        let name = name_for(&config, &title, &url);
         let mut body = Map::new();
         body.insert("name".into(), Value::String(name.clone()));
         body.insert("url".into(), Value::String(url.clone()));
