@@ -307,11 +307,12 @@ async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::proces
         false => Vec::new(),
     };
     for feed in feeds {
-        for format in newswire::model::Format::FEEDS {
-            for n in 1.. {
-                let Some(document) = site.archive_document(&feed, n, format).await? else {
-                    break;
-                };
+        for n in 1.. {
+            let documents = site.archive_documents(&feed, n).await?;
+            if documents.is_empty() {
+                break;
+            }
+            for (_, document) in documents {
                 write(&document.path, &document.body)?;
             }
         }

@@ -639,6 +639,26 @@ async fn a_deleted_sources_archive_pages_keep_their_bytes() {
     .await
     .expect("the pages close");
     assert!(String::from_utf8_lossy(&before[0]).contains("of the archive"));
+    // A page is read and rendered once for all its formats: the others
+    // were kept with the first.
+    let renders = || async {
+        let (_, metrics) = body_of(&server, "/metrics").await;
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("newswire_on_demand_renders_total "))
+            .map(|v| v.trim().to_owned())
+            .expect("the render counter")
+    };
+    let counted = renders().await;
+    for p in [
+        "/feeds/world/archive/1.rss",
+        "/feeds/world/archive/1.json",
+        "/timelines/old-wire/archive/1.atom",
+    ] {
+        let (status, _, _) = get(&server.url(p), &[]).await;
+        assert_eq!(status, 200, "{p}");
+    }
+    assert_eq!(renders().await, counted, "no page rendered twice");
     // The timeline lets go of the source, the source is deleted.
     let (status, out, _) = call(
         &server,

@@ -105,22 +105,30 @@ impl Site {
                     }
                     None => {
                         self.metrics.on_demand_renders.inc();
-                        let Some(document) = self.archive_document(feed, n, format).await? else {
+                        // Every format from the one read of the page's rows,
+                        // each kept: the others are then a row away.
+                        let mut wanted = None;
+                        for (made, document) in self.archive_documents(feed, n).await? {
+                            let kept = self
+                                .store
+                                .keep_archive_document(
+                                    feed,
+                                    n,
+                                    made.ext(),
+                                    &document.body,
+                                    document.last_modified,
+                                )
+                                .await;
+                            if let Err(e) = kept {
+                                tracing::warn!("keeping {} failed: {e}", document.path);
+                            }
+                            if made == format {
+                                wanted = Some(document);
+                            }
+                        }
+                        let Some(document) = wanted else {
                             return Ok(None);
                         };
-                        let kept = self
-                            .store
-                            .keep_archive_document(
-                                feed,
-                                n,
-                                format.ext(),
-                                &document.body,
-                                document.last_modified,
-                            )
-                            .await;
-                        if let Err(e) = kept {
-                            tracing::warn!("keeping {} failed: {e}", document.path);
-                        }
                         document
                     }
                 };
@@ -133,18 +141,18 @@ impl Site {
             .await
     }
 
-    /// Closed archive page `n` of a feed in `format`, rendered now (no cache,
-    /// not compressed: what `build` writes). Rendering a page of a large
-    /// timeline takes a while: off the runtime, as the render passes are.
-    pub async fn archive_document(
+    /// Closed archive page `n` of a feed in every feed format, rendered now
+    /// from one read of its rows (no cache, not compressed: what `build`
+    /// writes). Rendering a page of a large timeline takes a while: off the
+    /// runtime, as the render passes are. Empty for no such page.
+    pub async fn archive_documents(
         &self,
         feed: &FeedId,
         n: u64,
-        format: crate::model::Format,
-    ) -> Result<Option<render::Document>, StoreError> {
+    ) -> Result<Vec<(crate::model::Format, render::Document)>, StoreError> {
         let members = self.members(feed);
         let Some(page) = self.store.archive_page(feed, &members, n).await? else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         let merged = !crate::store::is_own_log(feed, &members);
         let (config, feed) = (self.config(), feed.clone());
@@ -164,7 +172,10 @@ impl Site {
                 archive: render::Archive::Page(n),
                 query: "",
             };
-            render::archive_document(&data, format)
+            crate::model::Format::FEEDS
+                .into_iter()
+                .filter_map(|format| Some((format, render::archive_document(&data, format)?)))
+                .collect()
         })
         .await
         .expect("rendering does not panic"))
