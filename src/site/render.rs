@@ -40,6 +40,24 @@ impl Current {
     }
 }
 
+/// Sets the flag back when dropped before [`AskAgain::done`]: a render pass
+/// that fails leaves what it was asked to render asked for.
+struct AskAgain<'a>(&'a std::sync::atomic::AtomicBool, bool);
+
+impl AskAgain<'_> {
+    fn done(mut self) {
+        self.1 = false;
+    }
+}
+
+impl Drop for AskAgain<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
 /// Items listed on the HTML index.
 const INDEX_ITEMS: usize = 30;
 
@@ -101,11 +119,13 @@ impl Site {
             data.push((feed.clone(), self.current(feed, &versions).await?));
         }
         let all_modified = versions.get(&FeedId::all()).map(|s| s.modified);
-        // The site's own documents, when the config changed (or at start).
-        let site_documents = self
+        // The site's own documents, when the config changed (or at start);
+        // asked for again if this pass fails before they are in the cache.
+        let asked = self
             .site_documents
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-            || self.cache.get(render::OPML_PATH).is_none();
+            .swap(false, std::sync::atomic::Ordering::SeqCst);
+        let again = AskAgain(&self.site_documents, asked);
+        let site_documents = asked || self.cache.get(render::OPML_PATH).is_none();
         let latest = if site_documents
             || feeds.contains(&FeedId::all())
             || self.cache.get(render::INDEX_PATH).is_none()
@@ -144,6 +164,7 @@ impl Site {
         })
         .await
         .expect("rendering does not panic");
+        again.done();
         if let Some(hub) = self.hub.get()
             && !changed.is_empty()
         {
