@@ -10,6 +10,8 @@
 //!   two instances syncing the same files at once make each item exactly once.
 //!   Rows are locked in id order so two batches never wait on each other in a
 //!   cycle; a deadlock or serialization failure reported anyway is retried.
+//! - **Group commit.** Concurrent upserts share one transaction, written as one
+//!   batch (so still locked in id order), and one commit ([`group`]), as on SQLite.
 //! - **Change notifications.** A committing write runs `pg_notify('newswire_feeds',
 //!   'world,all')` inside its transaction; PostgreSQL delivers it only on commit, so a
 //!   listener never hears of a change it cannot read yet. [`PgStore::subscribe`]
@@ -25,6 +27,7 @@
 //!   apply them once and the others wait, then find them applied.
 
 mod commit;
+mod group;
 mod upsert;
 
 use super::sql::shared_sql;
@@ -74,6 +77,8 @@ pub struct PgStore {
     /// Kept to open the listener's own connection: LISTEN needs a dedicated session,
     /// which a pooled connection handed back and forth cannot be.
     options: PgConnectOptions,
+    /// Upserts go to the group committer ([`group`]).
+    upserts: mpsc::Sender<group::UpsertJob>,
 }
 
 /// The embedded migrations, one file per change in `migrations/postgres/`. sqlx's
@@ -108,6 +113,7 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone().options([("synchronous_commit", "off")]));
         Ok(PgStore {
+            upserts: group::start(pool.clone()),
             pool,
             soft,
             options,
@@ -116,22 +122,12 @@ impl PgStore {
 
     /// Runs one write transaction, replaying it after a deadlock or serialization
     /// failure (both leave nothing behind: PostgreSQL rolled the transaction back).
-    async fn write<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    async fn write<T, F, Fut>(&self, attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let mut tries = 1;
-        loop {
-            match attempt().await {
-                Err(e) if tries < WRITE_ATTEMPTS && is_retryable(&e) => {
-                    tracing::debug!("write conflict, retrying ({tries}): {e}");
-                    tokio::time::sleep(Duration::from_millis(5 * u64::from(tries))).await;
-                    tries += 1;
-                }
-                result => return result.map_err(classify),
-            }
-        }
+        retrying(attempt).await
     }
 
     async fn try_export(&self) -> Result<Export> {
@@ -235,6 +231,27 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
 }
 
 /// Turns connection failures into [`StoreError::Unavailable`]; other errors pass.
+/// Runs one write transaction, replaying it after a deadlock or
+/// serialization failure (both leave nothing behind: PostgreSQL rolled the
+/// transaction back).
+async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(e) if tries < WRITE_ATTEMPTS && is_retryable(&e) => {
+                tracing::debug!("write conflict, retrying ({tries}): {e}");
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(tries))).await;
+                tries += 1;
+            }
+            result => return result.map_err(classify),
+        }
+    }
+}
+
 fn classify(e: StoreError) -> StoreError {
     match e {
         StoreError::Database(d) if is_unavailable(&d) => StoreError::Unavailable(d.to_string()),
@@ -262,8 +279,15 @@ fn is_retryable(e: &StoreError) -> bool {
 #[async_trait]
 impl Store for PgStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
-        self.write(move || upsert_tx(&self.pool, items, ownership))
-            .await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = group::UpsertJob {
+            items: items.to_vec(),
+            ownership,
+            reply,
+        };
+        let gone = || StoreError::Unavailable("the group committer stopped".into());
+        self.upserts.send(job).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     async fn sync(&self, scope: &str, items: &[Item], keep: &[Source]) -> Result<Written> {
