@@ -421,6 +421,140 @@ async fn acknowledged_writes_survive_killing_an_instance_mid_burst() {
     converged(&[a, c]).await;
 }
 
+/// One instance SIGKILLed while its group committer writes: concurrent
+/// writers share transactions (its log shows groups of several callers), and
+/// after the kill every acknowledged article is stored, and none twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_an_instance_mid_group_commit_loses_no_acknowledged_write() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let Some((url, _db)) = pg::fresh_database() else {
+        return;
+    };
+    const TOTAL: usize = 600;
+    const KILL_AFTER: usize = 200;
+    let site = SiteDir::demo();
+    let server = Server::start_with(
+        site.config(),
+        &site.path("data-0"),
+        &["--database-url", &url],
+        &[(
+            "RUST_LOG",
+            "info,sqlx=warn,newswire::store::postgres::group=debug",
+        )],
+    );
+    let base = server.base.clone();
+    let victim = Arc::new(std::sync::Mutex::new(Some(server)));
+    let log = Arc::new(std::sync::Mutex::new(String::new()));
+    let client = client();
+    let permits = Arc::new(tokio::sync::Semaphore::new(48));
+    let finished = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::with_capacity(TOTAL);
+    for n in 0..TOTAL {
+        let (client, permits, finished, victim, log) = (
+            client.clone(),
+            permits.clone(),
+            finished.clone(),
+            victim.clone(),
+            log.clone(),
+        );
+        let url = format!("{base}/api/v1/articles");
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            let title = format!("Grouped article {n:04}");
+            let result = send(
+                &client,
+                reqwest::Method::POST,
+                &url,
+                &article(&title, CATEGORIES[n % 5]),
+            )
+            .await;
+            if finished.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER {
+                // SIGKILL while ~48 writes are in flight, in its groups.
+                let server = victim.lock().unwrap().take();
+                if let Some(server) = server {
+                    tokio::task::spawn_blocking(move || {
+                        *log.lock().unwrap() = server.log_text();
+                        server.kill();
+                    });
+                }
+            }
+            (n, result)
+        }));
+    }
+    let mut acked: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (n, Ok((status, body))) if (200..300).contains(&status) => {
+                let id = body["id"]
+                    .as_str()
+                    .expect("an acknowledged write has an id")
+                    .to_owned();
+                assert!(acked.insert(id, n).is_none(), "two writes got the same id");
+            }
+            _ => failed += 1,
+        }
+    }
+    assert!(
+        victim.lock().unwrap().is_none(),
+        "the instance was killed during the burst"
+    );
+    assert!(
+        acked.len() >= KILL_AFTER / 2 && failed > 0,
+        "{} acknowledged, {failed} not",
+        acked.len()
+    );
+    let log = log.lock().unwrap().clone();
+    let grouped = log
+        .lines()
+        .filter(|l| l.contains("group commit"))
+        .filter_map(|l| {
+            l.split("callers=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        grouped > 1,
+        "concurrent writes shared a commit (largest group {grouped})"
+    );
+
+    // Another instance on the same database: every acknowledged article, once.
+    let after = Server::start_with(
+        site.config(),
+        &site.path("data-1"),
+        &["--database-url", &url],
+        &[],
+    );
+    for key in acked.keys() {
+        let (status, _, _) = get(&after.url(&format!("/api/v1/articles/{key}")), &[]).await;
+        assert_eq!(status, 200, "acknowledged but not stored: {key}");
+    }
+    let mut titles = Vec::new();
+    for category in CATEGORIES {
+        let (status, _, body) = get(
+            &after.url(&format!("/api/v1/articles?category={category}&limit=500")),
+            &[],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let list: Vec<Value> = serde_json::from_slice(&body).unwrap();
+        titles.extend(
+            list.iter()
+                .filter_map(|v| v["title"].as_str())
+                .filter(|t| t.starts_with("Grouped article"))
+                .map(str::to_owned),
+        );
+    }
+    let unique: BTreeSet<_> = titles.iter().cloned().collect();
+    assert_eq!(unique.len(), titles.len(), "no article stored twice");
+    assert!(after.stop());
+}
+
 /// One instance whose database goes away: writes get 503 problem+json, the feeds
 /// keep being served from the cache, and writes work again once it is back.
 #[tokio::test(flavor = "multi_thread")]

@@ -56,6 +56,7 @@ async fn commit_groups(pool: PgPool, mut jobs: mpsc::Receiver<UpsertJob>) {
                 Err(_) => break,
             }
         }
+        tracing::debug!(callers = group.len(), items = size, "group commit");
         match commit(&pool, &group).await {
             Ok(results) => {
                 for (job, written) in group.into_iter().zip(results) {
