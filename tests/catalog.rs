@@ -694,3 +694,82 @@ async fn a_deleted_sources_archive_pages_keep_their_bytes() {
     }
     assert!(server.stop());
 }
+
+#[tokio::test]
+async fn hostile_entries_through_the_api_leave_every_document_valid() {
+    let up = Upstream::start();
+    up.set(
+        "/wire.xml",
+        "application/rss+xml",
+        rss("Wire", &[("w1", "One")]),
+    );
+    let site = site();
+    let server = Server::start(&site, &[]);
+    // Control characters are refused, with the field; nothing is written.
+    for bad in ["\u{1}", "\u{7}", "\u{1b}[31m", "\u{fffe}", "\u{85}"] {
+        let (status, out, _) = call(
+            &server,
+            "POST",
+            "/api/v1/timelines",
+            Some(&json!({"name": "bad", "title": format!("Bad {bad}"), "categories": ["world"]})),
+        )
+        .await;
+        assert_eq!(
+            (status, out["field"].as_str()),
+            (422, Some("title")),
+            "{bad:?}: {out}"
+        );
+    }
+    let nasty = "<script>alert(1)</script> \u{202e}&amp;]]> <![CDATA[x]]> \t\"'";
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/sources",
+        Some(&json!({"url": up.url("/wire.xml"), "name": "wire", "title": nasty, "include": [nasty, "One"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    let (status, out, _) = call(
+        &server,
+        "POST",
+        "/api/v1/timelines",
+        Some(&json!({"name": "nasty", "title": nasty, "description": nasty.repeat(1000), "sources": ["wire"], "categories": ["world"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{out}");
+    // Nested past any entry's need, or not JSON: refused whole.
+    let deep = format!("{}{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+    for body in [deep.as_str(), "{\"name\": \"x\", ", "\u{0}\u{ff}"] {
+        let resp = client()
+            .post(server.url("/api/v1/timelines"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{:.40}", body);
+    }
+    let served = eventually(Duration::from_secs(5), || async {
+        let (status, _) = body_of(&server, "/timelines/nasty.rss").await;
+        (status == 200).then_some(())
+    })
+    .await;
+    assert!(served.is_some());
+    check_feed(&server, &["/timelines/nasty", "/feeds/world", "/feeds/all"]).await;
+    for p in ["/timelines/nasty.html", "/", "/feeds.opml"] {
+        let (status, body) = body_of(&server, p).await;
+        assert_eq!(status, 200, "{p}");
+        assert!(!body.contains("<script>alert"), "{p}");
+        assert!(body.contains("alert(1)"), "{p} shows the title as text");
+    }
+    let resp = client()
+        .get(server.url("/api/v1/sources.opml"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let opml = resp.text().await.unwrap();
+    assert!(!opml.contains("<script>"), "{opml}");
+    assert!(server.stop());
+}

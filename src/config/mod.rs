@@ -221,6 +221,10 @@ tag_start = "2026-02-01"
         let forever = MINIMAL.replace("tag_start", "ttl = 4294967295\ntag_start");
         let e = refused(&forever);
         assert!(e.contains("site.ttl") && e.contains("a week"), "{e}");
+        let control = MINIMAL.replace("title = \"T\"", "title = \"T\\u0007\"");
+        let e = refused(&control);
+        assert!(e.contains("site.title") && e.contains("U+0007"), "{e}");
+
         let week = MINIMAL.replace("tag_start", "ttl = 10080\ntag_start");
         assert!(Config::parse(Path::new("site.toml"), &week).is_ok());
     }

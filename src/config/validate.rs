@@ -32,6 +32,28 @@ impl Config {
         Ok(())
     }
 
+    /// Text that documents show as is (titles, descriptions): no character
+    /// XML 1.0 refuses (C0 controls but tab and line ends, U+FFFE, U+FFFF)
+    /// nor C1 controls, which a reader would show as garbage. Entries come
+    /// from editors through the API too, not only from this file.
+    fn check_text(&self, key: &str, text: Option<&str>) -> Result<(), ConfigError> {
+        let bad = |c: char| {
+            (c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || matches!(c, '\u{fffe}' | '\u{ffff}')
+        };
+        match text.and_then(|t| t.chars().find(|c| bad(*c))) {
+            Some(c) => Err(self.invalid(
+                key,
+                format!(
+                    "expected text without control characters, got U+{:04X}",
+                    c as u32
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn check_http_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {
         let parsed = url::Url::parse(url).ok();
         if parsed
@@ -115,7 +137,19 @@ impl Config {
             }
         }
         let mut seen = HashSet::new();
+        for (key, text) in [
+            ("site.title", Some(&self.site.title)),
+            ("site.description", Some(&self.site.description)),
+            ("site.author", Some(&self.site.author)),
+        ] {
+            self.check_text(key, text.map(String::as_str))?;
+        }
         for (i, c) in self.categories.iter().enumerate() {
+            self.check_text(&format!("category[{i}].title"), Some(&c.title))?;
+            self.check_text(
+                &format!("category[{i}].description"),
+                c.description.as_deref(),
+            )?;
             let key = format!("category[{i}].slug");
             if c.slug == FeedId::ALL || c.slug == FeedId::BREAKING {
                 return Err(self.invalid(
@@ -129,6 +163,8 @@ impl Config {
         for (i, t) in self.timelines.iter().enumerate() {
             let key = |field: &str| format!("timelines[{i}].{field}");
             self.check_name(&key("name"), "timeline", &t.name, &mut names)?;
+            self.check_text(&key("title"), Some(&t.title))?;
+            self.check_text(&key("description"), t.description.as_deref())?;
             for c in &t.categories {
                 if c != FeedId::ALL && c != FeedId::BREAKING && self.category(c).is_none() {
                     return Err(self.invalid(
@@ -194,6 +230,7 @@ impl Config {
                 None => format!("sources[{i}].{field}"),
             };
             self.check_name(&key("name"), "source", &s.name, &mut names)?;
+            self.check_text(&key("title"), s.title.as_deref())?;
             self.check_http_url(&key("url"), &s.url)?;
             if let Some(scrape) = &s.scrape {
                 self.validate_scrape(scrape, &key)?;
