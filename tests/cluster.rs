@@ -437,10 +437,7 @@ async fn killing_an_instance_mid_group_commit_loses_no_acknowledged_write() {
         site.config(),
         &site.path("data-0"),
         &["--database-url", &url],
-        &[(
-            "RUST_LOG",
-            "info,sqlx=warn,newswire::store::postgres::group=debug",
-        )],
+        &[("RUST_LOG", "info,sqlx=warn,newswire::store::group=debug")],
     );
     let base = server.base.clone();
     let victim = Arc::new(std::sync::Mutex::new(Some(server)));

@@ -8,6 +8,7 @@
 mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod group;
 mod paging;
 mod plan;
 pub mod postgres;

@@ -5,6 +5,7 @@
 //! they queue instead of failing with `SQLITE_BUSY`, while reads use their own pool
 //! and never wait for a writer (WAL).
 
+use super::group::{Committer, UpsertJob};
 use super::sql::shared_sql;
 use super::{Ownership, Store, feed_changes};
 use async_trait::async_trait;
@@ -16,60 +17,17 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
 
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
-    /// Upserts go to the group-commit task (see [`commit_groups`]).
-    upserts: mpsc::Sender<UpsertJob>,
+    /// Upserts go to the group committer ([`super::group`]), which writes
+    /// each group with [`upsert_group`].
+    upserts: Committer,
 }
 
-/// One caller's upsert, waiting for the transaction it lands in.
-struct UpsertJob {
-    items: Vec<Item>,
-    ownership: Ownership,
-    reply: oneshot::Sender<Result<Written>>,
-}
-
-/// Most upserts committed in one transaction.
-const GROUP_MAX: usize = 64;
-
-/// Group commit: upserts that arrive while a transaction is being written wait and
-/// then share the next one, so concurrent writers pay for one commit (one fsync)
-/// instead of one each. Each caller still gets only its own outcomes and feeds, and
-/// its reply only after the commit: acknowledged means durable. If a group fails,
-/// its jobs are retried one by one, so one bad write cannot fail the others.
-async fn commit_groups(write: SqlitePool, mut jobs: mpsc::Receiver<UpsertJob>) {
-    while let Some(first) = jobs.recv().await {
-        let mut group = vec![first];
-        while group.len() < GROUP_MAX {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        match upsert_group(&write, &group).await {
-            Ok(results) => {
-                for (job, written) in group.into_iter().zip(results) {
-                    let _ = job.reply.send(Ok(written));
-                }
-            }
-            Err(e) if group.len() == 1 => {
-                let _ = group.pop().expect("one job").reply.send(Err(e));
-            }
-            Err(_) => {
-                for job in group {
-                    let result = upsert_group(&write, std::slice::from_ref(&job))
-                        .await
-                        .map(|mut r| r.remove(0));
-                    let _ = job.reply.send(result);
-                }
-            }
-        }
-    }
-}
-
+/// A group's upserts in one transaction, each with its own ownership and
+/// outcomes (SQLite's one writer needs no row locks).
 async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Written>> {
     let mut tx = write.begin().await?;
     let mut results = Vec::with_capacity(group.len());
@@ -196,8 +154,14 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        let (upserts, jobs) = mpsc::channel(4 * GROUP_MAX);
-        tokio::spawn(commit_groups(write.clone(), jobs));
+        let pool = write.clone();
+        let upserts = Committer::start(move |group| {
+            let pool = pool.clone();
+            async move {
+                let result = upsert_group(&pool, &group).await;
+                (group, result)
+            }
+        });
         Ok(SqliteStore {
             read,
             write,
@@ -367,15 +331,7 @@ fn json(rows: &impl serde::Serialize) -> String {
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
-        let (reply, answer) = oneshot::channel();
-        let job = UpsertJob {
-            items: items.to_vec(),
-            ownership,
-            reply,
-        };
-        let closed = || StoreError::Unavailable("the SQLite writer has stopped".into());
-        self.upserts.send(job).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        self.upserts.upsert(items, ownership).await
     }
 
     async fn sync(&self, scope: &str, items: &[Item], keep: &[Source]) -> Result<Written> {

@@ -10,8 +10,9 @@
 //!   two instances syncing the same files at once make each item exactly once.
 //!   Rows are locked in id order so two batches never wait on each other in a
 //!   cycle; a deadlock or serialization failure reported anyway is retried.
-//! - **Group commit.** Concurrent upserts share one transaction, written as one
-//!   batch (so still locked in id order), and one commit ([`group`]), as on SQLite.
+//! - **Group commit.** Concurrent upserts share one transaction and one commit
+//!   ([`crate::store::group`]), as on SQLite, written as one batch ([`group`]) so
+//!   still locked in id order.
 //! - **Change notifications.** A committing write runs `pg_notify('newswire_feeds',
 //!   'world,all')` inside its transaction; PostgreSQL delivers it only on commit, so a
 //!   listener never hears of a change it cannot read yet. [`PgStore::subscribe`]
@@ -77,8 +78,9 @@ pub struct PgStore {
     /// Kept to open the listener's own connection: LISTEN needs a dedicated session,
     /// which a pooled connection handed back and forth cannot be.
     options: PgConnectOptions,
-    /// Upserts go to the group committer ([`group`]).
-    upserts: mpsc::Sender<group::UpsertJob>,
+    /// Upserts go to the group committer ([`crate::store::group`]), which
+    /// writes each group with [`group::commit`].
+    upserts: crate::store::group::Committer,
 }
 
 /// The embedded migrations, one file per change in `migrations/postgres/`. sqlx's
@@ -112,8 +114,16 @@ impl PgStore {
             .max_connections(SOFT_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone().options([("synchronous_commit", "off")]));
+        let writer = pool.clone();
+        let upserts = crate::store::group::Committer::start(move |jobs| {
+            let pool = writer.clone();
+            async move {
+                let result = group::commit(&pool, &jobs).await;
+                (jobs, result)
+            }
+        });
         Ok(PgStore {
-            upserts: group::start(pool.clone()),
+            upserts,
             pool,
             soft,
             options,
@@ -279,15 +289,7 @@ fn is_retryable(e: &StoreError) -> bool {
 #[async_trait]
 impl Store for PgStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = group::UpsertJob {
-            items: items.to_vec(),
-            ownership,
-            reply,
-        };
-        let gone = || StoreError::Unavailable("the group committer stopped".into());
-        self.upserts.send(job).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        self.upserts.upsert(items, ownership).await
     }
 
     async fn sync(&self, scope: &str, items: &[Item], keep: &[Source]) -> Result<Written> {
