@@ -100,6 +100,15 @@ pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// The `seen` a new row of an external item starts with: the document that
+/// brought it first carried it when it was first seen, so the take's
+/// [`crate::store::Store::carried`] finds the row marked already instead of
+/// writing every new row a second time (SQLite rewrites a whole row, body
+/// included, to change one column).
+pub(crate) fn carried_since(item: &Item) -> Option<i64> {
+    item.origin.as_ref()?.first_seen.map(millis)
+}
+
 pub(crate) fn encode(item: &Item) -> (String, String) {
     let doc = serde_json::to_string(item).expect("an Item always serializes");
     let hash = crate::hash::hash_hex(doc.as_bytes());

@@ -241,7 +241,8 @@ async fn upsert_batch(
     if writes.is_empty() {
         return Ok(outcomes);
     }
-    let rows: Vec<(&str, String, &str, i64, &str, &str)> = writes
+    type Row<'a> = (&'a str, String, &'a str, i64, &'a str, &'a str, Option<i64>);
+    let rows: Vec<Row> = writes
         .iter()
         .map(|(id, (it, hash, doc))| {
             (
@@ -251,12 +252,16 @@ async fn upsert_batch(
                 millis(it.published),
                 hash.as_str(),
                 doc.as_str(),
+                super::carried_since(it),
             )
         })
         .collect();
+    // A new row's `seen` is written with it (see `carried_since`); a row
+    // that exists keeps its own.
     sqlx::query(
-        "INSERT INTO items (id, source, kind, published, hash, doc)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+        "INSERT INTO items (id, source, kind, published, hash, doc, seen)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+           value ->> 6
          FROM json_each($1) WHERE true
          ON CONFLICT (id) DO UPDATE SET source = excluded.source, kind = excluded.kind,
            published = excluded.published, hash = excluded.hash, doc = excluded.doc",

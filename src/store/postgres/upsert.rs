@@ -44,8 +44,9 @@ pub(super) async fn upsert_batch(
         writes.iter().partition(|(id, _)| !existed.contains(*id));
     let inserted = write_rows(
         conn,
-        "INSERT INTO items (id, source, kind, published, hash, doc)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[])
+        "INSERT INTO items (id, source, kind, published, hash, doc, seen)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[],
+           $7::int8[])
          ON CONFLICT (id) DO NOTHING",
         &created,
     )
@@ -61,8 +62,9 @@ pub(super) async fn upsert_batch(
         conn,
         "UPDATE items SET source = u.source, kind = u.kind, published = u.published,
            hash = u.hash, doc = u.doc
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[])
-           AS u(id, source, kind, published, hash, doc)
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[],
+           $7::int8[])
+           AS u(id, source, kind, published, hash, doc, seen)
          WHERE items.id = u.id",
         &replaced,
     )
@@ -119,8 +121,9 @@ pub(super) async fn upsert_batch(
     Ok(outcomes)
 }
 
-/// Runs `sql`, an INSERT or UPDATE of item rows from six `UNNEST`ed arrays
-/// (id, source, kind, published, hash, doc); returns how many rows it wrote.
+/// Runs `sql`, an INSERT or UPDATE of item rows from seven `UNNEST`ed arrays
+/// (id, source, kind, published, hash, doc, and the `seen` a new row starts
+/// with: [`crate::store::carried_since`]); returns how many rows it wrote.
 async fn write_rows(
     conn: &mut PgConnection,
     sql: &'static str,
@@ -141,6 +144,10 @@ async fn write_rows(
         .collect();
     let hashes: Vec<&str> = rows.iter().map(|(_, (_, h, _))| h.as_str()).collect();
     let docs: Vec<&str> = rows.iter().map(|(_, (_, _, d))| d.as_str()).collect();
+    let seen: Vec<Option<i64>> = rows
+        .iter()
+        .map(|(_, (it, ..))| crate::store::carried_since(it))
+        .collect();
     Ok(sqlx::query(sql)
         .bind(&ids)
         .bind(&sources)
@@ -148,6 +155,7 @@ async fn write_rows(
         .bind(&published)
         .bind(&hashes)
         .bind(&docs)
+        .bind(&seen)
         .execute(&mut *conn)
         .await?
         .rows_affected())

@@ -342,7 +342,8 @@ macro_rules! items_sql {
             at: DateTime<Utc>,
         ) -> Result<()> {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE items SET seen = $3 WHERE source = $2 AND id IN ({FEEDS_IN})"
+                "UPDATE items SET seen = $3
+                 WHERE source = $2 AND id IN ({FEEDS_IN}) AND (seen IS NULL OR seen <> $3)"
             )))
             .bind(serde_json::to_string(ids).expect("strings serialize"))
             .bind(source.to_string())
