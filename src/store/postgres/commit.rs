@@ -6,8 +6,42 @@ use super::{ACQUIRE_TIMEOUT, CHANNEL, LISTEN_BACKOFF_MAX, LISTEN_BACKOFF_MIN, MA
 use crate::model::FeedId;
 use crate::store::{Change, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
+
+/// The server process ids (`pg_backend_pid()`) of one store's pooled
+/// sessions, taken as each connects. A notification that one of them sent
+/// is the store's own write, which its caller marked for rendering already.
+/// An id is kept after its session closes: should the server reuse it for
+/// another instance's session, that instance's changes are seen by the
+/// follower's periodic version check instead (within half a second).
+#[derive(Clone, Default)]
+pub(super) struct Sessions(Arc<Mutex<HashSet<u32>>>);
+
+impl Sessions {
+    /// `options` that record each new session's process id.
+    pub(super) fn record(
+        &self,
+        options: PgPoolOptions,
+    ) -> PgPoolOptions {
+        let sessions = self.clone();
+        options.after_connect(move |conn, _| {
+            let sessions = sessions.clone();
+            Box::pin(async move {
+                let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                crate::lock::lock(&sessions.0).insert(pid as u32);
+                Ok(())
+            })
+        })
+    }
+
+    fn contains(&self, pid: u32) -> bool {
+        crate::lock::lock(&self.0).contains(&pid)
+    }
+}
 
 /// Bumps the changed feeds' versions and queues the notification; both take effect
 /// at commit, together with the write.
@@ -128,6 +162,7 @@ pub(super) async fn follow(
     options: PgConnectOptions,
     mut listener: Option<PgListener>,
     tx: mpsc::Sender<Change>,
+    own: Sessions,
 ) {
     let mut backoff = LISTEN_BACKOFF_MIN;
     loop {
@@ -160,7 +195,13 @@ pub(super) async fn follow(
             match received {
                 Ok(Some(n)) => {
                     let change = parse_payload(n.payload());
-                    if change != Change::Feeds(Vec::new()) && tx.send(change).await.is_err() {
+                    // The catalog's own changes are passed on: the follower
+                    // applies the catalog, not the writer.
+                    let heard = match &change {
+                        Change::Feeds(feeds) => !feeds.is_empty() && !own.contains(n.process_id()),
+                        Change::Catalog => true,
+                    };
+                    if heard && tx.send(change).await.is_err() {
                         return;
                     }
                 }

@@ -16,7 +16,9 @@
 //! - **Change notifications.** A committing write runs `pg_notify('newswire_feeds',
 //!   'world,all')` inside its transaction; PostgreSQL delivers it only on commit, so a
 //!   listener never hears of a change it cannot read yet. [`PgStore::subscribe`]
-//!   forwards them; the site's follower also compares `versions()` periodically, which
+//!   forwards those of other processes (this store's own writes are rendered by
+//!   the writer's caller, as on SQLite: hearing them again rendered every write
+//!   twice); the site's follower also compares `versions()` periodically, which
 //!   covers notifications lost while a listener was reconnecting.
 //! - **Outages.** Connection failures (refused, reset, pool timeout, server
 //!   shutting down) become [`StoreError::Unavailable`], which the API answers with
@@ -78,6 +80,9 @@ pub struct PgStore {
     /// Kept to open the listener's own connection: LISTEN needs a dedicated session,
     /// which a pooled connection handed back and forth cannot be.
     options: PgConnectOptions,
+    /// The server processes of this store's sessions: notifications they
+    /// send are this store's own writes ([`commit::Sessions`]).
+    sessions: commit::Sessions,
     /// Upserts go to the group committer ([`crate::store::group`]), which
     /// writes each group with [`group::commit`].
     upserts: crate::store::group::Committer,
@@ -97,9 +102,13 @@ impl PgStore {
 
     async fn connect(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("newswire");
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+        let sessions = commit::Sessions::default();
+        let pool = sessions
+            .record(
+                PgPoolOptions::new()
+                    .max_connections(MAX_CONNECTIONS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT),
+            )
             .connect_with(options.clone())
             .await?;
         let mut conn = pool.acquire().await?;
@@ -123,6 +132,7 @@ impl PgStore {
             }
         });
         Ok(PgStore {
+            sessions,
             upserts,
             pool,
             soft,
@@ -583,7 +593,12 @@ impl Store for PgStore {
                 None
             }
         };
-        tokio::spawn(follow(self.options.clone(), first, tx));
+        tokio::spawn(follow(
+            self.options.clone(),
+            first,
+            tx,
+            self.sessions.clone(),
+        ));
         Ok(Some(rx))
     }
 }
