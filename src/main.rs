@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use futures_util::StreamExt;
 use newswire::config::Config;
 use newswire::content::files;
 use newswire::site::Site;
@@ -277,6 +278,9 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// Archive pages `build` renders at once, at most.
+const BUILD_PAGES: usize = 4;
+
 async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::process::ExitCode> {
     let (config, store) = args.open().await?;
     let site = Site::open(config, store).await?;
@@ -306,9 +310,18 @@ async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::proces
         true => newswire::catalog::feeds(&site.config()),
         false => Vec::new(),
     };
+    // Pages are read and rendered a few at a time, as many as there are
+    // cores (at most BUILD_PAGES: each holds its items and three renderings,
+    // a few MiB for a 500-item page), and written in order.
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get().min(BUILD_PAGES));
     for feed in feeds {
-        for n in 1.. {
-            let documents = site.archive_documents(&feed, n).await?;
+        let site = &site;
+        let feed = &feed;
+        let mut pages = futures_util::stream::iter(1..)
+            .map(|n| site.archive_documents(feed, n))
+            .buffered(parallel);
+        while let Some(documents) = pages.next().await {
+            let documents = documents?;
             if documents.is_empty() {
                 break;
             }
