@@ -33,11 +33,8 @@ chmod 755 "$work"   # nginx workers run as another user
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 log() { echo "aggregate-vs-reader: $*" >&2; }
 
-command -v nginx >/dev/null || {
-  log "installing nginx"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends nginx-light >/dev/null 2>&1 ||
-    { apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends nginx-light >/dev/null; }
-}
+. benches/upstream.sh
+need_nginx
 venv=${READER_VENV:-/tmp/newswire-reader-venv}
 "$venv/bin/python" -c 'import reader' 2>/dev/null || {
   log "installing reader into $venv"
@@ -51,33 +48,12 @@ NEWSWIRE_BENCH_WRITE="$work/www" NEWSWIRE_BENCH_FEEDS=$FEEDS NEWSWIRE_BENCH_SMAL
 mb=$(du -sm "$work/www" | cut -f1)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# validators on|off
-nginx_conf() {
-  local etag=on ims=exact
-  [ "$1" = off ] && etag=off ims=off
-  cat >"$work/nginx.conf" <<EOF
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  types { application/rss+xml rss; application/atom+xml atom; application/rdf+xml rdf; application/feed+json json; }
-  server {
-    listen 127.0.0.1:$port;
-    root $work/www;
-    etag $etag;
-    if_modified_since $ims;
-  }
-}
-EOF
-}
-nginx_conf on
+upstream_conf "$work" "$port" on
 nginx -p "$work" -c "$work/nginx.conf"
 sleep 0.3
 curl -sf "http://127.0.0.1:$port/feed-00000.rss" >/dev/null || { log "nginx did not start"; cat "$work/nginx-error.log"; exit 1; }
 validators() {
-  nginx_conf "$1"
+  upstream_conf "$work" "$port" "$1"
   nginx -p "$work" -c "$work/nginx.conf" -s reload
   sleep 0.5
 }
@@ -201,6 +177,20 @@ for path in /timelines/everything.rss /timelines/everything.atom /timelines/ever
 done
 stored=$(sqlite3 "$work/data-sqlite/newswire.sqlite" 'SELECT count(*) FROM items;')
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$work/serve.pid")/status")
+# Archive pages on demand (500 items of the 1,000-source timeline each): the
+# first request of a page reads its rows once, renders its three formats,
+# keeps them in the store and compresses the one asked for; another format of
+# the same page then comes from its kept row; the same request again, from
+# memory. Medians of PAGES pages, in ms, as curl sees them.
+PAGES=${PAGES:-15}
+ms() { curl -s -o /dev/null --compressed -w '%{time_total}\n' "$base$1" | python3 -c 'import sys; print(float(sys.stdin.read()) * 1000)'; }
+for n in $(seq "$PAGES"); do
+  echo "$(ms "/timelines/everything/archive/$n.rss") $(ms "/timelines/everything/archive/$n.atom") $(ms "/timelines/everything/archive/$n.rss")"
+done >"$work/pages.txt"
+read -r page_first page_kept page_memory < <(python3 -c 'import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+print(*(f"{statistics.median(c):.1f}" for c in zip(*rows)))' "$work/pages.txt")
+page_bytes=$(curl -s "$base/timelines/everything/archive/1.rss" | wc -c)
 kill "$(cat "$work/serve.pid")"
 
 echo
@@ -222,4 +212,5 @@ echo "reader stored $r_items entries; newswire stored $stored items"
 echo "render of a 1,000-item timeline over $FEEDS sources, with every other feed (build --no-archives): ${render}s"
 echo "the same with every archive page ($archive_pages documents; build): ${render_all}s"
 [ -n "${small_wall:-}" ] && echo "$SMALL small sources, all 304: the round ${small_wall}s; the process's CPU (start included) ${su}s user + ${ss}s system"
+echo "an archive page of the timeline on demand ($((page_bytes / 1024)) KiB of RSS; median of $PAGES, ms): first request ${page_first}, another format ${page_kept}, again ${page_memory}"
 echo "peak RSS of serve with $stored stored items, every document read: $((peak / 1024)) MiB"
