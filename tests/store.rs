@@ -291,6 +291,44 @@ async fn notifications_reach_other_instances_and_survive_a_lost_connection() {
     eprintln!("heard write {n} after the reconnect");
 }
 
+/// An instance's own writes are not announced back to it (its writer marks
+/// them for rendering, as on SQLite), while another instance's are: each
+/// write is rendered once where it was made.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_hears_others_writes_not_its_own() {
+    let Some((url, _db)) = pg::fresh_database() else {
+        return;
+    };
+    let this = PgStore::open(&url).await.unwrap();
+    let other = PgStore::open(&url).await.unwrap();
+    let mut rx = this.subscribe().await.unwrap().unwrap();
+    for n in 1..=5 {
+        this.upsert(&[file_item(n, "own")], Ownership::Take)
+            .await
+            .unwrap();
+    }
+    other
+        .upsert(&[file_item(6, "other")], Ownership::Take)
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(2), rx.recv())
+        .await
+        .expect("the other instance's write is heard within 2 s")
+        .expect("the subscription is open");
+    assert!(
+        matches!(first, newswire::store::Change::Feeds(_)),
+        "a write announces feeds, not {first:?}"
+    );
+    // The five own writes committed before the other's: had any been
+    // forwarded, it would have come first, or be waiting now.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), rx.recv())
+            .await
+            .is_err(),
+        "only the other instance's write was announced"
+    );
+}
+
 async fn terminate_listeners(url: &str, database: &str) -> u64 {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
