@@ -218,11 +218,15 @@ macro_rules! archives_sql {
             after: i64,
             upto: i64,
         ) -> Result<Vec<Item>> {
+            // `f.feed || ''`: an entry's feeds are found by its id (two or
+            // three rows), then checked against the members. On the bare
+            // column SQLite sought (feed, item_id) once per member instead:
+            // a 500-entry page of a 1,000-source timeline took 100 ms.
             let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT i.id, i.doc FROM feed_log l JOIN items i ON i.id = l.item_id
                  WHERE l.feed = $2 AND l.seq > $3 AND l.seq <= $4
                    AND EXISTS (SELECT 1 FROM item_feeds f
-                               WHERE f.item_id = l.item_id AND f.feed IN ({FEEDS_IN}))
+                               WHERE f.item_id = l.item_id AND (f.feed || '') IN ({FEEDS_IN}))
                  ORDER BY i.published DESC, i.id DESC"
             )))
             .bind($crate::store::feed_keys(members))
