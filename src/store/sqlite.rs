@@ -114,6 +114,11 @@ const RANGES_IN: &str =
 const LOG_ROWS_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
     FROM json_each($1) WHERE true";
 
+/// A JSON array of `[source, at, status, bytes, millis, outcome, error]`
+/// (`$1`) as rows, in its order (ids follow it).
+const ATTEMPTS_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+    value ->> 5, value ->> 6 FROM json_each($1) ORDER BY key";
+
 /// Taking a timeline's log forward: SQLite's one writer already excludes
 /// every other.
 const TIMELINE_LOCK: &str = "SELECT $1";

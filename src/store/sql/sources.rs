@@ -83,35 +83,50 @@ macro_rules! sources_sql {
             pool: &$Pool,
             attempts: &[$crate::model::FetchAttempt],
         ) -> Result<()> {
-            let mut tx = pool.begin().await?;
-            for a in attempts {
-                sqlx::query(
-                    "INSERT INTO fetch_attempts (source, at, status, bytes, millis, outcome, error)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&a.source)
-                .bind(millis(a.at))
-                .bind(a.status.map(i32::from))
-                .bind(i64::try_from(a.bytes).unwrap_or(i64::MAX))
-                .bind(i64::try_from(a.millis).unwrap_or(i64::MAX))
-                .bind(a.outcome.as_str())
-                .bind(a.error.as_deref())
-                .execute(&mut *tx)
-                .await?;
+            if attempts.is_empty() {
+                return Ok(());
             }
+            // Two statements for the whole batch: a round of 1,000 polls was
+            // 2,000 round trips on PostgreSQL, most of a 304 round's time.
+            let rows: Vec<_> = attempts
+                .iter()
+                .map(|a| {
+                    (
+                        &a.source,
+                        millis(a.at),
+                        a.status.map(i32::from),
+                        i64::try_from(a.bytes).unwrap_or(i64::MAX),
+                        i64::try_from(a.millis).unwrap_or(i64::MAX),
+                        a.outcome.as_str(),
+                        a.error.as_deref(),
+                    )
+                })
+                .collect();
             let sources: BTreeSet<&str> = attempts.iter().map(|a| a.source.as_str()).collect();
-            for source in sources {
-                // Past the kept ones, by id: nothing when there are fewer.
-                sqlx::query(
-                    "DELETE FROM fetch_attempts WHERE source = $1 AND id <= (
-                        SELECT id FROM fetch_attempts WHERE source = $1
-                        ORDER BY id DESC LIMIT 1 OFFSET $2)",
-                )
-                .bind(source)
-                .bind(limit($crate::store::ATTEMPTS_KEPT))
-                .execute(&mut *tx)
-                .await?;
-            }
+            let mut tx = pool.begin().await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO fetch_attempts (source, at, status, bytes, millis, outcome, error)
+                 {ATTEMPTS_IN}"
+            )))
+            .bind(serde_json::to_string(&rows).expect("rows serialize"))
+            .execute(&mut *tx)
+            .await?;
+            // Past each source's kept ones, by id: its cut found once (its
+            // index walked back ATTEMPTS_KEPT rows), nothing when it has fewer.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "WITH s(source) AS ({FEEDS_IN}),
+                 cut AS MATERIALIZED (
+                   SELECT s.source, (SELECT id FROM fetch_attempts g WHERE g.source = s.source
+                                     ORDER BY id DESC LIMIT 1 OFFSET $2) AS id
+                   FROM s)
+                 DELETE FROM fetch_attempts WHERE id IN (
+                   SELECT f.id FROM cut JOIN fetch_attempts f
+                     ON f.source = cut.source AND f.id <= cut.id)"
+            )))
+            .bind(serde_json::to_string(&sources).expect("strings serialize"))
+            .bind(limit($crate::store::ATTEMPTS_KEPT))
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(())
         }
