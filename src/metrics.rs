@@ -559,16 +559,14 @@ impl Store for Timed {
     ) -> Result<Option<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
         self.inner.archive_document(feed, page, format).await
     }
-    async fn keep_archive_document(
+    async fn keep_archive_documents(
         &self,
         feed: &FeedId,
         page: u64,
-        format: &str,
-        body: &[u8],
-        modified: Option<chrono::DateTime<chrono::Utc>>,
+        documents: &[crate::store::KeptDocument<'_>],
     ) -> Result<(), StoreError> {
         self.inner
-            .keep_archive_document(feed, page, format, body, modified)
+            .keep_archive_documents(feed, page, documents)
             .await
     }
     async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written, StoreError> {

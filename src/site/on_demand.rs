@@ -106,27 +106,22 @@ impl Site {
                     None => {
                         self.metrics.on_demand_renders.inc();
                         // Every format from the one read of the page's rows,
-                        // each kept: the others are then a row away.
-                        let mut wanted = None;
-                        for (made, document) in self.archive_documents(feed, n).await? {
-                            let kept = self
-                                .store
-                                .keep_archive_document(
-                                    feed,
-                                    n,
-                                    made.ext(),
-                                    &document.body,
-                                    document.last_modified,
-                                )
-                                .await;
-                            if let Err(e) = kept {
-                                tracing::warn!("keeping {} failed: {e}", document.path);
-                            }
-                            if made == format {
-                                wanted = Some(document);
-                            }
+                        // all kept in one commit: the others are then a row away.
+                        let made = self.archive_documents(feed, n).await?;
+                        let kept: Vec<_> = made
+                            .iter()
+                            .map(|(f, d)| crate::store::KeptDocument {
+                                format: f.ext(),
+                                body: &d.body,
+                                modified: d.last_modified,
+                            })
+                            .collect();
+                        if let Err(e) = self.store.keep_archive_documents(feed, n, &kept).await {
+                            tracing::warn!("keeping page {n} of {} failed: {e}", feed.key());
                         }
-                        let Some(document) = wanted else {
+                        drop(kept);
+                        let Some((_, document)) = made.into_iter().find(|(f, _)| *f == format)
+                        else {
                             return Ok(None);
                         };
                         document

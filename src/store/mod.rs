@@ -225,15 +225,14 @@ pub trait Store: Send + Sync + 'static {
         format: &str,
     ) -> Result<Option<(Vec<u8>, Option<DateTime<Utc>>)>>;
 
-    /// Keeps a closed page's document, so that it keeps its bytes when the
-    /// sources it was made from go; the first kept stays.
-    async fn keep_archive_document(
+    /// Keeps a closed page's documents (its formats, in one transaction),
+    /// so that it keeps its bytes when the sources it was made from go; the
+    /// first kept of each format stays.
+    async fn keep_archive_documents(
         &self,
         feed: &FeedId,
         page: u64,
-        format: &str,
-        body: &[u8],
-        modified: Option<DateTime<Utc>>,
+        documents: &[KeptDocument<'_>],
     ) -> Result<()>;
 
     /// Withdraws every item of exactly this source (a deleted one), with
@@ -406,6 +405,14 @@ pub struct Session {
 }
 
 /// Polls kept in each source's attempt log.
+/// A closed archive page's document in one format, as first served.
+pub struct KeptDocument<'a> {
+    /// The format's extension: `rss`, `atom`, `json`.
+    pub format: &'a str,
+    pub body: &'a [u8],
+    pub modified: Option<DateTime<Utc>>,
+}
+
 pub const ATTEMPTS_KEPT: usize = 50;
 
 /// A database URL fit for a log or an error message: any password replaced by `***`.

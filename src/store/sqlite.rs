@@ -472,15 +472,13 @@ impl Store for SqliteStore {
         archive_document(&mut *self.read.acquire().await?, feed, page, format).await
     }
 
-    async fn keep_archive_document(
+    async fn keep_archive_documents(
         &self,
         feed: &FeedId,
         page: u64,
-        format: &str,
-        body: &[u8],
-        modified: Option<chrono::DateTime<chrono::Utc>>,
+        documents: &[super::KeptDocument<'_>],
     ) -> Result<()> {
-        keep_archive_document_tx(&self.write, feed, page, format, body, modified).await
+        keep_archive_documents_tx(&self.write, feed, page, documents).await
     }
 
     async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written> {

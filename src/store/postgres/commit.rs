@@ -21,10 +21,7 @@ pub(super) struct Sessions(Arc<Mutex<HashSet<u32>>>);
 
 impl Sessions {
     /// `options` that record each new session's process id.
-    pub(super) fn record(
-        &self,
-        options: PgPoolOptions,
-    ) -> PgPoolOptions {
+    pub(super) fn record(&self, options: PgPoolOptions) -> PgPoolOptions {
         let sessions = self.clone();
         options.after_connect(move |conn, _| {
             let sessions = sessions.clone();

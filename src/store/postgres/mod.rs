@@ -458,15 +458,13 @@ impl Store for PgStore {
             .map_err(classify)
     }
 
-    async fn keep_archive_document(
+    async fn keep_archive_documents(
         &self,
         feed: &FeedId,
         page: u64,
-        format: &str,
-        body: &[u8],
-        modified: Option<chrono::DateTime<chrono::Utc>>,
+        documents: &[crate::store::KeptDocument<'_>],
     ) -> Result<()> {
-        self.write(move || keep_archive_document_tx(&self.soft, feed, page, format, body, modified))
+        self.write(move || keep_archive_documents_tx(&self.soft, feed, page, documents))
             .await
     }
 

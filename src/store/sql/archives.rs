@@ -378,26 +378,29 @@ macro_rules! archives_sql {
             Ok(row.map(|(body, modified)| (body, modified.map(from_millis))))
         }
 
-        /// Keeps a closed page's document; the first kept stays.
-        pub(super) async fn keep_archive_document_tx(
+        /// Keeps a closed page's documents in one transaction (one commit
+        /// where a request waits for it); the first kept of a format stays.
+        pub(super) async fn keep_archive_documents_tx(
             pool: &$Pool,
             feed: &FeedId,
             page: u64,
-            format: &str,
-            body: &[u8],
-            modified: Option<DateTime<Utc>>,
+            documents: &[$crate::store::KeptDocument<'_>],
         ) -> Result<()> {
-            sqlx::query(
-                "INSERT INTO archive_documents (feed, page, format, body, modified)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (feed, page, format) DO NOTHING",
-            )
-            .bind($crate::store::log_key(feed))
-            .bind(i64::try_from(page).unwrap_or(i64::MAX))
-            .bind(format)
-            .bind(body)
-            .bind(modified.map(millis))
-            .execute(pool)
-            .await?;
+            let mut tx = pool.begin().await?;
+            for d in documents {
+                sqlx::query(
+                    "INSERT INTO archive_documents (feed, page, format, body, modified)
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (feed, page, format) DO NOTHING",
+                )
+                .bind($crate::store::log_key(feed))
+                .bind(i64::try_from(page).unwrap_or(i64::MAX))
+                .bind(d.format)
+                .bind(d.body)
+                .bind(d.modified.map(millis))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
             Ok(())
         }
 
