@@ -404,7 +404,6 @@ pub struct Session {
     pub expires: DateTime<Utc>,
 }
 
-/// Polls kept in each source's attempt log.
 /// A closed archive page's document in one format, as first served.
 pub struct KeptDocument<'a> {
     /// The format's extension: `rss`, `atom`, `json`.
@@ -413,6 +412,7 @@ pub struct KeptDocument<'a> {
     pub modified: Option<DateTime<Utc>>,
 }
 
+/// Polls kept in each source's attempt log.
 pub const ATTEMPTS_KEPT: usize = 50;
 
 /// A database URL fit for a log or an error message: any password replaced by `***`.
