@@ -530,6 +530,11 @@ async fn the_scrape_editor_previews_live_in_a_browser() {
     // Pause the scrape and delete the feed from the sources page.
     c.goto(&server.url("/console/")).await.unwrap();
     click(c, "form[action='/console/sources/walaw/pause'] button").await;
+    // The form's answer sends the browser to the source's page: wait for it,
+    // or it can land after the next navigation and replace the sources page.
+    browser
+        .until(Duration::from_secs(10), "return location.pathname === '/console/sources/walaw' && document.readyState === 'complete' ? true : null;")
+        .await;
     c.goto(&server.url("/console/")).await.unwrap();
     let paused = browser
         .until(Duration::from_secs(10), "const r = [...document.querySelectorAll('tbody tr')].find(r => r.textContent.includes('walaw')); return r ? r.className : null;")
