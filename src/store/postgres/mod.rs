@@ -30,6 +30,7 @@
 //!   apply them once and the others wait, then find them applied.
 
 mod commit;
+mod dialect;
 mod group;
 mod upsert;
 
@@ -167,76 +168,11 @@ impl PgStore {
     }
 }
 
-/// WebSub changes (a JSON array of `{topic, etag}`, `$1`) queued at `$2` for
-/// each live subscriber of their topic, once per change.
-const WEBSUB_ENQUEUE: &str = "INSERT INTO websub_outbox (topic, callback, etag, next_attempt)
-    SELECT s.topic, s.callback, v.etag, $2
-    FROM json_to_recordset($1::json) AS v(topic text, etag text)
-    JOIN websub_subscriptions s ON s.topic = v.topic
-    WHERE s.lease_until > $2
-    ON CONFLICT (topic, callback, etag) DO NOTHING";
-
-/// How WebSub claims lock the rows they pick: concurrent claimers pass over
-/// each other's rows instead of waiting.
-const ROW_LOCK: &str = " FOR UPDATE SKIP LOCKED";
-
 use commit::{announce_catalog, finish, follow, listen, lock_feeds};
+use dialect::*;
 use upsert::upsert_batch;
 
 shared_sql!(PgConnection, PgPool);
-
-/// Claiming due sources across instances: `FOR UPDATE SKIP LOCKED` lets
-/// concurrent claimers pass over each other's rows instead of waiting, and the
-/// lease condition is checked again on the row each one locks.
-const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
-    WHERE name IN (SELECT name FROM sources
-                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3 AND paused_at IS NULL
-                               ELSE name IN (SELECT json_array_elements_text($5::json)) END)
-                     AND (lease_until IS NULL OR lease_until <= $3)
-                   ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
-
-/// Saving fetch states: a JSON array of them (`$1`), each written where the
-/// source is still leased to `$2` (or to no one); the names written.
-const SAVE_STATES: &str = "UPDATE sources AS s SET url = v.url, etag = v.etag,
-      last_modified = v.last_modified, last_status = v.last_status,
-      last_error = v.last_error, failures = v.failures, last_fetch = v.last_fetch,
-      next_fetch = v.next_fetch, lease_owner = NULL, lease_until = NULL,
-      body_hash = v.body_hash, items = v.items
-    FROM json_to_recordset($1::json) AS v(name text, url text, etag text,
-      last_modified text, last_status bigint, last_error text, failures bigint,
-      last_fetch bigint, next_fetch bigint, body_hash text, items bigint)
-    WHERE s.name = v.name AND (s.lease_owner = $2 OR s.lease_owner IS NULL)
-    RETURNING s.name";
-
-const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
-
-/// A JSON array of `[feed, seq]` (`$1`) as rows `(member, seq)`: a timeline's
-/// cursors into its members' logs.
-const CURSORS_IN: &str = "SELECT c ->> 0 AS member, (c ->> 1)::bigint AS seq
-    FROM json_array_elements($1::json) AS c";
-
-/// A JSON array of `[feed, item_id, n]` (`$1`) as rows: items new to feeds,
-/// `n` their place among the feed's new ones.
-const LOG_NEW_IN: &str = "SELECT r ->> 0 AS feed, r ->> 1 AS item_id, (r ->> 2)::bigint AS n
-    FROM json_array_elements($1::json) AS r";
-
-/// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
-/// lo, hi)`: what a timeline takes from each member's log.
-const RANGES_IN: &str = "SELECT r ->> 0 AS member, (r ->> 1)::bigint AS lo,
-    (r ->> 2)::bigint AS hi FROM json_array_elements($1::json) AS r";
-
-/// A JSON array of `[feed, item_id, seq, deleted, link]` (`$1`) as rows.
-const LOG_ROWS_IN: &str = "SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint, (r ->> 3)::bigint, r ->> 4
-    FROM json_array_elements($1::json) AS r";
-
-/// A JSON array of `[source, at, status, bytes, millis, outcome, error]`
-/// (`$1`) as rows, in its order (ids follow it).
-const ATTEMPTS_IN: &str = "SELECT r ->> 0, (r ->> 1)::bigint, (r ->> 2)::int, (r ->> 3)::bigint,
-    (r ->> 4)::bigint, r ->> 5, r ->> 6
-    FROM json_array_elements($1::json) WITH ORDINALITY AS a(r, n) ORDER BY n";
-
-/// Taking a timeline's log forward: one instance at a time, until commit.
-const TIMELINE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
 
 /// True for errors that mean "the database cannot be reached right now", as opposed
 /// to a bad query or bad data: the caller should retry later (HTTP 503).
@@ -256,7 +192,6 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Turns connection failures into [`StoreError::Unavailable`]; other errors pass.
 /// Runs one write transaction, replaying it after a deadlock or
 /// serialization failure (both leave nothing behind: PostgreSQL rolled the
 /// transaction back).
@@ -278,6 +213,7 @@ where
     }
 }
 
+/// Turns connection failures into [`StoreError::Unavailable`]; other errors pass.
 fn classify(e: StoreError) -> StoreError {
     match e {
         StoreError::Database(d) if is_unavailable(&d) => StoreError::Unavailable(d.to_string()),
@@ -298,10 +234,6 @@ fn is_retryable(e: &StoreError) -> bool {
     }
 }
 
-/// A feed's newest items: the LIMIT applies to an ordered scan of `item_feeds_order`
-/// before the join, so the plan stays cheap whatever the statistics say (a generic
-/// plan of a join-then-sort read every row of a large feed).
-/// (`LIST` takes the kind parameter too, as `''`, so both bind alike.)
 #[async_trait]
 impl Store for PgStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {

@@ -1,0 +1,75 @@
+//! The statements the shared SQL (`store::sql`) is written against, in
+//! PostgreSQL's dialect: JSON arrays as rows (`json_array_elements`,
+//! `json_to_recordset`), row locks that skip each other, advisory locks.
+//! SQLite's are beside its store.
+
+/// WebSub changes (a JSON array of `{topic, etag}`, `$1`) queued at `$2` for
+/// each live subscriber of their topic, once per change.
+pub(super) const WEBSUB_ENQUEUE: &str =
+    "INSERT INTO websub_outbox (topic, callback, etag, next_attempt)
+    SELECT s.topic, s.callback, v.etag, $2
+    FROM json_to_recordset($1::json) AS v(topic text, etag text)
+    JOIN websub_subscriptions s ON s.topic = v.topic
+    WHERE s.lease_until > $2
+    ON CONFLICT (topic, callback, etag) DO NOTHING";
+
+/// How WebSub claims lock the rows they pick: concurrent claimers pass over
+/// each other's rows instead of waiting.
+pub(super) const ROW_LOCK: &str = " FOR UPDATE SKIP LOCKED";
+
+/// Claiming due sources across instances: `FOR UPDATE SKIP LOCKED` lets
+/// concurrent claimers pass over each other's rows instead of waiting, and the
+/// lease condition is checked again on the row each one locks.
+pub(super) const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
+    WHERE name IN (SELECT name FROM sources
+                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3 AND paused_at IS NULL
+                               ELSE name IN (SELECT json_array_elements_text($5::json)) END)
+                     AND (lease_until IS NULL OR lease_until <= $3)
+                   ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
+
+/// Saving fetch states: a JSON array of them (`$1`), each written where the
+/// source is still leased to `$2` (or to no one); the names written.
+pub(super) const SAVE_STATES: &str = "UPDATE sources AS s SET url = v.url, etag = v.etag,
+      last_modified = v.last_modified, last_status = v.last_status,
+      last_error = v.last_error, failures = v.failures, last_fetch = v.last_fetch,
+      next_fetch = v.next_fetch, lease_owner = NULL, lease_until = NULL,
+      body_hash = v.body_hash, items = v.items
+    FROM json_to_recordset($1::json) AS v(name text, url text, etag text,
+      last_modified text, last_status bigint, last_error text, failures bigint,
+      last_fetch bigint, next_fetch bigint, body_hash text, items bigint)
+    WHERE s.name = v.name AND (s.lease_owner = $2 OR s.lease_owner IS NULL)
+    RETURNING s.name";
+
+/// A JSON array of feed keys (`$1`) as rows.
+pub(super) const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
+
+/// A JSON array of `[feed, seq]` (`$1`) as rows `(member, seq)`: a timeline's
+/// cursors into its members' logs.
+pub(super) const CURSORS_IN: &str = "SELECT c ->> 0 AS member, (c ->> 1)::bigint AS seq
+    FROM json_array_elements($1::json) AS c";
+
+/// A JSON array of `[feed, item_id, n]` (`$1`) as rows: items new to feeds,
+/// `n` their place among the feed's new ones.
+pub(super) const LOG_NEW_IN: &str =
+    "SELECT r ->> 0 AS feed, r ->> 1 AS item_id, (r ->> 2)::bigint AS n
+    FROM json_array_elements($1::json) AS r";
+
+/// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
+/// lo, hi)`: what a timeline takes from each member's log.
+pub(super) const RANGES_IN: &str = "SELECT r ->> 0 AS member, (r ->> 1)::bigint AS lo,
+    (r ->> 2)::bigint AS hi FROM json_array_elements($1::json) AS r";
+
+/// A JSON array of `[feed, item_id, seq, deleted, link]` (`$1`) as rows.
+pub(super) const LOG_ROWS_IN: &str =
+    "SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint, (r ->> 3)::bigint, r ->> 4
+    FROM json_array_elements($1::json) AS r";
+
+/// A JSON array of `[source, at, status, bytes, millis, outcome, error]`
+/// (`$1`) as rows, in its order (ids follow it).
+pub(super) const ATTEMPTS_IN: &str =
+    "SELECT r ->> 0, (r ->> 1)::bigint, (r ->> 2)::int, (r ->> 3)::bigint,
+    (r ->> 4)::bigint, r ->> 5, r ->> 6
+    FROM json_array_elements($1::json) WITH ORDINALITY AS a(r, n) ORDER BY n";
+
+/// Taking a timeline's log forward: one instance at a time, until commit.
+pub(super) const TIMELINE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
