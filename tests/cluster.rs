@@ -87,6 +87,61 @@ async fn send(
     Ok((status, body))
 }
 
+/// A write's answer in a burst: its number, the instance it went to, and
+/// what came back.
+type Sent = (usize, usize, Result<(u16, Value), reqwest::Error>);
+
+/// Posts `total` articles titled `{prefix} {n:04}`, `concurrency` at a
+/// time, the n-th to `bases[n % bases.len()]`; once `kill_after` have been
+/// answered, `kill` runs off the runtime (so that writes are in flight when
+/// it does). The answers, in order.
+async fn burst(
+    bases: &[String],
+    total: usize,
+    concurrency: usize,
+    prefix: &'static str,
+    kill_after: usize,
+    kill: impl FnOnce() + Send + 'static,
+) -> Vec<Sent> {
+    let client = client();
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let finished = Arc::new(AtomicUsize::new(0));
+    let kill = Arc::new(std::sync::Mutex::new(Some(kill)));
+    let mut tasks = Vec::with_capacity(total);
+    for n in 0..total {
+        let (client, permits, finished, kill) = (
+            client.clone(),
+            permits.clone(),
+            finished.clone(),
+            kill.clone(),
+        );
+        let target = n % bases.len();
+        let url = format!("{}/api/v1/articles", bases[target]);
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.unwrap();
+            let title = format!("{prefix} {n:04}");
+            let result = send(
+                &client,
+                reqwest::Method::POST,
+                &url,
+                &article(&title, CATEGORIES[n % 5]),
+            )
+            .await;
+            if finished.fetch_add(1, Ordering::SeqCst) + 1 == kill_after
+                && let Some(kill) = kill.lock().unwrap().take()
+            {
+                tokio::task::spawn_blocking(kill);
+            }
+            (n, target, result)
+        }));
+    }
+    let mut sent = Vec::with_capacity(total);
+    for t in tasks {
+        sent.push(t.await.unwrap());
+    }
+    sent
+}
+
 /// What a reader sees of a document: status, body, ETag, Last-Modified.
 type Seen = (u16, Vec<u8>, String, String);
 
@@ -290,42 +345,19 @@ async fn acknowledged_writes_survive_killing_an_instance_mid_burst() {
     const KILL_AFTER: usize = 250;
     let bases: Vec<String> = cluster.servers.iter().map(|s| s.base.clone()).collect();
     let b = Arc::new(std::sync::Mutex::new(Some(cluster.servers.remove(1))));
-    let client = client();
-    let permits = Arc::new(tokio::sync::Semaphore::new(64));
-    let finished = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
-
-    let mut tasks = Vec::with_capacity(TOTAL);
-    for n in 0..TOTAL {
-        let (client, permits, finished, b) =
-            (client.clone(), permits.clone(), finished.clone(), b.clone());
-        let target = n % 3;
-        let url = format!("{}/api/v1/articles", bases[target]);
-        tasks.push(tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await.unwrap();
-            let title = format!("Burst article {n:04}");
-            let result = send(
-                &client,
-                reqwest::Method::POST,
-                &url,
-                &article(&title, CATEGORIES[n % 5]),
-            )
-            .await;
-            if finished.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER {
-                // SIGKILL B while ~64 writes are in flight on all three.
-                let server = b.lock().unwrap().take();
-                if let Some(server) = server {
-                    tokio::task::spawn_blocking(move || server.kill());
-                }
-            }
-            (n, target, result)
-        }));
-    }
+    // SIGKILL B while ~64 writes are in flight on all three.
+    let killed = b.clone();
+    let sent = burst(&bases, TOTAL, 64, "Burst article", KILL_AFTER, move || {
+        if let Some(server) = killed.lock().unwrap().take() {
+            server.kill();
+        }
+    })
+    .await;
     let mut acked: BTreeMap<String, usize> = BTreeMap::new();
     let mut per_target = [[0usize; 2]; 3]; // [acknowledged, not]
     let mut refused = Vec::new();
-    for t in tasks {
-        let (n, target, result) = t.await.unwrap();
+    for (n, target, result) in sent {
         match result {
             Ok((status, body)) if (200..300).contains(&status) => {
                 let key = body["id"]
@@ -358,6 +390,7 @@ async fn acknowledged_writes_survive_killing_an_instance_mid_burst() {
     // Every acknowledged article is stored; none twice.
     let a = &cluster.servers[0];
     let c = &cluster.servers[1];
+    let client = client();
     let missing = futures_util::future::join_all(acked.keys().map(|key| {
         let url = a.url(&format!("/api/v1/articles/{key}"));
         let client = client.clone();
@@ -442,47 +475,27 @@ async fn killing_an_instance_mid_group_commit_loses_no_acknowledged_write() {
     let base = server.base.clone();
     let victim = Arc::new(std::sync::Mutex::new(Some(server)));
     let log = Arc::new(std::sync::Mutex::new(String::new()));
-    let client = client();
-    let permits = Arc::new(tokio::sync::Semaphore::new(48));
-    let finished = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::with_capacity(TOTAL);
-    for n in 0..TOTAL {
-        let (client, permits, finished, victim, log) = (
-            client.clone(),
-            permits.clone(),
-            finished.clone(),
-            victim.clone(),
-            log.clone(),
-        );
-        let url = format!("{base}/api/v1/articles");
-        tasks.push(tokio::spawn(async move {
-            let _permit = permits.acquire_owned().await.unwrap();
-            let title = format!("Grouped article {n:04}");
-            let result = send(
-                &client,
-                reqwest::Method::POST,
-                &url,
-                &article(&title, CATEGORIES[n % 5]),
-            )
-            .await;
-            if finished.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER {
-                // SIGKILL while ~48 writes are in flight, in its groups.
-                let server = victim.lock().unwrap().take();
-                if let Some(server) = server {
-                    tokio::task::spawn_blocking(move || {
-                        *log.lock().unwrap() = server.log_text();
-                        server.kill();
-                    });
-                }
+    // SIGKILL while ~48 writes are in flight, in its groups.
+    let (killed, kept) = (victim.clone(), log.clone());
+    let sent = burst(
+        &[base],
+        TOTAL,
+        48,
+        "Grouped article",
+        KILL_AFTER,
+        move || {
+            if let Some(server) = killed.lock().unwrap().take() {
+                *kept.lock().unwrap() = server.log_text();
+                server.kill();
             }
-            (n, result)
-        }));
-    }
+        },
+    )
+    .await;
     let mut acked: BTreeMap<String, usize> = BTreeMap::new();
     let mut failed = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            (n, Ok((status, body))) if (200..300).contains(&status) => {
+    for (n, _, result) in sent {
+        match result {
+            Ok((status, body)) if (200..300).contains(&status) => {
                 let id = body["id"]
                     .as_str()
                     .expect("an acknowledged write has an id")
