@@ -211,10 +211,6 @@ async fn finish(
     Ok(())
 }
 
-/// SQLite's one writer numbers feeds' logs alone: nothing to lock.
-async fn lock_feeds(_: &mut SqliteConnection, _: &BTreeSet<FeedId>) -> Result<()> {
-    Ok(())
-}
 
 /// Upserts a batch with a few statements for the whole batch: the stored rows
 /// read at once, each item planned in memory (in order, so an id repeated in the

@@ -41,37 +41,43 @@ impl Sessions {
 }
 
 /// Bumps the changed feeds' versions and queues the notification; both take effect
-/// at commit, together with the write.
+/// at commit, together with the write. One statement (one round trip): a
+/// data-modifying `WITH` runs to completion whatever the outer query reads.
 pub(super) async fn finish(
     conn: &mut PgConnection,
     feeds: &BTreeSet<FeedId>,
     dates: &BTreeMap<String, i64>,
 ) -> Result<()> {
+    if feeds.is_empty() {
+        return Ok(());
+    }
     // The database's clock in whole seconds, as unix milliseconds.
     const DB_NOW: &str = "(floor(extract(epoch from clock_timestamp())) * 1000)::bigint";
-    // BTreeSet order: concurrent transactions lock feed_versions rows alike.
-    for feed in feeds {
-        let data = dates.get(feed.key().as_ref()).copied().unwrap_or(0);
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO feed_versions (feed, version, modified)
-             VALUES ($1, 1, CASE WHEN $2 > 0 THEN least($2, {DB_NOW}) ELSE {DB_NOW} END)
-             ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version + 1,
-               modified = greatest(CASE WHEN excluded.modified > feed_versions.modified
-                                        THEN excluded.modified ELSE {DB_NOW} END,
-                                   feed_versions.modified + 1000)"
-        )))
-        .bind(feed.key())
-        .bind(data)
-        .execute(&mut *conn)
-        .await?;
-    }
-    for payload in payloads(feeds) {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(payload)
-            .execute(&mut *conn)
-            .await?;
-    }
+    let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
+    let data: Vec<i64> = keys
+        .iter()
+        .map(|k| dates.get(k).copied().unwrap_or(0))
+        .collect();
+    // Rows taken in key order (byte order, as BTreeSet orders them), as
+    // `lock_feeds` takes them: concurrent transactions lock feed_versions alike.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH bumped AS (
+           INSERT INTO feed_versions (feed, version, modified)
+           SELECT f, 1, CASE WHEN d > 0 THEN least(d, {DB_NOW}) ELSE {DB_NOW} END
+           FROM UNNEST($1::text[], $2::int8[]) AS u(f, d) ORDER BY f COLLATE \"C\"
+           ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version + 1,
+             modified = greatest(CASE WHEN excluded.modified > feed_versions.modified
+                                      THEN excluded.modified ELSE {DB_NOW} END,
+                                 feed_versions.modified + 1000)
+           RETURNING 1)
+         SELECT pg_notify($3, p) FROM UNNEST($4::text[]) AS p"
+    )))
+    .bind(&keys)
+    .bind(&data)
+    .bind(CHANNEL)
+    .bind(payloads(feeds))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -92,16 +98,21 @@ pub(super) async fn announce_catalog(conn: &mut PgConnection) -> Result<()> {
 /// Takes the feeds' `feed_versions` rows (making those missing), in the
 /// order `finish` takes them, before their logs are numbered: a feed's
 /// numbers are then given by one transaction at a time, and commit in order.
+/// Its own statement: one that also read the logs would read them as they
+/// were before it waited for another writer's lock.
 pub(super) async fn lock_feeds(conn: &mut PgConnection, feeds: &BTreeSet<FeedId>) -> Result<()> {
-    for feed in feeds {
-        sqlx::query(
-            "INSERT INTO feed_versions (feed, version, modified) VALUES ($1, 0, 0)
-             ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version",
-        )
-        .bind(feed.key())
-        .execute(&mut *conn)
-        .await?;
+    if feeds.is_empty() {
+        return Ok(());
     }
+    let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
+    sqlx::query(
+        "INSERT INTO feed_versions (feed, version, modified)
+         SELECT f, 0, 0 FROM UNNEST($1::text[]) AS f ORDER BY f COLLATE \"C\"
+         ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version",
+    )
+    .bind(&keys)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -205,8 +205,56 @@ async fn upsert_one(
         )
         .await?;
     }
-    index_item(conn, item, changed).await?;
+    index_item(conn, item, w.outcome == Outcome::Created, changed).await?;
     Ok(w.outcome)
+}
+
+/// After an item row is written: its feeds (replacing the old version's;
+/// a row just created has none), its place in their logs, and the end of
+/// any tombstones of a withdrawn item that comes back. A statement each,
+/// whatever the number of feeds: a sequential writer waits for every
+/// round trip.
+async fn index_item(
+    conn: &mut PgConnection,
+    item: &Item,
+    created: bool,
+    changed: &mut BTreeSet<FeedId>,
+) -> Result<()> {
+    if !created {
+        sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
+            .bind(&item.id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let feeds: BTreeSet<FeedId> = crate::catalog::item_feeds(item).into_iter().collect();
+    let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
+    sqlx::query(
+        "INSERT INTO item_feeds (feed, item_id, kind, published)
+         SELECT f, $2, $3, $4 FROM UNNEST($1::text[]) AS f",
+    )
+    .bind(&keys)
+    .bind(&item.id)
+    .bind(kind_str(item.kind))
+    .bind(millis(item.published))
+    .execute(&mut *conn)
+    .await?;
+    lock_feeds(conn, &feeds).await?;
+    let rows: Vec<(String, &str, i64)> = keys
+        .into_iter()
+        .map(|k| (k, item.id.as_str(), millis(item.published)))
+        .collect();
+    log_new(conn, &rows).await?;
+    changed.extend(feeds);
+    if created {
+        let revived: Vec<(String, String)> =
+            sqlx::query_as("DELETE FROM tombstones WHERE item_id = $1 RETURNING feed, item_id")
+                .bind(&item.id)
+                .fetch_all(&mut *conn)
+                .await?;
+        revive_logs(conn, &revived).await?;
+        changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
+    }
+    Ok(())
 }
 
 /// Runs `sql`, an INSERT or UPDATE of an item row, with the row's six values

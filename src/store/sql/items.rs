@@ -449,49 +449,6 @@ macro_rules! items_sql {
             tx.commit().await?;
             Ok(written)
         }
-
-        /// After an item row is written (PostgreSQL; SQLite indexes a batch at
-        /// once): its feeds (replacing the old version's),
-        /// and the end of any tombstones of a withdrawn item that comes back.
-        #[allow(dead_code)]
-        async fn index_item(
-            conn: &mut $Conn,
-            item: &Item,
-            changed: &mut BTreeSet<FeedId>,
-        ) -> Result<()> {
-            sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
-                .bind(&item.id)
-                .execute(&mut *conn)
-                .await?;
-            for feed in $crate::catalog::item_feeds(&item) {
-                sqlx::query(
-                    "INSERT INTO item_feeds (feed, item_id, kind, published) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(feed.key())
-                .bind(&item.id)
-                .bind(kind_str(item.kind))
-                .bind(millis(item.published))
-                .execute(&mut *conn)
-                .await?;
-                changed.insert(feed);
-            }
-            let feeds: BTreeSet<FeedId> = $crate::catalog::item_feeds(&item).into_iter().collect();
-            lock_feeds(conn, &feeds).await?;
-            let rows: Vec<(String, &str, i64)> = feeds
-                .iter()
-                .map(|f| (f.key().into_owned(), item.id.as_str(), millis(item.published)))
-                .collect();
-            log_new(conn, &rows).await?;
-            let revived: Vec<(String, String)> = sqlx::query_as(
-                "DELETE FROM tombstones WHERE item_id = $1 RETURNING feed, item_id",
-            )
-            .bind(&item.id)
-            .fetch_all(&mut *conn)
-            .await?;
-            revive_logs(conn, &revived).await?;
-            changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
-            Ok(())
-        }
     };
 }
 
