@@ -58,6 +58,22 @@ impl Drop for AskAgain<'_> {
     }
 }
 
+/// Least time from one render pass's start to the next one's.
+const PASS_GAP: Duration = Duration::from_millis(20);
+
+/// When the pass after one that started at `started` and took `took` may
+/// start: [`PASS_GAP`] after it started, and no sooner than it took again
+/// after it ended. A write after a quiet spell is rendered at once; a
+/// stream of writes (a sequential API client, an import over the API, a
+/// busy instance's notifications) is rendered in passes that each take in
+/// every write since the last, at most one per 20 ms, and the renderer
+/// rendering at most half the time: each pass re-reads and compresses its
+/// feeds whole, so a pass per write spent most of a write's CPU on
+/// documents replaced a few milliseconds later.
+fn next_pass(started: Instant, took: Duration) -> Instant {
+    (started + PASS_GAP).max(started + took + took)
+}
+
 /// Items listed on the HTML index.
 const INDEX_ITEMS: usize = 30;
 
@@ -204,9 +220,13 @@ impl Site {
     /// The renderer loop; runs until the process ends (or panics, and is then
     /// restarted by its supervisor).
     pub async fn run_renderer(self: Arc<Self>) {
+        let mut last: Option<(Instant, Duration)> = None;
         loop {
             if lock(&self.dirty).is_empty() {
                 self.wake.notified().await;
+            }
+            if let Some((started, took)) = last {
+                tokio::time::sleep_until(next_pass(started, took).into()).await;
             }
             let feeds = {
                 let mut dirty = lock(&self.dirty);
@@ -222,7 +242,9 @@ impl Site {
             }
             let started = Instant::now();
             crate::site::supervise::inject("render");
-            match self.render(feeds.clone()).await {
+            let result = self.render(feeds.clone()).await;
+            last = Some((started, started.elapsed()));
+            match result {
                 Ok(()) => {
                     lock(&self.pending_since).1 = None;
                     self.metrics.render_passes.inc();
@@ -283,5 +305,25 @@ impl Site {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_are_paced_by_their_own_cost() {
+        let t0 = Instant::now();
+        // A quick pass: the next waits for the gap.
+        assert_eq!(next_pass(t0, Duration::from_millis(3)), t0 + PASS_GAP);
+        // A slow one: the renderer renders at most half the time.
+        assert_eq!(
+            next_pass(t0, Duration::from_millis(150)),
+            t0 + Duration::from_millis(300)
+        );
+        // A pass long ago: the next may start now.
+        let long_ago = t0 - Duration::from_secs(5);
+        assert!(next_pass(long_ago, Duration::from_millis(10)) <= Instant::now());
     }
 }
