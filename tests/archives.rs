@@ -286,8 +286,7 @@ async fn walking_prev_archive_reaches_every_item_once() {
         }
     }
 
-    // Rendering follows the writes within a moment.
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    common::rendered(&server).await;
     let mut world_pages = Vec::new();
     for (feed, expected) in &expect {
         for ext in ["atom", "rss", "json"] {
@@ -335,7 +334,7 @@ async fn walking_prev_archive_reaches_every_item_once() {
     for i in 500..530 {
         post(&server, i, "world", start + chrono::Duration::days(150)).await;
     }
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    common::rendered(&server).await;
     for (path, old) in &before {
         let now = fetch(&server, path).await;
         assert_eq!(now.etag, old.etag, "{path}");
@@ -417,7 +416,7 @@ async fn walking_prev_archive_reaches_every_item_once() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    common::rendered(&server).await;
     let page = fetch(&server, "/feeds/world/archive/2.atom").await;
     assert!(!page.doc.ids.contains(&gone));
     assert_eq!(page.doc.tombstones, vec![gone.clone()]);
@@ -564,7 +563,7 @@ async fn hostile_input_in_archive_pages_stays_valid() {
         }
     }
     assert!(created >= 14, "{created} created");
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    common::rendered(&server).await;
     let mut documents = Vec::new();
     for feed in ["/feeds/world", "/feeds/tech", "/feeds/all"] {
         for ext in ["atom", "rss", "json"] {

@@ -61,17 +61,22 @@ impl Drop for AskAgain<'_> {
 /// Least time from one render pass's start to the next one's.
 const PASS_GAP: Duration = Duration::from_millis(20);
 
-/// When the pass after one that started at `started` and took `took` may
-/// start: [`PASS_GAP`] after it started, and no sooner than it took again
-/// after it ended. A write after a quiet spell is rendered at once; a
+/// The longest rest after a pass: a slow pass (a large site's) already
+/// takes in many writes, and what it shows should not wait as long again.
+const MAX_REST: Duration = Duration::from_millis(100);
+
+/// When a pass may start that follows, with writes made while it ran, one
+/// that started at `started` and took `took`: [`PASS_GAP`] after it
+/// started, and no sooner than it took again (at most [`MAX_REST`]) after
+/// it ended. A write that finds the renderer idle is rendered at once; a
 /// stream of writes (a sequential API client, an import over the API, a
 /// busy instance's notifications) is rendered in passes that each take in
-/// every write since the last, at most one per 20 ms, and the renderer
-/// rendering at most half the time: each pass re-reads and compresses its
-/// feeds whole, so a pass per write spent most of a write's CPU on
-/// documents replaced a few milliseconds later.
+/// every write since the last, at most one per 20 ms, the renderer
+/// rendering at most half the time while passes are quick: each pass
+/// re-reads and compresses its feeds whole, so a pass per write spent most
+/// of a write's CPU on documents replaced a few milliseconds later.
 fn next_pass(started: Instant, took: Duration) -> Instant {
-    (started + PASS_GAP).max(started + took + took)
+    (started + PASS_GAP).max(started + took + took.min(MAX_REST))
 }
 
 /// Items listed on the HTML index.
@@ -222,10 +227,11 @@ impl Site {
     pub async fn run_renderer(self: Arc<Self>) {
         let mut last: Option<(Instant, Duration)> = None;
         loop {
+            // Writes that came while the last pass ran are a stream: paced.
+            // One after the renderer went idle is rendered at once.
             if lock(&self.dirty).is_empty() {
                 self.wake.notified().await;
-            }
-            if let Some((started, took)) = last {
+            } else if let Some((started, took)) = last {
                 tokio::time::sleep_until(next_pass(started, took).into()).await;
             }
             let feeds = {
@@ -317,10 +323,15 @@ mod tests {
         let t0 = Instant::now();
         // A quick pass: the next waits for the gap.
         assert_eq!(next_pass(t0, Duration::from_millis(3)), t0 + PASS_GAP);
-        // A slow one: the renderer renders at most half the time.
+        // A slower one: the renderer renders at most half the time.
         assert_eq!(
-            next_pass(t0, Duration::from_millis(150)),
-            t0 + Duration::from_millis(300)
+            next_pass(t0, Duration::from_millis(60)),
+            t0 + Duration::from_millis(120)
+        );
+        // A slow one rests no longer than MAX_REST.
+        assert_eq!(
+            next_pass(t0, Duration::from_millis(800)),
+            t0 + Duration::from_millis(800) + MAX_REST
         );
         // A pass long ago: the next may start now.
         let long_ago = t0 - Duration::from_secs(5);

@@ -317,6 +317,19 @@ where
     }
 }
 
+/// Waits until every write made so far is rendered (`/healthz` has no
+/// change left unrendered): passes under a stream of writes are paced, so
+/// a fixed sleep says nothing.
+pub async fn rendered(server: &Server) {
+    eventually(Duration::from_secs(30), || async {
+        let (_, _, body) = get(&server.url("/healthz"), &[]).await;
+        let h: serde_json::Value = serde_json::from_slice(&body).ok()?;
+        (h["unrendered_seconds"] == 0.0).then_some(())
+    })
+    .await
+    .expect("every write rendered within 30 s");
+}
+
 /// Every feed URL path of the demo site.
 pub fn demo_feed_paths() -> Vec<String> {
     let mut out = Vec::new();
