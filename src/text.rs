@@ -39,6 +39,80 @@ pub fn html_text(html: &str, first_paragraph: bool) -> String {
     visible_text(doc.root_element())
 }
 
+/// The text of HTML that came out of the gate's sanitizer, as
+/// [`html_text`] reads it (the same words, in the same order), from
+/// html5ever's tokenizer alone: markup the sanitizer wrote back from a
+/// tree is already in tree order, every element closed, so building a tree
+/// again (what `html_text` does for markup from anywhere) only costs. A
+/// story print reads every new item's body this way (`story::Print::of`).
+pub fn sanitized_text(html: &str) -> String {
+    use html5ever::tokenizer::{
+        BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer,
+    };
+    use std::cell::{Cell, RefCell};
+
+    struct Text {
+        out: RefCell<String>,
+        hidden: Cell<usize>,
+    }
+    impl TokenSink for Text {
+        type Handle = ();
+        fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+            match token {
+                Token::TagToken(tag) => {
+                    let name: &str = &tag.name;
+                    let opening = tag.kind == TagKind::StartTag;
+                    if HIDDEN.contains(&name) {
+                        let h = self.hidden.get();
+                        self.hidden
+                            .set(if opening { h + 1 } else { h.saturating_sub(1) });
+                    } else if self.hidden.get() == 0 && BLOCKS.contains(&name) {
+                        let mut out = self.out.borrow_mut();
+                        if !out.ends_with(' ') && !out.is_empty() {
+                            out.push(' ');
+                        }
+                    }
+                    // Raw text is text until its end tag, as a tree builder
+                    // would have the tokenizer read it.
+                    if opening && !tag.self_closing {
+                        use html5ever::tokenizer::states::RawKind;
+                        let raw = match name {
+                            "script" => Some(RawKind::ScriptData),
+                            "style" | "xmp" | "iframe" | "noembed" | "noframes" | "noscript" => {
+                                Some(RawKind::Rawtext)
+                            }
+                            "textarea" | "title" => Some(RawKind::Rcdata),
+                            _ => None,
+                        };
+                        if let Some(kind) = raw {
+                            return TokenSinkResult::RawData(kind);
+                        }
+                    }
+                }
+                Token::CharacterTokens(t) if self.hidden.get() == 0 => {
+                    self.out.borrow_mut().push_str(&t)
+                }
+                _ => {}
+            }
+            TokenSinkResult::Continue
+        }
+    }
+
+    let sink = Text {
+        out: RefCell::new(String::with_capacity(html.len())),
+        hidden: Cell::new(0),
+    };
+    let input = BufferQueue::default();
+    input.push_back(html.into());
+    let tokenizer = Tokenizer::new(sink, Default::default());
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    let mut out = tokenizer.sink.out.into_inner();
+    let end = out.trim_end().len();
+    out.truncate(end);
+    out
+}
+
 /// Elements whose content a browser does not show as text.
 const HIDDEN: &[&str] = &["script", "style", "template", "noscript", "head", "title"];
 

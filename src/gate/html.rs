@@ -101,4 +101,90 @@ mod tests {
             "{out}"
         );
     }
+
+    /// What the story print reads of a sanitized body: read as tokens, the
+    /// same print as from the tree a browser builds, whatever markup went
+    /// in, and wherever the print's cut of the markup falls (a cut can
+    /// leave a `<` that a tree puts elsewhere, never another word).
+    #[test]
+    fn sanitized_bodies_read_as_tokens_give_the_tree_s_print() {
+        use crate::story::Print;
+        use proptest::prelude::*;
+        const BITS: &[&str] = &[
+            "<p>",
+            "</p>",
+            "<div>",
+            "</div>",
+            "<b>",
+            "</b>",
+            "<i>",
+            "<a href=x>",
+            "</a>",
+            "<table>",
+            "<tr>",
+            "<td>",
+            "</td>",
+            "</table>",
+            "<li>",
+            "<ul>",
+            "</ul>",
+            "<br>",
+            "<pre>\n",
+            "</pre>",
+            "<script>alert(1)</script>",
+            "<style>p{}</style>",
+            "<template>t</template>",
+            "<noscript>n</noscript>",
+            "<textarea>x<y</textarea>",
+            "<!-- c > -->",
+            "&amp;",
+            "&lt;b&gt;",
+            "&nbsp;",
+            "&#x41;",
+            "&bogus;",
+            "<",
+            ">",
+            "\"",
+            "word",
+            " ",
+            "Two words",
+            "<img src=x alt=\"a > b\">",
+            "<title>t</title>",
+            "<h2>",
+            "</h2>",
+            "<select><option>o</select>",
+            "<svg><p>s</svg>",
+            "<math><mi>m</mi></math>",
+            "<blockquote>",
+            "<q>",
+            "\u{e9}t\u{e9}",
+            "1 000. ",
+            "Ministry",
+            "Aden",
+            "U.S.",
+            "3.5%",
+            "-",
+            "EU",
+        ];
+        // The lead as `Print::of` makes it from a body's text.
+        let print = |text: String| {
+            let lead = format!(". {}", crate::text::truncate_bytes(text.trim(), 1200));
+            Print::from_text("Minister visits the port of Aden", &lead)
+        };
+        proptest!(ProptestConfig::with_cases(500), |(
+            parts in proptest::collection::vec(0..BITS.len(), 0..50),
+            cut in 0usize..400,
+        )| {
+            let html: String = parts.iter().map(|&i| BITS[i]).collect();
+            let clean = sanitize_html(&html, Some("http://host/a/"));
+            let cut = crate::text::truncate_bytes(&clean, cut);
+            for markup in [clean.as_str(), cut] {
+                prop_assert_eq!(
+                    print(crate::text::sanitized_text(markup)),
+                    print(crate::text::html_text(markup, false)),
+                    "{} -> {}", html, markup
+                );
+            }
+        });
+    }
 }

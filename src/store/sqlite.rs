@@ -211,7 +211,6 @@ async fn finish(
     Ok(())
 }
 
-
 /// Upserts a batch with a few statements for the whole batch: the stored rows
 /// read at once, each item planned in memory (in order, so an id repeated in the
 /// batch sees its earlier version), then the rows, their feeds and any revived

@@ -148,12 +148,13 @@ impl Word {
 
 impl Print {
     /// The print of an item as the gate admitted it: its title, its summary
-    /// (text), its body (sanitized HTML) and its link.
+    /// (text), its body (HTML the gate sanitized: read as such) and its link.
     pub fn of(title: &str, summary: Option<&str>, body: Option<&str>, link: Option<&str>) -> Print {
         let mut lead = summary.unwrap_or_default().to_owned();
         if let Some(html) = body {
+            // The gate's output: read as tokens, not built into a tree again.
             let text =
-                crate::text::html_text(crate::text::truncate_bytes(html, 4 * LEAD_CHARS), false);
+                crate::text::sanitized_text(crate::text::truncate_bytes(html, 4 * LEAD_CHARS));
             lead.push_str(". ");
             lead.push_str(crate::text::truncate_bytes(text.trim(), LEAD_CHARS));
         }
