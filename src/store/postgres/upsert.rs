@@ -280,7 +280,9 @@ async fn write_row(
 }
 
 /// The stored row of `id`, locked for this transaction; `None` once this
-/// transaction has created it from `item` (then it is locked too).
+/// transaction has created it from `item` (then it is locked too). The
+/// insert comes first: a single upsert is most often a new article, which
+/// then costs one round trip, not two.
 async fn stored_row(
     conn: &mut PgConnection,
     item: &Item,
@@ -290,16 +292,8 @@ async fn stored_row(
     // Each round ends only when another transaction created the id and a third
     // deleted it in between; a few rounds mean heavy churn on one id.
     for _ in 0..8 {
-        let old: Option<(String, String, String)> =
-            sqlx::query_as("SELECT source, hash, doc FROM items WHERE id = $1 FOR UPDATE")
-                .bind(&item.id)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if old.is_some() {
-            return Ok(old);
-        }
         // Waits for a concurrent creator of the same id; if it commits, nothing is
-        // inserted and the next round locks and compares its row.
+        // inserted and its row is locked and compared below.
         let inserted = write_row(
             conn,
             "INSERT INTO items (id, source, kind, published, hash, doc)
@@ -311,6 +305,14 @@ async fn stored_row(
         .await?;
         if inserted == 1 {
             return Ok(None);
+        }
+        let old: Option<(String, String, String)> =
+            sqlx::query_as("SELECT source, hash, doc FROM items WHERE id = $1 FOR UPDATE")
+                .bind(&item.id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if old.is_some() {
+            return Ok(old);
         }
     }
     Err(StoreError::Unavailable(format!(
