@@ -86,19 +86,6 @@ validators on
 r_items=$(sqlite3 "$work/reader.sqlite" 'SELECT count(*) FROM entries;' 2>/dev/null || echo "$items")
 
 # ---- newswire ----
-site() { # DIR URLS-FILE
-  mkdir -p "$1"
-  cp -r feeds/. "$1"
-  {
-    printf '\n[fetch]\nallow_private_networks = true\nretention = "3650d"\nconcurrency = 16\nper_host = 16\n'
-    i=0; names=()
-    while read -r u; do
-      printf '\n[[sources]]\nname = "s%05d"\nurl = "%s"\n' "$i" "$u"
-      names+=("\"$(printf 's%05d' "$i")\""); i=$((i + 1))
-    done <"$2"
-    printf '\n[[timelines]]\nname = "everything"\ntitle = "Everything"\nsources = [%s]\nlimit = 1000\n' "$(IFS=,; echo "${names[*]}")"
-  } >>"$1/newswire.toml"
-}
 secs() { python3 -c 'import time; print(time.time())'; }
 # The round as `fetch --once` times it (from its first claim to its last
 # save), as reader_bench.py times update_feeds(): neither counts its start.
@@ -107,7 +94,7 @@ newswire_round() { # SITE DATA [db args]
   grep -q " 0 failed" "$work/fetch.out" || { log "fetch failures:"; tail -3 "$work/fetch.out" >&2; }
   sed -n 's/.* failed, in \([0-9.]*\) s$/\1/p' "$work/fetch.out"
 }
-site "$work/site" "$work/urls.txt"
+corpus_site "$work/site" "$work/urls.txt"
 declare -A N
 run_newswire() { # LABEL [db args]
   local label=$1; shift

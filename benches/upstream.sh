@@ -1,5 +1,5 @@
 # Sourced by the benches that poll the generated corpus (benches/corpus.rs)
-# from a local nginx: aggregate-vs-reader.sh and statements.sh.
+# from a local nginx: aggregate-vs-reader.sh, first-poll.sh and statements.sh.
 
 # Installs nginx-light when the machine has no nginx.
 need_nginx() {
@@ -31,4 +31,22 @@ http {
   }
 }
 CONF
+}
+
+# corpus_site DIR URLS-FILE: the demo site in DIR with one source per URL
+# (s00000, s00001, ...) and a timeline "everything" over all of them, fetched
+# 16 at a time, 16 per host (every feed is on 127.0.0.1; the default of 2 per
+# host is politeness toward one real site), kept for ten years.
+corpus_site() {
+  mkdir -p "$1"
+  cp -r feeds/. "$1"
+  {
+    printf '\n[fetch]\nallow_private_networks = true\nretention = "3650d"\nconcurrency = 16\nper_host = 16\n'
+    local i=0 names=() u
+    while read -r u; do
+      printf '\n[[sources]]\nname = "s%05d"\nurl = "%s"\n' "$i" "$u"
+      names+=("\"$(printf 's%05d' "$i")\""); i=$((i + 1))
+    done <"$2"
+    printf '\n[[timelines]]\nname = "everything"\ntitle = "Everything"\nsources = [%s]\nlimit = 1000\n' "$(IFS=,; echo "${names[*]}")"
+  } >>"$1/newswire.toml"
 }
