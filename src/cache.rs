@@ -128,15 +128,7 @@ fn mirror(bodies: &[&[u8]]) -> Vec<Option<Mirrored>> {
 
 impl From<crate::render::Document> for Entry {
     fn from(d: crate::render::Document) -> Entry {
-        Entry::new(
-            d.content_type,
-            d.body,
-            d.last_modified,
-            d.max_age,
-            d.shared,
-            d.negotiated,
-            d.link.as_deref(),
-        )
+        Entry::compressed_as(d, None)
     }
 }
 
@@ -150,9 +142,36 @@ impl Entry {
         negotiated: bool,
         link: Option<&str>,
     ) -> Entry {
+        let d = crate::render::Document {
+            path: String::new(),
+            content_type,
+            body,
+            last_modified,
+            max_age,
+            shared: cors,
+            negotiated,
+            link: link.map(str::to_owned),
+        };
+        Entry::compressed_as(d, None)
+    }
+
+    /// A document's entry with its compressed bodies (gzip, brotli) as
+    /// made before (a kept archive page's), or made now when not given.
+    pub fn compressed_as(d: crate::render::Document, made: Option<(Vec<u8>, Vec<u8>)>) -> Entry {
+        let crate::render::Document {
+            content_type,
+            body,
+            last_modified,
+            max_age,
+            shared: cors,
+            negotiated,
+            link,
+            ..
+        } = d;
+        let link = link.as_deref();
         let tag = &hash_hex(&body)[..32];
         let compressed = if body.len() >= MIN_COMPRESS {
-            Some((gzip(&body), brotli(&body)))
+            Some(made.unwrap_or_else(|| (gzip(&body), brotli(&body))))
         } else {
             None
         };
@@ -258,6 +277,11 @@ impl Entry {
             v.not_modified.insert(name.clone(), value.clone());
         }
         self
+    }
+
+    /// The compressed bodies (gzip, brotli), if the document was compressed.
+    pub fn compressed(&self) -> Option<(&[u8], &[u8])> {
+        Some((&self.gzip.as_ref()?.body[..], &self.br.as_ref()?.body[..]))
     }
 
     /// Every ETag this document has been served under, in any encoding.

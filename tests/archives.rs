@@ -496,6 +496,39 @@ async fn instances_on_one_database_serve_the_same_pages() {
         assert_eq!(a.body, b.body, "{page}");
         assert_eq!(a.etag, b.etag, "{page}");
     }
+    // The pages' compressed bodies were kept with their bytes the first time
+    // each was served, and are what both instances send for them.
+    let kept: i64 = {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(
+            "SELECT count(*) FROM archive_documents WHERE gzip IS NOT NULL AND br IS NOT NULL",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    };
+    assert!(kept >= pages.len() as i64, "{kept} kept compressed");
+    for page in pages {
+        let identity = fetch(&servers[0], page).await.body;
+        for (coding, server) in [("gzip", &servers[1]), ("br", &servers[0])] {
+            let (status, headers, body) =
+                get(&server.url(page), &[("accept-encoding", coding)]).await;
+            assert_eq!(status, 200, "{page}");
+            assert_eq!(header(&headers, "content-encoding"), coding, "{page}");
+            let mut plain = Vec::new();
+            match coding {
+                "gzip" => {
+                    use std::io::Read;
+                    flate2::read::GzDecoder::new(&body[..])
+                        .read_to_end(&mut plain)
+                        .unwrap();
+                }
+                _ => brotli::BrotliDecompress(&mut &body[..], &mut plain).unwrap(),
+            };
+            assert_eq!(String::from_utf8(plain).unwrap(), identity, "{page} {coding}");
+        }
+    }
 }
 
 /// Hostile input through the API (script, control characters, markup in

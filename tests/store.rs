@@ -71,6 +71,7 @@ conformance_cases!(
     items_stay_while_their_source_carries_them,
     websub_outbox_delivers_each_change_once,
     archive_pages_hold_each_entry_once,
+    kept_pages_keep_their_first_bytes_and_gain_compression_once,
 );
 
 #[test]

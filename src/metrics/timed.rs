@@ -182,7 +182,7 @@ impl Store for Timed {
         feed: &FeedId,
         page: u64,
         format: &str,
-    ) -> Result<Option<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>, StoreError> {
+    ) -> Result<Option<crate::store::ArchiveDocument>, StoreError> {
         self.inner.archive_document(feed, page, format).await
     }
     async fn keep_archive_documents(

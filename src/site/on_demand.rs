@@ -86,7 +86,9 @@ impl Site {
     /// Closed archive page `n` of a feed in `format` (RSS, Atom, JSON Feed):
     /// as first served (kept in the store, so that a page keeps its bytes
     /// on every instance when the sources or members it was made from go),
-    /// else rendered on demand and kept. In memory, a bounded number of
+    /// else rendered on demand and kept. A format's compressed bodies are
+    /// kept beside its bytes the first time it is served, so no instance
+    /// compresses it again, even after a restart. In memory, a bounded number of
     /// them until one of the feed's stored feeds changes (a withdrawal of
     /// one of its items makes it again). `None` for no such page.
     pub async fn archive(
@@ -99,41 +101,72 @@ impl Site {
         let version = self.rendered_version(feed);
         self.archives
             .get(path, version, &self.renders, || async {
-                let document = match self.store.archive_document(feed, n, format.ext()).await? {
-                    Some((body, modified)) => {
-                        render::kept_archive_document(feed, n, format, body, modified)
-                    }
+                let kept = match self.store.archive_document(feed, n, format.ext()).await? {
+                    Some(kept) => kept,
                     None => {
                         self.metrics.on_demand_renders.inc();
                         // Every format from the one read of the page's rows,
                         // all kept in one commit: the others are then a row away.
                         let made = self.archive_documents(feed, n).await?;
+                        let Some(asked) = made.iter().position(|(f, _)| *f == format) else {
+                            return Ok(None);
+                        };
+                        let mut made: Vec<_> =
+                            made.into_iter().map(|(f, d)| (f, Some(d))).collect();
+                        let document = made[asked].1.take().expect("the asked format");
+                        let entry = Self::entry(document, None).await;
+                        // The asked format kept with its compressed bodies.
                         let kept: Vec<_> = made
                             .iter()
-                            .map(|(f, d)| crate::store::KeptDocument {
-                                format: f.ext(),
-                                body: &d.body,
-                                modified: d.last_modified,
+                            .map(|(f, d)| match d {
+                                Some(d) => crate::store::KeptDocument {
+                                    format: f.ext(),
+                                    body: &d.body,
+                                    modified: d.last_modified,
+                                    compressed: None,
+                                },
+                                None => crate::store::KeptDocument {
+                                    format: f.ext(),
+                                    body: &entry.identity.body,
+                                    modified: entry.last_modified,
+                                    compressed: entry.compressed(),
+                                },
                             })
                             .collect();
                         if let Err(e) = self.store.keep_archive_documents(feed, n, &kept).await {
                             tracing::warn!("keeping page {n} of {} failed: {e}", feed.key());
                         }
-                        drop(kept);
-                        let Some((_, document)) = made.into_iter().find(|(f, _)| *f == format)
-                        else {
-                            return Ok(None);
-                        };
-                        document
+                        return Ok(Some(entry));
                     }
                 };
-                Ok(Some(
-                    tokio::task::spawn_blocking(move || Entry::from(document))
-                        .await
-                        .expect("compressing does not panic"),
-                ))
+                let document =
+                    render::kept_archive_document(feed, n, format, kept.body, kept.modified);
+                let fresh = kept.compressed.is_none();
+                let entry = Self::entry(document, kept.compressed).await;
+                // Compressed once for every instance and restart to come.
+                if fresh && let Some(compressed) = entry.compressed() {
+                    let body = &entry.identity.body[..];
+                    let again = [crate::store::KeptDocument {
+                        format: format.ext(),
+                        body,
+                        modified: entry.last_modified,
+                        compressed: Some(compressed),
+                    }];
+                    if let Err(e) = self.store.keep_archive_documents(feed, n, &again).await {
+                        tracing::warn!("keeping page {n} of {} compressed failed: {e}", feed.key());
+                    }
+                }
+                Ok(Some(entry))
             })
             .await
+    }
+
+    /// A document's cache entry, compressed off the runtime unless its
+    /// compressed bodies are given.
+    async fn entry(document: render::Document, compressed: Option<(Vec<u8>, Vec<u8>)>) -> Entry {
+        tokio::task::spawn_blocking(move || Entry::compressed_as(document, compressed))
+            .await
+            .expect("compressing does not panic")
     }
 
     /// Closed archive page `n` of a feed in every feed format, rendered now

@@ -217,17 +217,18 @@ pub trait Store: Send + Sync + 'static {
     async fn end_session(&self, id: &str) -> Result<()>;
 
     /// A closed archive page's document (`rss`, `atom`, `json`) as first
-    /// served: its body and Last-Modified.
+    /// served: its body, Last-Modified, and compressed bodies once kept.
     async fn archive_document(
         &self,
         feed: &FeedId,
         page: u64,
         format: &str,
-    ) -> Result<Option<(Vec<u8>, Option<DateTime<Utc>>)>>;
+    ) -> Result<Option<ArchiveDocument>>;
 
     /// Keeps a closed page's documents (its formats, in one transaction),
     /// so that it keeps its bytes when the sources it was made from go; the
-    /// first kept of each format stays.
+    /// first kept of each format stays. Compressed bodies are added to a
+    /// kept document that has none, when made from the bytes it keeps.
     async fn keep_archive_documents(
         &self,
         feed: &FeedId,
@@ -410,6 +411,18 @@ pub struct KeptDocument<'a> {
     pub format: &'a str,
     pub body: &'a [u8],
     pub modified: Option<DateTime<Utc>>,
+    /// `body` compressed (gzip, brotli), if it was.
+    pub compressed: Option<(&'a [u8], &'a [u8])>,
+}
+
+/// A kept archive page's document: its bytes as first served, and their
+/// compressed forms (gzip, brotli) once an instance made them: a page is
+/// compressed once, not at every restart of every instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveDocument {
+    pub body: Vec<u8>,
+    pub modified: Option<DateTime<Utc>>,
+    pub compressed: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Polls kept in each source's attempt log.

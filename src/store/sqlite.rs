@@ -463,7 +463,7 @@ impl Store for SqliteStore {
         feed: &FeedId,
         page: u64,
         format: &str,
-    ) -> Result<Option<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>> {
+    ) -> Result<Option<crate::store::ArchiveDocument>> {
         archive_document(&mut *self.read.acquire().await?, feed, page, format).await
     }
 

@@ -193,3 +193,67 @@ pub async fn archive_pages_hold_each_entry_once(store: &dyn Store) {
     let (docs, _) = archive_walk(store, &FeedId::named("desk"), &[FeedId::named("desk")], 6).await;
     assert_eq!(docs, vec![Vec::<String>::new()]);
 }
+
+/// A kept page's bytes are the first kept; compressed bodies are added to
+/// them once, and only when made from the same bytes.
+pub async fn kept_pages_keep_their_first_bytes_and_gain_compression_once(store: &dyn Store) {
+    use crate::store::{ArchiveDocument, KeptDocument};
+    let feed = world();
+    let modified = Some(at(0));
+    let keep = |body: &'static [u8], compressed: Option<(&'static [u8], &'static [u8])>| {
+        vec![KeptDocument {
+            format: "atom",
+            body,
+            modified,
+            compressed,
+        }]
+    };
+    assert_eq!(
+        store.archive_document(&feed, 1, "atom").await.unwrap(),
+        None
+    );
+    store
+        .keep_archive_documents(&feed, 1, &keep(b"first", None))
+        .await
+        .unwrap();
+    let plain = ArchiveDocument {
+        body: b"first".to_vec(),
+        modified,
+        compressed: None,
+    };
+    assert_eq!(
+        store.archive_document(&feed, 1, "atom").await.unwrap(),
+        Some(plain.clone())
+    );
+    // Another body compressed (another instance's render): nothing changes.
+    store
+        .keep_archive_documents(&feed, 1, &keep(b"second", Some((b"gz2", b"br2"))))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.archive_document(&feed, 1, "atom").await.unwrap(),
+        Some(plain)
+    );
+    // The kept body compressed: kept with it, once.
+    store
+        .keep_archive_documents(&feed, 1, &keep(b"first", Some((b"gz1", b"br1"))))
+        .await
+        .unwrap();
+    store
+        .keep_archive_documents(&feed, 1, &keep(b"first", Some((b"gz3", b"br3"))))
+        .await
+        .unwrap();
+    let kept = store
+        .archive_document(&feed, 1, "atom")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.body, b"first");
+    assert_eq!(kept.compressed, Some((b"gz1".to_vec(), b"br1".to_vec())));
+    // Other formats and pages are apart.
+    assert_eq!(store.archive_document(&feed, 1, "rss").await.unwrap(), None);
+    assert_eq!(
+        store.archive_document(&feed, 2, "atom").await.unwrap(),
+        None
+    );
+}

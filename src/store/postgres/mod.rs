@@ -384,7 +384,7 @@ impl Store for PgStore {
         feed: &FeedId,
         page: u64,
         format: &str,
-    ) -> Result<Option<(Vec<u8>, Option<chrono::DateTime<chrono::Utc>>)>> {
+    ) -> Result<Option<crate::store::ArchiveDocument>> {
         archive_document(&mut *self.read().await?, feed, page, format)
             .await
             .map_err(classify)

@@ -359,27 +359,33 @@ macro_rules! archives_sql {
             Ok(())
         }
 
-        /// A closed page's document as first served: its body and
-        /// Last-Modified.
+        /// A closed page's document as first served: its body,
+        /// Last-Modified and compressed bodies if kept.
         pub(super) async fn archive_document(
             conn: &mut $Conn,
             feed: &FeedId,
             page: u64,
             format: &str,
-        ) -> Result<Option<(Vec<u8>, Option<DateTime<Utc>>)>> {
-            let row: Option<(Vec<u8>, Option<i64>)> = sqlx::query_as(
-                "SELECT body, modified FROM archive_documents WHERE feed = $1 AND page = $2 AND format = $3",
+        ) -> Result<Option<$crate::store::ArchiveDocument>> {
+            let row: Option<(Vec<u8>, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>)> = sqlx::query_as(
+                "SELECT body, modified, gzip, br FROM archive_documents
+                 WHERE feed = $1 AND page = $2 AND format = $3",
             )
             .bind($crate::store::log_key(feed))
             .bind(i64::try_from(page).unwrap_or(i64::MAX))
             .bind(format)
             .fetch_optional(&mut *conn)
             .await?;
-            Ok(row.map(|(body, modified)| (body, modified.map(from_millis))))
+            Ok(row.map(|(body, modified, gzip, br)| $crate::store::ArchiveDocument {
+                body,
+                modified: modified.map(from_millis),
+                compressed: gzip.zip(br),
+            }))
         }
 
         /// Keeps a closed page's documents in one transaction (one commit
-        /// where a request waits for it); the first kept of a format stays.
+        /// where a request waits for it); the first kept of a format stays,
+        /// and gains compressed bodies made from its own bytes.
         pub(super) async fn keep_archive_documents_tx(
             pool: &$Pool,
             feed: &FeedId,
@@ -389,14 +395,20 @@ macro_rules! archives_sql {
             let mut tx = pool.begin().await?;
             for d in documents {
                 sqlx::query(
-                    "INSERT INTO archive_documents (feed, page, format, body, modified)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (feed, page, format) DO NOTHING",
+                    "INSERT INTO archive_documents (feed, page, format, body, modified, gzip, br)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (feed, page, format) DO UPDATE
+                       SET gzip = excluded.gzip, br = excluded.br
+                       WHERE archive_documents.gzip IS NULL AND excluded.gzip IS NOT NULL
+                         AND archive_documents.body = excluded.body",
                 )
                 .bind($crate::store::log_key(feed))
                 .bind(i64::try_from(page).unwrap_or(i64::MAX))
                 .bind(d.format)
                 .bind(d.body)
                 .bind(d.modified.map(millis))
+                .bind(d.compressed.map(|c| c.0))
+                .bind(d.compressed.map(|c| c.1))
                 .execute(&mut *tx)
                 .await?;
             }
