@@ -130,7 +130,7 @@ archive_pages=$(find "$work/out-all" -path '*/archive/*' -type f | wc -l)
 # ---- many small sources, all 304 ----
 ls "$work"/www/small-* >/dev/null 2>&1 && {
   for f in "$work"/www/small-*; do echo "http://127.0.0.1:$port/$(basename "$f")"; done >"$work/small.txt"
-  site "$work/small-site" "$work/small.txt"
+  corpus_site "$work/small-site" "$work/small.txt"
   log "newswire: $SMALL small sources, first poll"
   newswire_round "$work/small-site" "$work/data-small" >/dev/null
   log "newswire: $SMALL small sources, all 304, with CPU"
@@ -168,7 +168,8 @@ peak=$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$work/serve.pid")/status")
 # first request of a page reads its rows once, renders its three formats,
 # keeps them in the store and compresses the one asked for; another format of
 # the same page then comes from its kept row; the same request again, from
-# memory. Medians of PAGES pages, in ms, as curl sees them.
+# memory; after a restart, the first page's format from its kept row and its
+# kept compressed bodies. Medians of PAGES pages, in ms, as curl sees them.
 PAGES=${PAGES:-15}
 ms() { curl -s -o /dev/null --compressed -w '%{time_total}\n' "$base$1" | python3 -c 'import sys; print(float(sys.stdin.read()) * 1000)'; }
 for n in $(seq "$PAGES"); do
@@ -178,6 +179,15 @@ read -r page_first page_kept page_memory < <(python3 -c 'import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
 print(*(f"{statistics.median(c):.1f}" for c in zip(*rows)))' "$work/pages.txt")
 page_bytes=$(curl -s "$base/timelines/everything/archive/1.rss" | wc -c)
+kill "$(cat "$work/serve.pid")"
+wait "$(cat "$work/serve.pid")" 2>/dev/null || true
+"$bin" serve --config "$work/site/newswire.toml" --data "$work/data-sqlite" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
+echo $! >"$work/serve.pid"
+for _ in $(seq 200); do grep -q "listening on" "$work/serve.out" && break; sleep 0.1; done
+base=$(sed -n 's/^newswire: listening on //p' "$work/serve.out")
+sleep 3
+page_restart=$(for n in $(seq "$PAGES"); do ms "/timelines/everything/archive/$n.rss"; done |
+  python3 -c 'import statistics, sys; print(f"{statistics.median(map(float, sys.stdin)):.1f}")')
 kill "$(cat "$work/serve.pid")"
 
 echo
@@ -199,5 +209,5 @@ echo "reader stored $r_items entries; newswire stored $stored items"
 echo "render of a 1,000-item timeline over $FEEDS sources, with every other feed (build --no-archives): ${render}s"
 echo "the same with every archive page ($archive_pages documents; build): ${render_all}s"
 [ -n "${small_wall:-}" ] && echo "$SMALL small sources, all 304: the round ${small_wall}s; the process's CPU (start included) ${su}s user + ${ss}s system"
-echo "an archive page of the timeline on demand ($((page_bytes / 1024)) KiB of RSS; median of $PAGES, ms): first request ${page_first}, another format ${page_kept}, again ${page_memory}"
+echo "an archive page of the timeline on demand ($((page_bytes / 1024)) KiB of RSS; median of $PAGES, ms): first request ${page_first}, another format ${page_kept}, again ${page_memory}, after a restart ${page_restart}"
 echo "peak RSS of serve with $stored stored items, every document read: $((peak / 1024)) MiB"
