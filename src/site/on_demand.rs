@@ -200,10 +200,20 @@ impl Site {
                 archive: render::Archive::Page(n),
                 query: "",
             };
-            crate::model::Format::FEEDS
-                .into_iter()
-                .filter_map(|format| Some((format, render::archive_document(&data, format)?)))
-                .collect()
+            // The formats side by side: a reader waits for the first request.
+            let data = &data;
+            let [first, rest @ ..] = crate::model::Format::FEEDS;
+            std::thread::scope(|s| {
+                let rest: Vec<_> = rest
+                    .into_iter()
+                    .map(|f| s.spawn(move || (f, render::archive_document(data, f))))
+                    .collect();
+                let first = (first, render::archive_document(data, first));
+                std::iter::once(first)
+                    .chain(rest.into_iter().map(|h| h.join().expect("rendering does not panic")))
+                    .filter_map(|(format, document)| Some((format, document?)))
+                    .collect()
+            })
         })
         .await
         .expect("rendering does not panic"))
