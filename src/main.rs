@@ -212,9 +212,10 @@ async fn serve(args: SiteArgs, listen: Option<SocketAddr>) -> Result<std::proces
         "serving {} documents on http://{local}",
         site.cache.paths().len()
     );
-    newswire::http::serve(site, listener, shutdown_signal())
+    newswire::http::serve(site.clone(), listener, shutdown_signal())
         .await
         .context("starting the HTTP workers")?;
+    site.settle(std::time::Duration::from_secs(5)).await;
     Ok(std::process::ExitCode::SUCCESS)
 }
 

@@ -96,6 +96,10 @@ pub struct Site {
     views: memo::Memo<String>,
     /// Turns for on-demand renders: one per core.
     renders: tokio::sync::Semaphore,
+    /// Turns for keeping archive pages after their answer.
+    keeps: Arc<tokio::sync::Semaphore>,
+    /// The archive documents being kept now, by feed key, page and format.
+    keeping: Arc<on_demand::Keeping>,
 }
 
 /// What the config file held at its last reading, against the running config.
@@ -141,6 +145,8 @@ impl Site {
             renders: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
+            keeps: Arc::new(tokio::sync::Semaphore::new(on_demand::KEEPS)),
+            keeping: Default::default(),
         })
     }
 

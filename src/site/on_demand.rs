@@ -23,6 +23,10 @@ pub(super) const ARCHIVE_PAGES: usize = 256;
 /// compressed twice): a page of a 1,000-item timeline is a few MiB.
 pub(super) const ARCHIVE_BYTES: usize = 32 << 20;
 
+/// Archive pages being kept in the store after their answer (see
+/// [`Site::keep`]), at most.
+pub(super) const KEEPS: usize = 32;
+
 impl Site {
     /// The ticker page of `day` (site zone), rendered on demand and kept
     /// until the breaking feed changes; `None` for a day without items.
@@ -101,7 +105,11 @@ impl Site {
         let version = self.rendered_version(feed);
         self.archives
             .get(path, version, &self.renders, || async {
-                let kept = match self.store.archive_document(feed, n, format.ext()).await? {
+                let kept = match self.being_kept(feed, n, format) {
+                    Some(kept) => Some(kept),
+                    None => self.store.archive_document(feed, n, format.ext()).await?,
+                };
+                let kept = match kept {
                     Some(kept) => kept,
                     None => {
                         self.metrics.on_demand_renders.inc();
@@ -116,26 +124,19 @@ impl Site {
                         let document = made[asked].1.take().expect("the asked format");
                         let entry = Self::entry(document, None).await;
                         // The asked format kept with its compressed bodies.
-                        let kept: Vec<_> = made
-                            .iter()
+                        let kept = made
+                            .into_iter()
                             .map(|(f, d)| match d {
-                                Some(d) => crate::store::KeptDocument {
+                                Some(d) => Keep {
                                     format: f.ext(),
-                                    body: &d.body,
+                                    body: d.body.into(),
                                     modified: d.last_modified,
                                     compressed: None,
                                 },
-                                None => crate::store::KeptDocument {
-                                    format: f.ext(),
-                                    body: &entry.identity.body,
-                                    modified: entry.last_modified,
-                                    compressed: entry.compressed(),
-                                },
+                                None => Keep::served(f, &entry),
                             })
                             .collect();
-                        if let Err(e) = self.store.keep_archive_documents(feed, n, &kept).await {
-                            tracing::warn!("keeping page {n} of {} failed: {e}", feed.key());
-                        }
+                        self.keep(feed, n, kept).await;
                         return Ok(Some(entry));
                     }
                 };
@@ -144,21 +145,90 @@ impl Site {
                 let fresh = kept.compressed.is_none();
                 let entry = Self::entry(document, kept.compressed).await;
                 // Compressed once for every instance and restart to come.
-                if fresh && let Some(compressed) = entry.compressed() {
-                    let body = &entry.identity.body[..];
-                    let again = [crate::store::KeptDocument {
-                        format: format.ext(),
-                        body,
-                        modified: entry.last_modified,
-                        compressed: Some(compressed),
-                    }];
-                    if let Err(e) = self.store.keep_archive_documents(feed, n, &again).await {
-                        tracing::warn!("keeping page {n} of {} compressed failed: {e}", feed.key());
-                    }
+                if fresh && entry.compressed().is_some() {
+                    self.keep(feed, n, vec![Keep::served(format, &entry)]).await;
                 }
                 Ok(Some(entry))
             })
             .await
+    }
+
+    /// Keeps documents of page `n` in the store after the reader has its
+    /// answer: writing a few MiB is a commit the reader need not wait for.
+    /// Until it lands, this instance serves the page from memory, and
+    /// another renders the same bytes from the same rows.
+    /// At most [`KEEPS`] of them are in flight; past that, the reader waits
+    /// for its own, which bounds what a crowd of first requests holds.
+    async fn keep(&self, feed: &FeedId, n: u64, documents: Vec<Keep>) {
+        let documents: Vec<_> = documents.into_iter().map(Arc::new).collect();
+        let turn = self.keeps.clone().try_acquire_owned().ok();
+        let key = feed.key().into_owned();
+        if turn.is_some() {
+            let mut keeping = lock(&self.keeping);
+            for d in &documents {
+                keeping.insert((key.clone(), n, d.format), d.clone());
+            }
+        }
+        let (store, feed, keeping) = (self.store.clone(), feed.clone(), self.keeping.clone());
+        let write = async move {
+            let kept: Vec<_> = documents
+                .iter()
+                .map(|d| crate::store::KeptDocument {
+                    format: d.format,
+                    body: &d.body,
+                    modified: d.modified,
+                    compressed: d.compressed.as_ref().map(|(gz, br)| (&gz[..], &br[..])),
+                })
+                .collect();
+            if let Err(e) = store.keep_archive_documents(&feed, n, &kept).await {
+                tracing::warn!("keeping page {n} of {} failed: {e}", feed.key());
+            }
+            let mut keeping = lock(&keeping);
+            for d in &documents {
+                let at = (key.clone(), n, d.format);
+                // Unless a later keep of the same document took its place.
+                if keeping.get(&at).is_some_and(|k| Arc::ptr_eq(k, d)) {
+                    keeping.remove(&at);
+                }
+            }
+        };
+        match turn {
+            Some(turn) => {
+                tokio::spawn(async move {
+                    write.await;
+                    drop(turn);
+                });
+            }
+            None => write.await,
+        }
+    }
+
+    /// A document of page `n` being kept now: served from here until it is
+    /// in the store, so that it is not rendered again meanwhile.
+    fn being_kept(
+        &self,
+        feed: &FeedId,
+        n: u64,
+        format: crate::model::Format,
+    ) -> Option<crate::store::ArchiveDocument> {
+        let kept = lock(&self.keeping)
+            .get(&(feed.key().into_owned(), n, format.ext()))?
+            .clone();
+        Some(crate::store::ArchiveDocument {
+            body: kept.body.to_vec(),
+            modified: kept.modified,
+            compressed: kept
+                .compressed
+                .as_ref()
+                .map(|(gz, br)| (gz.to_vec(), br.to_vec())),
+        })
+    }
+
+    /// Waits, for at most `limit`, until the pages being kept are written:
+    /// a served page that a shutdown dropped would be rendered again, perhaps
+    /// from fewer rows.
+    pub async fn settle(&self, limit: std::time::Duration) {
+        let _ = tokio::time::timeout(limit, self.keeps.acquire_many(KEEPS as u32)).await;
     }
 
     /// A document's cache entry, compressed off the runtime unless its
@@ -217,5 +287,33 @@ impl Site {
         })
         .await
         .expect("rendering does not panic"))
+    }
+}
+
+/// Archive documents being kept now, by feed key, page and format.
+pub(super) type Keeping =
+    std::sync::Mutex<std::collections::BTreeMap<(String, u64, &'static str), Arc<Keep>>>;
+
+/// A document to keep, owned so that it outlives the request that made it.
+pub(super) struct Keep {
+    format: &'static str,
+    body: bytes::Bytes,
+    modified: Option<chrono::DateTime<chrono::Utc>>,
+    compressed: Option<(bytes::Bytes, bytes::Bytes)>,
+}
+
+impl Keep {
+    /// The document as this instance serves it, compressed bodies included.
+    fn served(format: crate::model::Format, entry: &Entry) -> Keep {
+        Keep {
+            format: format.ext(),
+            body: entry.identity.body.clone(),
+            modified: entry.last_modified,
+            compressed: entry
+                .gzip
+                .as_ref()
+                .zip(entry.br.as_ref())
+                .map(|(gz, br)| (gz.body.clone(), br.body.clone())),
+        }
     }
 }
