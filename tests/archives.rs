@@ -514,7 +514,11 @@ async fn instances_on_one_database_serve_the_same_pages() {
         (kept >= pages.len() as i64).then_some(kept)
     })
     .await;
-    assert!(kept.is_some(), "{} kept compressed", kept_compressed().await);
+    assert!(
+        kept.is_some(),
+        "{} kept compressed",
+        kept_compressed().await
+    );
     for page in pages {
         let identity = fetch(&servers[0], page).await.body;
         for (coding, server) in [("gzip", &servers[1]), ("br", &servers[0])] {
@@ -532,7 +536,11 @@ async fn instances_on_one_database_serve_the_same_pages() {
                 }
                 _ => brotli::BrotliDecompress(&mut &body[..], &mut plain).unwrap(),
             };
-            assert_eq!(String::from_utf8(plain).unwrap(), identity, "{page} {coding}");
+            assert_eq!(
+                String::from_utf8(plain).unwrap(),
+                identity,
+                "{page} {coding}"
+            );
         }
     }
 }

@@ -280,7 +280,10 @@ impl Site {
                     .collect();
                 let first = (first, render::archive_document(data, first));
                 std::iter::once(first)
-                    .chain(rest.into_iter().map(|h| h.join().expect("rendering does not panic")))
+                    .chain(
+                        rest.into_iter()
+                            .map(|h| h.join().expect("rendering does not panic")),
+                    )
                     .filter_map(|(format, document)| Some((format, document?)))
                     .collect()
             })
