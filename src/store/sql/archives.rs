@@ -384,7 +384,7 @@ macro_rules! archives_sql {
         }
 
         /// Keeps a closed page's documents in one transaction (one commit
-        /// where a request waits for it); the first kept of a format stays,
+        /// for its formats, written after the first answer); the first kept of a format stays,
         /// and gains compressed bodies made from its own bytes.
         pub(super) async fn keep_archive_documents_tx(
             pool: &$Pool,
