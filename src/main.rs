@@ -321,12 +321,11 @@ async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::proces
         let mut pages = futures_util::stream::iter(1..)
             .map(|n| site.archive_documents(feed, n))
             .buffered(parallel);
-        while let Some(documents) = pages.next().await {
-            let documents = documents?;
-            if documents.is_empty() {
+        while let Some(made) = pages.next().await {
+            let Some(made) = made? else {
                 break;
-            }
-            for (_, document) in documents {
+            };
+            for (_, document) in made.documents {
                 write(&document.path, &document.body)?;
             }
         }

@@ -72,6 +72,7 @@ conformance_cases!(
     websub_outbox_delivers_each_change_once,
     archive_pages_hold_each_entry_once,
     kept_pages_keep_their_first_bytes_and_gain_compression_once,
+    a_page_read_before_a_withdrawal_is_not_kept_after_it,
 );
 
 #[test]

@@ -189,10 +189,11 @@ impl Store for Timed {
         &self,
         feed: &FeedId,
         page: u64,
+        edition: i64,
         documents: &[crate::store::KeptDocument<'_>],
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.inner
-            .keep_archive_documents(feed, page, documents)
+            .keep_archive_documents(feed, page, edition, documents)
             .await
     }
     async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written, StoreError> {

@@ -17,6 +17,7 @@ pub mod watch;
 
 pub use health::{Health, StoreHealth};
 pub use memo::OnDemandError;
+pub use on_demand::PageDocuments;
 pub use views::{Ask, Shape};
 
 use crate::cache::Cache;

@@ -105,7 +105,7 @@ impl Site {
         let version = self.rendered_version(feed);
         self.archives
             .get(path, version, &self.renders, || async {
-                let kept = match self.being_kept(feed, n, format) {
+                let kept = match self.being_kept(feed, n, format, version) {
                     Some(kept) => Some(kept),
                     None => self.store.archive_document(feed, n, format.ext()).await?,
                 };
@@ -115,12 +115,18 @@ impl Site {
                         self.metrics.on_demand_renders.inc();
                         // Every format from the one read of the page's rows,
                         // all kept in one commit: the others are then a row away.
-                        let made = self.archive_documents(feed, n).await?;
+                        let Some(made) = self.archive_documents(feed, n).await? else {
+                            return Ok(None);
+                        };
+                        let edition = made.edition;
+                        let mut made: Vec<_> = made
+                            .documents
+                            .into_iter()
+                            .map(|(f, d)| (f, Some(d)))
+                            .collect();
                         let Some(asked) = made.iter().position(|(f, _)| *f == format) else {
                             return Ok(None);
                         };
-                        let mut made: Vec<_> =
-                            made.into_iter().map(|(f, d)| (f, Some(d))).collect();
                         let document = made[asked].1.take().expect("the asked format");
                         let entry = Self::entry(document, None).await;
                         // The asked format kept with its compressed bodies.
@@ -132,8 +138,10 @@ impl Site {
                                     body: d.body.into(),
                                     modified: d.last_modified,
                                     compressed: None,
+                                    edition,
+                                    version,
                                 },
-                                None => Keep::served(f, &entry),
+                                None => Keep::served(f, &entry, edition, version),
                             })
                             .collect();
                         self.keep(feed, n, kept).await;
@@ -142,24 +150,29 @@ impl Site {
                 };
                 let document =
                     render::kept_archive_document(feed, n, format, kept.body, kept.modified);
-                let fresh = kept.compressed.is_none();
+                let (fresh, edition) = (kept.compressed.is_none(), kept.edition);
                 let entry = Self::entry(document, kept.compressed).await;
                 // Compressed once for every instance and restart to come.
                 if fresh && entry.compressed().is_some() {
-                    self.keep(feed, n, vec![Keep::served(format, &entry)]).await;
+                    let keep = Keep::served(format, &entry, edition, version);
+                    self.keep(feed, n, vec![keep]).await;
                 }
                 Ok(Some(entry))
             })
             .await
     }
 
-    /// Keeps documents of page `n` in the store after the reader has its
-    /// answer: writing a few MiB is a commit the reader need not wait for.
-    /// Until it lands, this instance serves the page from memory, and
-    /// another renders the same bytes from the same rows.
+    /// Keeps documents of page `n` (all of one edition) in the store after
+    /// the reader has its answer: writing a few MiB is a commit the reader
+    /// need not wait for. Until it lands, this instance serves the page
+    /// from memory, and another renders the same bytes from the same rows.
+    /// The store refuses them if a withdrawal made a new edition meanwhile.
     /// At most [`KEEPS`] of them are in flight; past that, the reader waits
     /// for its own, which bounds what a crowd of first requests holds.
     async fn keep(&self, feed: &FeedId, n: u64, documents: Vec<Keep>) {
+        let Some(edition) = documents.first().map(|d| d.edition) else {
+            return;
+        };
         let documents: Vec<_> = documents.into_iter().map(Arc::new).collect();
         let turn = self.keeps.clone().try_acquire_owned().ok();
         let key = feed.key().into_owned();
@@ -180,8 +193,12 @@ impl Site {
                     compressed: d.compressed.as_ref().map(|(gz, br)| (&gz[..], &br[..])),
                 })
                 .collect();
-            if let Err(e) = store.keep_archive_documents(&feed, n, &kept).await {
-                tracing::warn!("keeping page {n} of {} failed: {e}", feed.key());
+            match store.keep_archive_documents(&feed, n, edition, &kept).await {
+                Ok(true) => {}
+                // An item of the page was withdrawn or came back since its
+                // read: the next request makes the new edition.
+                Ok(false) => tracing::debug!("page {n} of {} changed before its keep", feed.key()),
+                Err(e) => tracing::warn!("keeping page {n} of {} failed: {e}", feed.key()),
             }
             let mut keeping = lock(&keeping);
             for d in &documents {
@@ -204,15 +221,20 @@ impl Site {
     }
 
     /// A document of page `n` being kept now: served from here until it is
-    /// in the store, so that it is not rendered again meanwhile.
+    /// in the store, so that it is not rendered again meanwhile; but only
+    /// to a request of the feed's `version` it was made at, since a
+    /// withdrawal since then (which moves the version) may make the store
+    /// refuse it.
     fn being_kept(
         &self,
         feed: &FeedId,
         n: u64,
         format: crate::model::Format,
+        version: i64,
     ) -> Option<crate::store::ArchiveDocument> {
         let kept = lock(&self.keeping)
-            .get(&(feed.key().into_owned(), n, format.ext()))?
+            .get(&(feed.key().into_owned(), n, format.ext()))
+            .filter(|k| k.version == version)?
             .clone();
         Some(crate::store::ArchiveDocument {
             body: kept.body.to_vec(),
@@ -221,6 +243,7 @@ impl Site {
                 .compressed
                 .as_ref()
                 .map(|(gz, br)| (gz.to_vec(), br.to_vec())),
+            edition: kept.edition,
         })
     }
 
@@ -242,19 +265,20 @@ impl Site {
     /// Closed archive page `n` of a feed in every feed format, rendered now
     /// from one read of its rows (no cache, not compressed: what `build`
     /// writes). Rendering a page of a large timeline takes a while: off the
-    /// runtime, as the render passes are. Empty for no such page.
+    /// runtime, as the render passes are. `None` for no such page.
     pub async fn archive_documents(
         &self,
         feed: &FeedId,
         n: u64,
-    ) -> Result<Vec<(crate::model::Format, render::Document)>, StoreError> {
+    ) -> Result<Option<PageDocuments>, StoreError> {
         let members = self.members(feed);
         let Some(page) = self.store.archive_page(feed, &members, n).await? else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
+        let edition = page.edition;
         let merged = !crate::store::is_own_log(feed, &members);
         let (config, feed) = (self.config(), feed.clone());
-        Ok(tokio::task::spawn_blocking(move || {
+        let documents = tokio::task::spawn_blocking(move || {
             let items = if merged {
                 let len = page.items.len();
                 crate::merge::merge(&[page.items], len)
@@ -289,8 +313,17 @@ impl Site {
             })
         })
         .await
-        .expect("rendering does not panic"))
+        .expect("rendering does not panic");
+        Ok(Some(PageDocuments { edition, documents }))
     }
+}
+
+/// A closed archive page rendered in every feed format.
+pub struct PageDocuments {
+    /// The page's edition its rows were read at (see
+    /// [`crate::store::ArchivePage::edition`]).
+    pub edition: i64,
+    pub documents: Vec<(crate::model::Format, render::Document)>,
 }
 
 /// Archive documents being kept now, by feed key, page and format.
@@ -303,12 +336,18 @@ pub(super) struct Keep {
     body: bytes::Bytes,
     modified: Option<chrono::DateTime<chrono::Utc>>,
     compressed: Option<(bytes::Bytes, bytes::Bytes)>,
+    /// The page's edition it was made from.
+    edition: i64,
+    /// The feed's rendered version when it was made.
+    version: i64,
 }
 
 impl Keep {
     /// The document as this instance serves it, compressed bodies included.
-    fn served(format: crate::model::Format, entry: &Entry) -> Keep {
+    fn served(format: crate::model::Format, entry: &Entry, edition: i64, version: i64) -> Keep {
         Keep {
+            edition,
+            version,
             format: format.ext(),
             body: entry.identity.body.clone(),
             modified: entry.last_modified,

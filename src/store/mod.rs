@@ -229,12 +229,17 @@ pub trait Store: Send + Sync + 'static {
     /// so that it keeps its bytes when the sources it was made from go; the
     /// first kept of each format stays. Compressed bodies are added to a
     /// kept document that has none, when made from the bytes it keeps.
+    /// Only if `edition`, the one the documents were made from, is still
+    /// the page's: a withdrawal or revival of an item the page shows
+    /// between their read and this keep would otherwise be undone for good.
+    /// `false` when refused.
     async fn keep_archive_documents(
         &self,
         feed: &FeedId,
         page: u64,
+        edition: i64,
         documents: &[KeptDocument<'_>],
-    ) -> Result<()>;
+    ) -> Result<bool>;
 
     /// Withdraws every item of exactly this source (a deleted one), with
     /// tombstones where documents showed them; closed pages keep their bytes.
@@ -423,6 +428,8 @@ pub struct ArchiveDocument {
     pub body: Vec<u8>,
     pub modified: Option<DateTime<Utc>>,
     pub compressed: Option<(Vec<u8>, Vec<u8>)>,
+    /// The page's edition it belongs to (see [`ArchivePage::edition`]).
+    pub edition: i64,
 }
 
 /// Polls kept in each source's attempt log.

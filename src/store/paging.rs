@@ -17,6 +17,10 @@ pub struct Window {
 pub struct ArchivePage {
     pub items: Vec<Item>,
     pub tombstones: Vec<Tombstone>,
+    /// Which making of the page these rows are: documents made from them
+    /// are kept only while it is the page's current one (see
+    /// [`Store::keep_archive_documents`]).
+    pub edition: i64,
 }
 
 /// How many archive pages to close, and their size, given how many entries

@@ -471,9 +471,10 @@ impl Store for SqliteStore {
         &self,
         feed: &FeedId,
         page: u64,
+        edition: i64,
         documents: &[super::KeptDocument<'_>],
-    ) -> Result<()> {
-        keep_archive_documents_tx(&self.write, feed, page, documents).await
+    ) -> Result<bool> {
+        keep_archive_documents_tx(&self.write, feed, page, edition, documents).await
     }
 
     async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written> {

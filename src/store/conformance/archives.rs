@@ -194,32 +194,67 @@ pub async fn archive_pages_hold_each_entry_once(store: &dyn Store) {
     assert_eq!(docs, vec![Vec::<String>::new()]);
 }
 
+/// A closed page of `world` (size 4, pages of 2) holding `k01`..`k08`
+/// dated in order: page 1 holds `k01` and `k02`. Its edition.
+async fn closed_pages(store: &dyn Store) -> i64 {
+    let batch: Vec<Item> = (1..=8)
+        .map(|k| item(&format!("k{k:02}"), "world", k))
+        .collect();
+    store.upsert(&batch, Ownership::Take).await.unwrap();
+    let own = [world()];
+    let window = store.window(&world(), &own, 4).await.unwrap();
+    assert!(window.pages >= 2, "{}", window.pages);
+    let page = store
+        .archive_page(&world(), &own, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let keys: Vec<&str> = page.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, ["k02", "k01"]);
+    page.edition
+}
+
+/// One format's document to keep.
+fn kept<'a>(
+    body: &'a [u8],
+    compressed: Option<(&'a [u8], &'a [u8])>,
+) -> Vec<crate::store::KeptDocument<'a>> {
+    vec![crate::store::KeptDocument {
+        format: "atom",
+        body,
+        modified: Some(at(0)),
+        compressed,
+    }]
+}
+
 /// A kept page's bytes are the first kept; compressed bodies are added to
 /// them once, and only when made from the same bytes.
 pub async fn kept_pages_keep_their_first_bytes_and_gain_compression_once(store: &dyn Store) {
-    use crate::store::{ArchiveDocument, KeptDocument};
+    use crate::store::ArchiveDocument;
     let feed = world();
-    let modified = Some(at(0));
-    let keep = |body: &'static [u8], compressed: Option<(&'static [u8], &'static [u8])>| {
-        vec![KeptDocument {
-            format: "atom",
-            body,
-            modified,
-            compressed,
-        }]
-    };
+    // No page, nothing kept.
+    assert!(
+        !store
+            .keep_archive_documents(&feed, 1, 0, &kept(b"early", None))
+            .await
+            .unwrap()
+    );
+    let edition = closed_pages(store).await;
     assert_eq!(
         store.archive_document(&feed, 1, "atom").await.unwrap(),
         None
     );
-    store
-        .keep_archive_documents(&feed, 1, &keep(b"first", None))
-        .await
-        .unwrap();
+    assert!(
+        store
+            .keep_archive_documents(&feed, 1, edition, &kept(b"first", None))
+            .await
+            .unwrap()
+    );
     let plain = ArchiveDocument {
         body: b"first".to_vec(),
-        modified,
+        modified: Some(at(0)),
         compressed: None,
+        edition,
     };
     assert_eq!(
         store.archive_document(&feed, 1, "atom").await.unwrap(),
@@ -227,7 +262,7 @@ pub async fn kept_pages_keep_their_first_bytes_and_gain_compression_once(store: 
     );
     // Another body compressed (another instance's render): nothing changes.
     store
-        .keep_archive_documents(&feed, 1, &keep(b"second", Some((b"gz2", b"br2"))))
+        .keep_archive_documents(&feed, 1, edition, &kept(b"second", Some((b"gz2", b"br2"))))
         .await
         .unwrap();
     assert_eq!(
@@ -235,25 +270,125 @@ pub async fn kept_pages_keep_their_first_bytes_and_gain_compression_once(store: 
         Some(plain)
     );
     // The kept body compressed: kept with it, once.
-    store
-        .keep_archive_documents(&feed, 1, &keep(b"first", Some((b"gz1", b"br1"))))
-        .await
-        .unwrap();
-    store
-        .keep_archive_documents(&feed, 1, &keep(b"first", Some((b"gz3", b"br3"))))
-        .await
-        .unwrap();
-    let kept = store
+    for (gz, br) in [(b"gz1", b"br1"), (b"gz3", b"br3")] {
+        store
+            .keep_archive_documents(&feed, 1, edition, &kept(b"first", Some((gz, br))))
+            .await
+            .unwrap();
+    }
+    let kept_now = store
         .archive_document(&feed, 1, "atom")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(kept.body, b"first");
-    assert_eq!(kept.compressed, Some((b"gz1".to_vec(), b"br1".to_vec())));
+    assert_eq!(kept_now.body, b"first");
+    assert_eq!(
+        kept_now.compressed,
+        Some((b"gz1".to_vec(), b"br1".to_vec()))
+    );
     // Other formats and pages are apart.
     assert_eq!(store.archive_document(&feed, 1, "rss").await.unwrap(), None);
     assert_eq!(
         store.archive_document(&feed, 2, "atom").await.unwrap(),
         None
     );
+}
+
+/// A page's documents made from rows read before a withdrawal or a revival
+/// of one of its items are never kept after it, however the two interleave:
+/// the kept page would show the withdrawn item (or the revived one's
+/// tombstone) for good. Other pages keep their editions.
+pub async fn a_page_read_before_a_withdrawal_is_not_kept_after_it(store: &dyn Store) {
+    let feed = world();
+    let own = [world()];
+    let first = closed_pages(store).await;
+    let second = store
+        .archive_page(&feed, &own, 2)
+        .await
+        .unwrap()
+        .unwrap()
+        .edition;
+    let id = item("k01", "world", 1).id;
+
+    // Read, withdrawn, then kept: refused, and the next read is a new edition.
+    store.delete(&id, Utc::now()).await.unwrap().unwrap();
+    assert!(
+        !store
+            .keep_archive_documents(&feed, 1, first, &kept(b"with k01", None))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.archive_document(&feed, 1, "atom").await.unwrap(),
+        None
+    );
+    let page = store.archive_page(&feed, &own, 1).await.unwrap().unwrap();
+    assert_ne!(page.edition, first);
+    assert_eq!(page.tombstones.len(), 1);
+    assert!(
+        store
+            .keep_archive_documents(&feed, 1, page.edition, &kept(b"k01 gone", None))
+            .await
+            .unwrap()
+    );
+    // Page 2 was not touched: what was read of it before is still its.
+    assert!(
+        store
+            .keep_archive_documents(&feed, 2, second, &kept(b"page 2", None))
+            .await
+            .unwrap()
+    );
+
+    // A kept document read, then the item back, then its compressed bodies
+    // kept: refused, and the document that showed the tombstone is gone.
+    let read = store
+        .archive_document(&feed, 1, "atom")
+        .await
+        .unwrap()
+        .unwrap();
+    put(store, &item("k01", "world", 1)).await;
+    assert!(
+        !store
+            .keep_archive_documents(
+                &feed,
+                1,
+                read.edition,
+                &kept(&read.body, Some((b"gz", b"br")))
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.archive_document(&feed, 1, "atom").await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .archive_document(&feed, 2, "atom")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Both at once, again and again: whichever commits first, nothing read
+    // before the withdrawal (or revival) is kept after it.
+    for round in 0..20 {
+        let page = store.archive_page(&feed, &own, 1).await.unwrap().unwrap();
+        let flip = async {
+            if round % 2 == 0 {
+                store.delete(&id, Utc::now()).await.unwrap().unwrap();
+            } else {
+                put(store, &item("k01", "world", 1)).await;
+            }
+        };
+        let before = kept(b"before", None);
+        let keep = store.keep_archive_documents(&feed, 1, page.edition, &before);
+        let ((), keep) = tokio::join!(flip, keep);
+        keep.unwrap();
+        assert_eq!(
+            store.archive_document(&feed, 1, "atom").await.unwrap(),
+            None,
+            "round {round}"
+        );
+    }
 }

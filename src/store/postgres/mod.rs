@@ -394,9 +394,10 @@ impl Store for PgStore {
         &self,
         feed: &FeedId,
         page: u64,
+        edition: i64,
         documents: &[crate::store::KeptDocument<'_>],
-    ) -> Result<()> {
-        self.write(move || keep_archive_documents_tx(&self.soft, feed, page, documents))
+    ) -> Result<bool> {
+        self.write(move || keep_archive_documents_tx(&self.soft, feed, page, edition, documents))
             .await
     }
 

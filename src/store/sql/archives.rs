@@ -289,15 +289,19 @@ macro_rules! archives_sql {
             let Ok(page) = i64::try_from(page) else {
                 return Ok(None);
             };
-            let bounds: Vec<(i64, i64)> = sqlx::query_as(
-                "SELECT page, last_seq FROM archive_pages WHERE feed = $1 AND page IN ($2, $3)",
+            // The edition read first: rows read after a withdrawal with
+            // the edition before it are refused at their keep, never the
+            // other way round.
+            let bounds: Vec<(i64, i64, i64)> = sqlx::query_as(
+                "SELECT page, last_seq, edition FROM archive_pages
+                 WHERE feed = $1 AND page IN ($2, $3)",
             )
             .bind($crate::store::log_key(feed))
             .bind(page)
             .bind(page - 1)
             .fetch_all(&mut *conn)
             .await?;
-            let Some(&(_, upto)) = bounds.iter().find(|b| b.0 == page) else {
+            let Some(&(_, upto, edition)) = bounds.iter().find(|b| b.0 == page) else {
                 return Ok(None);
             };
             let after = bounds.iter().find(|b| b.0 == page - 1).map_or(0, |b| b.1);
@@ -315,6 +319,7 @@ macro_rules! archives_sql {
             Ok(Some($crate::store::ArchivePage {
                 items,
                 tombstones: stones.into_iter().map(tombstone).collect(),
+                edition,
             }))
         }
 
@@ -367,32 +372,53 @@ macro_rules! archives_sql {
             page: u64,
             format: &str,
         ) -> Result<Option<$crate::store::ArchiveDocument>> {
-            let row: Option<(Vec<u8>, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>)> = sqlx::query_as(
-                "SELECT body, modified, gzip, br FROM archive_documents
-                 WHERE feed = $1 AND page = $2 AND format = $3",
+            type Row = (Vec<u8>, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>, i64);
+            let row: Option<Row> = sqlx::query_as(
+                "SELECT d.body, d.modified, d.gzip, d.br, p.edition
+                 FROM archive_documents d JOIN archive_pages p ON p.feed = d.feed AND p.page = d.page
+                 WHERE d.feed = $1 AND d.page = $2 AND d.format = $3",
             )
             .bind($crate::store::log_key(feed))
             .bind(i64::try_from(page).unwrap_or(i64::MAX))
             .bind(format)
             .fetch_optional(&mut *conn)
             .await?;
-            Ok(row.map(|(body, modified, gzip, br)| $crate::store::ArchiveDocument {
+            Ok(row.map(|(body, modified, gzip, br, edition)| $crate::store::ArchiveDocument {
                 body,
                 modified: modified.map(from_millis),
                 compressed: gzip.zip(br),
+                edition,
             }))
         }
 
         /// Keeps a closed page's documents in one transaction (one commit
         /// for its formats, written after the first answer); the first kept of a format stays,
-        /// and gains compressed bodies made from its own bytes.
+        /// and gains compressed bodies made from its own bytes. Only while
+        /// `edition` is the page's: the page's row is locked first (a
+        /// withdrawal's [`forget_pages_of`] locks it before it drops the
+        /// kept documents), so either the withdrawal waits for this commit
+        /// and then drops what it kept, or this waits for the withdrawal's
+        /// and sees the new edition.
         pub(super) async fn keep_archive_documents_tx(
             pool: &$Pool,
             feed: &FeedId,
             page: u64,
+            edition: i64,
             documents: &[$crate::store::KeptDocument<'_>],
-        ) -> Result<()> {
+        ) -> Result<bool> {
             let mut tx = pool.begin().await?;
+            let current = sqlx::query(
+                "UPDATE archive_pages SET edition = edition
+                 WHERE feed = $1 AND page = $2 AND edition = $3",
+            )
+            .bind($crate::store::log_key(feed))
+            .bind(i64::try_from(page).unwrap_or(i64::MAX))
+            .bind(edition)
+            .execute(&mut *tx)
+            .await?;
+            if current.rows_affected() == 0 {
+                return Ok(false);
+            }
             for d in documents {
                 sqlx::query(
                     "INSERT INTO archive_documents (feed, page, format, body, modified, gzip, br)
@@ -413,7 +439,7 @@ macro_rules! archives_sql {
                 .await?;
             }
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         }
 
         /// Withdrawn items that came back (`(feed, id)` of their tombstones):

@@ -182,17 +182,26 @@ macro_rules! items_sql {
             Ok(true)
         }
 
-        /// Drops the kept documents of the closed pages that hold the item
-        /// (in each feed's log, the first page closed after its place).
+        /// Starts a new edition of the closed pages that hold the item (in
+        /// each feed's log, the first page closed after its place) and drops
+        /// their kept documents. The editions first: that locks the pages'
+        /// rows, which a keep of their documents locks too
+        /// ([`keep_archive_documents_tx`]), so a keep of rows read before
+        /// this cannot land after it.
         async fn forget_pages_of(conn: &mut $Conn, id: &str) -> Result<()> {
-            sqlx::query(
-                "DELETE FROM archive_documents WHERE EXISTS (
-                   SELECT 1 FROM feed_log l JOIN archive_pages p ON p.feed = l.feed
-                   WHERE l.item_id = $1 AND p.last_seq >= l.seq
-                     AND archive_documents.feed = p.feed AND archive_documents.page = p.page
-                     AND NOT EXISTS (SELECT 1 FROM archive_pages q
-                                     WHERE q.feed = p.feed AND q.page < p.page AND q.last_seq >= l.seq))",
-            )
+            // The first page closed after the item's place, in each log.
+            const PAGES: &str = "SELECT l.feed, min(p.page) FROM feed_log l
+                 JOIN archive_pages p ON p.feed = l.feed AND p.last_seq >= l.seq
+                 WHERE l.item_id = $1 GROUP BY l.feed";
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE archive_pages SET edition = edition + 1 WHERE (feed, page) IN ({PAGES})"
+            )))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM archive_documents WHERE (feed, page) IN ({PAGES})"
+            )))
             .bind(id)
             .execute(&mut *conn)
             .await?;
