@@ -1,6 +1,8 @@
 //! Rendered documents as ready-to-send bytes, keyed by URL path.
 //!
-//! Each document is compressed once (gzip and brotli) when it is rendered, and its
+//! Each document is compressed once (gzip and brotli): gzip when it is rendered,
+//! brotli then too, except for the documents every write renders again, which
+//! make theirs on the first request that takes it ([`Encoding`]). Its
 //! validators are computed from data, never from the clock: the ETag is a hash of
 //! the bytes (with a suffix per encoding) and Last-Modified is the newest change in
 //! the items shown. The same content therefore gets the same validators after a
@@ -45,10 +47,45 @@ pub struct FileRange {
 pub struct Entry {
     pub identity: Variant,
     pub gzip: Option<Variant>,
-    pub br: Option<Variant>,
+    pub br: Option<Encoding>,
     pub last_modified: Option<DateTime<Utc>>,
     /// Feeds may be read by other sites' browser code.
     pub cors: bool,
+}
+
+/// One encoding of a document: its tag and headers, and its bytes once made.
+/// Brotli's are made when the entry is (archive pages, views) or on the
+/// first request that takes them ([`Entry::rendered`]): a render pass
+/// replaces a changed feed's documents, and during a stream of writes most
+/// of them are replaced before anyone asks for brotli, which was a quarter
+/// of a write's CPU. The tag and the `304` headers are known before the
+/// bytes: a conditional request never waits for them.
+#[derive(Debug)]
+pub struct Encoding {
+    made: std::sync::OnceLock<Variant>,
+    pub etag: HeaderValue,
+    pub not_modified: HeaderMap,
+    /// A `200`'s headers but its Content-Length.
+    headers: HeaderMap,
+}
+
+impl Encoding {
+    /// The variant, if made.
+    pub fn get(&self) -> Option<&Variant> {
+        self.made.get()
+    }
+
+    fn variant(&self, body: Bytes, file: Option<FileRange>) -> Variant {
+        let mut headers = self.headers.clone();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        Variant {
+            body,
+            etag: self.etag.clone(),
+            file,
+            headers,
+            not_modified: self.not_modified.clone(),
+        }
+    }
 }
 
 /// Documents under this size are not worth compressing.
@@ -135,6 +172,16 @@ impl From<crate::render::Document> for Entry {
     }
 }
 
+/// How an entry gets its compressed bodies.
+enum Compress {
+    /// Both made before (a kept archive page's): gzip, brotli.
+    Made(Vec<u8>, Vec<u8>),
+    /// Both now.
+    Now,
+    /// Gzip now, brotli when first asked for.
+    BrotliLater,
+}
+
 impl Entry {
     pub fn new(
         content_type: &'static str,
@@ -161,6 +208,19 @@ impl Entry {
     /// A document's entry with its compressed bodies (gzip, brotli) as
     /// made before (a kept archive page's), or made now when not given.
     pub fn compressed_as(d: crate::render::Document, made: Option<(Vec<u8>, Vec<u8>)>) -> Entry {
+        match made {
+            Some((gz, br)) => Entry::build(d, Compress::Made(gz, br)),
+            None => Entry::build(d, Compress::Now),
+        }
+    }
+
+    /// A render pass's entry: gzip made now (what feed readers take),
+    /// brotli on the first request that takes it ([`Entry::make_br`]).
+    pub fn rendered(d: crate::render::Document) -> Entry {
+        Entry::build(d, Compress::BrotliLater)
+    }
+
+    fn build(d: crate::render::Document, how: Compress) -> Entry {
         let crate::render::Document {
             content_type,
             body,
@@ -173,13 +233,18 @@ impl Entry {
         } = d;
         let link = link.as_deref();
         let tag = &hash_hex(&body)[..32];
-        let compressed = if body.len() >= MIN_COMPRESS {
-            Some(made.unwrap_or_else(|| compress(&body)))
-        } else {
-            None
+        let compressed = match how {
+            _ if body.len() < MIN_COMPRESS => None,
+            Compress::Made(gz, br) => Some((gz, Some(br))),
+            Compress::Now => {
+                let (gz, br) = compress(&body);
+                Some((gz, Some(br)))
+            }
+            Compress::BrotliLater => Some((gzip(&body), None)),
         };
         let ranges = match &compressed {
-            Some((gz, br)) => mirror(&[&body, gz, br]),
+            Some((gz, Some(br))) => mirror(&[&body, gz, br]),
+            Some((gz, None)) => mirror(&[&body, gz]),
             None => mirror(&[&body]),
         };
         // What every answer about the document says, 304s included (RFC 9110 15.4.5).
@@ -225,8 +290,8 @@ impl Entry {
                 HeaderValue::from_static("ETag, Last-Modified, Link"),
             );
         }
-        let mut ranges = ranges.into_iter();
-        let mut variant = |body: Vec<u8>, suffix: &str, coding: Option<&'static str>| {
+        // An encoding's tag and headers, before its bytes.
+        let template = |suffix: &str, coding: Option<&'static str>| {
             let etag = etag(tag, suffix);
             let mut not_modified = common.clone();
             not_modified.insert(header::ETAG, etag.clone());
@@ -235,25 +300,29 @@ impl Entry {
             if let Some(coding) = coding {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
             }
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-            let (body, file) = match ranges.next().flatten() {
-                Some(m) => (m.bytes, Some(m.range)),
-                None => (body.into(), None),
-            };
-            Variant {
-                body,
+            Encoding {
+                made: std::sync::OnceLock::new(),
                 etag,
-                file,
-                headers,
                 not_modified,
+                headers,
             }
         };
-        let identity = variant(body, "", None);
+        let mut ranges = ranges.into_iter();
+        let mut variant = |t: &Encoding, body: Vec<u8>| match ranges.next().flatten() {
+            Some(m) => t.variant(m.bytes, Some(m.range)),
+            None => t.variant(body.into(), None),
+        };
+        let identity = variant(&template("", None), body);
         let (gzip, br) = match compressed {
-            Some((gz, br)) => (
-                Some(variant(gz, "-gz", Some("gzip"))),
-                Some(variant(br, "-br", Some("br"))),
-            ),
+            Some((gz, br)) => {
+                let gzip = variant(&template("-gz", Some("gzip")), gz);
+                let lazy = template("-br", Some("br"));
+                if let Some(br) = br {
+                    let made = variant(&lazy, br);
+                    lazy.made.set(made).expect("a new cell");
+                }
+                (Some(gzip), Some(lazy))
+            }
             None => (None, None),
         };
         Entry {
@@ -268,30 +337,45 @@ impl Entry {
     /// The same document with one more header on every answer, `304`s
     /// included: a page's own policy (CSP), which a feed has no use for.
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Entry {
-        for v in [
-            Some(&mut self.identity),
-            self.gzip.as_mut(),
-            self.br.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
+        let made = self.br.as_mut().and_then(|b| b.made.get_mut());
+        for v in [Some(&mut self.identity), self.gzip.as_mut(), made]
+            .into_iter()
+            .flatten()
         {
             v.headers.insert(name.clone(), value.clone());
             v.not_modified.insert(name.clone(), value.clone());
         }
+        if let Some(b) = self.br.as_mut() {
+            b.headers.insert(name.clone(), value.clone());
+            b.not_modified.insert(name, value);
+        }
         self
     }
 
-    /// The compressed bodies (gzip, brotli), if the document was compressed.
+    /// The compressed bodies (gzip, brotli), if both are made.
     pub fn compressed(&self) -> Option<(&[u8], &[u8])> {
-        Some((&self.gzip.as_ref()?.body[..], &self.br.as_ref()?.body[..]))
+        let br = self.br.as_ref()?.get()?;
+        Some((&self.gzip.as_ref()?.body[..], &br.body[..]))
     }
 
-    /// Every ETag this document has been served under, in any encoding.
+    /// The brotli variant, made now if it was not (it is compressed once,
+    /// whoever asks first; others asking meanwhile wait for it). Blocks for
+    /// the compression: call it off the connection's thread. `None` for a
+    /// document too small to compress.
+    pub fn make_br(&self) -> Option<&Variant> {
+        let b = self.br.as_ref()?;
+        Some(
+            b.made
+                .get_or_init(|| b.variant(brotli(&self.identity.body).into(), None)),
+        )
+    }
+
+    /// Every ETag this document is served under, in any encoding (brotli's
+    /// too before its bytes are made: another instance may have served them).
     pub fn etags(&self) -> impl Iterator<Item = &HeaderValue> {
         std::iter::once(&self.identity.etag)
             .chain(self.gzip.iter().map(|v| &v.etag))
-            .chain(self.br.iter().map(|v| &v.etag))
+            .chain(self.br.iter().map(|b| &b.etag))
     }
 }
 
@@ -413,8 +497,10 @@ impl Cache {
         let bytes = map
             .values()
             .map(|e| {
-                let len = |v: &Option<Variant>| v.as_ref().map_or(0, |v| v.body.len());
-                e.identity.body.len() + len(&e.gzip) + len(&e.br)
+                let len = |v: Option<&Variant>| v.map_or(0, |v| v.body.len());
+                e.identity.body.len()
+                    + len(e.gzip.as_ref())
+                    + len(e.br.as_ref().and_then(Encoding::get))
             })
             .sum();
         (map.len(), bytes)
@@ -452,7 +538,7 @@ mod tests {
                 .unwrap();
             assert_eq!(plain, body);
             let mut plain = Vec::new();
-            brotli::BrotliDecompress(&mut &e.br.as_ref().unwrap().body[..], &mut plain).unwrap();
+            brotli::BrotliDecompress(&mut &br(&e).body[..], &mut plain).unwrap();
             assert_eq!(plain, body);
         }
         let body = "<rss>".repeat(200).into_bytes();
@@ -494,11 +580,7 @@ mod tests {
             .collect();
         let e = rss(body.clone());
         assert_eq!(&e.identity.body[..], &body[..]);
-        for v in [
-            &e.identity,
-            e.gzip.as_ref().unwrap(),
-            e.br.as_ref().unwrap(),
-        ] {
+        for v in [&e.identity, e.gzip.as_ref().unwrap(), br(&e)] {
             let range = v.file.as_ref().expect("a large body has a file");
             let mut on_disk = vec![0; v.body.len()];
             range
@@ -508,7 +590,52 @@ mod tests {
             assert_eq!(on_disk, &v.body[..]);
         }
         let mut plain = Vec::new();
-        brotli::BrotliDecompress(&mut &e.br.as_ref().unwrap().body[..], &mut plain).unwrap();
+        brotli::BrotliDecompress(&mut &br(&e).body[..], &mut plain).unwrap();
         assert_eq!(plain, body);
+    }
+
+    /// An entry's brotli variant, made when the entry was.
+    fn br(e: &Entry) -> &Variant {
+        e.br.as_ref().unwrap().get().expect("made with the entry")
+    }
+
+    /// A render pass's entry has gzip and brotli's tag and headers at once,
+    /// and brotli's bytes once asked for: the same as an entry made at once,
+    /// headers added before included.
+    #[test]
+    fn rendered_entries_make_brotli_when_first_asked() {
+        let body = "<rss><item>x</item></rss>".repeat(100).into_bytes();
+        let document = |body: &[u8]| crate::render::Document {
+            path: "/feeds/world.rss".into(),
+            content_type: "application/rss+xml",
+            body: body.to_vec(),
+            last_modified: None,
+            max_age: 300,
+            shared: true,
+            negotiated: true,
+            link: None,
+        };
+        let csp = header::CONTENT_SECURITY_POLICY;
+        let at_once =
+            Entry::from(document(&body)).with_header(csp.clone(), HeaderValue::from_static("x"));
+        let later = Entry::rendered(document(&body))
+            .with_header(csp.clone(), HeaderValue::from_static("x"));
+        let lazy = later.br.as_ref().unwrap();
+        assert!(lazy.get().is_none());
+        assert!(later.compressed().is_none());
+        assert_eq!(lazy.etag, br(&at_once).etag);
+        assert_eq!(lazy.not_modified, br(&at_once).not_modified);
+        assert_eq!(
+            later.etags().collect::<Vec<_>>(),
+            at_once.etags().collect::<Vec<_>>()
+        );
+        let made = later.make_br().unwrap();
+        assert_eq!(made.body, br(&at_once).body);
+        assert_eq!(made.headers, br(&at_once).headers);
+        assert_eq!(made.headers[&csp], "x");
+        assert!(std::ptr::eq(made, later.make_br().unwrap()), "made once");
+        assert!(later.compressed().is_some());
+        // Too small to compress: no encodings at all.
+        assert!(Entry::rendered(document(b"<rss/>")).make_br().is_none());
     }
 }

@@ -2,33 +2,59 @@
 //! Everything here is a lookup; nothing renders.
 
 use super::sendfile::Pending;
-use crate::cache::{Entry, Variant};
+use crate::cache::{Encoding, Entry, Variant};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{self, HeaderMap};
 use hyper::{Method, Response, StatusCode};
 
 /// The response for a cached document; a body about to be sent is noted in
-/// `pending`, so the connection can send it from its file.
+/// `pending`, so the connection can send it from its file. A brotli body not
+/// made yet is made here, which blocks: on a connection's thread, answer
+/// only when [`brotli_due`] is false.
 pub fn respond(
     method: &Method,
     headers: &HeaderMap,
     entry: &Entry,
     pending: &Pending,
 ) -> Response<Full<Bytes>> {
-    let variant = negotiate(headers, entry);
+    let pick = negotiate(headers, entry);
     let mut resp = Response::new(Full::new(Bytes::new()));
     if not_modified(headers, entry) {
         *resp.status_mut() = StatusCode::NOT_MODIFIED;
-        *resp.headers_mut() = variant.not_modified.clone();
+        *resp.headers_mut() = match pick {
+            Pick::Made(v) => v.not_modified.clone(),
+            Pick::Brotli(b) => b.not_modified.clone(),
+        };
         return resp;
     }
+    let variant = match pick {
+        Pick::Made(v) => v,
+        Pick::Brotli(_) => entry.make_br().expect("a brotli encoding to make"),
+    };
     *resp.headers_mut() = variant.headers.clone();
     if method != Method::HEAD {
         pending.set(variant);
         *resp.body_mut() = Full::new(variant.body.clone());
     }
     resp
+}
+
+/// Whether answering would first compress the document with brotli: a `200`
+/// in brotli not made yet ([`Entry::rendered`]). Then the request is answered
+/// off the connection's thread, which other connections share.
+pub fn brotli_due(method: &Method, headers: &HeaderMap, entry: &Entry) -> bool {
+    entry.br.as_ref().is_some_and(|b| b.get().is_none())
+        && matches!(*method, Method::GET | Method::HEAD)
+        && matches!(negotiate(headers, entry), Pick::Brotli(_))
+        && !not_modified(headers, entry)
+}
+
+/// The encoding an answer is in.
+enum Pick<'a> {
+    Made(&'a Variant),
+    /// Brotli, whose bytes are not made yet.
+    Brotli(&'a Encoding),
 }
 
 /// If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2). Any encoding's tag
@@ -59,7 +85,7 @@ fn not_modified(headers: &HeaderMap, entry: &Entry) -> bool {
 
 /// Brotli, then gzip, then identity, as far as the client accepts them. Runs on
 /// every request, so it reads the header in place without allocating.
-fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> &'a Variant {
+fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> Pick<'a> {
     let (mut br, mut gzip, mut any) = (None, None, None);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
@@ -83,15 +109,15 @@ fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> &'a Variant {
         }
     }
     let accepts = |q: Option<f32>| q.or(any).is_some_and(|q| q > 0.0);
-    if let Some(v) = &entry.br
+    if let Some(b) = &entry.br
         && accepts(br)
     {
-        return v;
+        return b.get().map_or(Pick::Brotli(b), Pick::Made);
     }
     if let Some(v) = &entry.gzip
         && accepts(gzip)
     {
-        return v;
+        return Pick::Made(v);
     }
-    &entry.identity
+    Pick::Made(&entry.identity)
 }

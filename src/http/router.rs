@@ -90,11 +90,29 @@ pub fn route(
         });
     }
     let Some(rest) = req.uri().path().strip_prefix("/api/v1/") else {
-        return span.in_scope(|| {
-            let resp = static_like(state, pending, &req, req.uri().path());
-            tracing::debug!(status = resp.status().as_u16(), "answered");
-            Routed::Now(resp)
-        });
+        let answer = span.in_scope(|| static_like(state, pending, &req, req.uri().path()));
+        return match answer {
+            Static::Now(resp) => {
+                span.in_scope(|| tracing::debug!(status = resp.status().as_u16(), "answered"));
+                Routed::Now(resp)
+            }
+            // Compressed on the main runtime's blocking threads, once for
+            // every request of the document; answered from memory.
+            Static::MakeBrotli(entry) => {
+                let (method, headers) = (req.method().clone(), req.headers().clone());
+                later(state, span, async move {
+                    let made = entry.clone();
+                    if let Err(e) = tokio::task::spawn_blocking(move || {
+                        made.make_br();
+                    })
+                    .await
+                    {
+                        tracing::error!("compressing failed: {e}");
+                    }
+                    feeds::respond(&method, &headers, &entry, &Pending::default())
+                })
+            }
+        };
     };
     let rest = rest.to_owned();
     let api_state = state.clone();
@@ -141,23 +159,24 @@ fn later(
     ))
 }
 
-fn static_like(
-    state: &State,
-    pending: &Pending,
-    req: &Request<Incoming>,
-    path: &str,
-) -> Response<Full<Bytes>> {
+/// A cache lookup's answer, or the document to compress first.
+enum Static {
+    Now(Response<Full<Bytes>>),
+    MakeBrotli(Arc<crate::cache::Entry>),
+}
+
+fn static_like(state: &State, pending: &Pending, req: &Request<Incoming>, path: &str) -> Static {
     if path == "/healthz" {
-        return match *req.method() {
+        return Static::Now(match *req.method() {
             Method::GET | Method::HEAD => health(state),
             _ => method_not_allowed("GET, HEAD"),
-        };
+        });
     }
     if path == "/metrics" && state.site.config().server.metrics {
-        return match *req.method() {
+        return Static::Now(match *req.method() {
             Method::GET | Method::HEAD => metrics(state),
             _ => method_not_allowed("GET, HEAD"),
-        };
+        });
     }
     // A browser opening a feed URL gets the feed's page: XSLT is leaving browsers,
     // so the readable view is rendered on the server. Feed readers name feed types
@@ -174,11 +193,22 @@ fn static_like(
         _ => path,
     };
     let answer = state.site.cache.with(path, |entry| match *req.method() {
-        Method::GET | Method::HEAD => feeds::respond(req.method(), req.headers(), entry, pending),
-        Method::OPTIONS if entry.cors => preflight(),
-        _ => method_not_allowed("GET, HEAD, OPTIONS"),
+        _ if feeds::brotli_due(req.method(), req.headers(), entry) => None,
+        Method::GET | Method::HEAD => {
+            Some(feeds::respond(req.method(), req.headers(), entry, pending))
+        }
+        Method::OPTIONS if entry.cors => Some(preflight()),
+        _ => Some(method_not_allowed("GET, HEAD, OPTIONS")),
     });
-    answer.unwrap_or_else(|| not_found(path).into_response())
+    match answer {
+        Some(Some(resp)) => Static::Now(resp),
+        // The entry may have been replaced since; then the new one is answered.
+        Some(None) => match state.site.cache.get(path) {
+            Some(entry) => Static::MakeBrotli(entry),
+            None => Static::Now(not_found(path).into_response()),
+        },
+        None => Static::Now(not_found(path).into_response()),
+    }
 }
 
 /// True when an Accept header asks for HTML and names no feed type: what browsers

@@ -354,7 +354,7 @@ impl Keep {
             compressed: entry
                 .gzip
                 .as_ref()
-                .zip(entry.br.as_ref())
+                .zip(entry.br.as_ref().and_then(|b| b.get()))
                 .map(|(gz, br)| (gz.body.clone(), br.body.clone())),
         }
     }

@@ -167,7 +167,7 @@ impl Site {
             // feed's items go once it is done, so the pass holds one rendering
             // at a time beside what the cache keeps.
             let mut entries = Vec::new();
-            let mut add = |d: render::Document| entries.push((d.path.clone(), Entry::from(d)));
+            let mut add = |d: render::Document| entries.push((d.path.clone(), Entry::rendered(d)));
             for (feed, current) in data {
                 let data = current.data(&config, &feed, "");
                 render::feed_documents(&data).for_each(&mut add);
