@@ -153,8 +153,8 @@ impl Print {
         let mut lead = summary.unwrap_or_default().to_owned();
         if let Some(html) = body {
             // The gate's output: read as tokens, not built into a tree again.
-            let text =
-                crate::text::sanitized_text(crate::text::truncate_bytes(html, 4 * LEAD_CHARS));
+            let html = crate::text::truncate_bytes(html, 4 * LEAD_CHARS);
+            let text = crate::text::sanitized_text_start(html, LEAD_CHARS);
             lead.push_str(". ");
             lead.push_str(crate::text::truncate_bytes(text.trim(), LEAD_CHARS));
         }

@@ -5,7 +5,8 @@
 //! word's capitalization, which says whether it may be a name.
 
 use rust_stemmers::{Algorithm, Stemmer};
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -42,10 +43,40 @@ pub enum Form {
     Span(i64),
 }
 
-static EN: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| stop_words::get("en").iter().copied().collect());
-static FR: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| stop_words::get("fr").iter().copied().collect());
+/// Stop words, each with the languages it is one in (English, French): one
+/// lookup for both, as [`language`] asks for every word.
+static STOPS: LazyLock<HashMap<&'static str, (bool, bool)>> = LazyLock::new(|| {
+    let mut stops = HashMap::new();
+    for &w in stop_words::get("en") {
+        stops.entry(w).or_insert((false, false)).0 = true;
+    }
+    for &w in stop_words::get("fr") {
+        stops.entry(w).or_insert((false, false)).1 = true;
+    }
+    stops
+});
+
+fn stop(lower: &str, lang: Lang) -> bool {
+    STOPS
+        .get(lower)
+        .is_some_and(|&(en, fr)| if lang == Lang::En { en } else { fr })
+}
+
+/// A word lowercase, copied only when that changes it (most words of a
+/// text have no capital): exactly `str::to_lowercase`.
+fn lowercase(word: &str) -> Cow<'_, str> {
+    let unchanged = |c: char| {
+        let mut lower = c.to_lowercase();
+        lower.next() == Some(c) && lower.next().is_none()
+    };
+    if word.bytes().all(|b| !b.is_ascii_uppercase())
+        && (word.is_ascii() || word.chars().all(unchanged))
+    {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(word.to_lowercase())
+    }
+}
 static STEM_EN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 static STEM_FR: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::French));
 
@@ -55,9 +86,10 @@ pub fn language(text: &str) -> Lang {
     let (mut en, mut fr) = (0usize, 0usize);
     for w in text.unicode_words().take(200) {
         for part in w.split(APOSTROPHES) {
-            let lower = part.to_lowercase();
-            en += usize::from(EN.contains(lower.as_str()));
-            fr += usize::from(FR.contains(lower.as_str()));
+            if let Some(&(e, f)) = STOPS.get(lowercase(part).as_ref()) {
+                en += usize::from(e);
+                fr += usize::from(f);
+            }
         }
     }
     if fr > en { Lang::Fr } else { Lang::En }
@@ -72,14 +104,16 @@ fn thousands_gap(gap: &str) -> bool {
 
 /// The words of `text`, at most `max` of them, in order.
 pub fn words(text: &str, lang: Lang, max: usize) -> Vec<Word> {
-    let tokens: Vec<(usize, &str)> = text.unicode_word_indices().collect();
+    // Segmented as far as read: a lead is longer than its words kept.
+    let mut tokens = text.unicode_word_indices().peekable();
     let mut out: Vec<Word> = Vec::new();
     let mut initial = true;
     let mut after_number = false;
     let mut end = 0;
-    let mut i = 0;
-    while i < tokens.len() && out.len() < max {
-        let (start, token) = tokens[i];
+    while out.len() < max {
+        let Some((start, token)) = tokens.next() else {
+            break;
+        };
         if text[end..start].contains(['.', '!', '?']) {
             initial = true;
         }
@@ -88,20 +122,19 @@ pub fn words(text: &str, lang: Lang, max: usize) -> Vec<Word> {
         if token.bytes().all(|b| b.is_ascii_digit()) && token.len() <= 3 {
             number.push_str(token);
             let mut last = start + token.len();
-            while let Some(&(s, t)) = tokens.get(i + 1)
+            while let Some(&(s, t)) = tokens.peek()
                 && t.len() == 3
                 && t.bytes().all(|b| b.is_ascii_digit())
                 && thousands_gap(&text[last..s])
             {
                 number.push_str(t);
                 last = s + t.len();
-                i += 1;
+                tokens.next();
             }
             end = last;
         } else {
             end = start + token.len();
         }
-        i += 1;
         let token = if number.is_empty() {
             token
         } else {
@@ -186,7 +219,7 @@ fn word(part: &str, lang: Lang, initial: bool, out: &mut Vec<Word>) {
     let capital = part.chars().next().is_some_and(char::is_uppercase);
     let letters = part.chars().filter(|c| c.is_alphabetic()).count();
     let caps = letters >= 2 && !part.chars().any(char::is_lowercase);
-    let lower = part.to_lowercase();
+    let lower = lowercase(part);
     if let Some(n) = number_word(&lower) {
         out.push(Word {
             form: Form::Number(n * 1000),
@@ -196,12 +229,8 @@ fn word(part: &str, lang: Lang, initial: bool, out: &mut Vec<Word>) {
         });
         return;
     }
-    let stop = match lang {
-        Lang::En => EN.contains(lower.as_str()),
-        Lang::Fr => FR.contains(lower.as_str()),
-    };
     // `US` is a name, `us` a stop word.
-    if (stop && !caps) || letters < 2 {
+    if (stop(&lower, lang) && !caps) || letters < 2 {
         return;
     }
     let lower = unit_word(&lower).unwrap_or(&lower);
@@ -365,6 +394,24 @@ mod tests {
             forms("l'aéroport d'Heathrow", Lang::Fr),
             [term("aéroport"), term("heathrow")]
         );
+    }
+
+    #[test]
+    fn lowercase_is_str_to_lowercase() {
+        for w in [
+            "plain",
+            "Capital",
+            "ÉTÉ",
+            "été",
+            "ǅungla",
+            "ΟΔΟΣ",
+            "ⓐⒶ",
+            "İstanbul",
+            "x1",
+        ] {
+            assert_eq!(lowercase(w), w.to_lowercase(), "{w}");
+        }
+        assert!(matches!(lowercase("été"), Cow::Borrowed(_)));
     }
 
     #[test]
