@@ -435,6 +435,18 @@ pub struct ArchiveDocument {
 /// Polls kept in each source's attempt log.
 pub const ATTEMPTS_KEPT: usize = 50;
 
+/// A text as every store keeps it: NUL, which PostgreSQL's text (and a JSON
+/// batch's strings read as text) refuses, becomes U+FFFD, as an undecodable
+/// byte does. Error texts quote what upstreams and subscribers sent; one NUL
+/// must not lose a whole round's poll states.
+pub fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        text.replace('\0', "\u{fffd}").into()
+    } else {
+        text.into()
+    }
+}
+
 /// A database URL fit for a log or an error message: any password replaced by `***`.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -20,7 +20,9 @@ pub async fn fetch_state_round_trips(store: &dyn Store) {
     s.etag = Some("\"v1\"".into());
     s.last_modified = Some("Sun, 01 Feb 2026 10:00:00 GMT".into());
     s.last_status = Some(200);
-    s.last_error = Some("none".into());
+    // An error text quotes what the upstream sent, NUL included: kept
+    // with U+FFFD in its place, on every store (PostgreSQL refuses NUL).
+    s.last_error = Some("bad \0 byte".into());
     s.failures = 3;
     s.last_fetch = Some(at(1));
     s.next_fetch = at(16);
@@ -29,6 +31,7 @@ pub async fn fetch_state_round_trips(store: &dyn Store) {
         .add_sources(&[FetchState::new("agency", "https://a.example/feed", at(2))])
         .await
         .unwrap();
+    s.last_error = Some("bad \u{fffd} byte".into());
     assert_eq!(store.fetch_states().await.unwrap(), [s]);
 }
 
@@ -60,6 +63,12 @@ pub async fn attempt_logs_keep_the_last_polls(store: &dyn Store) {
         store.record_attempts(&batch).await.unwrap();
     }
     let newest = 3 * kept / 2 - 1;
+    // An error quoting a NUL: kept with U+FFFD in its place.
+    let mut quoting = poll("third", 1);
+    quoting.error = Some("refused \0".into());
+    store.record_attempts(&[quoting.clone()]).await.unwrap();
+    quoting.error = Some("refused \u{fffd}".into());
+    assert_eq!(store.attempts("third", 5).await.unwrap(), [quoting]);
     let log = store.attempts("agency", 20).await.unwrap();
     assert_eq!(log.len(), 20);
     assert_eq!(log[0], poll("agency", newest), "newest first, as it was");

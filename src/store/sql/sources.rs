@@ -53,13 +53,16 @@ macro_rules! sources_sql {
             let rows: Vec<serde_json::Value> = last
                 .values()
                 .map(|s| {
+                    fn text(t: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
+                        t.as_deref().map($crate::store::storable)
+                    }
                     serde_json::json!({
                         "name": s.source,
-                        "url": s.url,
-                        "etag": s.etag,
-                        "last_modified": s.last_modified,
+                        "url": $crate::store::storable(&s.url),
+                        "etag": text(&s.etag),
+                        "last_modified": text(&s.last_modified),
                         "last_status": s.last_status,
-                        "last_error": s.last_error,
+                        "last_error": text(&s.last_error),
                         "failures": s.failures,
                         "last_fetch": s.last_fetch.map(millis),
                         "next_fetch": millis(s.next_fetch),
@@ -98,7 +101,7 @@ macro_rules! sources_sql {
                         i64::try_from(a.bytes).unwrap_or(i64::MAX),
                         i64::try_from(a.millis).unwrap_or(i64::MAX),
                         a.outcome.as_str(),
-                        a.error.as_deref(),
+                        a.error.as_deref().map($crate::store::storable),
                     )
                 })
                 .collect();

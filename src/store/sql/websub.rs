@@ -221,7 +221,7 @@ macro_rules! websub_sql {
                         )
                         .bind(id)
                         .bind(millis(*next))
-                        .bind(error)
+                        .bind($crate::store::storable(error).into_owned())
                         .execute(&mut *tx)
                         .await?;
                     }
