@@ -376,7 +376,7 @@ async fn the_hub_refuses_what_it_cannot_serve() {
     let server = Server::start(&site, &[]);
     let topic = format!("{FEEDS_URL}/feeds/world.atom");
     type Case<'a> = (&'a [(&'a str, &'a str)], u16, &'a str);
-    let cases: [Case; 5] = [
+    let cases: [Case; 7] = [
         (
             &[
                 ("hub.mode", "subscribe"),
@@ -408,6 +408,26 @@ async fn the_hub_refuses_what_it_cannot_serve() {
             &[("hub.mode", "subscribe"), ("hub.topic", &topic)],
             400,
             "hub.callback",
+        ),
+        // What no store keeps (NUL), as sent in a form (`%00`).
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", &topic),
+                ("hub.callback", "https://sub.example/cb\0x"),
+            ],
+            400,
+            "control characters",
+        ),
+        (
+            &[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", &topic),
+                ("hub.callback", "https://sub.example/cb"),
+                ("hub.secret", "s\0"),
+            ],
+            400,
+            "hub.secret",
         ),
         // Private networks are refused unless the config allows them.
         (

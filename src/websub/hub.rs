@@ -238,6 +238,11 @@ impl Hub {
         if callback.len() > 2048 {
             return Err(refused("hub.callback is longer than 2048 bytes"));
         }
+        // The URL parser would encode them, but the callback is kept as sent
+        // (a subscription is known by it), and no store keeps a NUL.
+        if callback.chars().any(char::is_control) {
+            return Err(refused("hub.callback must not hold control characters"));
+        }
         check_literal(&parsed, self.config().fetch.allow_private_networks)
             .map_err(|e| HubError::Refused(e.to_string()))?;
         let websub = &self.config().websub;
@@ -253,6 +258,9 @@ impl Hub {
         };
         if secret.as_ref().is_some_and(|s| s.len() > MAX_SECRET) {
             return Err(refused("hub.secret must be shorter than 200 bytes"));
+        }
+        if secret.as_ref().is_some_and(|s| s.contains('\0')) {
+            return Err(refused("hub.secret must not hold NUL"));
         }
         Ok(Request {
             mode,
