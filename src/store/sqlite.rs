@@ -26,34 +26,40 @@ pub struct SqliteStore {
     upserts: Committer,
 }
 
-/// A group's upserts in one transaction, each with its own ownership and
-/// outcomes (SQLite's one writer needs no row locks).
+/// A group's upserts (of one ownership) in one transaction, each caller
+/// with its own outcomes (SQLite's one writer needs no row locks).
 async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Written>> {
-    let mut tx = write.begin().await?;
-    let mut results = Vec::with_capacity(group.len());
-    let mut all_changed = BTreeSet::new();
-    let mut dates = BTreeMap::new();
-    for job in group {
-        let mut written = Written::default();
-        written.outcomes = upsert_batch(
-            &mut tx,
-            super::Batch {
-                items: &job.items,
-                ownership: job.ownership,
-            },
-            &mut written.changed,
-        )
-        .await?;
-        all_changed.extend(written.changed.iter().cloned());
-        for (feed, t) in data_dates(&job.items, &written.outcomes) {
-            let d = dates.entry(feed).or_insert(t);
-            *d = (*d).max(t);
+    // The group's items as one batch, as PostgreSQL writes a group
+    // (`postgres/group.rs`): a few statements for the whole group, where a
+    // batch per caller was a few statements each, every one a round trip to
+    // sqlx's SQLite thread. An id two callers send is planned in their order.
+    let merged: Vec<Item>;
+    let items = match group {
+        [one] => &one.items[..],
+        _ => {
+            merged = group.iter().flat_map(|j| j.items.iter().cloned()).collect();
+            &merged[..]
         }
-        results.push(written);
-    }
-    finish(&mut tx, &all_changed, &dates).await?;
+    };
+    let mut tx = write.begin().await?;
+    let mut changed = BTreeSet::new();
+    let batch = super::Batch {
+        items,
+        ownership: group[0].ownership,
+    };
+    let outcomes = upsert_batch(&mut tx, batch, &mut changed).await?;
+    finish(&mut tx, &changed, &data_dates(items, &outcomes)).await?;
     tx.commit().await?;
-    Ok(results)
+    let mut outcomes = outcomes.into_iter();
+    Ok(group
+        .iter()
+        .map(|job| Written {
+            outcomes: outcomes.by_ref().take(job.items.len()).collect(),
+            // The group's feeds: each caller marks them for the renderer,
+            // which renders each once.
+            changed: changed.clone(),
+        })
+        .collect())
 }
 
 /// WebSub changes (a JSON array of `{topic, etag}`, `$1`) queued at `$2` for
