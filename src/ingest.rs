@@ -162,45 +162,76 @@ pub async fn put_article(
     }
     let explicit_updated = input.updated.is_some();
     let mut item = input.into_draft()?.into_item(&ing.config, Source::Api)?;
+    if mode == Mode::Create {
+        return create_article(ing, item, explicit_updated).await;
+    }
     let existing = ing.store.get(&item.id).await?;
     if let Some(old) = &existing {
         if old.kind != ItemKind::Article {
-            return Err(IngestError::Conflict(format!(
-                "{:?} is not an article",
-                item.key
-            )));
+            return Err(not_an_article(&item));
         }
         // (An article stored before story prints were kept is the same.)
-        let same = Item {
-            updated: old.updated,
-            story: old.story.clone(),
-            ..item.clone()
-        } == *old;
-        if mode == Mode::Create && !same {
-            return Err(conflict(&item.key));
-        }
-        if same && !explicit_updated {
+        if same_but_updated(&item, old) && !explicit_updated {
             item.updated = old.updated;
         } else if !explicit_updated {
             // A correction: readers see it updated in place, under the same id.
             item.updated = Utc::now().trunc_subsecs(0).max(item.published);
         }
     }
-    // The store decides a create atomically: of two concurrent POSTs of one id with
-    // different content, the one that commits second gets a conflict.
-    let ownership = match mode {
-        Mode::Create => Ownership::Create,
-        Mode::Replace => Ownership::Take,
-    };
     let written = ing
         .store
-        .upsert(std::slice::from_ref(&item), ownership)
+        .upsert(std::slice::from_ref(&item), Ownership::Take)
         .await?;
-    if written.outcomes[0] == Outcome::Conflict {
-        return Err(conflict(&item.key));
-    }
     (ing.changed)(&written);
     Ok((item, written.outcomes[0]))
+}
+
+/// A POST: most often a new article, so it is written first and the stored
+/// one read only when there was one (a repeat to answer with its date, or a
+/// conflict to explain): a round trip less per new article. The store decides
+/// a create atomically: of two concurrent POSTs of one id with different
+/// content, the one that commits second gets a conflict.
+async fn create_article(
+    ing: &Ingest,
+    mut item: Item,
+    explicit_updated: bool,
+) -> Result<(Item, Outcome), IngestError> {
+    let written = ing
+        .store
+        .upsert(std::slice::from_ref(&item), Ownership::Create)
+        .await?;
+    let outcome = written.outcomes[0];
+    if outcome != Outcome::Created {
+        let Some(old) = ing.store.get(&item.id).await? else {
+            return Err(conflict(&item.key));
+        };
+        if old.kind != ItemKind::Article {
+            return Err(not_an_article(&item));
+        }
+        if outcome == Outcome::Conflict || !same_but_updated(&item, &old) {
+            return Err(conflict(&item.key));
+        }
+        // The identical request again: answered with the stored date.
+        if !explicit_updated {
+            item.updated = old.updated;
+        }
+    }
+    (ing.changed)(&written);
+    Ok((item, outcome))
+}
+
+/// The same article but for its `updated` (and its story print, which an
+/// article stored before prints were kept lacks).
+fn same_but_updated(item: &Item, old: &Item) -> bool {
+    Item {
+        updated: old.updated,
+        story: old.story.clone(),
+        ..item.clone()
+    } == *old
+}
+
+fn not_an_article(item: &Item) -> IngestError {
+    IngestError::Conflict(format!("{:?} is not an article", item.key))
 }
 
 fn conflict(key: &str) -> IngestError {

@@ -329,6 +329,8 @@ async fn article_lifecycle() {
     assert_eq!(again.status, 200, "{}", again.json);
     assert_eq!(again.json["outcome"], "unchanged");
     assert_eq!(again.json["guid"], guid.as_str());
+    assert_eq!(again.json["updated"], created.json["updated"]);
+    assert!(created.json["updated"].is_string(), "{}", created.json);
 
     // Read.
     let got = read(&server, "/api/v1/articles/lifecycle-test").await;
