@@ -16,8 +16,15 @@ use chrono::{DateTime, Utc};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
 use std::sync::Arc;
+
+mod compress;
+mod mirror;
+
+#[cfg(test)]
+use compress::PARALLEL_COMPRESS;
+use compress::{brotli, compress, gzip};
+use mirror::mirror;
 
 /// One encoding of a document, with its own strong ETag.
 #[derive(Debug, Clone)]
@@ -90,81 +97,6 @@ impl Encoding {
 
 /// Documents under this size are not worth compressing.
 const MIN_COMPRESS: usize = 256;
-
-/// Bodies from this size are compressed both ways at once (see [`compress`]).
-const PARALLEL_COMPRESS: usize = 128 << 10;
-
-/// Bodies under this size are copied: one copy costs less than the extra system
-/// call of sending the head and the body apart.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-const MIN_MIRROR: usize = 16 * 1024;
-
-/// A large body as its file holds it: where, and the same bytes mapped from
-/// the file, which the entry keeps instead of its own copy.
-#[derive(Clone)]
-struct Mirrored {
-    range: FileRange,
-    bytes: Bytes,
-}
-
-/// Writes a document's large bodies, one after the other, into one unlinked
-/// temporary file: one descriptor per document, whatever its encodings. A
-/// page-cache file, not a memfd: tmpfs splices page by page and costs more than
-/// the copy it saves. The bodies are then read back through a mapping of the
-/// file, and the rendered copies dropped: the bytes live in the page cache,
-/// as nginx's static files do, and the sendfile path never touches them, so a
-/// 1,000-item timeline in four formats and three encodings (a few tens of
-/// MiB) is not held in the process's own memory. Without a file (no writable
-/// temp dir) bodies are kept and copied as usual, so a failure is only logged.
-#[cfg(target_os = "linux")]
-fn mirror(bodies: &[&[u8]]) -> Vec<Option<Mirrored>> {
-    let mut mirrored = vec![None; bodies.len()];
-    if bodies.iter().all(|b| b.len() < MIN_MIRROR) {
-        return mirrored;
-    }
-    let written = tempfile::tempfile().and_then(|mut file| {
-        let mut at = Vec::with_capacity(bodies.len());
-        let mut offset = 0;
-        for body in bodies {
-            if body.len() >= MIN_MIRROR {
-                file.write_all(body)?;
-                at.push(Some((offset, body.len())));
-                offset += body.len() as u64;
-            } else {
-                at.push(None);
-            }
-        }
-        // SAFETY: a mapping is sound while nothing changes the file under it.
-        // This one is unlinked from its creation and only this process holds
-        // it; it was written in full above and is never written again.
-        let map = unsafe { memmap2::Mmap::map(&file) }?;
-        Ok((Arc::new(file), at, Bytes::from_owner(map)))
-    });
-    match written {
-        Ok((file, at, map)) => {
-            for (slot, at) in mirrored.iter_mut().zip(at) {
-                *slot = at.map(|(offset, len)| {
-                    let start = usize::try_from(offset).expect("a body fits in memory");
-                    Mirrored {
-                        range: FileRange {
-                            file: file.clone(),
-                            offset,
-                        },
-                        bytes: map.slice(start..start + len),
-                    }
-                });
-            }
-        }
-        Err(e) => tracing::debug!("no file for a document, copying it: {e}"),
-    }
-    mirrored
-}
-
-/// Elsewhere there is no sendfile path (`http/sendfile.rs`): bodies are copied.
-#[cfg(not(target_os = "linux"))]
-fn mirror(bodies: &[&[u8]]) -> Vec<Option<Mirrored>> {
-    vec![None; bodies.len()]
-}
 
 impl From<crate::render::Document> for Entry {
     fn from(d: crate::render::Document) -> Entry {
@@ -381,54 +313,6 @@ impl Entry {
 
 fn etag(tag: &str, suffix: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{tag}{suffix}\"")).expect("hex is a valid header")
-}
-
-/// A body's gzip and brotli, side by side on two cores when it is large:
-/// a large document is an archive page or a big timeline, rendered while a
-/// reader waits for it, and its two encodings are most of that wait. A
-/// small one is not worth a thread.
-fn compress(body: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    if body.len() < PARALLEL_COMPRESS {
-        return (gzip(body), brotli(body));
-    }
-    std::thread::scope(|s| {
-        let gz = s.spawn(|| gzip(body));
-        let br = brotli(body);
-        (gz.join().expect("gzip to a Vec does not panic"), br)
-    })
-}
-
-fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 3),
-        flate2::Compression::new(6),
-    );
-    enc.write_all(body).expect("writing to a Vec cannot fail");
-    enc.finish().expect("writing to a Vec cannot fail")
-}
-
-/// Brotli quality 5 with a window sized to the document: a fixed 4 MiB window
-/// (lgwin 22) spends most of the time clearing tables a feed never fills. At
-/// most 1 MiB (lgwin 20): a feed repeats itself item by item, not across
-/// megabytes, and the encoder's buffers for a 4 MiB window were the largest
-/// part of a render pass's peak memory. Quality 5, not 6: on rendered feeds
-/// of 2 KB to 200 KB it took 25-45% less time for bodies within 1.5% of
-/// quality 6's (its hash table is half the size, and clearing quality 6's
-/// 2 MiB table was a tenth of a render pass); a render pass compresses every
-/// document it changes, so this is most of a write's rendering cost.
-/// (A window of 64 KiB or less picks another hasher, ten times slower here.)
-fn brotli(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() / 3);
-    let bits = usize::BITS - body.len().max(1).leading_zeros();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 5,
-        lgwin: (bits as i32 + 1).clamp(18, 20),
-        size_hint: body.len(),
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &body[..], &mut out, &params)
-        .expect("writing to a Vec cannot fail");
-    out
 }
 
 /// Path -> entry. The map is swapped whole: the renderer publishes a render pass's
