@@ -21,6 +21,24 @@ pub(super) fn compress(body: &[u8]) -> (Vec<u8>, Vec<u8>) {
     })
 }
 
+/// A content coding (RFC 9110 8.4.1) a document is served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Coding {
+    pub(super) fn compress(self, body: &[u8]) -> Vec<u8> {
+        match self {
+            Coding::Identity => body.to_vec(),
+            Coding::Gzip => gzip(body),
+            Coding::Brotli => brotli(body),
+        }
+    }
+}
+
 pub(super) fn gzip(body: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.len() / 3),

@@ -1,8 +1,8 @@
 //! Rendered documents as ready-to-send bytes, keyed by URL path.
 //!
-//! Each document is compressed once (gzip and brotli): gzip when it is rendered,
-//! brotli then too, except for the documents every write renders again, which
-//! make theirs on the first request that takes it ([`Encoding`]). Its
+//! Each document is compressed once (gzip and brotli): when it is made, except
+//! for the documents every write renders again, which make each encoding on
+//! the first request that takes it ([`Encoding`]). Its
 //! validators are computed from data, never from the clock: the ETag is a hash of
 //! the bytes (with a suffix per encoding) and Last-Modified is the newest change in
 //! the items shown. The same content therefore gets the same validators after a
@@ -23,7 +23,8 @@ mod mirror;
 
 #[cfg(test)]
 use compress::PARALLEL_COMPRESS;
-use compress::{brotli, compress, gzip};
+use compress::compress;
+pub use compress::Coding;
 use mirror::mirror;
 
 /// One encoding of a document, with its own strong ETag.
@@ -53,7 +54,7 @@ pub struct FileRange {
 #[derive(Debug)]
 pub struct Entry {
     pub identity: Variant,
-    pub gzip: Option<Variant>,
+    pub gzip: Option<Encoding>,
     pub br: Option<Encoding>,
     pub last_modified: Option<DateTime<Utc>>,
     /// Feeds may be read by other sites' browser code.
@@ -61,15 +62,17 @@ pub struct Entry {
 }
 
 /// One encoding of a document: its tag and headers, and its bytes once made.
-/// Brotli's are made when the entry is (archive pages, views) or on the
-/// first request that takes them ([`Entry::rendered`]): a render pass
-/// replaces a changed feed's documents, and during a stream of writes most
-/// of them are replaced before anyone asks for brotli, which was a quarter
-/// of a write's CPU. The tag and the `304` headers are known before the
-/// bytes: a conditional request never waits for them.
+/// They are made when the entry is (archive pages, views) or on the first
+/// request that takes them ([`Entry::rendered`]): a render pass replaces a
+/// changed feed's documents, and during a stream of writes most of them are
+/// replaced before anyone asks for them. Made at once, brotli was a quarter
+/// of a write's CPU, and gzip then an eighth of what was left. The tag and
+/// the `304` headers are known before the bytes: a conditional request never
+/// waits for them.
 #[derive(Debug)]
 pub struct Encoding {
     made: std::sync::OnceLock<Variant>,
+    coding: Coding,
     pub etag: HeaderValue,
     pub not_modified: HeaderMap,
     /// A `200`'s headers but its Content-Length.
@@ -80,6 +83,21 @@ impl Encoding {
     /// The variant, if made.
     pub fn get(&self) -> Option<&Variant> {
         self.made.get()
+    }
+
+    /// The variant, made now from the document's `identity` bytes if it was
+    /// not: compressed once, whoever asks first; others asking meanwhile
+    /// wait for it. Blocks for the compression: call it off the
+    /// connection's thread. A large body gets a file of its own to be sent
+    /// from, as the entry's others have.
+    fn make(&self, identity: &[u8]) -> &Variant {
+        self.made.get_or_init(|| {
+            let body = self.coding.compress(identity);
+            match mirror(&[&body]).pop().flatten() {
+                Some(m) => self.variant(m.bytes, Some(m.range)),
+                None => self.variant(body.into(), None),
+            }
+        })
     }
 
     fn variant(&self, body: Bytes, file: Option<FileRange>) -> Variant {
@@ -110,8 +128,8 @@ enum Compress {
     Made(Vec<u8>, Vec<u8>),
     /// Both now.
     Now,
-    /// Gzip now, brotli when first asked for.
-    BrotliLater,
+    /// Each when first asked for.
+    Later,
 }
 
 impl Entry {
@@ -146,10 +164,10 @@ impl Entry {
         }
     }
 
-    /// A render pass's entry: gzip made now (what feed readers take),
-    /// brotli on the first request that takes it ([`Entry::make_br`]).
+    /// A render pass's entry: each encoding made on the first request that
+    /// takes it ([`Entry::make`]).
     pub fn rendered(d: crate::render::Document) -> Entry {
-        Entry::build(d, Compress::BrotliLater)
+        Entry::build(d, Compress::Later)
     }
 
     fn build(d: crate::render::Document, how: Compress) -> Entry {
@@ -165,19 +183,17 @@ impl Entry {
         } = d;
         let link = link.as_deref();
         let tag = &hash_hex(&body)[..32];
+        // The compressed bodies made now, if any (gzip, brotli); `None`
+        // for a document too small to compress.
         let compressed = match how {
             _ if body.len() < MIN_COMPRESS => None,
-            Compress::Made(gz, br) => Some((gz, Some(br))),
-            Compress::Now => {
-                let (gz, br) = compress(&body);
-                Some((gz, Some(br)))
-            }
-            Compress::BrotliLater => Some((gzip(&body), None)),
+            Compress::Made(gz, br) => Some(Some((gz, br))),
+            Compress::Now => Some(Some(compress(&body))),
+            Compress::Later => Some(None),
         };
         let ranges = match &compressed {
-            Some((gz, Some(br))) => mirror(&[&body, gz, br]),
-            Some((gz, None)) => mirror(&[&body, gz]),
-            None => mirror(&[&body]),
+            Some(Some((gz, br))) => mirror(&[&body, gz, br]),
+            _ => mirror(&[&body]),
         };
         // What every answer about the document says, 304s included (RFC 9110 15.4.5).
         let mut common = HeaderMap::with_capacity(8);
@@ -223,17 +239,23 @@ impl Entry {
             );
         }
         // An encoding's tag and headers, before its bytes.
-        let template = |suffix: &str, coding: Option<&'static str>| {
+        let template = |coding: Coding| {
+            let (suffix, name) = match coding {
+                Coding::Identity => ("", None),
+                Coding::Gzip => ("-gz", Some("gzip")),
+                Coding::Brotli => ("-br", Some("br")),
+            };
             let etag = etag(tag, suffix);
             let mut not_modified = common.clone();
             not_modified.insert(header::ETAG, etag.clone());
             let mut headers = not_modified.clone();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            if let Some(coding) = coding {
-                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+            if let Some(name) = name {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
             }
             Encoding {
                 made: std::sync::OnceLock::new(),
+                coding,
                 etag,
                 not_modified,
                 headers,
@@ -244,16 +266,17 @@ impl Entry {
             Some(m) => t.variant(m.bytes, Some(m.range)),
             None => t.variant(body.into(), None),
         };
-        let identity = variant(&template("", None), body);
+        let identity = variant(&template(Coding::Identity), body);
+        let (gzip, br) = (template(Coding::Gzip), template(Coding::Brotli));
         let (gzip, br) = match compressed {
-            Some((gz, br)) => {
-                let gzip = variant(&template("-gz", Some("gzip")), gz);
-                let lazy = template("-br", Some("br"));
-                if let Some(br) = br {
-                    let made = variant(&lazy, br);
-                    lazy.made.set(made).expect("a new cell");
+            Some(made) => {
+                if let Some((gz, b)) = made {
+                    let gz = variant(&gzip, gz);
+                    gzip.made.set(gz).expect("a new cell");
+                    let b = variant(&br, b);
+                    br.made.set(b).expect("a new cell");
                 }
-                (Some(gzip), Some(lazy))
+                (Some(gzip), Some(br))
             }
             None => (None, None),
         };
@@ -269,45 +292,40 @@ impl Entry {
     /// The same document with one more header on every answer, `304`s
     /// included: a page's own policy (CSP), which a feed has no use for.
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Entry {
-        let made = self.br.as_mut().and_then(|b| b.made.get_mut());
-        for v in [Some(&mut self.identity), self.gzip.as_mut(), made]
-            .into_iter()
-            .flatten()
-        {
-            v.headers.insert(name.clone(), value.clone());
-            v.not_modified.insert(name.clone(), value.clone());
+        for e in [self.gzip.as_mut(), self.br.as_mut()].into_iter().flatten() {
+            e.headers.insert(name.clone(), value.clone());
+            e.not_modified.insert(name.clone(), value.clone());
+            if let Some(v) = e.made.get_mut() {
+                v.headers.insert(name.clone(), value.clone());
+                v.not_modified.insert(name.clone(), value.clone());
+            }
         }
-        if let Some(b) = self.br.as_mut() {
-            b.headers.insert(name.clone(), value.clone());
-            b.not_modified.insert(name, value);
-        }
+        let v = &mut self.identity;
+        v.headers.insert(name.clone(), value.clone());
+        v.not_modified.insert(name, value);
         self
     }
 
     /// The compressed bodies (gzip, brotli), if both are made.
     pub fn compressed(&self) -> Option<(&[u8], &[u8])> {
+        let gz = self.gzip.as_ref()?.get()?;
         let br = self.br.as_ref()?.get()?;
-        Some((&self.gzip.as_ref()?.body[..], &br.body[..]))
+        Some((&gz.body[..], &br.body[..]))
     }
 
-    /// The brotli variant, made now if it was not (it is compressed once,
-    /// whoever asks first; others asking meanwhile wait for it). Blocks for
-    /// the compression: call it off the connection's thread. `None` for a
-    /// document too small to compress.
-    pub fn make_br(&self) -> Option<&Variant> {
-        let b = self.br.as_ref()?;
-        Some(
-            b.made
-                .get_or_init(|| b.variant(brotli(&self.identity.body).into(), None)),
-        )
+    /// The variant of `encoding`, one of this entry's, made now if it was
+    /// not (see [`Encoding`]). Blocks for the compression: call it off the
+    /// connection's thread.
+    pub fn make<'a>(&'a self, encoding: &'a Encoding) -> &'a Variant {
+        encoding.make(&self.identity.body)
     }
 
-    /// Every ETag this document is served under, in any encoding (brotli's
-    /// too before its bytes are made: another instance may have served them).
+    /// Every ETag this document is served under, in any encoding (those
+    /// not made yet too: another instance may have served them).
     pub fn etags(&self) -> impl Iterator<Item = &HeaderValue> {
         std::iter::once(&self.identity.etag)
-            .chain(self.gzip.iter().map(|v| &v.etag))
-            .chain(self.br.iter().map(|b| &b.etag))
+            .chain(self.gzip.iter().map(|e| &e.etag))
+            .chain(self.br.iter().map(|e| &e.etag))
     }
 }
 
@@ -381,10 +399,8 @@ impl Cache {
         let bytes = map
             .values()
             .map(|e| {
-                let len = |v: Option<&Variant>| v.map_or(0, |v| v.body.len());
-                e.identity.body.len()
-                    + len(e.gzip.as_ref())
-                    + len(e.br.as_ref().and_then(Encoding::get))
+                let len = |v: Option<&Encoding>| v.and_then(Encoding::get).map_or(0, |v| v.body.len());
+                e.identity.body.len() + len(e.gzip.as_ref()) + len(e.br.as_ref())
             })
             .sum();
         (map.len(), bytes)
@@ -417,7 +433,7 @@ mod tests {
         for body in [large, "<rss>".repeat(200).into_bytes()] {
             let e = rss(body.clone());
             let mut plain = Vec::new();
-            flate2::read::GzDecoder::new(&e.gzip.as_ref().unwrap().body[..])
+            flate2::read::GzDecoder::new(&gz(&e).body[..])
                 .read_to_end(&mut plain)
                 .unwrap();
             assert_eq!(plain, body);
@@ -464,7 +480,7 @@ mod tests {
             .collect();
         let e = rss(body.clone());
         assert_eq!(&e.identity.body[..], &body[..]);
-        for v in [&e.identity, e.gzip.as_ref().unwrap(), br(&e)] {
+        for v in [&e.identity, gz(&e), br(&e)] {
             let range = v.file.as_ref().expect("a large body has a file");
             let mut on_disk = vec![0; v.body.len()];
             range
@@ -483,13 +499,13 @@ mod tests {
         e.br.as_ref().unwrap().get().expect("made with the entry")
     }
 
-    /// A render pass's entry has gzip and brotli's tag and headers at once,
-    /// and brotli's bytes once asked for: the same as an entry made at once,
-    /// headers added before included.
-    #[test]
-    fn rendered_entries_make_brotli_when_first_asked() {
-        let body = "<rss><item>x</item></rss>".repeat(100).into_bytes();
-        let document = |body: &[u8]| crate::render::Document {
+    /// An entry's gzip variant, made when the entry was.
+    fn gz(e: &Entry) -> &Variant {
+        e.gzip.as_ref().unwrap().get().expect("made with the entry")
+    }
+
+    fn document(body: &[u8]) -> crate::render::Document {
+        crate::render::Document {
             path: "/feeds/world.rss".into(),
             content_type: "application/rss+xml",
             body: body.to_vec(),
@@ -498,28 +514,63 @@ mod tests {
             shared: true,
             negotiated: true,
             link: None,
-        };
+        }
+    }
+
+    /// A render pass's entry has every encoding's tag and headers at once,
+    /// and each one's bytes once asked for: the same as an entry made at
+    /// once, headers added before included.
+    #[test]
+    fn rendered_entries_make_each_encoding_when_first_asked() {
+        let body = "<rss><item>x</item></rss>".repeat(100).into_bytes();
         let csp = header::CONTENT_SECURITY_POLICY;
         let at_once =
             Entry::from(document(&body)).with_header(csp.clone(), HeaderValue::from_static("x"));
         let later = Entry::rendered(document(&body))
             .with_header(csp.clone(), HeaderValue::from_static("x"));
-        let lazy = later.br.as_ref().unwrap();
-        assert!(lazy.get().is_none());
-        assert!(later.compressed().is_none());
-        assert_eq!(lazy.etag, br(&at_once).etag);
-        assert_eq!(lazy.not_modified, br(&at_once).not_modified);
         assert_eq!(
             later.etags().collect::<Vec<_>>(),
             at_once.etags().collect::<Vec<_>>()
         );
-        let made = later.make_br().unwrap();
-        assert_eq!(made.body, br(&at_once).body);
-        assert_eq!(made.headers, br(&at_once).headers);
-        assert_eq!(made.headers[&csp], "x");
-        assert!(std::ptr::eq(made, later.make_br().unwrap()), "made once");
+        assert!(later.compressed().is_none());
+        for (lazy, made_at_once) in [
+            (later.gzip.as_ref().unwrap(), gz(&at_once)),
+            (later.br.as_ref().unwrap(), br(&at_once)),
+        ] {
+            assert!(lazy.get().is_none());
+            assert_eq!(lazy.etag, made_at_once.etag);
+            assert_eq!(lazy.not_modified, made_at_once.not_modified);
+            let made = later.make(lazy);
+            assert_eq!(made.body, made_at_once.body);
+            assert_eq!(made.headers, made_at_once.headers);
+            assert_eq!(made.headers[&csp], "x");
+            assert!(std::ptr::eq(made, later.make(lazy)), "made once");
+        }
         assert!(later.compressed().is_some());
         // Too small to compress: no encodings at all.
-        assert!(Entry::rendered(document(b"<rss/>")).make_br().is_none());
+        let small = Entry::rendered(document(b"<rss/>"));
+        assert!(small.gzip.is_none() && small.br.is_none());
+    }
+
+    /// An encoding made on request is sent from a file of its own when large,
+    /// as those made with the entry are.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn encodings_made_later_have_files_when_large() {
+        use std::os::unix::fs::FileExt;
+        let body: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| format!("<item>{}</item>", i * 7919 % 100_003).into_bytes())
+            .collect();
+        let e = Entry::rendered(document(&body));
+        let made = e.make(e.gzip.as_ref().unwrap());
+        let range = made.file.as_ref().expect("a large body has a file");
+        let mut on_disk = vec![0; made.body.len()];
+        range.file.read_exact_at(&mut on_disk, range.offset).unwrap();
+        assert_eq!(on_disk, &made.body[..]);
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&made.body[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, body);
     }
 }

@@ -9,9 +9,9 @@ use hyper::header::{self, HeaderMap};
 use hyper::{Method, Response, StatusCode};
 
 /// The response for a cached document; a body about to be sent is noted in
-/// `pending`, so the connection can send it from its file. A brotli body not
-/// made yet is made here, which blocks: on a connection's thread, answer
-/// only when [`brotli_due`] is false.
+/// `pending`, so the connection can send it from its file. A compressed body
+/// not made yet is made here, which blocks: on a connection's thread, answer
+/// only when [`compression_due`] is false.
 pub fn respond(
     method: &Method,
     headers: &HeaderMap,
@@ -24,13 +24,13 @@ pub fn respond(
         *resp.status_mut() = StatusCode::NOT_MODIFIED;
         *resp.headers_mut() = match pick {
             Pick::Made(v) => v.not_modified.clone(),
-            Pick::Brotli(b) => b.not_modified.clone(),
+            Pick::Later(e) => e.not_modified.clone(),
         };
         return resp;
     }
     let variant = match pick {
         Pick::Made(v) => v,
-        Pick::Brotli(_) => entry.make_br().expect("a brotli encoding to make"),
+        Pick::Later(e) => entry.make(e),
     };
     *resp.headers_mut() = variant.headers.clone();
     if method != Method::HEAD {
@@ -40,21 +40,32 @@ pub fn respond(
     resp
 }
 
-/// Whether answering would first compress the document with brotli: a `200`
-/// in brotli not made yet ([`Entry::rendered`]). Then the request is answered
-/// off the connection's thread, which other connections share.
-pub fn brotli_due(method: &Method, headers: &HeaderMap, entry: &Entry) -> bool {
-    entry.br.as_ref().is_some_and(|b| b.get().is_none())
+/// Whether answering would first compress the document: a `200` in an
+/// encoding not made yet ([`Entry::rendered`]). Then the request is answered
+/// off the connection's thread, which other connections share, after
+/// [`make_due`].
+pub fn compression_due(method: &Method, headers: &HeaderMap, entry: &Entry) -> bool {
+    // Once made, a document is answered without reading Accept-Encoding twice.
+    let later = |e: &Option<Encoding>| e.as_ref().is_some_and(|e| e.get().is_none());
+    (later(&entry.gzip) || later(&entry.br))
         && matches!(*method, Method::GET | Method::HEAD)
-        && matches!(negotiate(headers, entry), Pick::Brotli(_))
+        && matches!(negotiate(headers, entry), Pick::Later(_))
         && !not_modified(headers, entry)
+}
+
+/// Makes the encoding the request takes, if it is not made yet. Blocks for
+/// the compression.
+pub fn make_due(headers: &HeaderMap, entry: &Entry) {
+    if let Pick::Later(e) = negotiate(headers, entry) {
+        entry.make(e);
+    }
 }
 
 /// The encoding an answer is in.
 enum Pick<'a> {
     Made(&'a Variant),
-    /// Brotli, whose bytes are not made yet.
-    Brotli(&'a Encoding),
+    /// One whose bytes are not made yet.
+    Later(&'a Encoding),
 }
 
 /// If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2). Any encoding's tag
@@ -109,15 +120,16 @@ fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> Pick<'a> {
         }
     }
     let accepts = |q: Option<f32>| q.or(any).is_some_and(|q| q > 0.0);
+    let pick = |e: &'a Encoding| e.get().map_or(Pick::Later(e), Pick::Made);
     if let Some(b) = &entry.br
         && accepts(br)
     {
-        return b.get().map_or(Pick::Brotli(b), Pick::Made);
+        return pick(b);
     }
-    if let Some(v) = &entry.gzip
+    if let Some(g) = &entry.gzip
         && accepts(gzip)
     {
-        return Pick::Made(v);
+        return pick(g);
     }
     Pick::Made(&entry.identity)
 }

@@ -98,12 +98,12 @@ pub fn route(
             }
             // Compressed on the main runtime's blocking threads, once for
             // every request of the document; answered from memory.
-            Static::MakeBrotli(entry) => {
+            Static::Compress(entry) => {
                 let (method, headers) = (req.method().clone(), req.headers().clone());
                 later(state, span, async move {
-                    let made = entry.clone();
+                    let (made, asked) = (entry.clone(), headers.clone());
                     if let Err(e) = tokio::task::spawn_blocking(move || {
-                        made.make_br();
+                        feeds::make_due(&asked, &made);
                     })
                     .await
                     {
@@ -162,7 +162,7 @@ fn later(
 /// A cache lookup's answer, or the document to compress first.
 enum Static {
     Now(Response<Full<Bytes>>),
-    MakeBrotli(Arc<crate::cache::Entry>),
+    Compress(Arc<crate::cache::Entry>),
 }
 
 fn static_like(state: &State, pending: &Pending, req: &Request<Incoming>, path: &str) -> Static {
@@ -193,7 +193,7 @@ fn static_like(state: &State, pending: &Pending, req: &Request<Incoming>, path: 
         _ => path,
     };
     let answer = state.site.cache.with(path, |entry| match *req.method() {
-        _ if feeds::brotli_due(req.method(), req.headers(), entry) => None,
+        _ if feeds::compression_due(req.method(), req.headers(), entry) => None,
         Method::GET | Method::HEAD => {
             Some(feeds::respond(req.method(), req.headers(), entry, pending))
         }
@@ -204,7 +204,7 @@ fn static_like(state: &State, pending: &Pending, req: &Request<Incoming>, path: 
         Some(Some(resp)) => Static::Now(resp),
         // The entry may have been replaced since; then the new one is answered.
         Some(None) => match state.site.cache.get(path) {
-            Some(entry) => Static::MakeBrotli(entry),
+            Some(entry) => Static::Compress(entry),
             None => Static::Now(not_found(path).into_response()),
         },
         None => Static::Now(not_found(path).into_response()),

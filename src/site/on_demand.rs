@@ -4,7 +4,7 @@
 
 use super::Site;
 use super::memo::OnDemandError;
-use crate::cache::Entry;
+use crate::cache::{Encoding, Entry};
 use crate::lock::lock;
 use crate::model::FeedId;
 use crate::render::{self, FeedData};
@@ -351,10 +351,8 @@ impl Keep {
             format: format.ext(),
             body: entry.identity.body.clone(),
             modified: entry.last_modified,
-            compressed: entry
-                .gzip
-                .as_ref()
-                .zip(entry.br.as_ref().and_then(|b| b.get()))
+            compressed: (entry.gzip.as_ref().and_then(Encoding::get))
+                .zip(entry.br.as_ref().and_then(Encoding::get))
                 .map(|(gz, br)| (gz.body.clone(), br.body.clone())),
         }
     }
