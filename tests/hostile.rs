@@ -635,7 +635,7 @@ async fn cold_pages_render_once_and_a_cycle_through_them_stays_bounded() {
     );
     let peak = peak_mib(server.child.id());
     eprintln!("page cycle: peak RSS of serve {peak} MiB");
-    assert!(peak < 150, "peak RSS {peak} MiB");
+    assert!(peak < 100, "peak RSS {peak} MiB");
     watch.finish().await;
     still_serving(&mut server, &["/feeds/world"]).await;
 }
