@@ -95,25 +95,19 @@ pub(super) async fn announce_catalog(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
-/// Takes the feeds' `feed_versions` rows (making those missing), in the
+/// The statement that takes the feeds' `feed_versions` rows (making those missing), in the
 /// order `finish` takes them, before their logs are numbered: a feed's
 /// numbers are then given by one transaction at a time, and commit in order.
-/// Its own statement: one that also read the logs would read them as they
-/// were before it waited for another writer's lock.
-pub(super) async fn lock_feeds(conn: &mut PgConnection, feeds: &BTreeSet<FeedId>) -> Result<()> {
-    if feeds.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
-    sqlx::query(
+/// A statement that also read the logs would read them as they were
+/// before it waited for another writer's lock: this one is part of one
+/// that only writes (`upsert::index_and_lock`), its keys the text array
+/// `$param`.
+pub(super) fn lock_feeds(param: usize) -> String {
+    format!(
         "INSERT INTO feed_versions (feed, version, modified)
-         SELECT f, 0, 0 FROM UNNEST($1::text[]) AS f ORDER BY f COLLATE \"C\"
-         ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version",
+         SELECT f, 0, 0 FROM UNNEST(${param}::text[]) AS f ORDER BY f COLLATE \"C\"
+         ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version"
     )
-    .bind(&keys)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Comma-separated feed slugs, split so that no payload exceeds [`MAX_PAYLOAD`].

@@ -83,18 +83,8 @@ pub(super) async fn upsert_batch(
             feeds.3.push(millis(item.published));
         }
     }
-    sqlx::query(
-        "INSERT INTO item_feeds (feed, item_id, kind, published)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[])",
-    )
-    .bind(&feeds.0)
-    .bind(&feeds.1)
-    .bind(&feeds.2)
-    .bind(&feeds.3)
-    .execute(&mut *conn)
-    .await?;
-    // The writes' feeds, locked (in order, as `finish` locks them) before
-    // their logs are numbered.
+    let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
+    let revived = index_and_lock(conn, &feeds, &created_ids).await?;
     let logged: Vec<(String, &str, i64)> = feeds
         .0
         .iter()
@@ -102,16 +92,7 @@ pub(super) async fn upsert_batch(
         .zip(&feeds.3)
         .map(|((feed, id), published)| (feed.clone(), *id, *published))
         .collect();
-    let locked: BTreeSet<FeedId> = feeds.0.iter().map(|k| FeedId::from_key(k)).collect();
-    lock_feeds(conn, &locked).await?;
     log_new(conn, &logged).await?;
-    // A withdrawn item that comes back is no longer deleted.
-    let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
-    let revived: Vec<(String, String)> =
-        sqlx::query_as("DELETE FROM tombstones WHERE item_id = ANY($1) RETURNING feed, item_id")
-            .bind(&created_ids)
-            .fetch_all(&mut *conn)
-            .await?;
     revive_logs(conn, &revived).await?;
     touched.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
     sqlx::query("RELEASE SAVEPOINT upsert_batch")
@@ -228,33 +209,58 @@ async fn index_item(
     }
     let feeds: BTreeSet<FeedId> = crate::catalog::item_feeds(item).into_iter().collect();
     let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
-    sqlx::query(
-        "INSERT INTO item_feeds (feed, item_id, kind, published)
-         SELECT f, $2, $3, $4 FROM UNNEST($1::text[]) AS f",
-    )
-    .bind(&keys)
-    .bind(&item.id)
-    .bind(kind_str(item.kind))
-    .bind(millis(item.published))
-    .execute(&mut *conn)
-    .await?;
-    lock_feeds(conn, &feeds).await?;
-    let rows: Vec<(String, &str, i64)> = keys
+    let n = keys.len();
+    let (published, kind) = (millis(item.published), kind_str(item.kind));
+    let rows = (keys, vec![item.id.as_str(); n], vec![kind; n], vec![published; n]);
+    let ids: &[&str] = if created { &[item.id.as_str()] } else { &[] };
+    let revived = index_and_lock(conn, &rows, ids).await?;
+    let logged: Vec<(String, &str, i64)> = rows
+        .0
         .into_iter()
-        .map(|k| (k, item.id.as_str(), millis(item.published)))
+        .map(|k| (k, item.id.as_str(), published))
         .collect();
-    log_new(conn, &rows).await?;
+    log_new(conn, &logged).await?;
     changed.extend(feeds);
-    if created {
-        let revived: Vec<(String, String)> =
-            sqlx::query_as("DELETE FROM tombstones WHERE item_id = $1 RETURNING feed, item_id")
-                .bind(&item.id)
-                .fetch_all(&mut *conn)
-                .await?;
-        revive_logs(conn, &revived).await?;
-        changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
-    }
+    revive_logs(conn, &revived).await?;
+    changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
     Ok(())
+}
+
+/// A batch's rows of `item_feeds`: feed keys, item ids, kinds, dates.
+type FeedRows<'a> = (Vec<String>, Vec<&'a str>, Vec<&'a str>, Vec<i64>);
+
+/// Puts written items in their feeds (`rows`), takes those feeds'
+/// `feed_versions` rows in key order ([`lock_feeds`]: before their logs
+/// are numbered), and ends the tombstones of the ids `created` (a withdrawn
+/// item that comes back is no longer deleted), returning them. One
+/// statement: a sequential writer waits for each round trip, and these
+/// three only write. The rows they touch are the written items' own, whose
+/// `items` rows this transaction holds, and feed versions taken in the one
+/// order every writer takes them.
+async fn index_and_lock(
+    conn: &mut PgConnection,
+    rows: &FeedRows<'_>,
+    created: &[&str],
+) -> Result<Vec<(String, String)>> {
+    let mut keys: Vec<&str> = rows.0.iter().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH indexed AS (
+           INSERT INTO item_feeds (feed, item_id, kind, published)
+           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[])),
+         locked AS ({})
+         DELETE FROM tombstones WHERE item_id = ANY($6) RETURNING feed, item_id",
+        lock_feeds(5)
+    )))
+    .bind(&rows.0)
+    .bind(&rows.1)
+    .bind(&rows.2)
+    .bind(&rows.3)
+    .bind(&keys)
+    .bind(created)
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// Runs `sql`, an INSERT or UPDATE of an item row, with the row's six values
