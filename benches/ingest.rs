@@ -12,8 +12,9 @@
 //!
 //! Environment:
 //!   NEWSWIRE_BENCH_DATABASE_URL=postgres://…  run against PostgreSQL instead (the URL
-//!       is used as is; articles get ids unique to the run), and measure (c) across
-//!       two instances too: write on A, poll B.
+//!       is used as is; articles get ids unique to the run), and measure (b) and (c)
+//!       across two instances too: write on A and B, write on A and poll B. The
+//!       second instance starts after the one-instance rows of (a) and (b).
 //!   NEWSWIRE_BENCH_SCALE=0.1  scale every count (default 1).
 //!
 //! Client and server share the machine, so the figures are for the pair.
@@ -320,9 +321,6 @@ async fn run(bin: PathBuf, database_url: Option<String>, scale: f64) {
         &work.path().join("data-a"),
         database_url.as_deref(),
     );
-    let b = database_url
-        .as_deref()
-        .map(|url| start(&bin, &site, &work.path().join("data-b"), Some(url)));
     let run = format!(
         "{}-{}",
         std::process::id(),
@@ -377,6 +375,12 @@ async fn run(bin: PathBuf, database_url: Option<String>, scale: f64) {
         elapsed: Some(elapsed),
         latencies,
     });
+    // B starts only now: a second instance follows A's writes and renders
+    // them too, which on one machine takes the cores the one-instance
+    // figures measure; instances of a deployment have cores of their own.
+    let b = database_url
+        .as_deref()
+        .map(|url| start(&bin, &site, &work.path().join("data-b"), Some(url)));
     if let Some(b) = &b {
         let (elapsed, latencies) =
             concurrent(vec![a.base.clone(), b.base.clone()], n, articles.clone()).await;
