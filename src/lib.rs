@@ -14,6 +14,7 @@ pub mod content;
 pub mod depth;
 pub mod gate;
 pub mod hash;
+pub mod heap;
 pub mod http;
 pub mod import;
 pub mod ingest;

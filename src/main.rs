@@ -125,26 +125,7 @@ impl SiteArgs {
     }
 }
 
-/// Large allocations (from 256 KiB) each get pages of their own, returned
-/// when freed. glibc's default raises that threshold to the size of any
-/// large block freed, up to 32 MiB: after the first compressed document or
-/// archive page, blocks of a few hundred KiB came from the heap, and a
-/// cycle through archive pages left its peak there, twice what it needed.
-/// Setting the threshold turns that off. Called before any thread starts.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_frees() {
-    // SAFETY: mallopt only sets an allocator parameter; no other thread
-    // allocates yet.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 << 10);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_frees() {}
-
 fn main() -> std::process::ExitCode {
-    return_large_frees();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -257,9 +257,12 @@ impl Site {
     /// A document's cache entry, compressed off the runtime unless its
     /// compressed bodies are given.
     async fn entry(document: render::Document, compressed: Option<(Vec<u8>, Vec<u8>)>) -> Entry {
-        tokio::task::spawn_blocking(move || Entry::compressed_as(document, compressed))
+        let entry = tokio::task::spawn_blocking(move || Entry::compressed_as(document, compressed))
             .await
-            .expect("compressing does not panic")
+            .expect("compressing does not panic");
+        // What rendering and compressing the page left free goes back.
+        crate::heap::release();
+        entry
     }
 
     /// Closed archive page `n` of a feed in every feed format, rendered now
