@@ -21,6 +21,11 @@ pub const IN_FLIGHT: usize = 256;
 /// How long a claimed delivery is this instance's: past it (the instance
 /// died), another takes it over.
 const CLAIM: Duration = Duration::from_secs(60);
+
+/// The longest wait between claims when none of this instance's changes
+/// queued a delivery: how soon other instances' and retried deliveries
+/// are picked up.
+const CLAIM_EVERY: Duration = Duration::from_secs(1);
 /// Tries before a delivery is given up.
 pub const MAX_ATTEMPTS: u32 = 10;
 /// The longest wait between tries.
@@ -49,17 +54,22 @@ impl Hub {
 
     /// Queues what [`Hub::published`] noted for the built-in hub's
     /// subscribers, and pings the other hubs in the background. Put back to
-    /// be tried again when the store cannot take it.
-    async fn publish(self: &Arc<Self>) {
+    /// be tried again when the store cannot take it. Returns how many
+    /// deliveries it queued.
+    async fn publish(self: &Arc<Self>) -> usize {
         let topics: Vec<(String, String)> = std::mem::take(&mut *crate::lock::lock(&self.pending))
             .into_iter()
             .collect();
         if topics.is_empty() {
-            return;
+            return 0;
         }
+        let mut queued = 0;
         if self.config().websub.hub {
             match self.store.websub_enqueue(&topics, Utc::now()).await {
-                Ok(n) => tracing::debug!(deliveries = n, "queued WebSub deliveries"),
+                Ok(n) => {
+                    tracing::debug!(deliveries = n, "queued WebSub deliveries");
+                    queued = n;
+                }
                 Err(e) => {
                     tracing::warn!("queueing WebSub deliveries failed: {e}");
                     let mut pending = crate::lock::lock(&self.pending);
@@ -67,12 +77,12 @@ impl Hub {
                         // A newer change noted meanwhile stays.
                         pending.entry(topic).or_insert(etag);
                     }
-                    return;
+                    return 0;
                 }
             }
         }
         if self.config().websub.hubs.is_empty() {
-            return;
+            return queued;
         }
         let this = self.clone();
         tokio::spawn(async move {
@@ -98,44 +108,57 @@ impl Hub {
                 }
             }
         });
+        queued
     }
 
     /// Delivers queued changes until the process ends: claims as many as
     /// there are free slots, each sent in its own task, their outcomes
-    /// written in batches.
+    /// written in batches. It claims when it queued deliveries, when its
+    /// last claim found some (more may wait), and at least every
+    /// [`CLAIM_EVERY`] otherwise (other instances' changes, retries come
+    /// due); not after each change that queued nothing: under a stream of
+    /// writes with no subscriber, a claim per render pass was four of the
+    /// database's round trips.
     pub async fn run(self: Arc<Self>) -> Result<(), tokio::sync::AcquireError> {
         let slots = Arc::new(Semaphore::new(IN_FLIGHT));
         let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT * 4);
         tokio::spawn(settle_batches(self.store.clone(), rx));
         let mut last_expiry: Option<std::time::Instant> = None;
+        // Whether the last claim found deliveries, and when it was.
+        let mut last_claim: Option<(bool, std::time::Instant)> = None;
         loop {
-            self.publish().await;
+            let queued = self.publish().await;
             if !self.config().websub.hub {
                 // Pings to other hubs only: nothing to deliver here.
                 self.wake.notified().await;
                 continue;
             }
-            // Wait for a free slot, then claim as many as are free.
-            drop(slots.acquire().await?);
-            let free = slots.available_permits();
-            let now = Utc::now();
-            let until = now + chrono::Duration::from_std(CLAIM).unwrap_or_default();
-            let claimed = match self.store.websub_claim(&self.owner, now, until, free).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("claiming WebSub deliveries failed: {e}");
-                    Vec::new()
+            let due = last_claim.is_none_or(|(busy, at)| busy || at.elapsed() >= CLAIM_EVERY);
+            let mut busy = false;
+            if due || queued > 0 {
+                // Wait for a free slot, then claim as many as are free.
+                drop(slots.acquire().await?);
+                let free = slots.available_permits();
+                let now = Utc::now();
+                let until = now + chrono::Duration::from_std(CLAIM).unwrap_or_default();
+                let claimed = match self.store.websub_claim(&self.owner, now, until, free).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!("claiming WebSub deliveries failed: {e}");
+                        Vec::new()
+                    }
+                };
+                busy = !claimed.is_empty();
+                last_claim = Some((busy, std::time::Instant::now()));
+                for delivery in claimed {
+                    let permit = slots.clone().acquire_owned().await?;
+                    let (hub, tx) = (self.clone(), tx.clone());
+                    tokio::spawn(async move {
+                        let settled = hub.deliver(delivery).await;
+                        drop(permit);
+                        let _ = tx.send(settled).await;
+                    });
                 }
-            };
-            let busy = !claimed.is_empty();
-            for delivery in claimed {
-                let permit = slots.clone().acquire_owned().await?;
-                let (hub, tx) = (self.clone(), tx.clone());
-                tokio::spawn(async move {
-                    let settled = hub.deliver(delivery).await;
-                    drop(permit);
-                    let _ = tx.send(settled).await;
-                });
             }
             if last_expiry.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
                 last_expiry = Some(std::time::Instant::now());
@@ -148,7 +171,7 @@ impl Hub {
             if !busy {
                 // Other instances' changes and retries come due without a
                 // wake-up here: look again within a second.
-                let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+                let _ = tokio::time::timeout(CLAIM_EVERY, self.wake.notified()).await;
             }
         }
     }
