@@ -6,6 +6,7 @@
 //! catch up by comparing numbers instead of re-rendering everything.
 
 mod codec;
+mod decoded;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod group;
@@ -17,6 +18,7 @@ pub mod sqlite;
 mod websub;
 
 pub(crate) use codec::*;
+pub(crate) use decoded::Decoded;
 pub use paging::{ArchivePage, Window, archive_bounds, pages_due};
 pub(crate) use paging::{is_own_log, log_key};
 pub(crate) use plan::*;

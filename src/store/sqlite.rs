@@ -24,6 +24,8 @@ pub struct SqliteStore {
     /// Upserts go to the group committer ([`super::group`]), which writes
     /// each group with [`upsert_group`].
     upserts: Committer,
+    /// Items the windows' reads decoded ([`super::Decoded`]).
+    decoded: super::Decoded,
 }
 
 /// A group's upserts (of one ownership) in one transaction, each caller
@@ -177,6 +179,7 @@ impl SqliteStore {
             read,
             write,
             upserts,
+            decoded: Default::default(),
         })
     }
 }
@@ -380,7 +383,7 @@ impl Store for SqliteStore {
         if archive_due(&mut *self.read.acquire().await?, feed, members, size).await? {
             archive_tx(&self.write, feed, members, size).await?;
         }
-        window(&mut *self.read.acquire().await?, feed, members, size).await
+        window(&mut *self.read.acquire().await?, &self.decoded, feed, members, size).await
     }
 
     async fn archive_page(

@@ -87,6 +87,8 @@ pub struct PgStore {
     /// Upserts go to the group committer ([`crate::store::group`]), which
     /// writes each group with [`group::commit`].
     upserts: crate::store::group::Committer,
+    /// Items the windows' reads decoded ([`crate::store::Decoded`]).
+    decoded: crate::store::Decoded,
 }
 
 /// The embedded migrations, one file per change in `migrations/postgres/`. sqlx's
@@ -138,6 +140,7 @@ impl PgStore {
             pool,
             soft,
             options,
+            decoded: Default::default(),
         })
     }
 
@@ -284,7 +287,7 @@ impl Store for PgStore {
             self.write(move || archive_tx(&self.pool, feed, members, size))
                 .await?;
         }
-        window(&mut *self.read().await?, feed, members, size)
+        window(&mut *self.read().await?, &self.decoded, feed, members, size)
             .await
             .map_err(classify)
     }

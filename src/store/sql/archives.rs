@@ -237,16 +237,16 @@ macro_rules! archives_sql {
         }
 
         /// The ids of a feed's log after `after` that are still in the feed
-        /// (in one of `members`), in no order: [`logged_items`] without
-        /// their documents.
-        async fn logged_ids(
+        /// (in one of `members`), with their documents' hashes, in no
+        /// order: [`logged_items`] without their documents.
+        async fn logged_heads(
             conn: &mut $Conn,
             feed: &FeedId,
             members: &[FeedId],
             after: i64,
-        ) -> Result<Vec<String>> {
-            Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT l.item_id FROM feed_log l
+        ) -> Result<Vec<(String, String)>> {
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT i.id, i.hash FROM feed_log l JOIN items i ON i.id = l.item_id
                  WHERE l.feed = $2 AND l.seq > $3
                    AND EXISTS (SELECT 1 FROM item_feeds f
                                WHERE f.item_id = l.item_id AND (f.feed || '') IN ({FEEDS_IN}))"
@@ -258,65 +258,97 @@ macro_rules! archives_sql {
             .await?)
         }
 
-        /// The items of `ids`, in no order.
-        async fn items_by_id(conn: &mut $Conn, ids: &[&str]) -> Result<Vec<Item>> {
-            let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT id, doc FROM items WHERE id IN ({FEEDS_IN})"
+        /// The newest `n` items of a feed, or of several feeds by date each
+        /// once, as ids with their documents' hashes.
+        async fn newest_heads(
+            conn: &mut $Conn,
+            members: &[FeedId],
+            n: usize,
+        ) -> Result<Vec<(String, String)>> {
+            let query = match members {
+                // One feed's newest, read in its index's order.
+                [only] => sqlx::query_as(
+                    "SELECT i.id, i.hash FROM
+                       (SELECT item_id FROM item_feeds WHERE feed = $1
+                        ORDER BY published DESC, item_id DESC LIMIT $2) f
+                     JOIN items i ON i.id = f.item_id",
+                )
+                .bind(only.key()),
+                _ => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT i.id, i.hash FROM
+                       (SELECT item_id, max(published) AS published FROM item_feeds
+                        WHERE feed IN ({FEEDS_IN}) GROUP BY item_id
+                        ORDER BY published DESC, item_id DESC LIMIT $2) f
+                     JOIN items i ON i.id = f.item_id"
+                )))
+                .bind($crate::store::feed_keys(members)),
+            };
+            Ok(query.bind(limit(n)).fetch_all(&mut *conn).await?)
+        }
+
+        /// The items of `heads` (ids with their documents' hashes), in no
+        /// order: those decoded before from `decoded`, the others read and
+        /// decoded now, and kept there.
+        async fn items_of(
+            conn: &mut $Conn,
+            decoded: &$crate::store::Decoded,
+            heads: &[(String, String)],
+        ) -> Result<Vec<Item>> {
+            let mut items = Vec::with_capacity(heads.len());
+            let mut missing = Vec::new();
+            for (id, hash) in heads {
+                match decoded.get(id, hash) {
+                    Some(item) => items.push(item),
+                    None => missing.push(id.as_str()),
+                }
+            }
+            if missing.is_empty() {
+                return Ok(items);
+            }
+            let rows: Vec<(String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, hash, doc FROM items WHERE id IN ({FEEDS_IN})"
             )))
-            .bind(serde_json::to_string(ids).expect("ids serialize"));
-            fetch_items(conn, query).await
+            .bind(serde_json::to_string(&missing).expect("ids serialize"))
+            .fetch_all(&mut *conn)
+            .await?;
+            for (id, hash, doc) in rows {
+                let item = decode(&id, &doc)?;
+                decoded.put(&item, hash, doc.len());
+                items.push(item);
+            }
+            Ok(items)
         }
 
         /// What follows a feed's newest closed page (see
         /// [`crate::store::Store::window`]).
         pub(super) async fn window(
             conn: &mut $Conn,
+            decoded: &$crate::store::Decoded,
             feed: &FeedId,
             members: &[FeedId],
             size: usize,
         ) -> Result<$crate::store::Window> {
             let (pages, last) = last_page(conn, feed).await?;
             // The newest `size` by date, and whatever no closed page holds
-            // yet (an entry older than those, just arrived), each once.
-            let newest = match members {
-                [only] => list(conn, only, None, size).await?,
-                _ => newest_of(conn, members, size).await?,
-            };
-            // Most of the open log is among the newest: its ids first, and
-            // the documents of the others only. Decoding them twice was a
-            // tenth of a write's rendering.
-            let open = logged_ids(conn, feed, members, last).await?;
-            let mut items = newest;
-            let shown: std::collections::HashSet<&str> =
-                items.iter().map(|i| i.id.as_str()).collect();
-            let older: Vec<&str> = open
-                .iter()
-                .map(String::as_str)
-                .filter(|id| !shown.contains(id))
-                .collect();
-            if !older.is_empty() {
-                let more = items_by_id(conn, &older).await?;
-                items.extend(more);
+            // yet (an entry older than those, just arrived), each once: ids
+            // and hashes first, then the documents of those not decoded
+            // before. Under a stream of writes each pass re-read its
+            // feeds whole, decoding the open log twice; those reads were a
+            // tenth of the writer's CPU.
+            let mut heads = newest_heads(conn, members, size).await?;
+            let mut seen: std::collections::HashSet<String> =
+                heads.iter().map(|(id, _)| id.clone()).collect();
+            for head in logged_heads(conn, feed, members, last).await? {
+                if seen.insert(head.0.clone()) {
+                    heads.push(head);
+                }
             }
+            let mut items = items_of(conn, decoded, &heads).await?;
             items.sort_by(|a, b| (b.published, &b.id).cmp(&(a.published, &a.id)));
             Ok($crate::store::Window {
                 pages: u64::try_from(pages).unwrap_or(0),
                 items,
             })
-        }
-
-        /// The newest `n` items of several feeds, by date, each once.
-        async fn newest_of(conn: &mut $Conn, members: &[FeedId], n: usize) -> Result<Vec<Item>> {
-            let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT i.id, i.doc FROM
-                   (SELECT item_id, max(published) AS published FROM item_feeds
-                    WHERE feed IN ({FEEDS_IN}) GROUP BY item_id
-                    ORDER BY published DESC, item_id DESC LIMIT $2) f
-                 JOIN items i ON i.id = f.item_id ORDER BY f.published DESC, f.item_id DESC"
-            )))
-            .bind($crate::store::feed_keys(members))
-            .bind(limit(n));
-            fetch_items(conn, query).await
         }
 
         /// A closed page: its items and the tombstones of those withdrawn.
