@@ -23,7 +23,7 @@ pub(super) fn compress(body: &[u8]) -> (Vec<u8>, Vec<u8>) {
 
 /// A content coding (RFC 9110 8.4.1) a document is served in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coding {
+pub(super) enum Coding {
     Identity,
     Gzip,
     Brotli,

@@ -24,7 +24,7 @@ mod mirror;
 #[cfg(test)]
 use compress::PARALLEL_COMPRESS;
 use compress::compress;
-pub use compress::Coding;
+use compress::Coding;
 use mirror::mirror;
 
 /// One encoding of a document, with its own strong ETag.
