@@ -21,10 +21,10 @@ use std::sync::Arc;
 mod compress;
 mod mirror;
 
+use compress::Coding;
 #[cfg(test)]
 use compress::PARALLEL_COMPRESS;
 use compress::compress;
-use compress::Coding;
 use mirror::mirror;
 
 /// One encoding of a document, with its own strong ETag.
@@ -399,7 +399,8 @@ impl Cache {
         let bytes = map
             .values()
             .map(|e| {
-                let len = |v: Option<&Encoding>| v.and_then(Encoding::get).map_or(0, |v| v.body.len());
+                let len =
+                    |v: Option<&Encoding>| v.and_then(Encoding::get).map_or(0, |v| v.body.len());
                 e.identity.body.len() + len(e.gzip.as_ref()) + len(e.br.as_ref())
             })
             .sum();
@@ -565,7 +566,10 @@ mod tests {
         let made = e.make(e.gzip.as_ref().unwrap());
         let range = made.file.as_ref().expect("a large body has a file");
         let mut on_disk = vec![0; made.body.len()];
-        range.file.read_exact_at(&mut on_disk, range.offset).unwrap();
+        range
+            .file
+            .read_exact_at(&mut on_disk, range.offset)
+            .unwrap();
         assert_eq!(on_disk, &made.body[..]);
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&made.body[..])

@@ -82,7 +82,10 @@ mod tests {
         let d = Decoded::default();
         d.put(&item("a", "one"), "h1".into(), 10);
         assert_eq!(d.get("a", "h1").unwrap().title, "one");
-        assert!(d.get("a", "h2").is_none(), "a changed document is decoded again");
+        assert!(
+            d.get("a", "h2").is_none(),
+            "a changed document is decoded again"
+        );
         assert!(d.get("b", "h1").is_none());
         d.put(&item("a", "two"), "h2".into(), 10);
         assert_eq!(d.get("a", "h2").unwrap().title, "two");

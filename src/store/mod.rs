@@ -6,9 +6,9 @@
 //! catch up by comparing numbers instead of re-rendering everything.
 
 mod codec;
-mod decoded;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod decoded;
 mod group;
 mod paging;
 mod plan;

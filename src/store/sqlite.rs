@@ -383,7 +383,14 @@ impl Store for SqliteStore {
         if archive_due(&mut *self.read.acquire().await?, feed, members, size).await? {
             archive_tx(&self.write, feed, members, size).await?;
         }
-        window(&mut *self.read.acquire().await?, &self.decoded, feed, members, size).await
+        window(
+            &mut *self.read.acquire().await?,
+            &self.decoded,
+            feed,
+            members,
+            size,
+        )
+        .await
     }
 
     async fn archive_page(

@@ -211,7 +211,12 @@ async fn index_item(
     let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
     let n = keys.len();
     let (published, kind) = (millis(item.published), kind_str(item.kind));
-    let rows = (keys, vec![item.id.as_str(); n], vec![kind; n], vec![published; n]);
+    let rows = (
+        keys,
+        vec![item.id.as_str(); n],
+        vec![kind; n],
+        vec![published; n],
+    );
     let ids: &[&str] = if created { &[item.id.as_str()] } else { &[] };
     let revived = index_and_lock(conn, &rows, ids).await?;
     let logged: Vec<(String, &str, i64)> = rows
