@@ -19,16 +19,8 @@ work=$(mktemp -d)
 chmod 755 "$work"   # nginx workers run as another user
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 . benches/upstream.sh
-need_nginx
 echo "first-poll: writing the corpus ($FEEDS feeds)" >&2
-NEWSWIRE_BENCH_WRITE="$work/www" NEWSWIRE_BENCH_FEEDS=$FEEDS NEWSWIRE_BENCH_SMALL=0 \
-  cargo bench -q --bench parse >/dev/null 2>&1
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-upstream_conf "$work" "$port" on
-nginx -p "$work" -c "$work/nginx.conf"
-sleep 0.3
-for f in "$work"/www/feed-*; do echo "http://127.0.0.1:$port/$(basename "$f")"; done >"$work/urls.txt"
-corpus_site "$work/site" "$work/urls.txt"
+corpus_up "$work" "$FEEDS"
 printf '%-50s %10s %10s %12s\n' binary "round s" "CPU s" "items/s"
 for _ in $(seq "$ROUNDS"); do
   for bin in "$@"; do

@@ -1,5 +1,6 @@
 # Sourced by the benches that poll the generated corpus (benches/corpus.rs)
-# from a local nginx: aggregate-vs-reader.sh, first-poll.sh and statements.sh.
+# from a local nginx: aggregate-vs-reader.sh, archive-pages.sh, first-poll.sh and
+# statements.sh.
 
 # Installs nginx-light when the machine has no nginx.
 need_nginx() {
@@ -49,4 +50,19 @@ corpus_site() {
     done <"$2"
     printf '\n[[timelines]]\nname = "everything"\ntitle = "Everything"\nsources = [%s]\nlimit = 1000\n' "$(IFS=,; echo "${names[*]}")"
   } >>"$1/newswire.toml"
+}
+
+# corpus_up WORK FEEDS: the corpus of FEEDS feeds (benches/corpus.rs) in
+# WORK/www served by nginx on a free port ($port), their URLs in
+# WORK/urls.txt, and the site polling them in WORK/site.
+corpus_up() {
+  need_nginx
+  NEWSWIRE_BENCH_WRITE="$1/www" NEWSWIRE_BENCH_FEEDS=$2 NEWSWIRE_BENCH_SMALL=0 \
+    cargo bench -q --bench parse >/dev/null 2>&1
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  upstream_conf "$1" "$port" on
+  nginx -p "$1" -c "$1/nginx.conf"
+  sleep 0.3
+  for f in "$1"/www/feed-*; do echo "http://127.0.0.1:$port/$(basename "$f")"; done >"$1/urls.txt"
+  corpus_site "$1/site" "$1/urls.txt"
 }
