@@ -470,6 +470,31 @@ async fn walking_prev_archive_reaches_every_item_once() {
     assert_eq!(again.etag, page_one.etag);
     let (ids_after, _) = walk(&server, "/feeds/all.json").await;
     assert_eq!(ids_after, ids_before);
+    // A page made for its first asker answers in gzip when the request
+    // takes both (quicker to make); its brotli follows just after the
+    // answer, and is what the same request gets from then on. Both are the
+    // same bytes, and either tag revalidates.
+    let page = server.url("/feeds/tech/archive/1.atom");
+    let both = [("accept-encoding", "br, gzip")];
+    let (status, first, gz) = get(&page, &both).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&first, "content-encoding"), "gzip");
+    let later = common::eventually(std::time::Duration::from_secs(10), || async {
+        let (_, headers, body) = get(&page, &both).await;
+        (header(&headers, "content-encoding") == "br").then_some((headers, body))
+    })
+    .await;
+    let (later, br) = later.expect("brotli made after the first answer");
+    let (mut from_gz, mut from_br) = (Vec::new(), Vec::new());
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut from_gz).unwrap();
+    brotli::BrotliDecompress(&mut &br[..], &mut from_br).unwrap();
+    let (_, _, identity) = get(&page, &[]).await;
+    assert_eq!(from_gz, identity);
+    assert_eq!(from_br, identity);
+    for tag in [header(&first, "etag"), header(&later, "etag")] {
+        let (status, _, _) = get(&page, &[("if-none-match", &tag), both[0]]).await;
+        assert_eq!(status, 304, "{tag}");
+    }
     let (status, _, _) = get(&server.url("/feeds/tech/archive/1.rss"), &[]).await;
     assert_eq!(status, 200);
     assert!(server.stop());

@@ -609,7 +609,9 @@ async fn cold_pages_render_once_and_a_cycle_through_them_stays_bounded() {
     let after = metric(&server, "newswire_on_demand_renders_total").await;
     assert_eq!(after - before, 1.0, "fifty askers, one render");
     // A cycle through more pages than are kept, every format, then days
-    // with nothing: all answered, memory bounded.
+    // with nothing: all answered, memory bounded. A page's other formats,
+    // asked for right after its first answer, come from that one render
+    // (finished after the answer), never from a read and render of their own.
     for n in 1..=330u32 {
         for ext in ["rss", "atom", "json"] {
             let (status, _, _) =
@@ -617,6 +619,9 @@ async fn cold_pages_render_once_and_a_cycle_through_them_stays_bounded() {
             assert_eq!(status, 200, "page {n}.{ext}");
         }
     }
+    let cycled = metric(&server, "newswire_on_demand_renders_total").await;
+    // Page 100 was rendered before the cycle, and is kept.
+    assert_eq!(cycled - after, 329.0, "one render per page, every format");
     let day0 = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
     for d in 0..200 {
         let day = day0 + chrono::Duration::days(d);

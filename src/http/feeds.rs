@@ -121,15 +121,19 @@ fn negotiate<'a>(headers: &HeaderMap, entry: &'a Entry) -> Pick<'a> {
     }
     let accepts = |q: Option<f32>| q.or(any).is_some_and(|q| q > 0.0);
     let pick = |e: &'a Encoding| e.get().map_or(Pick::Later(e), Pick::Made);
-    if let Some(b) = &entry.br
-        && accepts(br)
-    {
-        return pick(b);
-    }
-    if let Some(g) = &entry.gzip
-        && accepts(gzip)
+    let br = entry.br.as_ref().filter(|_| accepts(br));
+    let gzip = entry.gzip.as_ref().filter(|_| accepts(gzip));
+    // A document made for its first asker: brotli once it is made, else
+    // gzip, quicker to make (see `Entry::asked_first`).
+    if entry.gzip_first
+        && let Some(g) = gzip
+        && br.is_none_or(|b| b.get().is_none())
     {
         return pick(g);
     }
-    Pick::Made(&entry.identity)
+    match (br, gzip) {
+        (Some(b), _) => pick(b),
+        (None, Some(g)) => pick(g),
+        (None, None) => Pick::Made(&entry.identity),
+    }
 }

@@ -53,7 +53,7 @@ pub async fn archive(
                 .body(Full::new(Bytes::new()))
                 .expect("a valid response")
         }
-        rendered => answer(req, rendered),
+        rendered => answer(req, rendered).await,
     }
 }
 
@@ -70,17 +70,24 @@ pub async fn ticker_day(
     let Ok(day) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
         return not_found(&path).into_response();
     };
-    answer(req, state.site.ticker_day(day).await)
+    answer(req, state.site.ticker_day(day).await).await
 }
 
-/// A document rendered on demand, or why there is none.
-fn answer(
+/// A document rendered on demand, or why there is none. The encoding the
+/// request takes is made first if it is not yet, off the async workers.
+async fn answer(
     req: Request<Incoming>,
     rendered: Result<Option<std::sync::Arc<crate::cache::Entry>>, crate::site::OnDemandError>,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
     match rendered {
         Ok(Some(entry)) => {
+            if feeds::compression_due(req.method(), req.headers(), &entry) {
+                let (made, headers) = (entry.clone(), req.headers().clone());
+                tokio::task::spawn_blocking(move || feeds::make_due(&headers, &made))
+                    .await
+                    .expect("compressing does not panic");
+            }
             // Copied, not sent from a file: this runs off the connection's
             // thread, whose note the sendfile path reads.
             let copied = Pending::default();

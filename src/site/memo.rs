@@ -122,7 +122,7 @@ impl<K: Hash + Eq + Clone> Memo<K> {
     ) -> Result<Option<Arc<Entry>>, OnDemandError>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Option<Entry>, OnDemandError>>,
+        Fut: std::future::Future<Output = Result<Option<Arc<Entry>>, OnDemandError>>,
     {
         if let Some(found) = self.kept(&key, version) {
             return Ok(found);
@@ -138,7 +138,7 @@ impl<K: Hash + Eq + Clone> Memo<K> {
                 .await
                 .map_err(|_| OnDemandError::Busy)?
                 .map_err(|_| OnDemandError::Busy)?;
-            let entry = render().await?.map(Arc::new);
+            let entry = render().await?;
             self.keep(key.clone(), version, entry.clone());
             Ok(entry)
         }
@@ -184,7 +184,7 @@ mod tests {
         let render = || async {
             renders.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
-            Ok(Some(doc(10)))
+            Ok(Some(Arc::new(doc(10))))
         };
         let askers = (0..20).map(|_| memo.get(1, 0, &turns, render));
         let got = futures_util::future::join_all(askers).await;

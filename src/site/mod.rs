@@ -6,6 +6,7 @@
 //! every format, and swaps the new bytes into the cache; concurrent writes landing
 //! while it works are coalesced into its next pass.
 
+mod archive;
 mod health;
 mod memo;
 mod on_demand;
@@ -15,9 +16,9 @@ pub mod supervise;
 mod views;
 pub mod watch;
 
+pub use archive::PageDocuments;
 pub use health::{Health, StoreHealth};
 pub use memo::OnDemandError;
-pub use on_demand::PageDocuments;
 pub use views::{Ask, Shape};
 
 use crate::cache::Cache;
@@ -97,10 +98,14 @@ pub struct Site {
     views: memo::Memo<String>,
     /// Turns for on-demand renders: one per core.
     renders: tokio::sync::Semaphore,
+    /// Turns for finishing archive pages after their answer.
+    finishing_turns: Arc<tokio::sync::Semaphore>,
+    /// The archive pages being finished now, by feed key and page.
+    finishing: archive::Finishing,
     /// Turns for keeping archive pages after their answer.
     keeps: Arc<tokio::sync::Semaphore>,
     /// The archive documents being kept now, by feed key, page and format.
-    keeping: Arc<on_demand::Keeping>,
+    keeping: Arc<archive::Keeping>,
 }
 
 /// What the config file held at its last reading, against the running config.
@@ -141,12 +146,14 @@ impl Site {
             poller: std::sync::OnceLock::new(),
             hub: std::sync::OnceLock::new(),
             days: memo::Memo::new(on_demand::DAY_PAGES, usize::MAX),
-            archives: memo::Memo::new(on_demand::ARCHIVE_PAGES, on_demand::ARCHIVE_BYTES),
+            archives: memo::Memo::new(archive::ARCHIVE_PAGES, archive::ARCHIVE_BYTES),
             views: memo::Memo::new(views::VIEWS, views::VIEW_BYTES),
             renders: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
-            keeps: Arc::new(tokio::sync::Semaphore::new(on_demand::KEEPS)),
+            finishing_turns: Arc::new(tokio::sync::Semaphore::new(archive::finishing_turns())),
+            finishing: Default::default(),
+            keeps: Arc::new(tokio::sync::Semaphore::new(archive::KEEPS)),
             keeping: Default::default(),
         })
     }

@@ -100,7 +100,7 @@ impl Site {
                 })
                 .await
                 .expect("rendering does not panic");
-                Ok(Some(entry))
+                Ok(Some(Arc::new(entry)))
             })
             .await?;
         Ok(entry.expect("a view always renders"))
