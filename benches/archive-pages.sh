@@ -64,7 +64,8 @@ sed -i 's/^\[fetch\]$/[fetch]\ninterval = "24h"/' "$work/site/newswire.toml"
 # The store, made once by the first binary (the others migrate it forward
 # when they are newer): two polls, the second of the feeds' previous stories.
 if [ -n "$url" ]; then
-  psql "$url" -qc 'DROP DATABASE IF EXISTS newswire_pages_run' -c 'DROP DATABASE IF EXISTS newswire_pages_snap' \
+  psql "$url" -v ON_ERROR_STOP=1 -qc 'SET client_min_messages = warning' \
+    -c 'DROP DATABASE IF EXISTS newswire_pages_run' -c 'DROP DATABASE IF EXISTS newswire_pages_snap' \
     -c 'CREATE DATABASE newswire_pages_snap' >/dev/null
   db=(--database-url "$server/newswire_pages_snap")
 fi
@@ -79,6 +80,7 @@ NEWSWIRE_BENCH_WRITE="$work/www" NEWSWIRE_BENCH_FEEDS=$FEEDS NEWSWIRE_BENCH_ROUN
 log "second poll (every feed's previous stories)"
 poll "$1"
 nginx -p "$work" -c "$work/nginx.conf" -s stop
+mkdir -p "$work/snap"
 touch "$work/snap/made"
 fi
 
@@ -109,7 +111,8 @@ for _ in $(seq "$ROUNDS"); do
     rm -rf "$work/run"
     cp -a "$work/snap" "$work/run"
     if [ -n "$url" ]; then
-      psql "$url" -qc 'DROP DATABASE IF EXISTS newswire_pages_run' \
+      psql "$url" -v ON_ERROR_STOP=1 -qc 'SET client_min_messages = warning' \
+        -c 'DROP DATABASE IF EXISTS newswire_pages_run' \
         -c 'CREATE DATABASE newswire_pages_run TEMPLATE newswire_pages_snap' >/dev/null
       db=(--database-url "$server/newswire_pages_run")
     fi
