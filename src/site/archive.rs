@@ -360,11 +360,23 @@ impl Site {
         };
         let (config, feed, edition) = (self.config(), feed.clone(), rows.edition);
         let documents = tokio::task::spawn_blocking(move || {
-            let data = rows.data(&config, &feed, n);
-            Format::FEEDS
-                .into_iter()
-                .filter_map(|f| Some((f, render::archive_document(&data, f)?)))
-                .collect()
+            let data = &rows.data(&config, &feed, n);
+            // The formats side by side: `build` writes a few pages at a
+            // time, and a page's formats one after the other took 10-20%
+            // longer over a 1,000-source timeline's 702 documents.
+            std::thread::scope(|s| {
+                let rendering: Vec<_> = Format::FEEDS
+                    .into_iter()
+                    .map(|f| s.spawn(move || (f, render::archive_document(data, f))))
+                    .collect();
+                rendering
+                    .into_iter()
+                    .filter_map(|h| {
+                        let (f, d) = h.join().expect("rendering does not panic");
+                        Some((f, d?))
+                    })
+                    .collect()
+            })
         })
         .await
         .expect("rendering does not panic");
