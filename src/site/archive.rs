@@ -67,10 +67,11 @@ impl Site {
     ) -> Result<Option<Arc<Entry>>, OnDemandError> {
         let path = render::archive_path(feed, n, format);
         let version = self.rendered_version(feed);
+        // Another format of a page being finished is soon being kept:
+        // waited for here, not holding one of the render turns.
+        self.finished(feed, n).await;
         self.archives
             .get(path, version, &self.renders, || async {
-                // Another format of a page being finished: soon kept.
-                self.finished(feed, n).await;
                 let kept = match self.being_kept(feed, n, format, version) {
                     Some(kept) => Some(kept),
                     None => self.store.archive_document(feed, n, format.ext()).await?,
