@@ -11,10 +11,11 @@
 
 use super::Site;
 use super::memo::OnDemandError;
+use super::render::Current;
 use crate::cache::{Encoding, Entry};
 use crate::lock::lock;
-use crate::model::{FeedId, Format, Item, Tombstone};
-use crate::render::{self, FeedData};
+use crate::model::{FeedId, Format};
+use crate::render;
 use crate::store::StoreError;
 use std::sync::Arc;
 
@@ -83,7 +84,8 @@ impl Site {
                     };
                     let (config, f) = (self.config(), feed.clone());
                     let (entry, rows) = tokio::task::spawn_blocking(move || {
-                        let document = render::archive_document(&rows.data(&config, &f, n), format);
+                        let document =
+                            render::archive_document(&rows.shown.data(&config, &f, ""), format);
                         (document.map(|d| Arc::new(Entry::asked_first(d))), rows)
                     })
                     .await
@@ -192,7 +194,7 @@ impl Site {
             // One at a time: the reader has its answer, and the other
             // formats are fetched less.
             if let Some(rows) = &rows {
-                let data = rows.data(&config, &f, n);
+                let data = rows.shown.data(&config, &f, "");
                 for other in Format::FEEDS.into_iter().filter(|f| *f != format) {
                     if let Some(d) = render::archive_document(&data, other) {
                         kept.push(Keep {
@@ -341,8 +343,12 @@ impl Site {
             page.items
         };
         Ok(Some(PageRows {
-            items,
-            tombstones: page.tombstones,
+            shown: Current {
+                items,
+                tombstones: page.tombstones,
+                modified: None,
+                archive: render::Archive::Page(n),
+            },
             edition: page.edition,
         }))
     }
@@ -361,7 +367,7 @@ impl Site {
         };
         let (config, feed, edition) = (self.config(), feed.clone(), rows.edition);
         let documents = tokio::task::spawn_blocking(move || {
-            let data = &rows.data(&config, &feed, n);
+            let data = &rows.shown.data(&config, &feed, "");
             // The formats side by side: `build` writes a few pages at a
             // time, and a page's formats one after the other took 10-20%
             // longer over a 1,000-source timeline's 702 documents.
@@ -387,29 +393,9 @@ impl Site {
 
 /// A closed archive page's rows, in the order the page shows them.
 struct PageRows {
-    items: Vec<Item>,
-    tombstones: Vec<Tombstone>,
+    shown: Current,
     /// See [`crate::store::ArchivePage::edition`].
     edition: i64,
-}
-
-impl PageRows {
-    fn data<'a>(
-        &'a self,
-        config: &'a crate::config::Config,
-        feed: &'a FeedId,
-        n: u64,
-    ) -> FeedData<'a> {
-        FeedData {
-            config,
-            feed,
-            items: &self.items,
-            tombstones: &self.tombstones,
-            modified: None,
-            archive: render::Archive::Page(n),
-            query: "",
-        }
-    }
 }
 
 /// What a page's answer leaves to do (see [`Site::finish`]).
