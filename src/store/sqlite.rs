@@ -122,10 +122,39 @@ const RANGES_IN: &str =
 const LOG_ROWS_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
     FROM json_each($1) WHERE true";
 
-/// A JSON array of `[source, at, status, bytes, millis, outcome, error]`
-/// (`$1`) as rows, in its order (ids follow it).
-const ATTEMPTS_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
-    value ->> 5, value ->> 6 FROM json_each($1) ORDER BY key";
+/// Appends polls (a JSON array of `[source, at, status, bytes, millis,
+/// outcome, error]`, in order: ids follow it) to their sources' logs, and
+/// keeps the last [`crate::store::ATTEMPTS_KEPT`] of each: two statements,
+/// one transaction.
+async fn log_attempts(pool: &SqlitePool, rows: &str) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO fetch_attempts (source, at, status, bytes, millis, outcome, error)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+           value ->> 5, value ->> 6 FROM json_each($1) ORDER BY key",
+    )
+    .bind(rows)
+    .execute(&mut *tx)
+    .await?;
+    // Past each source's kept ones, by id: its cut found once (its index
+    // walked back ATTEMPTS_KEPT rows), nothing when it has fewer.
+    sqlx::query(
+        "WITH s(source) AS (SELECT DISTINCT value ->> 0 FROM json_each($1)),
+         cut AS MATERIALIZED (
+           SELECT s.source, (SELECT id FROM fetch_attempts g WHERE g.source = s.source
+                             ORDER BY id DESC LIMIT 1 OFFSET $2) AS id
+           FROM s)
+         DELETE FROM fetch_attempts WHERE id IN (
+           SELECT f.id FROM cut JOIN fetch_attempts f
+             ON f.source = cut.source AND f.id <= cut.id)",
+    )
+    .bind(rows)
+    .bind(i64::try_from(crate::store::ATTEMPTS_KEPT).unwrap_or(i64::MAX))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
 
 /// Taking a timeline's log forward: SQLite's one writer already excludes
 /// every other.

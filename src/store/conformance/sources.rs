@@ -81,6 +81,18 @@ pub async fn attempt_logs_keep_the_last_polls(store: &dyn Store) {
         crate::store::ATTEMPTS_KEPT
     );
     assert_eq!(store.attempts("nobody", 5).await.unwrap(), []);
+    // More polls of one source in one batch than it keeps, then one more:
+    // the last ones only, each time.
+    let burst: Vec<FetchAttempt> = (0..kept + 10).map(|n| poll("burst", n)).collect();
+    store.record_attempts(&burst).await.unwrap();
+    store
+        .record_attempts(&[poll("burst", kept + 10)])
+        .await
+        .unwrap();
+    let all = store.attempts("burst", 1000).await.unwrap();
+    assert_eq!(all.len(), crate::store::ATTEMPTS_KEPT);
+    assert_eq!(all[0], poll("burst", kept + 10));
+    assert_eq!(all.last(), Some(&poll("burst", 11)));
 }
 
 /// A console session is found by its id until it ends, and not after, nor

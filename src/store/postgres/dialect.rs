@@ -64,12 +64,5 @@ pub(super) const LOG_ROWS_IN: &str =
     "SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint, (r ->> 3)::bigint, r ->> 4
     FROM json_array_elements($1::json) AS r";
 
-/// A JSON array of `[source, at, status, bytes, millis, outcome, error]`
-/// (`$1`) as rows, in its order (ids follow it).
-pub(super) const ATTEMPTS_IN: &str =
-    "SELECT r ->> 0, (r ->> 1)::bigint, (r ->> 2)::int, (r ->> 3)::bigint,
-    (r ->> 4)::bigint, r ->> 5, r ->> 6
-    FROM json_array_elements($1::json) WITH ORDINALITY AS a(r, n) ORDER BY n";
-
 /// Taking a timeline's log forward: one instance at a time, until commit.
 pub(super) const TIMELINE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";

@@ -29,6 +29,7 @@
 //!   (`sqlx-postgres` `migrate.rs`, `lock`/`unlock`), so instances starting together
 //!   apply them once and the others wait, then find them applied.
 
+mod attempts;
 mod commit;
 mod dialect;
 mod group;
@@ -171,6 +172,7 @@ impl PgStore {
     }
 }
 
+use attempts::log_attempts;
 use commit::{announce_catalog, finish, follow, listen, lock_feeds};
 use dialect::*;
 use upsert::upsert_batch;

@@ -81,17 +81,29 @@ macro_rules! sources_sql {
         }
 
         /// Appends polls to their sources' attempt logs, and keeps the last
-        /// [`ATTEMPTS_KEPT`] of each, in one transaction.
+        /// [`ATTEMPTS_KEPT`] of each, in one transaction (the backend's
+        /// `log_attempts`).
         pub(super) async fn record_attempts_tx(
             pool: &$Pool,
             attempts: &[$crate::model::FetchAttempt],
         ) -> Result<()> {
-            if attempts.is_empty() {
+            // Of a source polled more often than that in one batch, only
+            // the polls it keeps: each poll logged pushes out at most one.
+            let mut counts = std::collections::HashMap::new();
+            let mut kept: Vec<_> = attempts
+                .iter()
+                .rev()
+                .filter(|a| {
+                    let n = counts.entry(a.source.as_str()).or_insert(0);
+                    *n += 1;
+                    *n <= $crate::store::ATTEMPTS_KEPT
+                })
+                .collect();
+            kept.reverse();
+            if kept.is_empty() {
                 return Ok(());
             }
-            // Two statements for the whole batch: a round of 1,000 polls was
-            // 2,000 round trips on PostgreSQL, most of a 304 round's time.
-            let rows: Vec<_> = attempts
+            let rows: Vec<_> = kept
                 .iter()
                 .map(|a| {
                     (
@@ -105,33 +117,7 @@ macro_rules! sources_sql {
                     )
                 })
                 .collect();
-            let sources: BTreeSet<&str> = attempts.iter().map(|a| a.source.as_str()).collect();
-            let mut tx = pool.begin().await?;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO fetch_attempts (source, at, status, bytes, millis, outcome, error)
-                 {ATTEMPTS_IN}"
-            )))
-            .bind(serde_json::to_string(&rows).expect("rows serialize"))
-            .execute(&mut *tx)
-            .await?;
-            // Past each source's kept ones, by id: its cut found once (its
-            // index walked back ATTEMPTS_KEPT rows), nothing when it has fewer.
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "WITH s(source) AS ({FEEDS_IN}),
-                 cut AS MATERIALIZED (
-                   SELECT s.source, (SELECT id FROM fetch_attempts g WHERE g.source = s.source
-                                     ORDER BY id DESC LIMIT 1 OFFSET $2) AS id
-                   FROM s)
-                 DELETE FROM fetch_attempts WHERE id IN (
-                   SELECT f.id FROM cut JOIN fetch_attempts f
-                     ON f.source = cut.source AND f.id <= cut.id)"
-            )))
-            .bind(serde_json::to_string(&sources).expect("strings serialize"))
-            .bind(limit($crate::store::ATTEMPTS_KEPT))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
+            log_attempts(pool, &serde_json::to_string(&rows).expect("rows serialize")).await
         }
 
         /// A source's last `n` polls, newest first.
