@@ -95,8 +95,9 @@ impl Config {
                     .unwrap_or(self.sources.len());
                 self.sources.insert(at, s);
             }
-            Typed::Timeline(t) => self.timelines.push(t),
+            Typed::Timeline(t) => return self.timelines.push(t),
         }
+        self.index_sources();
     }
 
     /// Takes out the entry of this namespace and name (when it was not
@@ -104,7 +105,10 @@ impl Config {
     fn remove(&mut self, kind: EntryKind, name: &str) {
         match kind.space() {
             "timelines" => self.timelines.retain(|t| t.name != name),
-            _ => self.sources.retain(|s| s.name != name),
+            _ => {
+                self.sources.retain(|s| s.name != name);
+                self.index_sources();
+            }
         }
     }
 

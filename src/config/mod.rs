@@ -59,6 +59,10 @@ pub struct Config {
     /// The fingerprint of the file's text: a watch that starts after the
     /// file changed sees that it did.
     pub fingerprint: String,
+    /// Where each of `sources` is, by name ([`Config::index_sources`]): a
+    /// round of polls looks every source up twice, which a scan of the
+    /// list made quadratic in the number of sources.
+    source_at: std::collections::HashMap<String, usize>,
 }
 
 impl Config {
@@ -110,6 +114,7 @@ impl Config {
             embed: raw.embed,
             declared: Vec::new(),
             fingerprint: crate::hash::fingerprint(text.as_bytes()),
+            source_at: std::collections::HashMap::new(),
         };
         let more = more(&config)?;
         config.declared = entries::declared(text, &more).map_err(|e| ConfigError::Parse {
@@ -121,6 +126,7 @@ impl Config {
         config
             .sources
             .extend(raw.scrapes.into_iter().map(SourceConfig::scrape));
+        config.index_sources();
         config.validate()?;
         Ok(config)
     }
@@ -134,7 +140,20 @@ impl Config {
     }
 
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {
-        self.sources.iter().find(|s| s.name == name)
+        // The name is checked: a list changed without a new index is still
+        // answered right, by a scan.
+        let indexed = self.source_at.get(name).and_then(|&i| self.sources.get(i));
+        match indexed.filter(|s| s.name == name) {
+            Some(s) => Some(s),
+            None => self.sources.iter().find(|s| s.name == name),
+        }
+    }
+
+    /// Indexes `sources` by name again, after they changed.
+    pub(crate) fn index_sources(&mut self) {
+        self.source_at = (self.sources.iter().enumerate())
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
     }
 
     /// The folder content paths are relative to.
