@@ -80,11 +80,19 @@ const ROW_LOCK: &str = "";
 shared_sql!(SqliteConnection, SqlitePool);
 
 /// Claiming due sources: the single writer connection serializes claims, so a
-/// plain UPDATE of the due rows cannot hand one to two instances.
-const CLAIM: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
+/// plain UPDATE of the due rows cannot hand one to two instances. Due ones
+/// in `next_fetch` order, by its index.
+const CLAIM_DUE: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
-                   WHERE (CASE WHEN $5 IS NULL THEN next_fetch <= $3 AND paused_at IS NULL
-                               ELSE name IN (SELECT value FROM json_each($5)) END)
+                   WHERE next_fetch <= $3 AND paused_at IS NULL
+                     AND (lease_until IS NULL OR lease_until <= $3)
+                   ORDER BY next_fetch, name LIMIT $4)";
+
+/// [`CLAIM_DUE`] for the sources named (a JSON array, `$5`), due or not,
+/// found by name.
+const CLAIM_NAMED: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
+    WHERE name IN (SELECT name FROM sources
+                   WHERE name IN (SELECT value FROM json_each($5))
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
 

@@ -221,24 +221,26 @@ macro_rules! sources_sql {
             Ok(())
         }
 
-        /// Claims due sources with the backend's `CLAIM` statement.
+        /// Claims due sources, or those named, with the backend's `CLAIM_DUE`
+        /// or `CLAIM_NAMED`.
         pub(super) async fn claim_due(
             conn: &mut $Conn,
             claim: &$crate::store::Claim<'_>,
         ) -> Result<Vec<$crate::model::FetchState>> {
-            let rows: Vec<$crate::store::SourceRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{CLAIM} RETURNING {}",
+            let claim_sql = if claim.only.is_some() { CLAIM_NAMED } else { CLAIM_DUE };
+            let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{claim_sql} RETURNING {}",
                 $crate::store::SOURCE_COLUMNS
             )))
             .bind(claim.owner)
             .bind(millis(claim.until))
             .bind(millis(claim.now))
-            .bind(limit(claim.limit))
-            .bind(claim.only.map(|names| {
-                serde_json::to_string(names).expect("strings serialize")
-            }))
-            .fetch_all(&mut *conn)
-            .await?;
+            .bind(limit(claim.limit));
+            let query = match claim.only {
+                Some(names) => query.bind(serde_json::to_string(names).expect("strings serialize")),
+                None => query,
+            };
+            let rows: Vec<$crate::store::SourceRow> = query.fetch_all(&mut *conn).await?;
             let mut states: Vec<_> = rows.into_iter().map($crate::store::fetch_state).collect();
             states.sort_by(|a, b| (a.next_fetch, &a.source).cmp(&(b.next_fetch, &b.source)));
             Ok(states)
