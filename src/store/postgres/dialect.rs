@@ -36,19 +36,6 @@ pub(super) const CLAIM_NAMED: &str = "UPDATE sources SET lease_owner = $1, lease
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
 
-/// Saving fetch states: a JSON array of them (`$1`), each written where the
-/// source is still leased to `$2` (or to no one); the names written.
-pub(super) const SAVE_STATES: &str = "UPDATE sources AS s SET url = v.url, etag = v.etag,
-      last_modified = v.last_modified, last_status = v.last_status,
-      last_error = v.last_error, failures = v.failures, last_fetch = v.last_fetch,
-      next_fetch = v.next_fetch, lease_owner = NULL, lease_until = NULL,
-      body_hash = v.body_hash, items = v.items
-    FROM json_to_recordset($1::json) AS v(name text, url text, etag text,
-      last_modified text, last_status bigint, last_error text, failures bigint,
-      last_fetch bigint, next_fetch bigint, body_hash text, items bigint)
-    WHERE s.name = v.name AND (s.lease_owner = $2 OR s.lease_owner IS NULL)
-    RETURNING s.name";
-
 /// A JSON array of feed keys (`$1`) as rows.
 pub(super) const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
 

@@ -29,10 +29,10 @@
 //!   (`sqlx-postgres` `migrate.rs`, `lock`/`unlock`), so instances starting together
 //!   apply them once and the others wait, then find them applied.
 
-mod attempts;
 mod commit;
 mod dialect;
 mod group;
+mod polls;
 mod upsert;
 
 use super::sql::shared_sql;
@@ -172,9 +172,9 @@ impl PgStore {
     }
 }
 
-use attempts::log_attempts;
 use commit::{announce_catalog, finish, follow, listen, lock_feeds};
 use dialect::*;
+use polls::{log_attempts, save_states};
 use upsert::upsert_batch;
 
 shared_sql!(PgConnection, PgPool);

@@ -36,7 +36,7 @@ macro_rules! sources_sql {
             Ok(rows.into_iter().map($crate::store::fetch_state).collect())
         }
 
-        /// Saves states in one statement (the backend's `SAVE_STATES`), its
+        /// Saves states in one statement (the backend's `save_states`), its
         /// own transaction: one round trip and one commit for a round of
         /// fetches. Each is written where the source is still leased to
         /// `owner` (or to no one); per state, whether it was. (A source twice
@@ -50,33 +50,9 @@ macro_rules! sources_sql {
             for s in states {
                 last.insert(s.source.as_str(), s);
             }
-            let rows: Vec<serde_json::Value> = last
-                .values()
-                .map(|s| {
-                    fn text(t: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
-                        t.as_deref().map($crate::store::storable)
-                    }
-                    serde_json::json!({
-                        "name": s.source,
-                        "url": $crate::store::storable(&s.url),
-                        "etag": text(&s.etag),
-                        "last_modified": text(&s.last_modified),
-                        "last_status": s.last_status,
-                        "last_error": text(&s.last_error),
-                        "failures": s.failures,
-                        "last_fetch": s.last_fetch.map(millis),
-                        "next_fetch": millis(s.next_fetch),
-                        "body_hash": s.body_hash,
-                        "items": i64::try_from(s.items).unwrap_or(i64::MAX),
-                    })
-                })
-                .collect();
-            let written: Vec<(String,)> = sqlx::query_as(SAVE_STATES)
-                .bind(serde_json::Value::Array(rows).to_string())
-                .bind(owner)
-                .fetch_all(pool)
-                .await?;
-            let written: BTreeSet<String> = written.into_iter().map(|(n,)| n).collect();
+            let last: Vec<&$crate::model::FetchState> = last.into_values().collect();
+            let written: BTreeSet<String> =
+                save_states(pool, &last, owner).await?.into_iter().collect();
             Ok(states.iter().map(|s| written.contains(&s.source)).collect())
         }
 
@@ -103,21 +79,7 @@ macro_rules! sources_sql {
             if kept.is_empty() {
                 return Ok(());
             }
-            let rows: Vec<_> = kept
-                .iter()
-                .map(|a| {
-                    (
-                        &a.source,
-                        millis(a.at),
-                        a.status.map(i32::from),
-                        i64::try_from(a.bytes).unwrap_or(i64::MAX),
-                        i64::try_from(a.millis).unwrap_or(i64::MAX),
-                        a.outcome.as_str(),
-                        a.error.as_deref().map($crate::store::storable),
-                    )
-                })
-                .collect();
-            log_attempts(pool, &serde_json::to_string(&rows).expect("rows serialize")).await
+            log_attempts(pool, &kept).await
         }
 
         /// A source's last `n` polls, newest first.
