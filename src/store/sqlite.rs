@@ -213,6 +213,15 @@ async fn log_attempts(pool: &SqlitePool, attempts: &[&crate::model::FetchAttempt
     Ok(())
 }
 
+/// A JSON array of `[name, url, next_fetch]` (`$1`) as rows.
+const SOURCES_IN: &str =
+    "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1) WHERE true";
+
+/// A JSON array of `[space, name, kind, body]` (`$1`) as declared catalog
+/// rows made at `$2`.
+const CATALOG_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 1, $2, $2
+    FROM json_each($1) WHERE true";
+
 /// Taking a timeline's log forward: SQLite's one writer already excludes
 /// every other.
 const TIMELINE_LOCK: &str = "SELECT $1";

@@ -60,5 +60,15 @@ pub(super) const LOG_ROWS_IN: &str =
     "SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint, (r ->> 3)::bigint, r ->> 4
     FROM json_array_elements($1::json) AS r";
 
+/// A JSON array of `[name, url, next_fetch]` (`$1`) as rows.
+pub(super) const SOURCES_IN: &str = "SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint
+    FROM json_array_elements($1::json) AS r";
+
+/// A JSON array of `[space, name, kind, body]` (`$1`) as declared catalog
+/// rows made at `$2`.
+pub(super) const CATALOG_IN: &str =
+    "SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, true, $2::bigint, $2::bigint
+    FROM json_array_elements($1::json) AS r";
+
 /// Taking a timeline's log forward: one instance at a time, until commit.
 pub(super) const TIMELINE_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";

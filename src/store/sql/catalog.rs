@@ -169,25 +169,29 @@ macro_rules! catalog_sql {
             .execute(&mut *tx)
             .await?;
             changed += gone.rows_affected();
+            // One statement for all (one an entry was a round trip each at
+            // every start); an entry named twice, its last.
+            let mut rows = BTreeMap::new();
             for e in entries {
-                let done = sqlx::query(
-                    "INSERT INTO catalog (space, name, kind, body, declared, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (space, name) DO UPDATE
-                     SET kind = excluded.kind, body = excluded.body, declared = excluded.declared,
-                       updated_at = excluded.updated_at
-                     WHERE catalog.body <> excluded.body OR catalog.kind <> excluded.kind
-                       OR NOT catalog.declared",
-                )
-                .bind(e.kind.space())
-                .bind(&e.name)
-                .bind(e.kind.as_str())
-                .bind(e.body.to_string())
-                .bind(true)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                changed += done.rows_affected();
+                rows.insert((e.kind.space(), e.name.as_str()), (e.kind.as_str(), e.body.to_string()));
             }
+            let rows: Vec<(&str, &str, &str, String)> = rows
+                .into_iter()
+                .map(|((space, name), (kind, body))| (space, name, kind, body))
+                .collect();
+            let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO catalog (space, name, kind, body, declared, created_at, updated_at)
+                 {CATALOG_IN} ON CONFLICT (space, name) DO UPDATE
+                 SET kind = excluded.kind, body = excluded.body, declared = excluded.declared,
+                   updated_at = excluded.updated_at
+                 WHERE catalog.body <> excluded.body OR catalog.kind <> excluded.kind
+                   OR NOT catalog.declared"
+            )))
+            .bind(serde_json::to_string(&rows).expect("rows serialize"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            changed += done.rows_affected();
             if changed > 0 {
                 bump_catalog(&mut *tx).await?;
             }
