@@ -16,6 +16,11 @@ use crate::model::{FetchAttempt, FetchState};
 use crate::store::{millis, storable};
 use sqlx::postgres::PgPool;
 
+/// One column of a batch, as the array `UNNEST` takes.
+fn column<R, T>(rows: &[&R], f: impl Fn(&R) -> T) -> Vec<T> {
+    rows.iter().map(|r| f(r)).collect()
+}
+
 /// Saves fetch states (one per source) where each source is still leased to
 /// `owner` (or to no one), in one statement. The names written.
 pub(super) async fn save_states(
@@ -38,62 +43,19 @@ pub(super) async fn save_states(
          WHERE s.name = v.name AND (s.lease_owner = $12 OR s.lease_owner IS NULL)
          RETURNING s.name",
     )
-    .bind(states.iter().map(|s| s.source.clone()).collect::<Vec<_>>())
-    .bind(
-        states
-            .iter()
-            .map(|s| storable(&s.url).into_owned())
-            .collect::<Vec<_>>(),
-    )
-    .bind(states.iter().map(|s| text(&s.etag)).collect::<Vec<_>>())
-    .bind(
-        states
-            .iter()
-            .map(|s| text(&s.last_modified))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        states
-            .iter()
-            .map(|s| s.last_status.map(i64::from))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        states
-            .iter()
-            .map(|s| text(&s.last_error))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        states
-            .iter()
-            .map(|s| i64::from(s.failures))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        states
-            .iter()
-            .map(|s| s.last_fetch.map(millis))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        states
-            .iter()
-            .map(|s| millis(s.next_fetch))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        states
-            .iter()
-            .map(|s| s.body_hash.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        states
-            .iter()
-            .map(|s| i64::try_from(s.items).unwrap_or(i64::MAX))
-            .collect::<Vec<_>>(),
-    )
+    .bind(column(states, |s| s.source.clone()))
+    .bind(column(states, |s| storable(&s.url).into_owned()))
+    .bind(column(states, |s| text(&s.etag)))
+    .bind(column(states, |s| text(&s.last_modified)))
+    .bind(column(states, |s| s.last_status.map(i64::from)))
+    .bind(column(states, |s| text(&s.last_error)))
+    .bind(column(states, |s| i64::from(s.failures)))
+    .bind(column(states, |s| s.last_fetch.map(millis)))
+    .bind(column(states, |s| millis(s.next_fetch)))
+    .bind(column(states, |s| s.body_hash.clone()))
+    .bind(column(states, |s| {
+        i64::try_from(s.items).unwrap_or(i64::MAX)
+    }))
     .bind(owner)
     .fetch_all(pool)
     .await?;
@@ -126,43 +88,19 @@ pub(super) async fn log_attempts(pool: &PgPool, attempts: &[&FetchAttempt]) -> R
          DELETE FROM fetch_attempts f USING logged
          WHERE f.source = logged.source AND f.turn = logged.turn - $8",
     )
-    .bind(
-        attempts
-            .iter()
-            .map(|a| a.source.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(attempts.iter().map(|a| millis(a.at)).collect::<Vec<_>>())
-    .bind(
-        attempts
-            .iter()
-            .map(|a| a.status.map(i32::from))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        attempts
-            .iter()
-            .map(|a| i64::try_from(a.bytes).unwrap_or(i64::MAX))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        attempts
-            .iter()
-            .map(|a| i64::try_from(a.millis).unwrap_or(i64::MAX))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        attempts
-            .iter()
-            .map(|a| a.outcome.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        attempts
-            .iter()
-            .map(|a| a.error.as_deref().map(|e| storable(e).into_owned()))
-            .collect::<Vec<_>>(),
-    )
+    .bind(column(attempts, |a| a.source.clone()))
+    .bind(column(attempts, |a| millis(a.at)))
+    .bind(column(attempts, |a| a.status.map(i32::from)))
+    .bind(column(attempts, |a| {
+        i64::try_from(a.bytes).unwrap_or(i64::MAX)
+    }))
+    .bind(column(attempts, |a| {
+        i64::try_from(a.millis).unwrap_or(i64::MAX)
+    }))
+    .bind(column(attempts, |a| a.outcome.as_str()))
+    .bind(column(attempts, |a| {
+        a.error.as_deref().map(|e| storable(e).into_owned())
+    }))
     .bind(i64::try_from(crate::store::ATTEMPTS_KEPT).unwrap_or(i64::MAX))
     .execute(pool)
     .await?;
