@@ -686,3 +686,57 @@ async fn sources_from_an_opml_file() {
     .expect("both sources in the timeline");
     by_title(&items(&wire), "A JSON Feed 1.1 item");
 }
+
+/// A source whose URL changes in the config file is fetched at its new URL
+/// from the next start on, as a new one (no validators of the old), and one
+/// left alone is not started again.
+#[tokio::test]
+async fn a_source_whose_configured_url_changes_is_fetched_there() {
+    let up = Upstream::start();
+    let rss = |title: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{title}</title>\
+             <link>http://example.com/</link><description>d</description><item>\
+             <title>{title} story</title><link>http://example.com/{title}</link>\
+             <guid>http://example.com/{title}</guid>\
+             <pubDate>Sat, 05 Dec 2026 10:00:00 GMT</pubDate></item></channel></rss>"
+        )
+    };
+    up.set("/old.xml", "application/rss+xml", rss("old"));
+    up.set("/new.xml", "application/rss+xml", rss("new"));
+    up.set("/still.xml", "application/rss+xml", rss("still"));
+    let site = SiteDir::demo();
+    let sources = |moving: &str| {
+        format!(
+            "[fetch]\nallow_private_networks = true\n\n\
+             [[sources]]\nname = \"moving\"\nurl = \"{}\"\n\n\
+             [[sources]]\nname = \"staying\"\nurl = \"{}\"\n",
+            up.url(moving),
+            up.url("/still.xml")
+        )
+    };
+    let base = std::fs::read_to_string(site.config()).unwrap();
+    std::fs::write(site.config(), format!("{base}\n{}", sources("/old.xml"))).unwrap();
+    let (code, stdout, _) = fetch_command(&site, &["--once"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(up.requests("/old.xml").len(), 1);
+    std::fs::write(site.config(), format!("{base}\n{}", sources("/new.xml"))).unwrap();
+    let (code, stdout, _) = fetch_command(&site, &["--once"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(up.requests("/old.xml").len(), 1, "the old URL is left");
+    let new = up.requests("/new.xml");
+    assert_eq!(new.len(), 1, "the new URL is fetched:\n{stdout}");
+    assert_eq!(new[0].if_none_match, None, "with no validator of the old");
+    let row = |name: &str| {
+        (stdout.lines())
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} in\n{stdout}"))
+            .to_owned()
+    };
+    assert!(
+        row("moving").contains("fetched"),
+        "a new source's first fetch:\n{stdout}"
+    );
+    // The one whose URL stayed kept its validators: a 304.
+    assert!(row("staying").contains("not_modified"), "{stdout}");
+}

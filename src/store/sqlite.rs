@@ -213,9 +213,10 @@ async fn log_attempts(pool: &SqlitePool, attempts: &[&crate::model::FetchAttempt
     Ok(())
 }
 
-/// A JSON array of `[name, url, next_fetch]` (`$1`) as rows.
+/// A JSON array of `[name, url, next_fetch]` (`$1`) as rows of name,
+/// url, origin (the same url) and next_fetch.
 const SOURCES_IN: &str =
-    "SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each($1) WHERE true";
+    "SELECT value ->> 0, value ->> 1, value ->> 1, value ->> 2 FROM json_each($1) WHERE true";
 
 /// A JSON array of `[space, name, kind, body]` (`$1`) as declared catalog
 /// rows made at `$2`.

@@ -53,7 +53,8 @@ macro_rules! catalog_sql {
         }
 
         /// A source's fetch state as its entry has it: made due at `due`, or
-        /// started again (due then, validators dropped) when its URL changed.
+        /// started again (due then, validators dropped) when its URL changed
+        /// ([`crate::store::sql::SOURCE_REGISTERED`]).
         async fn catalog_register(
             conn: &mut $Conn,
             entry: &$crate::model::CatalogEntry,
@@ -63,14 +64,12 @@ macro_rules! catalog_sql {
                 return Ok(());
             }
             let url = entry.body.get("url").and_then(|u| u.as_str()).unwrap_or_default();
-            sqlx::query(
-                "INSERT INTO sources (name, url, next_fetch) VALUES ($1, $2, $3)
-                 ON CONFLICT (name) DO UPDATE SET url = excluded.url, etag = NULL,
-                   last_modified = NULL, next_fetch = excluded.next_fetch
-                 WHERE sources.url <> excluded.url",
-            )
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO sources (name, url, origin, next_fetch) VALUES ($1, $2, $2, $3) {}",
+                $crate::store::sql::SOURCE_REGISTERED
+            )))
             .bind(&entry.name)
-            .bind(url)
+            .bind($crate::store::storable(url))
             .bind(due)
             .execute(&mut *conn)
             .await?;

@@ -25,6 +25,16 @@ pub(crate) use items::items_sql;
 pub(crate) use sources::sources_sql;
 pub(crate) use websub::websub_sql;
 
+/// Registering a source (a row of name, url, origin, next_fetch) that is
+/// already known: nothing, unless its configured URL (`origin`) changed, which
+/// starts it again at the new one, due at once, its validators, failures and
+/// lease dropped (a fetch under way then saves nothing). `url` itself moves
+/// with permanent redirects, so it is not what is compared.
+pub(crate) const SOURCE_REGISTERED: &str = "ON CONFLICT (name) DO UPDATE SET url = excluded.url,
+    origin = excluded.origin, etag = NULL, last_modified = NULL, body_hash = NULL,
+    failures = 0, next_fetch = excluded.next_fetch, lease_owner = NULL, lease_until = NULL
+    WHERE sources.origin IS DISTINCT FROM excluded.origin";
+
 /// Expands every concern's SQL over a backend's connection and pool types,
 /// with the imports and helpers they share.
 macro_rules! shared_sql {

@@ -10,14 +10,15 @@ macro_rules! sources_sql {
         ) -> Result<()> {
             // One statement: every start registers every source, one row
             // each (2,000 round trips to start with 1,000 sources on
-            // PostgreSQL, counting the catalog's).
-            let rows: Vec<(&str, &str, i64)> = sources
+            // PostgreSQL, counting the catalog's). A URL with a NUL in it
+            // (PostgreSQL's text refuses one) is kept with U+FFFD instead.
+            let rows: Vec<(&str, std::borrow::Cow<'_, str>, i64)> = sources
                 .iter()
-                .map(|s| (s.source.as_str(), s.url.as_str(), millis(s.next_fetch)))
+                .map(|s| (s.source.as_str(), $crate::store::storable(&s.url), millis(s.next_fetch)))
                 .collect();
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO sources (name, url, next_fetch) {SOURCES_IN}
-                 ON CONFLICT (name) DO NOTHING"
+                "INSERT INTO sources (name, url, origin, next_fetch) {SOURCES_IN} {}",
+                $crate::store::sql::SOURCE_REGISTERED
             )))
             .bind(serde_json::to_string(&rows).expect("rows serialize"))
             .execute(pool)
