@@ -5,6 +5,9 @@
 //! they queue instead of failing with `SQLITE_BUSY`, while reads use their own pool
 //! and never wait for a writer (WAL).
 
+mod dialect;
+mod polls;
+
 use super::group::{Committer, UpsertJob};
 use super::sql::shared_sql;
 use super::{Ownership, Store, feed_changes};
@@ -64,168 +67,10 @@ async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Wri
         .collect())
 }
 
-/// WebSub changes (a JSON array of `{topic, etag}`, `$1`) queued at `$2` for
-/// each live subscriber of their topic, once per change.
-const WEBSUB_ENQUEUE: &str = "INSERT INTO websub_outbox (topic, callback, etag, next_attempt)
-    SELECT s.topic, s.callback, json_extract(v.value, '$.etag'), $2
-    FROM json_each($1) AS v
-    JOIN websub_subscriptions s ON s.topic = json_extract(v.value, '$.topic')
-    WHERE s.lease_until > $2
-    ON CONFLICT (topic, callback, etag) DO NOTHING";
-
-/// How WebSub claims lock the rows they pick: SQLite's one writer needs no
-/// lock; PostgreSQL's claimers pass over each other's rows.
-const ROW_LOCK: &str = "";
+use dialect::*;
+use polls::{log_attempts, save_states};
 
 shared_sql!(SqliteConnection, SqlitePool);
-
-/// Claiming due sources: the single writer connection serializes claims, so a
-/// plain UPDATE of the due rows cannot hand one to two instances. Due ones
-/// in `next_fetch` order, by its index.
-const CLAIM_DUE: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
-    WHERE name IN (SELECT name FROM sources
-                   WHERE next_fetch <= $3 AND paused_at IS NULL
-                     AND (lease_until IS NULL OR lease_until <= $3)
-                   ORDER BY next_fetch, name LIMIT $4)";
-
-/// [`CLAIM_DUE`] for the sources named (a JSON array, `$5`), due or not,
-/// found by name.
-const CLAIM_NAMED: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
-    WHERE name IN (SELECT name FROM sources
-                   WHERE name IN (SELECT value FROM json_each($5))
-                     AND (lease_until IS NULL OR lease_until <= $3)
-                   ORDER BY next_fetch, name LIMIT $4)";
-
-/// Saves fetch states (one per source) where each source is still leased to
-/// `owner` (or to no one), in one statement: the states as a JSON array
-/// expanded by `json_each`. The names written.
-async fn save_states(
-    pool: &SqlitePool,
-    states: &[&crate::model::FetchState],
-    owner: &str,
-) -> Result<Vec<String>> {
-    fn text(t: &Option<String>) -> Option<std::borrow::Cow<'_, str>> {
-        t.as_deref().map(crate::store::storable)
-    }
-    let rows: Vec<serde_json::Value> = states
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "name": s.source,
-                "url": crate::store::storable(&s.url),
-                "etag": text(&s.etag),
-                "last_modified": text(&s.last_modified),
-                "last_status": s.last_status,
-                "last_error": text(&s.last_error),
-                "failures": s.failures,
-                "last_fetch": s.last_fetch.map(millis),
-                "next_fetch": millis(s.next_fetch),
-                "body_hash": s.body_hash,
-                "items": i64::try_from(s.items).unwrap_or(i64::MAX),
-            })
-        })
-        .collect();
-    let written: Vec<(String,)> = sqlx::query_as(
-        "UPDATE sources SET url = v.value ->> 'url', etag = v.value ->> 'etag',
-          last_modified = v.value ->> 'last_modified', last_status = v.value ->> 'last_status',
-          last_error = v.value ->> 'last_error', failures = v.value ->> 'failures',
-          last_fetch = v.value ->> 'last_fetch', next_fetch = v.value ->> 'next_fetch',
-          lease_owner = NULL, lease_until = NULL, body_hash = v.value ->> 'body_hash',
-          items = v.value ->> 'items'
-        FROM json_each($1) AS v
-        WHERE sources.name = v.value ->> 'name'
-          AND (sources.lease_owner = $2 OR sources.lease_owner IS NULL)
-        RETURNING sources.name",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .bind(owner)
-    .fetch_all(pool)
-    .await?;
-    Ok(written.into_iter().map(|(n,)| n).collect())
-}
-
-/// A JSON array of feed keys (`$1`) as rows.
-const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
-
-/// A JSON array of `[feed, seq]` (`$1`) as rows `(member, seq)`: a timeline's
-/// cursors into its members' logs.
-const CURSORS_IN: &str = "SELECT value ->> 0 AS member, value ->> 1 AS seq FROM json_each($1)";
-
-/// A JSON array of `[feed, item_id, n]` (`$1`) as rows: items new to feeds,
-/// `n` their place among the feed's new ones.
-const LOG_NEW_IN: &str =
-    "SELECT value ->> 0 AS feed, value ->> 1 AS item_id, value ->> 2 AS n FROM json_each($1)";
-
-/// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
-/// lo, hi)`: what a timeline takes from each member's log.
-const RANGES_IN: &str =
-    "SELECT value ->> 0 AS member, value ->> 1 AS lo, value ->> 2 AS hi FROM json_each($1)";
-
-/// A JSON array of `[feed, item_id, seq, deleted, link]` (`$1`) as rows.
-const LOG_ROWS_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-    FROM json_each($1) WHERE true";
-
-/// Appends polls to their sources' logs (ids follow their order), and
-/// keeps the last [`crate::store::ATTEMPTS_KEPT`] of each: two statements,
-/// one transaction, the polls as a JSON array expanded by `json_each`.
-async fn log_attempts(pool: &SqlitePool, attempts: &[&crate::model::FetchAttempt]) -> Result<()> {
-    let rows: Vec<_> = attempts
-        .iter()
-        .map(|a| {
-            (
-                &a.source,
-                millis(a.at),
-                a.status,
-                i64::try_from(a.bytes).unwrap_or(i64::MAX),
-                i64::try_from(a.millis).unwrap_or(i64::MAX),
-                a.outcome.as_str(),
-                a.error.as_deref().map(crate::store::storable),
-            )
-        })
-        .collect();
-    let rows = serde_json::to_string(&rows).expect("rows serialize");
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO fetch_attempts (source, at, status, bytes, millis, outcome, error)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
-           value ->> 5, value ->> 6 FROM json_each($1) ORDER BY key",
-    )
-    .bind(&rows)
-    .execute(&mut *tx)
-    .await?;
-    // Past each source's kept ones, by id: its cut found once (its index
-    // walked back ATTEMPTS_KEPT rows), nothing when it has fewer.
-    sqlx::query(
-        "WITH s(source) AS (SELECT DISTINCT value ->> 0 FROM json_each($1)),
-         cut AS MATERIALIZED (
-           SELECT s.source, (SELECT id FROM fetch_attempts g WHERE g.source = s.source
-                             ORDER BY id DESC LIMIT 1 OFFSET $2) AS id
-           FROM s)
-         DELETE FROM fetch_attempts WHERE id IN (
-           SELECT f.id FROM cut JOIN fetch_attempts f
-             ON f.source = cut.source AND f.id <= cut.id)",
-    )
-    .bind(&rows)
-    .bind(i64::try_from(crate::store::ATTEMPTS_KEPT).unwrap_or(i64::MAX))
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// A JSON array of `[name, url, next_fetch]` (`$1`) as rows of name,
-/// url, origin (the same url) and next_fetch.
-const SOURCES_IN: &str =
-    "SELECT value ->> 0, value ->> 1, value ->> 1, value ->> 2 FROM json_each($1) WHERE true";
-
-/// A JSON array of `[space, name, kind, body]` (`$1`) as declared catalog
-/// rows made at `$2`.
-const CATALOG_IN: &str = "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 1, $2, $2
-    FROM json_each($1) WHERE true";
-
-/// Taking a timeline's log forward: SQLite's one writer already excludes
-/// every other.
-const TIMELINE_LOCK: &str = "SELECT $1";
 
 /// The embedded migrations, one file per change in `migrations/sqlite/`.
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
