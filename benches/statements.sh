@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Statement times by store size: the first poll of FEEDS feeds (benches/corpus.rs,
 # served by nginx) into a store that already holds N imported articles, for each N
-# in SIZES; every statement the poll runs is timed by sqlx (`RUST_LOG=sqlx::query=debug`:
-# on the client, from the statement's start to its last row, the round trip
+# in SIZES (and, N > 0, the 100 tombstones per source feed an aged store keeps);
+# every statement the poll runs is timed by sqlx (`RUST_LOG=sqlx::query=debug`: on
+# the client, from the statement's start to its last row, the round trip
 # included) and grouped by its text. Prints, per statement, its calls and its mean
 # and 95th-percentile time at each size: a plan that goes bad as tables grow shows
 # as a row whose times climb with N. The two deletes issue 29 named (item_feeds
@@ -83,6 +84,23 @@ for n in $SIZES; do
     log "importing $n articles"
     head -n "$n" "$work/articles.jsonl" >"$work/part.jsonl"
     "$bin" import "${args[@]}" "$work/part.jsonl" >/dev/null
+    # And the tombstones a store of that age holds: withdrawals keep the newest
+    # 100 per feed, so 100 for each source (written in SQL: no API makes them
+    # faster than withdrawing items one by one).
+    t=$((100 * FEEDS))
+    log "seeding $t tombstones"
+    seed="INSERT INTO tombstones (feed, item_id, link, deleted)
+          SELECT 'source:s' || %s, 'tag:example.com,2026:gone/' || i, NULL, i"
+    if [[ -n ${DATABASE_URL:-} ]]; then
+      # shellcheck disable=SC2059
+      psql -q "${DATABASE_URL%/*}/$db" \
+        -c "$(printf "$seed" "lpad((i % $FEEDS)::text, 5, '0')") FROM generate_series(1, $t) AS i"
+    else
+      # shellcheck disable=SC2059
+      sqlite3 "$work/data-$n/newswire.sqlite" "WITH RECURSIVE c(i) AS
+        (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $t)
+        $(printf "$seed" "printf('%05d', i % $FEEDS)") FROM c"
+    fi
   fi
   log "first poll of $FEEDS feeds into a store of $n items"
   RUST_LOG=warn,sqlx::query=debug NO_COLOR=1 "$bin" fetch --once "${args[@]}" >"$work/fetch-$n.out" 2>"$work/fetch-$n.err"
