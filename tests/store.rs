@@ -54,6 +54,7 @@ conformance_cases!(
     moving_an_item_changes_both_feeds,
     feeds_list_newest_first_with_limit_and_kind,
     withdrawals_leave_tombstones_until_recreated,
+    a_withdrawn_item_back_elsewhere_changes_its_old_feed,
     file_sync_withdraws_keeps_failed_files_and_skips_others,
     export_then_import_changes_nothing,
     concurrent_upserts_of_a_new_id_create_it_once,

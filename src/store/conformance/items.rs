@@ -103,6 +103,32 @@ pub async fn withdrawals_leave_tombstones_until_recreated(store: &dyn Store) {
     assert!(store.tombstones(&tech, 10).await.unwrap().is_empty());
 }
 
+/// An item withdrawn from one feed and created again in another ends its
+/// tombstone in the first: the write changes that feed too (its document no
+/// longer shows the tombstone), and moves each feed's version exactly once.
+pub async fn a_withdrawn_item_back_elsewhere_changes_its_old_feed(store: &dyn Store) {
+    let (tech, world, all) = (tech(), world(), FeedId::all());
+    let c = item("c", "tech", 5);
+    put(store, &c).await;
+    let at = DateTime::parse_from_rfc3339("2026-02-02T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    store.delete(&c.id, at).await.unwrap().expect("c exists");
+    assert_eq!(store.tombstones(&tech, 10).await.unwrap().len(), 1);
+    let before = store.versions().await.unwrap();
+    let back = item("c", "world", 6);
+    let w = put(store, &back).await;
+    assert_eq!(w.outcomes, [Outcome::Created]);
+    assert_eq!(w.changed, feeds(&["all", "tech", "world"]));
+    assert!(store.tombstones(&tech, 10).await.unwrap().is_empty());
+    assert!(store.tombstones(&all, 10).await.unwrap().is_empty());
+    let after = store.versions().await.unwrap();
+    for feed in [&all, &tech, &world] {
+        let was = before.get(feed).map_or(0, |s| s.version);
+        assert_eq!(after[feed].version, was + 1, "{feed:?} moved once");
+    }
+}
+
 /// Sync of a scope upserts, withdraws what is gone, keeps the items of sources
 /// that failed to load, and leaves items another source took over.
 pub async fn file_sync_withdraws_keeps_failed_files_and_skips_others(store: &dyn Store) {

@@ -44,11 +44,14 @@ pub(super) const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
 pub(super) const CURSORS_IN: &str = "SELECT c ->> 0 AS member, (c ->> 1)::bigint AS seq
     FROM json_array_elements($1::json) AS c";
 
-/// A JSON array of `[feed, item_id, n]` (`$1`) as rows: items new to feeds,
-/// `n` their place among the feed's new ones.
-pub(super) const LOG_NEW_IN: &str =
-    "SELECT r ->> 0 AS feed, r ->> 1 AS item_id, (r ->> 2)::bigint AS n
-    FROM json_array_elements($1::json) AS r";
+/// A JSON array of `[feed, item_id, n]` (parameter `param`) as rows: items
+/// new to feeds, `n` their place among the feed's new ones.
+pub(super) fn log_new_in(param: usize) -> String {
+    format!(
+        "SELECT r ->> 0 AS feed, r ->> 1 AS item_id, (r ->> 2)::bigint AS n
+         FROM json_array_elements(${param}::json) AS r"
+    )
+}
 
 /// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
 /// lo, hi)`: what a timeline takes from each member's log.

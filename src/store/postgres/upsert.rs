@@ -231,6 +231,20 @@ async fn index_item(
     Ok(())
 }
 
+/// Appends the items new to feeds (`(feed, item id, published)`) to their
+/// logs ([`log_new_statement`]). A statement of its own: it must read the
+/// logs after [`index_and_lock`] took the feeds' locks.
+async fn log_new(conn: &mut PgConnection, rows: &[(String, &str, i64)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(sqlx::AssertSqlSafe(log_new_statement(1)))
+        .bind(log_new_rows(rows))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// A batch's rows of `item_feeds`: feed keys, item ids, kinds, dates.
 type FeedRows<'a> = (Vec<String>, Vec<&'a str>, Vec<&'a str>, Vec<i64>);
 

@@ -395,22 +395,38 @@ macro_rules! archives_sql {
             }))
         }
 
-        /// Appends to feeds' logs the items new to them (`(feed, item id,
-        /// published)`), numbered after each feed's last, oldest published
-        /// first (an item already in a feed's log keeps its place; its number
-        /// goes unused). The caller holds the feeds' `feed_versions` rows
-        /// (`lock_feeds`), so no other writer numbers those feeds until this
-        /// one commits: a feed's numbers commit in order. No anti-join:
-        /// PostgreSQL plans a prepared statement once, while the table is
-        /// small, and a first poll then scanned the log at every write.
-        async fn log_new(conn: &mut $Conn, rows: &[(String, &str, i64)]) -> Result<()> {
-            if rows.is_empty() {
-                return Ok(());
-            }
+        /// The statement that appends to feeds' logs the items new to them,
+        /// numbered after each feed's last, oldest published first (an item
+        /// already in a feed's log keeps its place; its number goes unused);
+        /// its rows ([`log_new_rows`]) the parameter numbered `param`. The
+        /// caller holds the feeds' `feed_versions` rows (`lock_feeds` on
+        /// PostgreSQL; SQLite has one writer), so no other writer numbers
+        /// those feeds until this one commits: a feed's numbers commit in
+        /// order. No anti-join: PostgreSQL plans a prepared statement once,
+        /// while the table is small, and a first poll then scanned the log at
+        /// every write.
+        fn log_new_statement(param: usize) -> String {
+            format!(
+                "WITH r AS ({}),
+                 top AS MATERIALIZED (
+                   SELECT f.feed, (SELECT coalesce(max(m.seq), 0) FROM feed_log m
+                                   WHERE m.feed = f.feed) AS top
+                   FROM (SELECT DISTINCT feed FROM r) AS f)
+                 INSERT INTO feed_log (feed, item_id, seq)
+                 SELECT r.feed, r.item_id, top.top + r.n FROM r JOIN top ON top.feed = r.feed
+                 WHERE true
+                 ON CONFLICT (feed, item_id) DO NOTHING",
+                log_new_in(param)
+            )
+        }
+
+        /// Items new to feeds (`(feed, item id, published)`) as the JSON
+        /// array `log_new_in` reads: each row's place among its feed's new
+        /// rows, oldest published first; the feed's last number is added in
+        /// SQL, read once per feed before any insert.
+        fn log_new_rows(rows: &[(String, &str, i64)]) -> String {
             let mut rows: Vec<&(String, &str, i64)> = rows.iter().collect();
             rows.sort_by(|a, b| (&a.0, a.2, a.1).cmp(&(&b.0, b.2, b.1)));
-            // Each row's place among the feed's new rows; the feed's last
-            // number is added in SQL, read once per feed before any insert.
             let mut ranked: Vec<(&str, &str, i64)> = Vec::with_capacity(rows.len());
             for (f, id, _) in rows {
                 let n = match ranked.last() {
@@ -419,21 +435,7 @@ macro_rules! archives_sql {
                 };
                 ranked.push((f.as_str(), id, n));
             }
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "WITH r AS ({LOG_NEW_IN}),
-                 top AS MATERIALIZED (
-                   SELECT f.feed, (SELECT coalesce(max(m.seq), 0) FROM feed_log m
-                                   WHERE m.feed = f.feed) AS top
-                   FROM (SELECT DISTINCT feed FROM r) AS f)
-                 INSERT INTO feed_log (feed, item_id, seq)
-                 SELECT r.feed, r.item_id, top.top + r.n FROM r JOIN top ON top.feed = r.feed
-                 WHERE true
-                 ON CONFLICT (feed, item_id) DO NOTHING"
-            )))
-            .bind(serde_json::to_string(&ranked).expect("rows serialize"))
-            .execute(&mut *conn)
-            .await?;
-            Ok(())
+            serde_json::to_string(&ranked).expect("rows serialize")
         }
 
         /// A closed page's document as first served: its body,

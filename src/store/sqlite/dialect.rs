@@ -41,10 +41,15 @@ pub(super) const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
 pub(super) const CURSORS_IN: &str =
     "SELECT value ->> 0 AS member, value ->> 1 AS seq FROM json_each($1)";
 
-/// A JSON array of `[feed, item_id, n]` (`$1`) as rows: items new to feeds,
-/// `n` their place among the feed's new ones.
-pub(super) const LOG_NEW_IN: &str =
-    "SELECT value ->> 0 AS feed, value ->> 1 AS item_id, value ->> 2 AS n FROM json_each($1)";
+/// A JSON array of `[feed, item_id, n]` (parameter `param`) as rows: items
+/// new to feeds, `n` their place among the feed's new ones. Numbered, so the
+/// upsert can send it among other statements that share one argument list.
+pub(super) fn log_new_in(param: usize) -> String {
+    format!(
+        "SELECT value ->> 0 AS feed, value ->> 1 AS item_id, value ->> 2 AS n
+         FROM json_each(${param})"
+    )
+}
 
 /// A JSON array of `[feed, seq from, seq to]` (`$1`) as rows `(member,
 /// lo, hi)`: what a timeline takes from each member's log.

@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 };
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 pub struct SqliteStore {
@@ -52,8 +53,7 @@ async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Wri
         items,
         ownership: group[0].ownership,
     };
-    let outcomes = upsert_batch(&mut tx, batch, &mut changed).await?;
-    finish(&mut tx, &changed, &data_dates(items, &outcomes)).await?;
+    let outcomes = write_batch(&mut tx, batch, &mut changed, true).await?;
     tx.commit().await?;
     let mut outcomes = outcomes.into_iter();
     Ok(group
@@ -99,13 +99,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // No ping before each use: a connection to a file does not go stale
+        // behind our back, and the ping is a round trip to sqlx's SQLite
+        // thread for every transaction and read.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         let pool = write.clone();
@@ -144,34 +149,83 @@ async fn finish(
     if feeds.is_empty() {
         return Ok(());
     }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    sqlx::query(sqlx::AssertSqlSafe(&**FINISH))
+        .bind(feed_changes(feeds, dates))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// [`finish`]'s statement, its `[feed, date]` rows the parameter numbered
+/// `param`.
+fn finish_statement(param: usize) -> String {
+    format!(
         "INSERT INTO feed_versions (feed, version, modified)
          SELECT json_extract(value, '$[0]'), 1,
                 CASE WHEN json_extract(value, '$[1]') > 0
                      THEN min(json_extract(value, '$[1]'), {DB_NOW}) ELSE {DB_NOW} END
-         FROM json_each(?) WHERE true
+         FROM json_each(${param}) WHERE true
          ON CONFLICT (feed) DO UPDATE SET version = version + 1,
            modified = max(CASE WHEN excluded.modified > feed_versions.modified
                                THEN excluded.modified ELSE {DB_NOW} END,
                           feed_versions.modified + 1000)"
-    )))
-    .bind(feed_changes(feeds, dates))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    )
 }
 
-/// Upserts a batch with a few statements for the whole batch: the stored rows
+static FINISH: LazyLock<String> = LazyLock::new(|| finish_statement(1));
+
+/// A batch's writes, as one request to sqlx's SQLite thread (its
+/// statements share one argument list, `$n` the same in each): the rows
+/// (`$1`; a new row's `seen` is written with it, see `carried_since`, a row
+/// that exists keeps its own), the replaced rows' old feeds dropped (`$2`),
+/// the rows' feeds (`$3`) and their places in the feeds' logs (`$4`), the
+/// changed feeds' versions bumped ([`finish`]'s statement, `$6`), and the
+/// tombstones of the ids created (`$5`) ended, returned: a withdrawn item
+/// that comes back is no longer deleted. Empty arrays make no-ops.
+static WRITE_BATCH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO items (id, source, kind, published, hash, doc, seen)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+           value ->> 6
+         FROM json_each($1) WHERE true
+         ON CONFLICT (id) DO UPDATE SET source = excluded.source, kind = excluded.kind,
+           published = excluded.published, hash = excluded.hash, doc = excluded.doc;
+         DELETE FROM item_feeds WHERE item_id IN (SELECT value FROM json_each($2));
+         INSERT INTO item_feeds (feed, item_id, kind, published)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($3);
+         {};
+         {};
+         DELETE FROM tombstones WHERE item_id IN (SELECT value FROM json_each($5))
+         RETURNING feed, item_id",
+        log_new_statement(4),
+        finish_statement(6)
+    )
+});
+
+/// Upserts a batch with two requests for the whole batch: the stored rows
 /// read at once, each item planned in memory (in order, so an id repeated in the
 /// batch sees its earlier version), then the rows, their feeds and any revived
-/// tombstones written at once through `json_each`. SQLite's one writer needs no
-/// row locks, and statements are what costs here: each is a round trip to
-/// sqlx's SQLite thread, which one statement per item made most of an import's
-/// time.
+/// tombstones written at once ([`WRITE_BATCH`]). SQLite's one writer needs no
+/// row locks, and requests are what costs here: each is a round trip to
+/// sqlx's SQLite thread (about 0.1 ms on two cores, a thread woken each
+/// way), which one statement per item made most of an import's time and
+/// five per batch most of a sequential writer's.
 async fn upsert_batch(
     conn: &mut SqliteConnection,
     batch: super::Batch<'_>,
     changed: &mut BTreeSet<FeedId>,
+) -> Result<Vec<Outcome>> {
+    write_batch(conn, batch, changed, false).await
+}
+
+/// [`upsert_batch`], and when `finishing` what [`finish`] does after it,
+/// in the same request as the writes (a group commit's last but the
+/// commit): a round trip less for every API write.
+async fn write_batch(
+    conn: &mut SqliteConnection,
+    batch: super::Batch<'_>,
+    changed: &mut BTreeSet<FeedId>,
+    finishing: bool,
 ) -> Result<Vec<Outcome>> {
     let ids: Vec<&str> = batch.items.iter().map(|i| i.id.as_str()).collect();
     let (items, ownership) = (batch.items, batch.ownership);
@@ -187,8 +241,12 @@ async fn upsert_batch(
         existed,
         touched,
     } = super::plan_batch(items, stored, ownership)?;
-    changed.extend(touched);
+    let dates = data_dates(items, &outcomes);
     if writes.is_empty() {
+        if finishing {
+            finish(conn, &touched, &dates).await?;
+        }
+        changed.extend(touched);
         return Ok(outcomes);
     }
     type Row<'a> = (&'a str, String, &'a str, i64, &'a str, &'a str, Option<i64>);
@@ -206,30 +264,11 @@ async fn upsert_batch(
             )
         })
         .collect();
-    // A new row's `seen` is written with it (see `carried_since`); a row
-    // that exists keeps its own.
-    sqlx::query(
-        "INSERT INTO items (id, source, kind, published, hash, doc, seen)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-           value ->> 6
-         FROM json_each($1) WHERE true
-         ON CONFLICT (id) DO UPDATE SET source = excluded.source, kind = excluded.kind,
-           published = excluded.published, hash = excluded.hash, doc = excluded.doc",
-    )
-    .bind(json(&rows))
-    .execute(&mut *conn)
-    .await?;
     let replaced: Vec<&str> = writes
         .keys()
         .map(String::as_str)
         .filter(|id| existed.contains(*id))
         .collect();
-    if !replaced.is_empty() {
-        sqlx::query("DELETE FROM item_feeds WHERE item_id IN (SELECT value FROM json_each($1))")
-            .bind(json(&replaced))
-            .execute(&mut *conn)
-            .await?;
-    }
     let feeds: Vec<(String, &str, &str, i64)> = writes
         .iter()
         .flat_map(|(id, (it, ..))| {
@@ -243,38 +282,41 @@ async fn upsert_batch(
             })
         })
         .collect();
-    let feeds = json(&feeds);
-    sqlx::query(
-        "INSERT INTO item_feeds (feed, item_id, kind, published)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1)",
-    )
-    .bind(&feeds)
-    .execute(&mut *conn)
-    .await?;
-    let logged: Vec<(String, &str, i64)> = writes
+    let logged: Vec<(String, &str, i64)> = feeds
         .iter()
-        .flat_map(|(id, (it, ..))| {
-            crate::catalog::item_feeds(it)
-                .into_iter()
-                .map(move |f| (f.key().into_owned(), id.as_str(), millis(it.published)))
-        })
+        .map(|(feed, id, _, published)| (feed.clone(), *id, *published))
         .collect();
-    log_new(conn, &logged).await?;
-    // A withdrawn item that comes back is no longer deleted.
     let created: Vec<&str> = writes
-        .iter()
-        .map(|(id, ..)| id.as_str())
+        .keys()
+        .map(String::as_str)
         .filter(|id| !existed.contains(*id))
         .collect();
-    let revived: Vec<(String, String)> = sqlx::query_as(
-        "DELETE FROM tombstones WHERE item_id IN (SELECT value FROM json_each($1))
-         RETURNING feed, item_id",
-    )
-    .bind(json(&created))
-    .fetch_all(&mut *conn)
-    .await?;
+    let revived: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(&**WRITE_BATCH))
+        .bind(json(&rows))
+        .bind(json(&replaced))
+        .bind(json(&feeds))
+        .bind(log_new_rows(&logged))
+        .bind(json(&created))
+        .bind(if finishing {
+            feed_changes(&touched, &dates)
+        } else {
+            "[]".into()
+        })
+        .fetch_all(&mut *conn)
+        .await?;
     revive_logs(conn, &revived).await?;
-    changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
+    // Feeds of ended tombstones that the item is no longer in: the finish
+    // above did not know them.
+    let late: BTreeSet<FeedId> = revived
+        .into_iter()
+        .map(|(f, _)| FeedId::from_key(&f))
+        .filter(|f| !touched.contains(f))
+        .collect();
+    if finishing {
+        finish(conn, &late, &dates).await?;
+    }
+    changed.extend(touched);
+    changed.extend(late);
     Ok(outcomes)
 }
 
