@@ -2,12 +2,13 @@
 //! feed's version bumped in the write's transaction, `NOTIFY` sent with it
 //! (delivered only on commit), and a listener that forwards them.
 
+use super::upsert::Logged;
 use super::{ACQUIRE_TIMEOUT, CHANNEL, LISTEN_BACKOFF_MAX, LISTEN_BACKOFF_MIN, MAX_PAYLOAD};
 use crate::model::FeedId;
 use crate::store::{Change, Result};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use tokio::sync::mpsc;
 
 /// The server process ids (`pg_backend_pid()`) of one store's pooled
@@ -48,20 +49,53 @@ pub(super) async fn finish(
     feeds: &BTreeSet<FeedId>,
     dates: &BTreeMap<String, i64>,
 ) -> Result<()> {
-    if feeds.is_empty() {
+    log_and_finish(conn, &Vec::new(), feeds, dates).await
+}
+
+/// [`finish`], appending in the same statement the items new to feeds that
+/// a batch's writes left (`logged`, see [`super::upsert::write_batch`]):
+/// the caller took the feeds' locks in an earlier statement
+/// (`index_and_lock`), so this one reads their logs as they are.
+pub(super) async fn log_and_finish(
+    conn: &mut PgConnection,
+    logged: &Logged,
+    feeds: &BTreeSet<FeedId>,
+    dates: &BTreeMap<String, i64>,
+) -> Result<()> {
+    if feeds.is_empty() && logged.is_empty() {
         return Ok(());
     }
-    // The database's clock in whole seconds, as unix milliseconds.
-    const DB_NOW: &str = "(floor(extract(epoch from clock_timestamp())) * 1000)::bigint";
     let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
     let data: Vec<i64> = keys
         .iter()
         .map(|k| dates.get(k).copied().unwrap_or(0))
         .collect();
-    // Rows taken in key order (byte order, as BTreeSet orders them), as
-    // `lock_feeds` takes them: concurrent transactions lock feed_versions alike.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "WITH bumped AS (
+    let statement = if logged.is_empty() {
+        &*FINISH
+    } else {
+        &*LOG_AND_FINISH
+    };
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.as_str()))
+        .bind(&keys)
+        .bind(&data)
+        .bind(CHANNEL)
+        .bind(payloads(feeds));
+    if !logged.is_empty() {
+        query = query.bind(super::log_new_rows(logged));
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// [`finish`]'s statement after `with`, other writes to run with it. Rows
+/// taken in key order (byte order, as BTreeSet orders them), as
+/// `lock_feeds` takes them: concurrent transactions lock feed_versions
+/// alike.
+fn finish_statement(with: &str) -> String {
+    // The database's clock in whole seconds, as unix milliseconds.
+    const DB_NOW: &str = "(floor(extract(epoch from clock_timestamp())) * 1000)::bigint";
+    format!(
+        "WITH {with} bumped AS (
            INSERT INTO feed_versions (feed, version, modified)
            SELECT f, 1, CASE WHEN d > 0 THEN least(d, {DB_NOW}) ELSE {DB_NOW} END
            FROM UNNEST($1::text[], $2::int8[]) AS u(f, d) ORDER BY f COLLATE \"C\"
@@ -71,15 +105,19 @@ pub(super) async fn finish(
                                  feed_versions.modified + 1000)
            RETURNING 1)
          SELECT pg_notify($3, p) FROM UNNEST($4::text[]) AS p"
-    )))
-    .bind(&keys)
-    .bind(&data)
-    .bind(CHANNEL)
-    .bind(payloads(feeds))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    )
 }
+
+static FINISH: LazyLock<String> = LazyLock::new(|| finish_statement(""));
+
+/// [`log_and_finish`]'s statement: the logged rows are `$5`.
+static LOG_AND_FINISH: LazyLock<String> = LazyLock::new(|| {
+    finish_statement(&format!(
+        "{}, logged AS ({} RETURNING 1),",
+        super::log_new_with(5),
+        super::LOG_NEW_INSERT
+    ))
+});
 
 /// The payload that says the catalog changed: no feed's key starts with
 /// `!` (keys are slugs, or `source:` and a slug).

@@ -19,7 +19,7 @@ pub(super) async fn commit(pool: &PgPool, group: &[UpsertJob]) -> Result<Vec<Wri
         }
     };
     let ownership = group[0].ownership;
-    let written = retrying(|| upsert_tx(pool, items, ownership)).await?;
+    let written = retrying(|| write_tx(pool, items, ownership)).await?;
     let mut outcomes = written.outcomes.into_iter();
     Ok(group
         .iter()
@@ -30,4 +30,19 @@ pub(super) async fn commit(pool: &PgPool, group: &[UpsertJob]) -> Result<Vec<Wri
             changed: written.changed.clone(),
         })
         .collect())
+}
+
+/// A group's batch in one transaction: written ([`upsert::write_batch`]),
+/// then its new log rows appended in the statement that bumps its feeds'
+/// versions and queues their notification ([`commit::log_and_finish`]).
+async fn write_tx(pool: &PgPool, items: &[Item], ownership: Ownership) -> Result<Written> {
+    let mut tx = pool.begin().await?;
+    let mut changed = BTreeSet::new();
+    let mut logged = Vec::new();
+    let batch = crate::store::Batch { items, ownership };
+    let outcomes = upsert::write_batch(&mut tx, batch, &mut changed, &mut logged).await?;
+    let dates = crate::store::data_dates(items, &outcomes);
+    commit::log_and_finish(&mut tx, &logged, &changed, &dates).await?;
+    tx.commit().await?;
+    Ok(Written { outcomes, changed })
 }

@@ -18,9 +18,29 @@ pub(super) async fn upsert_batch(
     batch: crate::store::Batch<'_>,
     changed: &mut BTreeSet<FeedId>,
 ) -> Result<Vec<Outcome>> {
+    let mut logged = Vec::new();
+    let outcomes = write_batch(conn, batch, changed, &mut logged).await?;
+    log_new(conn, &logged).await?;
+    Ok(outcomes)
+}
+
+/// Items new to feeds, `(feed, item id, published)`, that a batch's writes
+/// leave to be appended to the feeds' logs ([`log_new`], or with the
+/// version bump: [`super::commit::finish`]).
+pub(super) type Logged = Vec<(String, String, i64)>;
+
+/// [`upsert_batch`] but for the feeds' logs, whose new rows go to `logged`:
+/// a group commit appends them in the statement that bumps the feeds'
+/// versions, a round trip less per write.
+pub(super) async fn write_batch(
+    conn: &mut PgConnection,
+    batch: crate::store::Batch<'_>,
+    changed: &mut BTreeSet<FeedId>,
+    logged: &mut Logged,
+) -> Result<Vec<Outcome>> {
     let (items, ownership) = (batch.items, batch.ownership);
     if items.len() < 2 {
-        return upsert_rows(conn, batch, changed).await;
+        return upsert_rows(conn, batch, changed, logged).await;
     }
     let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
     ids.sort_unstable();
@@ -56,7 +76,7 @@ pub(super) async fn upsert_batch(
         sqlx::query("ROLLBACK TO SAVEPOINT upsert_batch")
             .execute(&mut *conn)
             .await?;
-        return upsert_rows(conn, batch, changed).await;
+        return upsert_rows(conn, batch, changed, logged).await;
     }
     write_rows(
         conn,
@@ -85,14 +105,14 @@ pub(super) async fn upsert_batch(
     }
     let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
     let revived = index_and_lock(conn, &feeds, &created_ids).await?;
-    let logged: Vec<(String, &str, i64)> = feeds
-        .0
-        .iter()
-        .zip(&feeds.1)
-        .zip(&feeds.3)
-        .map(|((feed, id), published)| (feed.clone(), *id, *published))
-        .collect();
-    log_new(conn, &logged).await?;
+    logged.extend(
+        feeds
+            .0
+            .iter()
+            .zip(&feeds.1)
+            .zip(&feeds.3)
+            .map(|((feed, id), published)| (feed.clone(), (*id).to_owned(), *published)),
+    );
     revive_logs(conn, &revived).await?;
     touched.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
     sqlx::query("RELEASE SAVEPOINT upsert_batch")
@@ -149,13 +169,14 @@ async fn upsert_rows(
     conn: &mut PgConnection,
     batch: crate::store::Batch<'_>,
     changed: &mut BTreeSet<FeedId>,
+    logged: &mut Logged,
 ) -> Result<Vec<Outcome>> {
     let crate::store::Batch { items, ownership } = batch;
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
     let mut outcomes = vec![Outcome::Unchanged; items.len()];
     for i in order {
-        outcomes[i] = upsert_one(conn, &items[i], ownership, changed).await?;
+        outcomes[i] = upsert_one(conn, &items[i], ownership, changed, logged).await?;
     }
     Ok(outcomes)
 }
@@ -165,6 +186,7 @@ async fn upsert_one(
     item: &Item,
     ownership: Ownership,
     changed: &mut BTreeSet<FeedId>,
+    logged: &mut Logged,
 ) -> Result<Outcome> {
     let (doc, hash) = crate::store::encode(item);
     let old = stored_row(conn, item, &hash, &doc).await?;
@@ -186,20 +208,21 @@ async fn upsert_one(
         )
         .await?;
     }
-    index_item(conn, item, w.outcome == Outcome::Created, changed).await?;
+    index_item(conn, item, w.outcome == Outcome::Created, changed, logged).await?;
     Ok(w.outcome)
 }
 
 /// After an item row is written: its feeds (replacing the old version's;
-/// a row just created has none), its place in their logs, and the end of
-/// any tombstones of a withdrawn item that comes back. A statement each,
-/// whatever the number of feeds: a sequential writer waits for every
-/// round trip.
+/// a row just created has none), its place in their logs (to `logged`),
+/// and the end of any tombstones of a withdrawn item that comes back. A
+/// statement each, whatever the number of feeds: a sequential writer waits
+/// for every round trip.
 async fn index_item(
     conn: &mut PgConnection,
     item: &Item,
     created: bool,
     changed: &mut BTreeSet<FeedId>,
+    logged: &mut Logged,
 ) -> Result<()> {
     if !created {
         sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
@@ -219,12 +242,7 @@ async fn index_item(
     );
     let ids: &[&str] = if created { &[item.id.as_str()] } else { &[] };
     let revived = index_and_lock(conn, &rows, ids).await?;
-    let logged: Vec<(String, &str, i64)> = rows
-        .0
-        .into_iter()
-        .map(|k| (k, item.id.as_str(), published))
-        .collect();
-    log_new(conn, &logged).await?;
+    logged.extend(rows.0.into_iter().map(|k| (k, item.id.clone(), published)));
     changed.extend(feeds);
     revive_logs(conn, &revived).await?;
     changed.extend(revived.into_iter().map(|(f, _)| FeedId::from_key(&f)));
@@ -234,7 +252,7 @@ async fn index_item(
 /// Appends the items new to feeds (`(feed, item id, published)`) to their
 /// logs ([`log_new_statement`]). A statement of its own: it must read the
 /// logs after [`index_and_lock`] took the feeds' locks.
-async fn log_new(conn: &mut PgConnection, rows: &[(String, &str, i64)]) -> Result<()> {
+async fn log_new(conn: &mut PgConnection, rows: &Logged) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }

@@ -406,34 +406,44 @@ macro_rules! archives_sql {
         /// while the table is small, and a first poll then scanned the log at
         /// every write.
         fn log_new_statement(param: usize) -> String {
+            format!("WITH {} {LOG_NEW_INSERT}", log_new_with(param))
+        }
+
+        /// [`log_new_statement`]'s common table expressions (`r`, the rows;
+        /// `top`, each feed's last number), for a statement that appends
+        /// with [`LOG_NEW_INSERT`] among other writes.
+        fn log_new_with(param: usize) -> String {
             format!(
-                "WITH r AS ({}),
+                "r AS ({}),
                  top AS MATERIALIZED (
                    SELECT f.feed, (SELECT coalesce(max(m.seq), 0) FROM feed_log m
                                    WHERE m.feed = f.feed) AS top
-                   FROM (SELECT DISTINCT feed FROM r) AS f)
-                 INSERT INTO feed_log (feed, item_id, seq)
-                 SELECT r.feed, r.item_id, top.top + r.n FROM r JOIN top ON top.feed = r.feed
-                 WHERE true
-                 ON CONFLICT (feed, item_id) DO NOTHING",
+                   FROM (SELECT DISTINCT feed FROM r) AS f)",
                 log_new_in(param)
             )
         }
+
+        /// The insert of [`log_new_statement`], after [`log_new_with`].
+        const LOG_NEW_INSERT: &str = "INSERT INTO feed_log (feed, item_id, seq)
+            SELECT r.feed, r.item_id, top.top + r.n FROM r JOIN top ON top.feed = r.feed
+            WHERE true
+            ON CONFLICT (feed, item_id) DO NOTHING";
 
         /// Items new to feeds (`(feed, item id, published)`) as the JSON
         /// array `log_new_in` reads: each row's place among its feed's new
         /// rows, oldest published first; the feed's last number is added in
         /// SQL, read once per feed before any insert.
-        fn log_new_rows(rows: &[(String, &str, i64)]) -> String {
-            let mut rows: Vec<&(String, &str, i64)> = rows.iter().collect();
-            rows.sort_by(|a, b| (&a.0, a.2, a.1).cmp(&(&b.0, b.2, b.1)));
+        fn log_new_rows<S: AsRef<str>>(rows: &[(String, S, i64)]) -> String {
+            let mut rows: Vec<(&str, &str, i64)> =
+                rows.iter().map(|(f, id, p)| (f.as_str(), id.as_ref(), *p)).collect();
+            rows.sort_by(|a, b| (a.0, a.2, a.1).cmp(&(b.0, b.2, b.1)));
             let mut ranked: Vec<(&str, &str, i64)> = Vec::with_capacity(rows.len());
             for (f, id, _) in rows {
                 let n = match ranked.last() {
-                    Some((last, _, n)) if *last == f.as_str() => n + 1,
+                    Some((last, _, n)) if *last == f => n + 1,
                     _ => 1,
                 };
-                ranked.push((f.as_str(), id, n));
+                ranked.push((f, id, n));
             }
             serde_json::to_string(&ranked).expect("rows serialize")
         }

@@ -260,20 +260,6 @@ macro_rules! items_sql {
             Ok(())
         }
 
-        /// An upsert of a batch, in the caller's transaction. (SQLite commits
-        /// upserts in groups instead, calling `upsert_batch` and `finish` itself.)
-        #[allow(dead_code)]
-        pub(super) async fn upsert_in(
-            conn: &mut $Conn,
-            items: &[Item],
-            ownership: $crate::store::Ownership,
-        ) -> Result<Written> {
-            let mut changed = BTreeSet::new();
-            let outcomes = upsert_batch(conn, $crate::store::Batch { items, ownership }, &mut changed).await?;
-            finish(conn, &changed, &data_dates(items, &outcomes)).await?;
-            Ok(Written { outcomes, changed })
-        }
-
         /// A sync of a scope, in the caller's transaction: upserts, then withdraws
         /// what the scope no longer lists (ordered by id, as upserts lock, so
         /// concurrent syncs lock rows alike).
@@ -416,19 +402,8 @@ macro_rules! items_sql {
             Ok(written)
         }
 
-        /// The write operations as whole transactions on a pool.
-        #[allow(dead_code)]
-        pub(super) async fn upsert_tx(
-            pool: &$Pool,
-            items: &[Item],
-            ownership: $crate::store::Ownership,
-        ) -> Result<Written> {
-            let mut tx = pool.begin().await?;
-            let written = upsert_in(&mut tx, items, ownership).await?;
-            tx.commit().await?;
-            Ok(written)
-        }
-
+        /// The write operations as whole transactions on a pool. (Upserts
+        /// are each backend's own: they commit in groups.)
         pub(super) async fn sync_tx(
             pool: &$Pool,
             scope: &str,
