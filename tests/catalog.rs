@@ -720,6 +720,37 @@ async fn hostile_entries_through_the_api_leave_every_document_valid() {
             "{bad:?}: {out}"
         );
     }
+    // A source URL as written: what the URL parser would quietly drop or
+    // percent-encode (a pasted tag, a second line, a control character) and
+    // an overlong one are refused with the field, and nothing is registered.
+    let base = up.url("/wire.xml");
+    let long = format!("{base}?{}", "a".repeat(5000));
+    for bad in [
+        format!("{base}<script>alert(1)</script>"),
+        format!("{base}\nhttp://127.0.0.1/other"),
+        format!("{base}\u{1b}[31m"),
+        format!("{base}\u{0}"),
+        format!("{base} x"),
+        format!("{base}\"onmouseover=\"x"),
+        format!("\t{base}"),
+        long,
+    ] {
+        let (status, out, _) = call(
+            &server,
+            "PUT",
+            "/api/v1/sources/hostile",
+            Some(&json!({"url": bad})),
+        )
+        .await;
+        assert_eq!(
+            (status, out["field"].as_str()),
+            (422, Some("url")),
+            "{:.60?}: {out}",
+            bad
+        );
+    }
+    let (status, _, _) = call(&server, "GET", "/api/v1/sources/hostile", None).await;
+    assert_eq!(status, 404, "no hostile source was registered");
     let nasty = "<script>alert(1)</script> \u{202e}&amp;]]> <![CDATA[x]]> \t\"'";
     let (status, out, _) = call(
         &server,

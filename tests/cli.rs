@@ -98,6 +98,20 @@ fn check_reports_every_broken_file_with_its_line() {
     let out = newswire(&["check", "--config", s(&site.config())]);
     assert!(!out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("newswire.toml"), "{}", text(&out));
+
+    // A source URL the URL parser would quietly percent-encode is named, with
+    // its key, instead of being fetched as an address nobody wrote.
+    let site = SiteDir::demo();
+    site.append_config(
+        "[[sources]]\nname = \"pasted\"\nurl = \"https://wire.example/feed.xml<script>x</script>\"\n",
+    );
+    let out = newswire(&["check", "--config", s(&site.config())]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("sources[0].url") && text(&out).contains("'<'"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// The built file for a served path.

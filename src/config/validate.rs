@@ -10,6 +10,10 @@ use std::collections::HashSet;
 /// one of megabytes would only cost parsing time (the preview takes the same).
 pub const MAX_SELECTOR: usize = 1000;
 
+/// The longest URL taken (bytes): browsers and servers commonly stop at 8 KiB
+/// for a whole request line, and no feed's address comes near.
+pub const MAX_URL: usize = 4096;
+
 impl Config {
     /// A name that fits a URL and a file name as it is, and that no other
     /// `what` of the config has.
@@ -54,7 +58,34 @@ impl Config {
         }
     }
 
+    /// An absolute http(s) URL as written: the URL parser would quietly drop
+    /// a tab or newline and percent-encode a space, a control character or
+    /// markup, so a pasted fragment (`<script>`, a second line) became a
+    /// fetched URL no editor wrote. Long ones are refused too: no feed's
+    /// address runs to [`MAX_URL`] bytes.
     fn check_http_url(&self, key: &str, url: &str) -> Result<(), ConfigError> {
+        if url.len() > MAX_URL {
+            return Err(self.invalid(
+                key,
+                format!("a URL is at most {MAX_URL} bytes, got {}", url.len()),
+            ));
+        }
+        if let Some(c) = url
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\\'))
+        {
+            return Err(self.invalid(
+                key,
+                format!(
+                    "a URL cannot hold {}: percent-encode it ({:?})",
+                    match c {
+                        '<' | '>' | '"' | '\\' => format!("{c:?}"),
+                        _ => format!("U+{:04X}", c as u32),
+                    },
+                    url.chars().take(80).collect::<String>()
+                ),
+            ));
+        }
         let parsed = url::Url::parse(url).ok();
         if parsed
             .as_ref()
