@@ -26,7 +26,7 @@ pub(super) async fn upsert_batch(
 
 /// Items new to feeds, `(feed, item id, published)`, that a batch's writes
 /// leave to be appended to the feeds' logs ([`log_new`], or with the
-/// version bump: [`super::commit::finish`]).
+/// version bump: [`super::commit::log_and_finish`]).
 pub(super) type Logged = Vec<(String, String, i64)>;
 
 /// [`upsert_batch`] but for the feeds' logs, whose new rows go to `logged`:
