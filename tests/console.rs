@@ -108,7 +108,9 @@ fn hostile_site(up: &Upstream) -> SiteDir {
     site.append_config(&format!(
         "[fetch]\nallow_private_networks = true\n\n[[sources]]\nname = \"agency\"\nurl = \"{}\"\ntitle = \"<script>alert('title')</script> Agency\"\n\n[[sources]]\nname = \"broken\"\nurl = \"{}\"\n\n[[timelines]]\nname = \"wire\"\ntitle = \"The <b>wire</b>\"\ncategories = [\"world\"]\nsources = [\"agency\", \"broken\"]\nlimit = 30\n",
         up.url("/hostile.xml"),
-        up.url("/missing<script>.xml"),
+        // Markup cannot be in a URL (refused as written); an apostrophe and an
+        // ampersand can, and must still be escaped wherever the URL is shown.
+        up.url("/missing'&onmouseover=alert(1).xml"),
     ));
     site
 }
@@ -167,6 +169,7 @@ async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
     );
     assert!(html.contains("failing") && html.contains("ok"), "{html}");
     assert!(!html.contains("<script>"), "{html}");
+    assert!(!html.contains("'&onmouseover"), "{html}");
     // A source's page: settings, attempt log and items, markup as text.
     let (status, _, html) = page(&server, "/console/sources/agency", &cookie).await;
     assert_eq!(status, 200);
@@ -178,6 +181,13 @@ async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
     assert!(!html.contains("<script>alert"), "{html}");
     assert!(html.contains("fetched"), "the attempt log: {html}");
     assert!(html.contains("<li>"), "its items: {html}");
+    // The failing source's page shows its URL, escaped.
+    let (status, _, html) = page(&server, "/console/sources/broken", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("onmouseover=alert(1).xml") && !html.contains("'&onmouseover"),
+        "{html}"
+    );
     let (status, _, _) = page(&server, "/console/sources/nope", &cookie).await;
     assert_eq!(status, 404);
     // Timelines: members with their status, the limit, the merged items.
