@@ -248,15 +248,24 @@ pub async fn check_documents(server: &Server, paths: &[String]) {
 }
 
 /// `POST /api/v1/sources/{name}/fetch`: status and the report.
+/// `POST /api/v1/sources/{name}/fetch`, as a client would: a `409` says the
+/// poller holds the source right now (its scheduled poll, often the one at
+/// start, not yet saved), so it asks again, for up to 10 s.
 pub async fn fetch_now(server: &Server, name: &str) -> (u16, serde_json::Value) {
-    let resp = client()
-        .post(server.url(&format!("/api/v1/sources/{name}/fetch")))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap())
+    let give_up = Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = client()
+            .post(server.url(&format!("/api/v1/sources/{name}/fetch")))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        if status != 409 || Instant::now() > give_up {
+            return (status, resp.json().await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 pub fn client() -> reqwest::Client {
