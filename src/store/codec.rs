@@ -128,3 +128,51 @@ pub(crate) fn kind_str(kind: ItemKind) -> &'static str {
         ItemKind::Breaking => "breaking",
     }
 }
+
+/// The least string above every string that starts with `prefix`, in the
+/// byte order both backends compare `source` in (UTF-8 keeps code point
+/// order): the prefix with its last character raised by one. A scope's
+/// items are then a range of the `items_source` index, where a `substr`
+/// test read every row. None for an empty prefix or one ending in the
+/// last code point.
+pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()?;
+    let next = match last as u32 + 1 {
+        0xD800 => '\u{E000}',
+        n => char::from_u32(n)?,
+    };
+    chars.push(next);
+    Some(chars.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_end_bounds_exactly_the_strings_with_the_prefix() {
+        assert_eq!(prefix_end("file:").as_deref(), Some("file;"));
+        assert_eq!(prefix_end("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(prefix_end(""), None);
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        for prefix in ["file:", "scrape:x", "é", "a\u{7F}", "z\u{FFFF}"] {
+            let end = prefix_end(prefix).unwrap();
+            for s in [
+                format!("{prefix}"),
+                format!("{prefix}\u{0}"),
+                format!("{prefix}zzz"),
+                format!("{prefix}\u{10FFFF}\u{10FFFF}"),
+            ] {
+                assert!(
+                    prefix.as_bytes() <= s.as_bytes() && s.as_bytes() < end.as_bytes(),
+                    "{s:?} in [{prefix:?}, {end:?})"
+                );
+            }
+            let outside = [format!("{end}"), format!("{end}a")];
+            for s in outside {
+                assert!(s.as_bytes() >= end.as_bytes(), "{s:?} outside");
+            }
+        }
+    }
+}

@@ -273,10 +273,19 @@ macro_rules! items_sql {
             let outcomes = upsert_batch(conn, $crate::store::Batch { items, ownership: $crate::store::Ownership::Respect }, &mut changed).await?;
             let dates = data_dates(items, &outcomes);
             let mut written = Written { outcomes, changed };
-            let present: Vec<(String, String)> = sqlx::query_as(
-                "SELECT id, source FROM items WHERE substr(source, 1, length($1)) = $1 ORDER BY id",
-            )
-            .bind(scope)
+            // The scope's items as a range of `items_source`; a scope with
+            // no end (which no caller has) is read row by row.
+            let present: Vec<(String, String)> = match $crate::store::prefix_end(scope) {
+                Some(end) => sqlx::query_as(
+                    "SELECT id, source FROM items WHERE source >= $1 AND source < $2 ORDER BY id",
+                )
+                .bind(scope)
+                .bind(end),
+                None => sqlx::query_as(
+                    "SELECT id, source FROM items WHERE substr(source, 1, length($1)) = $1 ORDER BY id",
+                )
+                .bind(scope),
+            }
             .fetch_all(&mut *conn)
             .await?;
             let now = Utc::now();
