@@ -159,7 +159,7 @@ mod tests {
         for prefix in ["file:", "scrape:x", "é", "a\u{7F}", "z\u{FFFF}"] {
             let end = prefix_end(prefix).unwrap();
             for s in [
-                format!("{prefix}"),
+                prefix.to_string(),
                 format!("{prefix}\u{0}"),
                 format!("{prefix}zzz"),
                 format!("{prefix}\u{10FFFF}\u{10FFFF}"),
@@ -169,7 +169,7 @@ mod tests {
                     "{s:?} in [{prefix:?}, {end:?})"
                 );
             }
-            let outside = [format!("{end}"), format!("{end}a")];
+            let outside = [end.clone(), format!("{end}a")];
             for s in outside {
                 assert!(s.as_bytes() >= end.as_bytes(), "{s:?} outside");
             }
