@@ -30,6 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 token=bench-token-0123456789abcdef
+. benches/tombstones.sh
 
 cat >"$work/post.py" <<'PY'
 import datetime, http.client, json, sys, time
@@ -68,13 +69,10 @@ run() {
   fi
   if [ "$TOMBSTONES" -gt 0 ]; then
     "$bin" build "${args[@]}" --out "$d/out" >/dev/null 2>&1
-    seed="INSERT INTO tombstones (feed, item_id, link, deleted)
-          SELECT 'source:s' || (i % 1000), 'tag:example.com,2026:gone/' || i, NULL, i"
     if [[ -n ${DATABASE_URL:-} ]]; then
-      psql -q "${DATABASE_URL%/*}/$db" -c "$seed FROM generate_series(1, $TOMBSTONES) AS i"
+      seed_tombstones "$TOMBSTONES" 1000 "${DATABASE_URL%/*}/$db"
     else
-      sqlite3 "$d/data/newswire.sqlite" "WITH RECURSIVE c(i) AS
-        (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $TOMBSTONES) $seed FROM c"
+      seed_tombstones "$TOMBSTONES" 1000 "$d/data/newswire.sqlite"
     fi
   fi
   NEWSWIRE_API_TOKEN=$token RUST_LOG=warn "$bin" serve "${args[@]}" --listen 127.0.0.1:0 \

@@ -34,6 +34,7 @@ cleanup() {
 trap cleanup EXIT
 log() { echo "statements: $*" >&2; }
 . benches/upstream.sh
+. benches/tombstones.sh
 need_nginx
 
 log "writing the corpus ($FEEDS feeds)"
@@ -85,21 +86,13 @@ for n in $SIZES; do
     head -n "$n" "$work/articles.jsonl" >"$work/part.jsonl"
     "$bin" import "${args[@]}" "$work/part.jsonl" >/dev/null
     # And the tombstones a store of that age holds: withdrawals keep the newest
-    # 100 per feed, so 100 for each source (written in SQL: no API makes them
-    # faster than withdrawing items one by one).
+    # 100 per feed, so 100 for each source.
     t=$((100 * FEEDS))
     log "seeding $t tombstones"
-    seed="INSERT INTO tombstones (feed, item_id, link, deleted)
-          SELECT 'source:s' || %s, 'tag:example.com,2026:gone/' || i, NULL, i"
     if [[ -n ${DATABASE_URL:-} ]]; then
-      # shellcheck disable=SC2059
-      psql -q "${DATABASE_URL%/*}/$db" \
-        -c "$(printf "$seed" "lpad((i % $FEEDS)::text, 5, '0')") FROM generate_series(1, $t) AS i"
+      seed_tombstones "$t" "$FEEDS" "${DATABASE_URL%/*}/$db"
     else
-      # shellcheck disable=SC2059
-      sqlite3 "$work/data-$n/newswire.sqlite" "WITH RECURSIVE c(i) AS
-        (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $t)
-        $(printf "$seed" "printf('%05d', i % $FEEDS)") FROM c"
+      seed_tombstones "$t" "$FEEDS" "$work/data-$n/newswire.sqlite"
     fi
   fi
   log "first poll of $FEEDS feeds into a store of $n items"
