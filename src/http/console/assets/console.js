@@ -140,6 +140,11 @@
   };
   let timer = 0, asked = 0;
   const run = () => {
+    // A run asked for directly (a found feed's button, the Preview button)
+    // supersedes one the typing scheduled: the blur of the address field on
+    // that same click fires "change", whose late redraw would otherwise wipe
+    // the save form the editor is already filling in.
+    clearTimeout(timer);
     const ask = body();
     if (!ask.url) return;
     const n = ++asked;
