@@ -131,6 +131,53 @@ async fn postgres_orders_ties_by_id_bytes_in_an_en_us_database() {
     ties_order_by_id_bytes(Some(&url), dir.path()).await;
 }
 
+/// SQLite's writer opens and commits a group's transaction itself, with the
+/// first read and with the writes: a write that fails inside it must roll it
+/// back, or every later write would fail to begin ("cannot start a
+/// transaction within a transaction") and the service would take no more.
+#[tokio::test]
+async fn a_failed_sqlite_write_rolls_back_and_the_next_goes_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store::open(None, dir.path()).await.unwrap();
+    let origin = newswire::model::Origin::new("wire", "1", "https://wire.example/feed");
+    let mut ext = file_item(1, "From the wire");
+    ext.id = origin.public_id("tag:store.example,2026-02-01:");
+    ext.key = origin.key();
+    ext.source = Source::Feed("wire".into());
+    ext.origin = Some(origin);
+    store.upsert(&[ext.clone()], Ownership::Take).await.unwrap();
+    // Its stored document made unreadable behind the store's back: seen
+    // again, it is read and decoded inside the transaction, which fails.
+    let file = dir.path().join(SqliteStore::FILE);
+    let db = sqlx::SqlitePool::connect(&format!("sqlite:{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE items SET doc = 'not a document' WHERE id = ?")
+        .bind(&ext.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let mut again = ext.clone();
+    again.title = "From the wire, updated".into();
+    for _ in 0..2 {
+        assert!(
+            store
+                .upsert(&[again.clone()], Ownership::Take)
+                .await
+                .is_err()
+        );
+    }
+    // The writer still writes: a new item is created, read back, listed.
+    let next = file_item(2, "Next");
+    let written = store
+        .upsert(&[next.clone()], Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(written.outcomes, vec![Outcome::Created]);
+    assert_eq!(store.get(&next.id).await.unwrap().unwrap().title, "Next");
+}
+
 fn file_item(n: usize, title: &str) -> Item {
     let t: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-02-01T10:00:00Z")
         .unwrap()

@@ -47,14 +47,19 @@ async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Wri
             &merged[..]
         }
     };
-    let mut tx = write.begin().await?;
+    let mut conn = write.acquire().await?;
     let mut changed = BTreeSet::new();
     let batch = super::Batch {
         items,
         ownership: group[0].ownership,
     };
-    let outcomes = write_batch(&mut tx, batch, &mut changed, true).await?;
-    tx.commit().await?;
+    let outcomes = match write_batch(&mut conn, batch, &mut changed, Framing::Own).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            abandon(conn).await;
+            return Err(e);
+        }
+    };
     let mut outcomes = outcomes.into_iter();
     Ok(group
         .iter()
@@ -215,26 +220,89 @@ async fn upsert_batch(
     batch: super::Batch<'_>,
     changed: &mut BTreeSet<FeedId>,
 ) -> Result<Vec<Outcome>> {
-    write_batch(conn, batch, changed, false).await
+    write_batch(conn, batch, changed, Framing::Inside).await
 }
 
-/// [`upsert_batch`], and when `finishing` what [`finish`] does after it,
-/// in the same request as the writes (a group commit's last but the
-/// commit): a round trip less for every API write.
+/// Where a batch's writes sit.
+#[derive(Clone, Copy, PartialEq)]
+enum Framing {
+    /// In a transaction the caller opened, commits and finishes (a sync,
+    /// an import).
+    Inside,
+    /// In a transaction of their own, a group commit's: opened in the same
+    /// request as the stored rows' read and, unless a tombstone may be
+    /// revived, finished and committed in the same request as the writes.
+    /// Two requests to sqlx's SQLite thread for a write, not four, without
+    /// sqlx's own transaction (which sends BEGIN and COMMIT alone); a
+    /// failure anywhere is [`abandon`]ed. The committer runs as a task of
+    /// its own, so no caller's cancellation stops it between the two.
+    Own,
+}
+
+/// The stored rows of a batch's ids (`$1`), and in [`Framing::Own`] the ids
+/// among them with tombstones (a row of NULLs but the id): a revived item's
+/// logs and feeds need more statements after the writes, so that batch
+/// commits on its own.
+const STORED: &str =
+    "SELECT id, source, hash, doc FROM items WHERE id IN (SELECT value FROM json_each($1))";
+static STORED_OWN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "BEGIN IMMEDIATE;
+         {STORED}
+         UNION ALL
+         SELECT DISTINCT item_id, NULL, NULL, NULL FROM tombstones
+         WHERE item_id IN (SELECT value FROM json_each($1))"
+    )
+});
+static WRITE_BATCH_COMMIT: LazyLock<String> =
+    LazyLock::new(|| format!("{};\nCOMMIT", *WRITE_BATCH));
+
+/// A write transaction of our own that failed: rolled back, or where even
+/// that fails (the BEGIN that failed left none) the connection closed, so
+/// that none goes back to the pool inside a transaction.
+async fn abandon(mut conn: sqlx::pool::PoolConnection<sqlx::Sqlite>) {
+    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+        let _ = conn.close().await;
+    }
+}
+
+async fn commit(conn: &mut SqliteConnection) -> Result<()> {
+    sqlx::query("COMMIT").execute(conn).await?;
+    Ok(())
+}
+
+/// [`upsert_batch`], or in [`Framing::Own`] a group commit's whole
+/// transaction: what [`finish`] does and the commit in the same request as
+/// the writes.
 async fn write_batch(
     conn: &mut SqliteConnection,
     batch: super::Batch<'_>,
     changed: &mut BTreeSet<FeedId>,
-    finishing: bool,
+    framing: Framing,
 ) -> Result<Vec<Outcome>> {
+    let own = framing == Framing::Own;
     let ids: Vec<&str> = batch.items.iter().map(|i| i.id.as_str()).collect();
     let (items, ownership) = (batch.items, batch.ownership);
-    let stored: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT id, source, hash, doc FROM items WHERE id IN (SELECT value FROM json_each($1))",
-    )
-    .bind(json(&ids))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(if own {
+            &**STORED_OWN
+        } else {
+            STORED
+        }))
+        .bind(json(&ids))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut tombstoned = false;
+    let stored: Vec<(String, String, String, String)> = rows
+        .into_iter()
+        .filter_map(|row| match row {
+            (id, Some(source), Some(hash), Some(doc)) => Some((id, source, hash, doc)),
+            _ => {
+                tombstoned = true;
+                None
+            }
+        })
+        .collect();
     let super::BatchPlan {
         outcomes,
         writes,
@@ -243,8 +311,9 @@ async fn write_batch(
     } = super::plan_batch(items, stored, ownership)?;
     let dates = data_dates(items, &outcomes);
     if writes.is_empty() {
-        if finishing {
+        if own {
             finish(conn, &touched, &dates).await?;
+            commit(conn).await?;
         }
         changed.extend(touched);
         return Ok(outcomes);
@@ -291,13 +360,21 @@ async fn write_batch(
         .map(String::as_str)
         .filter(|id| !existed.contains(*id))
         .collect();
-    let revived: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(&**WRITE_BATCH))
+    // Committed with the writes unless a tombstone may be revived (its
+    // logs and feeds come after, in the same transaction).
+    let committing = own && !tombstoned;
+    let statement = if committing {
+        &**WRITE_BATCH_COMMIT
+    } else {
+        &**WRITE_BATCH
+    };
+    let revived: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(statement))
         .bind(json(&rows))
         .bind(json(&replaced))
         .bind(json(&feeds))
         .bind(log_new_rows(&logged))
         .bind(json(&created))
-        .bind(if finishing {
+        .bind(if own {
             feed_changes(&touched, &dates)
         } else {
             "[]".into()
@@ -312,8 +389,11 @@ async fn write_batch(
         .map(|(f, _)| FeedId::from_key(&f))
         .filter(|f| !touched.contains(f))
         .collect();
-    if finishing {
+    if own {
         finish(conn, &late, &dates).await?;
+        if !committing {
+            commit(conn).await?;
+        }
     }
     changed.extend(touched);
     changed.extend(late);
