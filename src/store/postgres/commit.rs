@@ -92,21 +92,31 @@ pub(super) async fn log_and_finish(
 /// `lock_feeds` takes them: concurrent transactions lock feed_versions
 /// alike.
 fn finish_statement(with: &str) -> String {
+    format!(
+        "WITH {with} bumped AS ({} RETURNING 1) {NOTIFY}",
+        bump_statement()
+    )
+}
+
+/// The feeds' versions bumped and Last-Modified set: keys `$1`, their data's
+/// dates `$2` (see [`FeedState::modified`](crate::store::FeedState)).
+pub(super) fn bump_statement() -> String {
     // The database's clock in whole seconds, as unix milliseconds.
     const DB_NOW: &str = "(floor(extract(epoch from clock_timestamp())) * 1000)::bigint";
     format!(
-        "WITH {with} bumped AS (
-           INSERT INTO feed_versions (feed, version, modified)
-           SELECT f, 1, CASE WHEN d > 0 THEN least(d, {DB_NOW}) ELSE {DB_NOW} END
-           FROM UNNEST($1::text[], $2::int8[]) AS u(f, d) ORDER BY f COLLATE \"C\"
-           ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version + 1,
-             modified = greatest(CASE WHEN excluded.modified > feed_versions.modified
-                                      THEN excluded.modified ELSE {DB_NOW} END,
-                                 feed_versions.modified + 1000)
-           RETURNING 1)
-         SELECT pg_notify($3, p) FROM UNNEST($4::text[]) AS p"
+        "INSERT INTO feed_versions (feed, version, modified)
+         SELECT f, 1, CASE WHEN d > 0 THEN least(d, {DB_NOW}) ELSE {DB_NOW} END
+         FROM UNNEST($1::text[], $2::int8[]) AS u(f, d) ORDER BY f COLLATE \"C\"
+         ON CONFLICT (feed) DO UPDATE SET version = feed_versions.version + 1,
+           modified = greatest(CASE WHEN excluded.modified > feed_versions.modified
+                                    THEN excluded.modified ELSE {DB_NOW} END,
+                               feed_versions.modified + 1000)"
     )
 }
+
+/// The notification of the changed feeds, on channel `$3`, one per payload
+/// of `$4`; delivered at commit.
+pub(super) const NOTIFY: &str = "SELECT pg_notify($3, p) FROM UNNEST($4::text[]) AS p";
 
 static FINISH: LazyLock<String> = LazyLock::new(|| finish_statement(""));
 

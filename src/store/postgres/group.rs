@@ -18,6 +18,13 @@ pub(super) async fn commit(pool: &PgPool, group: &[UpsertJob]) -> Result<Vec<Wri
             &merged
         }
     };
+    // One new item, as a writer posting one article after another sends:
+    // one statement ([`super::create`]), unless it declines.
+    if let [item] = &items[..]
+        && let Some(written) = retrying(|| super::create::create(pool, item)).await?
+    {
+        return Ok(vec![written]);
+    }
     let ownership = group[0].ownership;
     let written = retrying(|| write_tx(pool, items, ownership)).await?;
     let mut outcomes = written.outcomes.into_iter();

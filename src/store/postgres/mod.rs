@@ -30,6 +30,7 @@
 //!   apply them once and the others wait, then find them applied.
 
 mod commit;
+mod create;
 mod dialect;
 mod group;
 mod polls;
@@ -123,6 +124,7 @@ impl PgStore {
             return Err(e.into());
         }
         drop(conn);
+        create::define(&pool).await?;
         let soft = PgPoolOptions::new()
             .max_connections(SOFT_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
