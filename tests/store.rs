@@ -171,7 +171,7 @@ async fn a_failed_sqlite_write_rolls_back_and_the_next_goes_through() {
     // The writer still writes: a new item is created, read back, listed.
     let next = file_item(2, "Next");
     let written = store
-        .upsert(&[next.clone()], Ownership::Take)
+        .upsert(std::slice::from_ref(&next), Ownership::Take)
         .await
         .unwrap();
     assert_eq!(written.outcomes, vec![Outcome::Created]);

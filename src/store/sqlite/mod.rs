@@ -254,6 +254,9 @@ static STORED_OWN: LazyLock<String> = LazyLock::new(|| {
          WHERE item_id IN (SELECT value FROM json_each($1))"
     )
 });
+/// A row of [`STORED_OWN`]: id, then source, hash and doc, all NULL for an
+/// id with tombstones.
+type StoredOrTombstoned = (String, Option<String>, Option<String>, Option<String>);
 static WRITE_BATCH_COMMIT: LazyLock<String> =
     LazyLock::new(|| format!("{};\nCOMMIT", *WRITE_BATCH));
 
@@ -283,15 +286,14 @@ async fn write_batch(
     let own = framing == Framing::Own;
     let ids: Vec<&str> = batch.items.iter().map(|i| i.id.as_str()).collect();
     let (items, ownership) = (batch.items, batch.ownership);
-    let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(if own {
-            &**STORED_OWN
-        } else {
-            STORED
-        }))
-        .bind(json(&ids))
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows: Vec<StoredOrTombstoned> = sqlx::query_as(sqlx::AssertSqlSafe(if own {
+        &**STORED_OWN
+    } else {
+        STORED
+    }))
+    .bind(json(&ids))
+    .fetch_all(&mut *conn)
+    .await?;
     let mut tombstoned = false;
     let stored: Vec<(String, String, String, String)> = rows
         .into_iter()
