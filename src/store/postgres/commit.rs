@@ -2,7 +2,6 @@
 //! feed's version bumped in the write's transaction, `NOTIFY` sent with it
 //! (delivered only on commit), and a listener that forwards them.
 
-use super::upsert::Logged;
 use super::{ACQUIRE_TIMEOUT, CHANNEL, LISTEN_BACKOFF_MAX, LISTEN_BACKOFF_MIN, MAX_PAYLOAD};
 use crate::model::FeedId;
 use crate::store::{Change, Result};
@@ -44,58 +43,25 @@ impl Sessions {
 /// Bumps the changed feeds' versions and queues the notification; both take effect
 /// at commit, together with the write. One statement (one round trip): a
 /// data-modifying `WITH` runs to completion whatever the outer query reads.
+/// (A group of upserts ends in [`super::functions::finish`], which appends
+/// to the feeds' logs too.)
 pub(super) async fn finish(
     conn: &mut PgConnection,
     feeds: &BTreeSet<FeedId>,
     dates: &BTreeMap<String, i64>,
 ) -> Result<()> {
-    log_and_finish(conn, &Vec::new(), feeds, dates).await
-}
-
-/// [`finish`], appending in the same statement the items new to feeds that
-/// a batch's writes left (`logged`, see [`super::upsert::write_batch`]):
-/// the caller took the feeds' locks in an earlier statement
-/// (`index_and_lock`), so this one reads their logs as they are.
-pub(super) async fn log_and_finish(
-    conn: &mut PgConnection,
-    logged: &Logged,
-    feeds: &BTreeSet<FeedId>,
-    dates: &BTreeMap<String, i64>,
-) -> Result<()> {
-    if feeds.is_empty() && logged.is_empty() {
+    if feeds.is_empty() {
         return Ok(());
     }
-    let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
-    let data: Vec<i64> = keys
-        .iter()
-        .map(|k| dates.get(k).copied().unwrap_or(0))
-        .collect();
-    let statement = if logged.is_empty() {
-        &*FINISH
-    } else {
-        &*LOG_AND_FINISH
-    };
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.as_str()))
+    let (keys, data) = keys_and_dates(feeds, dates);
+    sqlx::query(sqlx::AssertSqlSafe(FINISH.as_str()))
         .bind(&keys)
         .bind(&data)
         .bind(CHANNEL)
-        .bind(payloads(feeds));
-    if !logged.is_empty() {
-        query = query.bind(super::log_new_rows(logged));
-    }
-    query.execute(&mut *conn).await?;
+        .bind(payloads(feeds))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
-}
-
-/// [`finish`]'s statement after `with`, other writes to run with it. Rows
-/// taken in key order (byte order, as BTreeSet orders them), as
-/// `lock_feeds` takes them: concurrent transactions lock feed_versions
-/// alike.
-fn finish_statement(with: &str) -> String {
-    format!(
-        "WITH {with} bumped AS ({} RETURNING 1) {NOTIFY}",
-        bump_statement()
-    )
 }
 
 /// The feeds' versions bumped and Last-Modified set: keys `$1`, their data's
@@ -118,16 +84,25 @@ pub(super) fn bump_statement() -> String {
 /// of `$4`; delivered at commit.
 pub(super) const NOTIFY: &str = "SELECT pg_notify($3, p) FROM UNNEST($4::text[]) AS p";
 
-static FINISH: LazyLock<String> = LazyLock::new(|| finish_statement(""));
+/// The changed feeds' keys, in order, and their data's dates (0 for none)
+/// as a version bump binds them (`$1`, `$2`).
+pub(super) fn keys_and_dates(
+    feeds: &BTreeSet<FeedId>,
+    dates: &BTreeMap<String, i64>,
+) -> (Vec<String>, Vec<i64>) {
+    let keys: Vec<String> = feeds.iter().map(|f| f.key().into_owned()).collect();
+    let data = keys
+        .iter()
+        .map(|k| dates.get(k).copied().unwrap_or(0))
+        .collect();
+    (keys, data)
+}
 
-/// [`log_and_finish`]'s statement: the logged rows are `$5`.
-static LOG_AND_FINISH: LazyLock<String> = LazyLock::new(|| {
-    finish_statement(&format!(
-        "{}, logged AS ({} RETURNING 1),",
-        super::log_new_with(5),
-        super::LOG_NEW_INSERT
-    ))
-});
+/// [`finish`]'s statement. Rows taken in key order (byte order, as
+/// BTreeSet orders them), as `lock_feeds` takes them: concurrent
+/// transactions lock feed_versions alike.
+static FINISH: LazyLock<String> =
+    LazyLock::new(|| format!("WITH bumped AS ({} RETURNING 1) {NOTIFY}", bump_statement()));
 
 /// The payload that says the catalog changed: no feed's key starts with
 /// `!` (keys are slugs, or `source:` and a slug).

@@ -19,9 +19,9 @@ pub(super) async fn commit(pool: &PgPool, group: &[UpsertJob]) -> Result<Vec<Wri
         }
     };
     // One new item, as a writer posting one article after another sends:
-    // one statement ([`super::create`]), unless it declines.
+    // one statement ([`super::functions::create`]), unless it declines.
     if let [item] = &items[..]
-        && let Some(written) = retrying(|| super::create::create(pool, item)).await?
+        && let Some(written) = retrying(|| super::functions::create(pool, item)).await?
     {
         return Ok(vec![written]);
     }
@@ -40,16 +40,24 @@ pub(super) async fn commit(pool: &PgPool, group: &[UpsertJob]) -> Result<Vec<Wri
 }
 
 /// A group's batch in one transaction: written ([`upsert::write_batch`]),
-/// then its new log rows appended in the statement that bumps its feeds'
-/// versions and queues their notification ([`commit::log_and_finish`]).
+/// then its feeds locked, its new log rows appended, its feeds' versions
+/// bumped and their notification queued in one call
+/// ([`super::functions::finish`]).
 async fn write_tx(pool: &PgPool, items: &[Item], ownership: Ownership) -> Result<Written> {
     let mut tx = pool.begin().await?;
     let mut changed = BTreeSet::new();
     let mut logged = Vec::new();
     let batch = crate::store::Batch { items, ownership };
-    let outcomes = upsert::write_batch(&mut tx, batch, &mut changed, &mut logged).await?;
+    let outcomes = upsert::write_batch(
+        &mut tx,
+        batch,
+        &mut changed,
+        &mut logged,
+        upsert::Locks::AtFinish,
+    )
+    .await?;
     let dates = crate::store::data_dates(items, &outcomes);
-    commit::log_and_finish(&mut tx, &logged, &changed, &dates).await?;
+    super::functions::finish(&mut tx, &logged, &changed, &dates).await?;
     tx.commit().await?;
     Ok(Written { outcomes, changed })
 }

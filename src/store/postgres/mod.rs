@@ -30,8 +30,8 @@
 //!   apply them once and the others wait, then find them applied.
 
 mod commit;
-mod create;
 mod dialect;
+mod functions;
 mod group;
 mod polls;
 mod upsert;
@@ -124,7 +124,7 @@ impl PgStore {
             return Err(e.into());
         }
         drop(conn);
-        create::define(&pool).await?;
+        functions::define(&pool).await?;
         let soft = PgPoolOptions::new()
             .max_connections(SOFT_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -3,6 +3,7 @@
 //! row by row from a savepoint when another instance creates an id meanwhile.
 
 use super::*;
+use std::sync::LazyLock;
 
 /// Upserts a batch with a few statements for the whole batch, as SQLite does:
 /// the stored rows read and locked at once (in id order, as every batch locks,
@@ -19,28 +20,42 @@ pub(super) async fn upsert_batch(
     changed: &mut BTreeSet<FeedId>,
 ) -> Result<Vec<Outcome>> {
     let mut logged = Vec::new();
-    let outcomes = write_batch(conn, batch, changed, &mut logged).await?;
+    let outcomes = write_batch(conn, batch, changed, &mut logged, Locks::Now).await?;
     log_new(conn, &logged).await?;
     Ok(outcomes)
 }
 
 /// Items new to feeds, `(feed, item id, published)`, that a batch's writes
-/// leave to be appended to the feeds' logs ([`log_new`], or with the
-/// version bump: [`super::commit::log_and_finish`]).
+/// leave to be appended to the feeds' logs ([`log_new`], or in a group's
+/// end: [`super::functions::finish`]).
 pub(super) type Logged = Vec<(String, String, i64)>;
 
-/// [`upsert_batch`] but for the feeds' logs, whose new rows go to `logged`:
-/// a group commit appends them in the statement that bumps the feeds'
-/// versions, a round trip less per write.
+/// When a batch's writes take their feeds' `feed_versions` locks, which
+/// number the feeds' logs one transaction at a time.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Locks {
+    /// With the feeds' rows ([`index_and_lock`]): the caller appends to
+    /// their logs next ([`log_new`]).
+    Now,
+    /// In the group's end ([`super::functions::finish`]), which takes them
+    /// with the logs and the versions, so that they are held for a round
+    /// trip less; a revived item's feeds are locked before its logs are
+    /// mended.
+    AtFinish,
+}
+
+/// [`upsert_batch`] but for the feeds' logs, whose new rows go to `logged`
+/// (a group's end appends them), and for the feeds' locks (`locks`).
 pub(super) async fn write_batch(
     conn: &mut PgConnection,
     batch: crate::store::Batch<'_>,
     changed: &mut BTreeSet<FeedId>,
     logged: &mut Logged,
+    locks: Locks,
 ) -> Result<Vec<Outcome>> {
     let (items, ownership) = (batch.items, batch.ownership);
     if items.len() < 2 {
-        return upsert_rows(conn, batch, changed, logged).await;
+        return upsert_rows(conn, batch, changed, logged, locks).await;
     }
     let mut ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
     ids.sort_unstable();
@@ -76,7 +91,7 @@ pub(super) async fn write_batch(
         sqlx::query("ROLLBACK TO SAVEPOINT upsert_batch")
             .execute(&mut *conn)
             .await?;
-        return upsert_rows(conn, batch, changed, logged).await;
+        return upsert_rows(conn, batch, changed, logged, locks).await;
     }
     write_rows(
         conn,
@@ -104,7 +119,7 @@ pub(super) async fn write_batch(
         }
     }
     let created_ids: Vec<&str> = created.iter().map(|(id, _)| id.as_str()).collect();
-    let revived = index_and_lock(conn, &feeds, &created_ids).await?;
+    let revived = index_and_lock(conn, &feeds, &created_ids, locks).await?;
     logged.extend(
         feeds
             .0
@@ -170,13 +185,14 @@ async fn upsert_rows(
     batch: crate::store::Batch<'_>,
     changed: &mut BTreeSet<FeedId>,
     logged: &mut Logged,
+    locks: Locks,
 ) -> Result<Vec<Outcome>> {
     let crate::store::Batch { items, ownership } = batch;
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
     let mut outcomes = vec![Outcome::Unchanged; items.len()];
     for i in order {
-        outcomes[i] = upsert_one(conn, &items[i], ownership, changed, logged).await?;
+        outcomes[i] = upsert_one(conn, &items[i], ownership, changed, logged, locks).await?;
     }
     Ok(outcomes)
 }
@@ -187,6 +203,7 @@ async fn upsert_one(
     ownership: Ownership,
     changed: &mut BTreeSet<FeedId>,
     logged: &mut Logged,
+    locks: Locks,
 ) -> Result<Outcome> {
     let (doc, hash) = crate::store::encode(item);
     let old = stored_row(conn, item, &hash, &doc).await?;
@@ -208,7 +225,15 @@ async fn upsert_one(
         )
         .await?;
     }
-    index_item(conn, item, w.outcome == Outcome::Created, changed, logged).await?;
+    index_item(
+        conn,
+        item,
+        w.outcome == Outcome::Created,
+        changed,
+        logged,
+        locks,
+    )
+    .await?;
     Ok(w.outcome)
 }
 
@@ -223,6 +248,7 @@ async fn index_item(
     created: bool,
     changed: &mut BTreeSet<FeedId>,
     logged: &mut Logged,
+    locks: Locks,
 ) -> Result<()> {
     if !created {
         sqlx::query("DELETE FROM item_feeds WHERE item_id = $1")
@@ -241,7 +267,7 @@ async fn index_item(
         vec![published; n],
     );
     let ids: &[&str] = if created { &[item.id.as_str()] } else { &[] };
-    let revived = index_and_lock(conn, &rows, ids).await?;
+    let revived = index_and_lock(conn, &rows, ids, locks).await?;
     logged.extend(rows.0.into_iter().map(|k| (k, item.id.clone(), published)));
     changed.extend(feeds);
     revive_logs(conn, &revived).await?;
@@ -278,27 +304,62 @@ async fn index_and_lock(
     conn: &mut PgConnection,
     rows: &FeedRows<'_>,
     created: &[&str],
+    locks: Locks,
 ) -> Result<Vec<(String, String)>> {
     let mut keys: Vec<&str> = rows.0.iter().map(String::as_str).collect();
     keys.sort_unstable();
     keys.dedup();
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH indexed AS (
-           INSERT INTO item_feeds (feed, item_id, kind, published)
-           SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[])),
-         locked AS ({})
+    let query = |statement: &'static str| {
+        sqlx::query_as(sqlx::AssertSqlSafe(statement))
+            .bind(&rows.0)
+            .bind(&rows.1)
+            .bind(&rows.2)
+            .bind(&rows.3)
+    };
+    let locked = locks == Locks::Now;
+    let revived: Vec<(String, String)> = if locked {
+        query(&INDEX_AND_LOCK).bind(&keys).bind(created)
+    } else {
+        query(&INDEX).bind(created)
+    }
+    .fetch_all(&mut *conn)
+    .await?;
+    if !revived.is_empty() && !locked {
+        // The revived items' logs are mended next, under the locks of their
+        // feeds, the new and those their tombstones were in.
+        let keys: BTreeSet<&str> = keys
+            .into_iter()
+            .chain(revived.iter().map(|(feed, _)| feed.as_str()))
+            .collect();
+        sqlx::query(sqlx::AssertSqlSafe(lock_feeds(1)))
+            .bind(keys.into_iter().collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(revived)
+}
+
+/// [`index_and_lock`]'s statement: the rows, the locks (`$5`), the ended
+/// tombstones (`$6`).
+static INDEX_AND_LOCK: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH indexed AS ({INDEX_ROWS}), locked AS ({})
          DELETE FROM tombstones WHERE item_id = ANY($6) RETURNING feed, item_id",
         lock_feeds(5)
-    )))
-    .bind(&rows.0)
-    .bind(&rows.1)
-    .bind(&rows.2)
-    .bind(&rows.3)
-    .bind(&keys)
-    .bind(created)
-    .fetch_all(&mut *conn)
-    .await?)
-}
+    )
+});
+
+/// [`INDEX_AND_LOCK`] without the locks: the ended tombstones are `$5`.
+static INDEX: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH indexed AS ({INDEX_ROWS})
+         DELETE FROM tombstones WHERE item_id = ANY($5) RETURNING feed, item_id"
+    )
+});
+
+/// The rows of `item_feeds` written, `$1` to `$4`.
+const INDEX_ROWS: &str = "INSERT INTO item_feeds (feed, item_id, kind, published)
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[])";
 
 /// Runs `sql`, an INSERT or UPDATE of an item row, with the row's six values
 /// bound as `$1`..`$6` (id, source, kind, published, hash, doc); returns how many
