@@ -10,9 +10,9 @@
 //! notification queued.
 //!
 //! - [`finish`] is that end, for a group's transaction: one call where the
-//!   locks, the logs and the versions were two statements, the locks held
-//!   from the first through a round trip more to COMMIT. Another instance
-//!   writing the same feeds waits for that hold.
+//!   locks were taken with the rows' feeds and held through RELEASE, the
+//!   logs and versions' statement and COMMIT, three round trips. Another
+//!   instance writing the same feeds waits for that hold.
 //! - [`create`] writes a new item alone in its group (one writer posting
 //!   articles one after the other) with the one call: the row first
 //!   (created and locked, or waited for when another writer is creating the
