@@ -9,7 +9,12 @@
 #   benches/first-poll.sh /path/to/newswire-before target/release/newswire
 #
 # FEEDS (default 1000) and ROUNDS (default 3) scale it. The binaries
-# alternate, so a machine that slows down mid-run slows both.
+# alternate, so a machine that slows down mid-run slows both. With
+# NEWSWIRE_BENCH_DATABASE_URL (postgres://.../db) each run's store is a fresh
+# PostgreSQL database on that server instead (CPU s is then newswire's alone):
+#
+#   NEWSWIRE_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
+#     benches/first-poll.sh /path/to/newswire-before target/release/newswire
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FEEDS=${FEEDS:-1000}
@@ -17,7 +22,20 @@ ROUNDS=${ROUNDS:-3}
 [ $# -ge 1 ] || { echo "usage: $0 NEWSWIRE-BINARY..." >&2; exit 2; }
 work=$(mktemp -d)
 chmod 755 "$work"   # nginx workers run as another user
-trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+url=${NEWSWIRE_BENCH_DATABASE_URL:-}
+db=()
+fresh_db() {
+  [ -n "$url" ] || return 0
+  psql "$url" -v ON_ERROR_STOP=1 -qc 'SET client_min_messages = warning' \
+    -c 'DROP DATABASE IF EXISTS newswire_first_poll' -c 'CREATE DATABASE newswire_first_poll' >/dev/null
+  db=("${url%/*}/newswire_first_poll")
+}
+cleanup() {
+  kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true
+  rm -rf "$work"
+  [ -z "$url" ] || psql "$url" -qc 'DROP DATABASE IF EXISTS newswire_first_poll' >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 . benches/upstream.sh
 echo "first-poll: writing the corpus ($FEEDS feeds)" >&2
 corpus_up "$work" "$FEEDS"
@@ -25,11 +43,13 @@ printf '%-50s %10s %10s %12s\n' binary "round s" "CPU s" "items/s"
 for _ in $(seq "$ROUNDS"); do
   for bin in "$@"; do
     rm -rf "$work/data"
-    python3 - "$bin" "$work" "$FEEDS" <<'PY'
+    fresh_db
+    python3 - "$bin" "$work" "$FEEDS" "${db[@]}" <<'PY'
 import re, resource, subprocess, sys
 bin, work, feeds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store = ["--database-url", sys.argv[4]] if len(sys.argv) > 4 else []
 out = subprocess.run([bin, "fetch", "--once", "--config", f"{work}/site/newswire.toml",
-                      "--data", f"{work}/data"], capture_output=True, text=True).stdout
+                      "--data", f"{work}/data", *store], capture_output=True, text=True).stdout
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 m = re.search(r" 0 failed, in ([0-9.]+) s$", out, re.M)
 if not m:
