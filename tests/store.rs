@@ -153,13 +153,22 @@ async fn postgres_compresses_documents_with_lz4() {
         .unwrap();
     assert_eq!(store.get(&item.id).await.unwrap(), Some(item.clone()));
     let db = sqlx::PgPool::connect(&url).await.unwrap();
+    // A server built without lz4 keeps pglz (the migration says so and
+    // goes on); this one's build decides which the document must be.
+    let lz4 = sqlx::query("CREATE TEMP TABLE lz4_probe (x text COMPRESSION lz4)")
+        .execute(&db)
+        .await
+        .is_ok();
     let (compression,): (Option<String>,) =
         sqlx::query_as("SELECT pg_column_compression(doc) FROM items WHERE id = $1")
             .bind(&item.id)
             .fetch_one(&db)
             .await
             .unwrap();
-    assert_eq!(compression.as_deref(), Some("lz4"));
+    assert_eq!(
+        compression.as_deref(),
+        Some(if lz4 { "lz4" } else { "pglz" })
+    );
     let columns: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT attname::text, attcompression::text, attstorage::text FROM pg_attribute
          WHERE attrelid = 'archive_documents'::regclass AND attname IN ('body', 'gzip', 'br')
@@ -172,9 +181,10 @@ async fn postgres_compresses_documents_with_lz4() {
         .iter()
         .map(|(n, c, s)| (n.as_str(), c.as_str(), s.as_str()))
         .collect();
+    let body = if lz4 { "l" } else { "" };
     assert_eq!(
         columns,
-        [("body", "l", "x"), ("br", "", "e"), ("gzip", "", "e")]
+        [("body", body, "x"), ("br", "", "e"), ("gzip", "", "e")]
     );
     db.close().await;
 }

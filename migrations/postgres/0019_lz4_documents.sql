@@ -6,12 +6,14 @@
 -- in 4.1 and 3.2 us. A kept archive page is 1.4 MB of RSS in each format,
 -- compressed when kept and decompressed at every restart's first request.
 -- Only values written from now on: those stored stay as they are, and both
--- read the same. Catalog changes only, no table is rewritten.
+-- read the same. Catalog changes only, no table is rewritten. (EXECUTE, so
+-- that a server before 14, which has no SET COMPRESSION, reads it only here
+-- and keeps pglz too.)
 DO $$
 BEGIN
-    ALTER TABLE items ALTER COLUMN doc SET COMPRESSION lz4;
-    ALTER TABLE archive_documents ALTER COLUMN body SET COMPRESSION lz4;
-EXCEPTION WHEN feature_not_supported THEN
+    EXECUTE 'ALTER TABLE items ALTER COLUMN doc SET COMPRESSION lz4';
+    EXECUTE 'ALTER TABLE archive_documents ALTER COLUMN body SET COMPRESSION lz4';
+EXCEPTION WHEN feature_not_supported OR syntax_error THEN
     RAISE NOTICE 'this server has no lz4: documents stay compressed with pglz';
 END
 $$;
