@@ -475,9 +475,11 @@ async fn a_subscription_flood_is_bounded_per_address_per_host_and_in_all() {
         answers.push(subscribe(&server, &one, &cb).await);
     }
     // Checked when asked and again when verified: a few more may be asked
-    // for while the first are verified, none more is kept.
+    // for while the first are verified (all of the 20 the rate lets through
+    // when no verification is done before the burst ends, as on a loaded
+    // machine), none more is kept (the deliveries below).
     let accepted = answers.iter().filter(|&&s| s == 202).count();
-    assert!((5..20).contains(&accepted), "{answers:?}");
+    assert!((5..=20).contains(&accepted), "{answers:?}");
     assert!(answers[20..].iter().all(|&s| s == 429), "{answers:?}");
     let resp = one
         .post(server.url("/websub/hub"))
