@@ -760,3 +760,73 @@ async fn three_instances_share_the_polling_and_take_over_a_dead_ones_sources() {
         assert!(s.stop());
     }
 }
+
+/// A source in the shared store that one instance's config lacks (its own
+/// config file's, or one added through another instance a moment ago) is
+/// never claimed by that instance: it could not fetch it, and its lease
+/// would keep the source from the instances that can. Two instances, the
+/// source declared in one's config only: the upstream sees it fetched every
+/// interval, and all by that one.
+#[tokio::test]
+async fn a_source_one_instance_lacks_is_polled_on_schedule_by_the_one_that_has_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let Some((url, _db)) = pg::fresh_database() else {
+        eprintln!("skipping: NEWSWIRE_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let up = common::upstream::Upstream::start();
+    up.set(
+        "/only.xml",
+        "application/rss+xml",
+        "<rss version=\"2.0\"><channel><title>Only</title><link>https://only.example/</link><description>d</description><item><title>Only here</title><link>https://only.example/1</link><guid>only-1</guid><pubDate>Sat, 28 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>",
+    );
+    let fetch = "[fetch]\nallow_private_networks = true\nmin_interval = \"1s\"\ninterval = \"2s\"\ntimeout = \"1s\"\nconnect_timeout = \"1s\"\n";
+    let (has, lacks) = (SiteDir::demo(), SiteDir::demo());
+    has.append_config(&format!(
+        "{fetch}\n[[sources]]\nname = \"only\"\nurl = \"{}\"\n",
+        up.url("/only.xml")
+    ));
+    // Its own source keeps its poller running.
+    up.set(
+        "/own.xml",
+        "application/rss+xml",
+        "<rss version=\"2.0\"><channel><title>Own</title><link>https://own.example/</link><description>d</description></channel></rss>",
+    );
+    lacks.append_config(&format!(
+        "{fetch}\n[[sources]]\nname = \"own\"\nurl = \"{}\"\n",
+        up.url("/own.xml")
+    ));
+    let servers: Vec<Server> = [&has, &lacks]
+        .iter()
+        .map(|site| {
+            Server::start_with(
+                site.config(),
+                &site.path("data"),
+                &["--database-url", &url],
+                &[],
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    let times: Vec<Instant> = up.requests("/only.xml").iter().map(|s| s.at).collect();
+    // Due every 2 s, claims about every second: at least three fetches in 9 s
+    // (a claim by the other instance used to push the source a day away).
+    assert!(
+        times.len() >= 3,
+        "fetched {} times in 9 s; logs:\n{}\n{}",
+        times.len(),
+        servers[0].log_text(),
+        servers[1].log_text()
+    );
+    let (_, _, metrics) = get(&servers[1].url("/metrics"), &[]).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        !metrics
+            .lines()
+            .any(|l| l.starts_with("newswire_fetches_total{") && l.contains("\"only\"")),
+        "the instance without the source fetched it:\n{metrics}"
+    );
+    for s in servers {
+        assert!(s.stop());
+    }
+}

@@ -18,6 +18,7 @@ mod pages;
 mod report;
 mod save;
 mod schedule;
+mod strangers;
 mod take;
 
 pub use budget::Overrun;
@@ -35,7 +36,7 @@ use crate::lock::lock;
 use crate::metrics::Metrics;
 use crate::model::FetchState;
 use crate::sources::fetch::{Fetcher, Policy};
-use crate::store::{Claim, Store, StoreError, Written};
+use crate::store::{Claim, Claiming, Store, StoreError, Written};
 use bytes::Bytes;
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
@@ -90,6 +91,8 @@ pub struct Poller {
     cores: Arc<tokio::sync::Semaphore>,
     /// Sources cut off at their last poll, until one succeeds.
     cut_offs: Mutex<std::collections::BTreeMap<String, CutOff>>,
+    /// Sources in the store the config in force lacks.
+    strangers: Mutex<strangers::Strangers>,
 }
 
 impl Poller {
@@ -117,6 +120,7 @@ impl Poller {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
             cut_offs: Mutex::new(std::collections::BTreeMap::new()),
+            strangers: Mutex::default(),
         }))
     }
 
@@ -167,9 +171,11 @@ impl Poller {
         loop {
             let free = self.slots.available_permits();
             if free > 0 {
-                match self.claim(None, free).await {
+                let config = self.config();
+                let except = self.strangers(&config);
+                match self.claim(Claiming::Due { except: &except }, free).await {
                     Ok(claimed) => {
-                        for state in claimed {
+                        for state in self.keep_known(&config, claimed).await {
                             let permit = self.slots.clone().acquire_owned().await;
                             let poller = self.clone();
                             tokio::spawn(async move {
@@ -195,22 +201,22 @@ impl Poller {
         }
     }
 
-    /// Claims up to `limit` sources (due ones, or those of `only`) for as
-    /// many leases in a row as it takes `fetch.concurrency` slots to fetch
-    /// them all, so the last of a group is still ours when its turn comes.
+    /// Claims up to `limit` sources for as many leases in a row as it takes
+    /// `fetch.concurrency` slots to fetch them all, so the last of a group is
+    /// still ours when its turn comes.
     async fn claim(
         &self,
-        only: Option<&[String]>,
+        which: Claiming<'_>,
         limit: usize,
     ) -> Result<Vec<FetchState>, StoreError> {
-        self.claim_after(only, limit, 0).await
+        self.claim_after(which, limit, 0).await
     }
 
     /// [`Poller::claim`] for sources fetched after `ahead` others already
     /// queued on the same slots.
     async fn claim_after(
         &self,
-        only: Option<&[String]>,
+        which: Claiming<'_>,
         limit: usize,
         ahead: usize,
     ) -> Result<Vec<FetchState>, StoreError> {
@@ -225,7 +231,7 @@ impl Poller {
         self.store
             .claim_due(&Claim {
                 owner: &self.owner,
-                only,
+                which,
                 now,
                 until,
                 limit,
@@ -254,7 +260,7 @@ impl Poller {
     ) -> Result<Report, PollError> {
         self.register().await?;
         let only = [name.to_owned()];
-        let mut claimed = self.claim(Some(&only), 1).await?;
+        let mut claimed = self.claim(Claiming::Named(&only), 1).await?;
         let Some(state) = claimed.pop() else {
             return Err(PollError::Busy(name.to_owned()));
         };
@@ -299,7 +305,10 @@ impl Poller {
                 done(&n);
                 results.push((n.clone(), Err(PollError::Unknown(n))));
             }
-            let claimed = match self.claim_after(Some(&known), known.len(), queued).await {
+            let claimed = match self
+                .claim_after(Claiming::Named(&known), known.len(), queued)
+                .await
+            {
                 Ok(c) => c,
                 Err(e) => {
                     let e = e.to_string();

@@ -279,8 +279,8 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// Claims up to `limit` sources due at `now` whose lease is free or expired,
-    /// for `owner` until `until`. Of instances claiming at once, each source goes
-    /// to exactly one.
+    /// for `owner` until `until`, as [`Claim::which`] says. Of instances
+    /// claiming at once, each source goes to exactly one.
     async fn claim_due(&self, claim: &Claim<'_>) -> Result<Vec<FetchState>>;
 
     /// WebSub: adds a verified subscription, or renews it (a new secret and
@@ -389,12 +389,32 @@ pub struct Prune {
 #[derive(Debug, Clone, Copy)]
 pub struct Claim<'a> {
     pub owner: &'a str,
-    /// Claim these sources whether they are due or not (a fetch asked for
-    /// now), those whose lease is free; no others.
-    pub only: Option<&'a [String]>,
+    pub which: Claiming<'a>,
     pub now: DateTime<Utc>,
     pub until: DateTime<Utc>,
     pub limit: usize,
+}
+
+/// Which sources a [`Claim`] may take; in both cases only those whose lease
+/// is free.
+#[derive(Debug, Clone, Copy)]
+pub enum Claiming<'a> {
+    /// The schedule's: the due ones, but for those named, which the claimer
+    /// found it does not know (the store holds every instance's sources, and
+    /// one declared in another instance's config, or in a config file this
+    /// instance has not reloaded yet, is not this one's to fetch).
+    Due { except: &'a [String] },
+    /// A fetch asked for now: these, due or not.
+    Named(&'a [String]),
+}
+
+impl<'a> Claiming<'a> {
+    /// The names the claim's statement is given.
+    pub fn names(&self) -> &'a [String] {
+        match self {
+            Claiming::Due { except: names } | Claiming::Named(names) => names,
+        }
+    }
 }
 
 /// How many tombstones each feed keeps.

@@ -139,7 +139,7 @@ async fn claim(
     limit: usize,
 ) -> Result<Vec<crate::model::FetchState>, crate::store::StoreError> {
     let claim = crate::store::Claim {
-        only: None,
+        which: crate::store::Claiming::Due { except: &[] },
         owner,
         now: at(now),
         until: at(now + 5),
@@ -183,7 +183,7 @@ pub async fn paused_sources_are_left_alone_until_resumed(store: &dyn Store) {
     );
     let only = ["loud".to_owned()];
     let asked = crate::store::Claim {
-        only: Some(&only),
+        which: crate::store::Claiming::Named(&only),
         owner: "me",
         now: at(11),
         until: at(16),
@@ -248,7 +248,7 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
         let names = [name.to_owned()];
         async move {
             let claim = crate::store::Claim {
-                only: Some(&names),
+                which: crate::store::Claiming::Named(&names),
                 owner,
                 now: at(now),
                 until: at(now + 5),
@@ -268,6 +268,34 @@ pub async fn claims_hand_each_due_source_to_one_owner(store: &dyn Store) {
         only("g", late.source.as_str(), 14).await.is_empty(),
         "held by f"
     );
+}
+
+/// The schedule's claim passes over the sources its claimer says it does not
+/// know (another instance's, or one a reload has not brought here yet):
+/// they stay free for the instances that can fetch them.
+pub async fn a_claim_passes_over_the_sources_its_claimer_lacks(store: &dyn Store) {
+    use crate::model::FetchState;
+    store
+        .add_sources(&[
+            FetchState::new("ours", "https://o.example/feed", at(0)),
+            FetchState::new("theirs", "https://t.example/feed", at(0)),
+        ])
+        .await
+        .unwrap();
+    let due = |owner, except: &'static [&'static str]| async move {
+        let except: Vec<String> = except.iter().map(|n| (*n).to_owned()).collect();
+        let claim = crate::store::Claim {
+            which: crate::store::Claiming::Due { except: &except },
+            owner,
+            now: at(1),
+            until: at(6),
+            limit: 10,
+        };
+        let claimed = store.claim_due(&claim).await.unwrap();
+        claimed.into_iter().map(|s| s.source).collect::<Vec<_>>()
+    };
+    assert_eq!(due("old", &["theirs", "unknown"]).await, ["ours"]);
+    assert_eq!(due("new", &[]).await, ["theirs"]);
 }
 
 fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item {

@@ -191,7 +191,11 @@ macro_rules! sources_sql {
             conn: &mut $Conn,
             claim: &$crate::store::Claim<'_>,
         ) -> Result<Vec<$crate::model::FetchState>> {
-            let claim_sql = if claim.only.is_some() { CLAIM_NAMED } else { CLAIM_DUE };
+            let claim_sql = match claim.which {
+                $crate::store::Claiming::Due { .. } => CLAIM_DUE,
+                $crate::store::Claiming::Named(_) => CLAIM_NAMED,
+            };
+            let names = serde_json::to_string(claim.which.names()).expect("strings serialize");
             let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{claim_sql} RETURNING {}",
                 $crate::store::SOURCE_COLUMNS
@@ -199,11 +203,8 @@ macro_rules! sources_sql {
             .bind(claim.owner)
             .bind(millis(claim.until))
             .bind(millis(claim.now))
-            .bind(limit(claim.limit));
-            let query = match claim.only {
-                Some(names) => query.bind(serde_json::to_string(names).expect("strings serialize")),
-                None => query,
-            };
+            .bind(limit(claim.limit))
+            .bind(names);
             let rows: Vec<$crate::store::SourceRow> = query.fetch_all(&mut *conn).await?;
             let mut states: Vec<_> = rows.into_iter().map($crate::store::fetch_state).collect();
             states.sort_by(|a, b| (a.next_fetch, &a.source).cmp(&(b.next_fetch, &b.source)));

@@ -18,15 +18,16 @@ pub(super) const ROW_LOCK: &str = "";
 
 /// Claiming due sources: the single writer connection serializes claims, so a
 /// plain UPDATE of the due rows cannot hand one to two instances. Due ones
-/// in `next_fetch` order, by its index.
+/// in `next_fetch` order, by its index, but for those the claimer does not
+/// know (a JSON array, `$5`, most often empty).
 pub(super) const CLAIM_DUE: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
                    WHERE next_fetch <= $3 AND paused_at IS NULL
+                     AND name NOT IN (SELECT value FROM json_each($5))
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
 
-/// [`CLAIM_DUE`] for the sources named (a JSON array, `$5`), due or not,
-/// found by name.
+/// [`CLAIM_DUE`] for the sources named, due or not, found by name.
 pub(super) const CLAIM_NAMED: &str = "UPDATE sources SET lease_owner = $1, lease_until = $2
     WHERE name IN (SELECT name FROM sources
                    WHERE name IN (SELECT value FROM json_each($5))
