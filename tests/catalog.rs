@@ -484,7 +484,7 @@ async fn two_instances_on_postgresql_share_the_catalog() {
                 site.config(),
                 &site.path(&format!("data-{i}")),
                 &["--database-url", &url],
-                &[],
+                &[("RUST_LOG", "info,newswire=debug,sqlx=warn")],
             )
         })
         .collect();
@@ -497,6 +497,7 @@ async fn two_instances_on_postgresql_share_the_catalog() {
     )
     .await;
     assert_eq!(status, 201, "{out}");
+    let first_fetch = out["first_fetch"].clone();
     let added = Instant::now();
     let (status, out, _) = call(
         a,
@@ -507,15 +508,28 @@ async fn two_instances_on_postgresql_share_the_catalog() {
     .await;
     assert_eq!(status, 201, "{out}");
     // On the other instance within 2 s: the source, and its timeline.
+    let created = Instant::now();
+    let last = std::sync::Mutex::new((0, String::new()));
     let seen = eventually(Duration::from_secs(2), || async {
         let (status, doc) = body_of(b, "/timelines/wire.rss").await;
-        (status == 200 && doc.contains("Harbour reopens")).then_some(())
+        let found = status == 200 && doc.contains("Harbour reopens");
+        *last.lock().unwrap() = (status, doc);
+        found.then_some(())
     })
     .await;
-    assert!(
-        seen.is_some(),
-        "the timeline is served by the other instance within 2 s"
-    );
+    if seen.is_none() {
+        // What each instance did meanwhile (the servers log at debug here).
+        let (status, doc) = last.into_inner().unwrap();
+        let after = created.elapsed();
+        let (_, source, _) = call(a, "GET", "/api/v1/sources/wire", None).await;
+        panic!(
+            "the timeline is not served by the other instance within 2 s: after {after:?} \
+             {status} {doc:.2000}\nits first fetch: {first_fetch}\nthe source on A: {source}\n\
+             A:\n{}\nB:\n{}",
+            a.log_text(),
+            b.log_text()
+        );
+    }
     let (status, _, _) = call(b, "GET", "/api/v1/sources/wire", None).await;
     assert_eq!(status, 200);
     // Fetched once per interval across both.
