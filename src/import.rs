@@ -234,9 +234,20 @@ pub struct MigrateCounts {
     pub updated: usize,
     pub unchanged: usize,
     pub tombstones: usize,
+    /// The managed catalog entries (sources, scrapes, timelines added
+    /// through the API), and how many of them the target did not have.
+    pub entries: usize,
+    pub entries_new: usize,
+    /// The sources whose fetch state was carried over.
+    pub sources: usize,
 }
 
 /// Copies everything, in chunks, through the target's own idempotent import.
+/// Then the catalog's managed entries (the file's are declared again by the
+/// first instance that starts with it) and every source's fetch state, so
+/// that the sites' sources, scrapes and timelines are the same on the new
+/// database, and its first polls are conditional GETs on their schedule
+/// rather than every source fetched whole at once.
 pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, StoreError> {
     const CHUNK: usize = 500;
     let mut all = from.export().await?;
@@ -282,5 +293,28 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, 
     })
     .await?;
     progress.finish_and_clear();
+    let now = chrono::Utc::now();
+    for entry in from.catalog().await?.entries {
+        if entry.declared {
+            continue;
+        }
+        counts.entries += 1;
+        // Only where the name is free: a second run changes nothing, and an
+        // entry the target has (managed, or declared by its file) stays.
+        if to.catalog_put(&entry, true, now).await? {
+            counts.entries_new += 1;
+        }
+    }
+    let states = from.fetch_states().await?;
+    // Registered (the declared sources' rows are not yet there), then their
+    // states written over: no instance holds a lease on a new database.
+    to.add_sources(&states).await?;
+    let saved = to.save_fetch_states(&states, "newswire-migrate").await?;
+    for state in &states {
+        if state.paused.is_some() {
+            to.set_paused(&state.source, state.paused).await?;
+        }
+    }
+    counts.sources = saved.into_iter().filter(|saved| *saved).count();
     Ok(counts)
 }

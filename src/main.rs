@@ -86,7 +86,8 @@ enum Command {
         /// A list or article page: http(s) URL or file.
         input: String,
     },
-    /// Copy a whole site's history from one database to another, idempotently.
+    /// Copy a whole site from one database to another, idempotently: its
+    /// history, managed catalog entries and sources' fetch states.
     Migrate {
         /// Source: sqlite:PATH or postgres://…
         #[arg(long)]
@@ -499,8 +500,16 @@ async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {
         .with_context(|| format!("opening {}", store::redact(to)))?;
     let counts = newswire::import::migrate(source.as_ref(), target.as_ref()).await?;
     println!(
-        "newswire: migrated {} items ({} new, {} updated, {} unchanged) and {} tombstones",
-        counts.items, counts.created, counts.updated, counts.unchanged, counts.tombstones
+        "newswire: migrated {} items ({} new, {} updated, {} unchanged) and {} tombstones; \
+         {} managed catalog entries ({} new); the fetch state of {} sources",
+        counts.items,
+        counts.created,
+        counts.updated,
+        counts.unchanged,
+        counts.tombstones,
+        counts.entries,
+        counts.entries_new,
+        counts.sources
     );
     Ok(std::process::ExitCode::SUCCESS)
 }

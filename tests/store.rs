@@ -649,7 +649,44 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
         &out_path("second"),
     ]);
 
+    // A source and a timeline added through the API (managed catalog
+    // entries), the source polled once (its validators and schedule).
     let sqlite = SqliteStore::open_dir(&data).await.unwrap();
+    let entry = |kind, name: &str, body| newswire::model::CatalogEntry {
+        kind,
+        name: name.into(),
+        body,
+        declared: false,
+    };
+    use newswire::model::EntryKind;
+    let managed = [
+        entry(
+            EntryKind::Source,
+            "wire",
+            serde_json::json!({"name": "wire", "url": "https://wire.example/feed.xml", "interval": "20m"}),
+        ),
+        entry(
+            EntryKind::Timeline,
+            "world-wire",
+            serde_json::json!({"name": "world-wire", "title": "World and wire", "sources": ["wire"], "categories": ["world"]}),
+        ),
+    ];
+    for e in &managed {
+        assert!(sqlite.catalog_put(e, true, Utc::now()).await.unwrap());
+    }
+    let mut polled = sqlite.fetch_states().await.unwrap().remove(0);
+    assert_eq!(polled.source, "wire");
+    polled.etag = Some("\"v7\"".into());
+    polled.body_hash = Some("b7".into());
+    polled.last_status = Some(200);
+    polled.next_fetch = DateTime::from_timestamp(1_893_456_000, 0).unwrap();
+    assert_eq!(
+        sqlite
+            .save_fetch_states(&[polled.clone()], "x")
+            .await
+            .unwrap(),
+        [true]
+    );
     let expected = sqlite.export().await.unwrap();
     drop(sqlite);
     let (items, stones) = (expected.items.len(), expected.tombstones.len());
@@ -662,14 +699,16 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     let first = newswire(&["migrate", "--from", &from, "--to", &url]);
     assert!(
         first.contains(&format!(
-            "migrated {items} items ({items} new, 0 updated, 0 unchanged) and {stones} tombstones"
+            "migrated {items} items ({items} new, 0 updated, 0 unchanged) and {stones} tombstones; \
+             2 managed catalog entries (2 new); the fetch state of 1 sources"
         )),
         "{first}"
     );
     let again = newswire(&["migrate", "--from", &from, "--to", &url]);
     assert!(
         again.contains(&format!(
-            "migrated {items} items (0 new, 0 updated, {items} unchanged) and {stones} tombstones"
+            "migrated {items} items (0 new, 0 updated, {items} unchanged) and {stones} tombstones; \
+             2 managed catalog entries (0 new)"
         )),
         "a second run adds nothing: {again}"
     );
@@ -680,6 +719,9 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
         expected,
         "PostgreSQL holds exactly what SQLite held"
     );
+    // The site's sources and timelines, and where their polling stood.
+    assert_eq!(pg_store.catalog().await.unwrap().entries, managed);
+    assert_eq!(pg_store.fetch_states().await.unwrap(), [polled]);
     let before = pg_store.versions().await.unwrap();
 
     newswire(&[
