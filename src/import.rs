@@ -240,6 +240,8 @@ pub struct MigrateCounts {
     pub entries_new: usize,
     /// The sources whose fetch state was carried over.
     pub sources: usize,
+    /// Kept archive documents the target did not have.
+    pub documents: usize,
 }
 
 /// Copies everything, in chunks, through the target's own idempotent import.
@@ -247,7 +249,8 @@ pub struct MigrateCounts {
 /// first instance that starts with it) and every source's fetch state, so
 /// that the sites' sources, scrapes and timelines are the same on the new
 /// database, and its first polls are conditional GETs on their schedule
-/// rather than every source fetched whole at once.
+/// rather than every source fetched whole at once; and the archive pages'
+/// kept documents, so that each keeps its bytes.
 pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, StoreError> {
     const CHUNK: usize = 500;
     let mut all = from.export().await?;
@@ -316,5 +319,15 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, 
         }
     }
     counts.sources = saved.into_iter().filter(|saved| *saved).count();
+    // The pages' bytes as first served (after the pages themselves, above):
+    // a page made from items since withdrawn shows what it showed. A few at
+    // a time: each is a page's whole document, compressed twice.
+    let mut after = None;
+    loop {
+        let rows = from.kept_documents(after.as_ref(), 8).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.at.clone());
+        counts.documents += to.import_kept_documents(&rows).await?;
+    }
     Ok(counts)
 }

@@ -501,7 +501,8 @@ async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {
     let counts = newswire::import::migrate(source.as_ref(), target.as_ref()).await?;
     println!(
         "newswire: migrated {} items ({} new, {} updated, {} unchanged) and {} tombstones; \
-         {} managed catalog entries ({} new); the fetch state of {} sources",
+         {} managed catalog entries ({} new); the fetch state of {} sources; \
+         {} kept archive documents",
         counts.items,
         counts.created,
         counts.updated,
@@ -509,7 +510,8 @@ async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {
         counts.tombstones,
         counts.entries,
         counts.entries_new,
-        counts.sources
+        counts.sources,
+        counts.documents
     );
     Ok(std::process::ExitCode::SUCCESS)
 }

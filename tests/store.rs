@@ -74,6 +74,7 @@ conformance_cases!(
     websub_outbox_delivers_each_change_once,
     archive_pages_hold_each_entry_once,
     kept_pages_keep_their_first_bytes_and_gain_compression_once,
+    kept_documents_are_listed_in_order_and_carried_once,
     a_page_read_before_a_withdrawal_is_not_kept_after_it,
 );
 
@@ -687,6 +688,24 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
             .unwrap(),
         [true]
     );
+    // A closed page of "all" kept as first served (as `serve` keeps one).
+    let page = sqlite
+        .archive_page(&FeedId::All, &[FeedId::All], 1)
+        .await
+        .unwrap()
+        .expect("the demo's feed of all, by 4, has closed pages");
+    let kept = newswire::store::KeptDocument {
+        format: "rss",
+        body: b"<rss>as first served</rss>",
+        modified: DateTime::from_timestamp(1_770_000_000, 0),
+        compressed: Some((b"gzip bytes", b"br bytes")),
+    };
+    assert!(
+        sqlite
+            .keep_archive_documents(&FeedId::All, 1, page.edition, std::slice::from_ref(&kept))
+            .await
+            .unwrap()
+    );
     let expected = sqlite.export().await.unwrap();
     drop(sqlite);
     let (items, stones) = (expected.items.len(), expected.tombstones.len());
@@ -700,7 +719,8 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     assert!(
         first.contains(&format!(
             "migrated {items} items ({items} new, 0 updated, 0 unchanged) and {stones} tombstones; \
-             2 managed catalog entries (2 new); the fetch state of 1 sources"
+             2 managed catalog entries (2 new); the fetch state of 1 sources; \
+             1 kept archive documents"
         )),
         "{first}"
     );
@@ -708,7 +728,8 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     assert!(
         again.contains(&format!(
             "migrated {items} items (0 new, 0 updated, {items} unchanged) and {stones} tombstones; \
-             2 managed catalog entries (0 new)"
+             2 managed catalog entries (0 new); the fetch state of 1 sources; \
+             0 kept archive documents"
         )),
         "a second run adds nothing: {again}"
     );
@@ -722,6 +743,23 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     // The site's sources and timelines, and where their polling stood.
     assert_eq!(pg_store.catalog().await.unwrap().entries, managed);
     assert_eq!(pg_store.fetch_states().await.unwrap(), [polled]);
+    let carried = pg_store
+        .archive_document(&FeedId::All, 1, "rss")
+        .await
+        .unwrap()
+        .expect("the kept page is carried");
+    assert_eq!(
+        (
+            carried.body.as_slice(),
+            carried.modified,
+            carried.compressed
+        ),
+        (
+            kept.body,
+            kept.modified,
+            Some((b"gzip bytes".to_vec(), b"br bytes".to_vec()))
+        )
+    );
     let before = pg_store.versions().await.unwrap();
 
     newswire(&[

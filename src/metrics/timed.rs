@@ -196,6 +196,19 @@ impl Store for Timed {
             .keep_archive_documents(feed, page, edition, documents)
             .await
     }
+    async fn kept_documents(
+        &self,
+        after: Option<&crate::store::KeptAt>,
+        n: usize,
+    ) -> Result<Vec<crate::store::KeptRow>, StoreError> {
+        self.inner.kept_documents(after, n).await
+    }
+    async fn import_kept_documents(
+        &self,
+        rows: &[crate::store::KeptRow],
+    ) -> Result<usize, StoreError> {
+        self.inner.import_kept_documents(rows).await
+    }
     async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written, StoreError> {
         self.inner.withdraw_source(source).await
     }

@@ -243,6 +243,15 @@ pub trait Store: Send + Sync + 'static {
         documents: &[KeptDocument<'_>],
     ) -> Result<bool>;
 
+    /// Kept documents after `after` in (feed, page, format) order, at most
+    /// `n`: `newswire migrate` copies them a few at a time.
+    async fn kept_documents(&self, after: Option<&KeptAt>, n: usize) -> Result<Vec<KeptRow>>;
+
+    /// Writes documents another store kept (`newswire migrate`): each where
+    /// its page is closed here and nothing of its format is kept yet. How
+    /// many were written.
+    async fn import_kept_documents(&self, rows: &[KeptRow]) -> Result<usize>;
+
     /// Withdraws every item of exactly this source (a deleted one), with
     /// tombstones where documents showed them; closed pages keep their bytes.
     async fn withdraw_source(&self, source: &Source) -> Result<Written>;
@@ -452,6 +461,24 @@ pub struct ArchiveDocument {
     pub compressed: Option<(Vec<u8>, Vec<u8>)>,
     /// The page's edition it belongs to (see [`ArchivePage::edition`]).
     pub edition: i64,
+}
+
+/// Where a kept document is: its feed's log key ([`log_key`]), its page
+/// and its format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptAt {
+    pub feed: String,
+    pub page: i64,
+    pub format: String,
+}
+
+/// A kept document as `newswire migrate` carries it from store to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptRow {
+    pub at: KeptAt,
+    pub body: Vec<u8>,
+    pub modified: Option<DateTime<Utc>>,
+    pub compressed: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Polls kept in each source's attempt log.

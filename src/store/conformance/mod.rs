@@ -75,6 +75,7 @@ pub const CASES: &[&str] = &[
     "websub_outbox_delivers_each_change_once",
     "archive_pages_hold_each_entry_once",
     "kept_pages_keep_their_first_bytes_and_gain_compression_once",
+    "kept_documents_are_listed_in_order_and_carried_once",
     "a_page_read_before_a_withdrawal_is_not_kept_after_it",
 ];
 

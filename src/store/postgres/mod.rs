@@ -408,6 +408,21 @@ impl Store for PgStore {
             .await
     }
 
+    async fn kept_documents(
+        &self,
+        after: Option<&crate::store::KeptAt>,
+        n: usize,
+    ) -> Result<Vec<crate::store::KeptRow>> {
+        kept_documents(&mut *self.read().await?, after, n)
+            .await
+            .map_err(classify)
+    }
+
+    async fn import_kept_documents(&self, rows: &[crate::store::KeptRow]) -> Result<usize> {
+        self.write(move || import_kept_documents_tx(&self.pool, rows))
+            .await
+    }
+
     async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written> {
         self.write(move || withdraw_source_tx(&self.pool, source))
             .await

@@ -1,5 +1,6 @@
 //! The SQL and the write steps both backends run alike, written once, one
-//! file per concern: [`items`], [`archives`], [`sources`], [`websub`].
+//! file per concern: [`items`], [`archives`], [`kept`], [`sources`],
+//! [`catalog`], [`websub`].
 //!
 //! sqlx's query functions are generic in a way that makes a generic function over
 //! "any database" need a dozen trait bounds per query; instead, each backend
@@ -16,12 +17,14 @@
 mod archives;
 mod catalog;
 mod items;
+mod kept;
 mod sources;
 mod websub;
 
 pub(crate) use archives::archives_sql;
 pub(crate) use catalog::catalog_sql;
 pub(crate) use items::items_sql;
+pub(crate) use kept::kept_sql;
 pub(crate) use sources::sources_sql;
 pub(crate) use websub::websub_sql;
 
@@ -80,6 +83,7 @@ macro_rules! shared_sql {
 
         $crate::store::sql::items_sql!($Conn, $Pool);
         $crate::store::sql::archives_sql!($Conn, $Pool);
+        $crate::store::sql::kept_sql!($Conn, $Pool);
         $crate::store::sql::sources_sql!($Conn, $Pool);
         $crate::store::sql::catalog_sql!($Conn, $Pool);
         $crate::store::sql::websub_sql!($Conn, $Pool);

@@ -259,6 +259,18 @@ impl Store for SqliteStore {
         keep_archive_documents_tx(&self.write, feed, page, edition, documents).await
     }
 
+    async fn kept_documents(
+        &self,
+        after: Option<&crate::store::KeptAt>,
+        n: usize,
+    ) -> Result<Vec<crate::store::KeptRow>> {
+        kept_documents(&mut *self.read.acquire().await?, after, n).await
+    }
+
+    async fn import_kept_documents(&self, rows: &[crate::store::KeptRow]) -> Result<usize> {
+        import_kept_documents_tx(&self.write, rows).await
+    }
+
     async fn withdraw_source(&self, source: &crate::model::Source) -> Result<Written> {
         withdraw_source_tx(&self.write, source).await
     }
