@@ -242,6 +242,8 @@ pub struct MigrateCounts {
     pub sources: usize,
     /// Kept archive documents the target did not have.
     pub documents: usize,
+    /// Live WebSub subscriptions to the hub.
+    pub subscriptions: usize,
 }
 
 /// Copies everything, in chunks, through the target's own idempotent import.
@@ -249,8 +251,8 @@ pub struct MigrateCounts {
 /// first instance that starts with it) and every source's fetch state, so
 /// that the sites' sources, scrapes and timelines are the same on the new
 /// database, and its first polls are conditional GETs on their schedule
-/// rather than every source fetched whole at once; and the archive pages'
-/// kept documents, so that each keeps its bytes.
+/// rather than every source fetched whole at once; the archive pages' kept
+/// documents, so that each keeps its bytes; and the hub's live subscriptions.
 pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, StoreError> {
     const CHUNK: usize = 500;
     let mut all = from.export().await?;
@@ -328,6 +330,15 @@ pub async fn migrate(from: &dyn Store, to: &dyn Store) -> Result<MigrateCounts, 
         let Some(last) = rows.last() else { break };
         after = Some(last.at.clone());
         counts.documents += to.import_kept_documents(&rows).await?;
+    }
+    // The hub's subscribers, until their leases end: they renew with
+    // whichever instance answers, and would otherwise hear nothing until
+    // they did.
+    for sub in from.websub_subscriptions().await? {
+        if sub.lease_until > now {
+            to.websub_subscribe(&sub).await?;
+            counts.subscriptions += 1;
+        }
     }
     Ok(counts)
 }

@@ -502,7 +502,7 @@ async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {
     println!(
         "newswire: migrated {} items ({} new, {} updated, {} unchanged) and {} tombstones; \
          {} managed catalog entries ({} new); the fetch state of {} sources; \
-         {} kept archive documents",
+         {} kept archive documents; {} WebSub subscriptions",
         counts.items,
         counts.created,
         counts.updated,
@@ -511,7 +511,8 @@ async fn migrate(from: &str, to: &str) -> Result<std::process::ExitCode> {
         counts.entries,
         counts.entries_new,
         counts.sources,
-        counts.documents
+        counts.documents,
+        counts.subscriptions
     );
     Ok(std::process::ExitCode::SUCCESS)
 }

@@ -706,6 +706,22 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
             .await
             .unwrap()
     );
+    // A subscriber of the hub, and one whose lease ended.
+    let sub = |callback: &str, days: i64| newswire::store::Subscription {
+        topic: "http://127.0.0.1:8080/feeds/world.atom".into(),
+        callback: callback.into(),
+        secret: Some("s3cret".into()),
+        // Whole seconds: the stores keep milliseconds.
+        lease_until: DateTime::from_timestamp(Utc::now().timestamp() + days * 86_400, 0).unwrap(),
+        client: "192.0.2.7".into(),
+        callback_host: "reader.example".into(),
+    };
+    let live = sub("https://reader.example/cb/1", 3);
+    sqlite.websub_subscribe(&live).await.unwrap();
+    sqlite
+        .websub_subscribe(&sub("https://reader.example/cb/old", -1))
+        .await
+        .unwrap();
     let expected = sqlite.export().await.unwrap();
     drop(sqlite);
     let (items, stones) = (expected.items.len(), expected.tombstones.len());
@@ -720,7 +736,7 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
         first.contains(&format!(
             "migrated {items} items ({items} new, 0 updated, 0 unchanged) and {stones} tombstones; \
              2 managed catalog entries (2 new); the fetch state of 1 sources; \
-             1 kept archive documents"
+             1 kept archive documents; 1 WebSub subscriptions"
         )),
         "{first}"
     );
@@ -729,7 +745,7 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
         again.contains(&format!(
             "migrated {items} items (0 new, 0 updated, {items} unchanged) and {stones} tombstones; \
              2 managed catalog entries (0 new); the fetch state of 1 sources; \
-             0 kept archive documents"
+             0 kept archive documents; 1 WebSub subscriptions"
         )),
         "a second run adds nothing: {again}"
     );
@@ -743,6 +759,7 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     // The site's sources and timelines, and where their polling stood.
     assert_eq!(pg_store.catalog().await.unwrap().entries, managed);
     assert_eq!(pg_store.fetch_states().await.unwrap(), [polled]);
+    assert_eq!(pg_store.websub_subscriptions().await.unwrap(), [live]);
     let carried = pg_store
         .archive_document(&FeedId::All, 1, "rss")
         .await
