@@ -82,6 +82,13 @@ fn csrf_of(html: &str) -> String {
     html[at..at + 64].to_owned()
 }
 
+/// The text of a page's alert (why a form was refused), if it has one.
+fn alert_of(html: &str) -> Option<&str> {
+    let at = html.find("role=\"alert\">")? + "role=\"alert\">".len();
+    let len = html[at..].find("</p>")?;
+    Some(&html[at..at + len])
+}
+
 /// Clicks the element `css` finds.
 async fn click(c: &fantoccini::Client, css: &str) {
     c.find(fantoccini::Locator::Css(css))
@@ -376,6 +383,124 @@ async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
     assert_eq!(status, 303);
     let (status, _, _) = page(&server, "/console/", &cookie).await;
     assert_eq!(status, 303);
+    assert!(server.stop());
+}
+
+/// An editor makes a timeline in the console of the sources and local
+/// feeds in force, sees it served, and deletes it: the form goes through the
+/// API's checks (a refusal shown beside what was typed, nothing written), a
+/// title with markup is text, and a timeline the config file declares
+/// cannot be deleted here.
+#[tokio::test]
+async fn an_editor_makes_and_deletes_a_timeline_in_the_console() {
+    let up = Upstream::start();
+    let site = hostile_site(&up);
+    let server = Server::start(&site, &[]);
+    fetch_now(&server, "agency").await;
+    let (_, cookie, _) = sign_in(&server, TOKEN).await;
+    let cookie = cookie.unwrap();
+    let (status, _, html) = page(&server, "/console/timelines", &cookie).await;
+    assert_eq!(status, 200);
+    let csrf = csrf_of(&html);
+    // The form offers the sources and local feeds in force.
+    for offered in [
+        "name=\"sources\" value=\"agency\"",
+        "name=\"sources\" value=\"broken\"",
+        "name=\"categories\" value=\"world\"",
+        "name=\"categories\" value=\"breaking\"",
+    ] {
+        assert!(html.contains(offered), "{offered} in {html}");
+    }
+    assert!(
+        !html.contains("/console/timelines/wire/delete")
+            && html.contains("Declared in newswire.toml"),
+        "a declared timeline has no delete: {html}"
+    );
+    let desk = [
+        ("name", "desk"),
+        ("title", "Desk <i>picks</i>"),
+        ("sources", "agency"),
+        ("categories", "world"),
+        ("categories", "tech"),
+        ("limit", "5"),
+    ];
+    // Without the session's token: refused, nothing written.
+    let (status, _) = post_form(&server, "/console/timelines/add", &cookie, &desk).await;
+    assert_eq!(status, 403);
+    assert_eq!(api_get(&server, "/api/v1/timelines/desk").await.0, 404);
+    // Refusals: shown on the form with what was typed; nothing written.
+    for (key, bad, said) in [
+        ("name", "Desk Picks", "name:"),
+        ("name", "wire", "name:"),
+        ("limit", "lots", "limit:"),
+        ("title", "Desk \u{1}", "title:"),
+    ] {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        form.extend(desk.iter().filter(|(k, _)| *k != key).copied());
+        form.push((key, bad));
+        let (status, html) = post_form(&server, "/console/timelines/add", &cookie, &form).await;
+        assert_eq!(status, 200, "{key}={bad}: {html}");
+        let alert = alert_of(&html).unwrap_or_else(|| panic!("{key}={bad}: no alert in {html}"));
+        assert!(alert.starts_with(said), "{key}={bad}: {alert}");
+        assert!(
+            html.contains("value=\"agency\" checked") && html.contains("value=\"tech\" checked"),
+            "the boxes stay checked: {html}"
+        );
+        if key != "name" {
+            assert_eq!(api_get(&server, "/api/v1/timelines/desk").await.0, 404);
+        }
+    }
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+    form.extend(desk);
+    let (status, _) = post_form(&server, "/console/timelines/add", &cookie, &form).await;
+    assert_eq!(status, 303);
+    let (status, made) = api_get(&server, "/api/v1/timelines/desk").await;
+    assert_eq!(status, 200, "{made}");
+    assert_eq!(made["declared"], false, "{made}");
+    assert_eq!(made["entry"]["sources"], json!(["agency"]), "{made}");
+    assert_eq!(
+        made["entry"]["categories"],
+        json!(["world", "tech"]),
+        "{made}"
+    );
+    assert_eq!(made["entry"]["limit"], 5, "{made}");
+    let served = eventually(Duration::from_secs(5), || async {
+        let (status, _, body) = get(&server.url("/timelines/desk.rss"), &[]).await;
+        (status == 200).then(|| String::from_utf8(body).unwrap())
+    })
+    .await
+    .expect("the new timeline is served");
+    assert!(served.contains("Desk &lt;i&gt;picks&lt;/i&gt;"), "{served}");
+    let (_, _, html) = page(&server, "/console/timelines", &cookie).await;
+    assert!(html.contains("/console/timelines/desk/delete"), "{html}");
+    assert!(!html.contains("<i>picks"), "{html}");
+    // The declared one stays; the made one goes.
+    let (status, html) = post_form(
+        &server,
+        "/console/timelines/wire/delete",
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let alert = alert_of(&html).expect("why the declared one stays");
+    assert!(alert.starts_with("wire:"), "{alert}");
+    assert_eq!(api_get(&server, "/api/v1/timelines/wire").await.0, 200);
+    let (status, _) = post_form(
+        &server,
+        "/console/timelines/desk/delete",
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(api_get(&server, "/api/v1/timelines/desk").await.0, 404);
+    let gone = eventually(Duration::from_secs(5), || async {
+        let (status, _, _) = get(&server.url("/timelines/desk.rss"), &[]).await;
+        (status == 404).then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "its feeds are no longer served");
     assert!(server.stop());
 }
 

@@ -70,13 +70,16 @@ pub(super) async fn save(
             )
             .await
         }
-        Err(p) => {
-            let problem = match &p.field {
-                Some(f) if !f.is_empty() => format!("{f}: {}", p.detail),
-                _ => p.detail.clone(),
-            };
-            preview_form(state, editor, form, Some(problem)).await
-        }
+        Err(p) => preview_form(state, editor, form, Some(refusal(&p))).await,
+    }
+}
+
+/// Why the API refused a form's entry, as the form shows it: the field
+/// first, when the refusal names one.
+pub(super) fn refusal(p: &Problem) -> String {
+    match &p.field {
+        Some(f) if !f.is_empty() => format!("{f}: {}", p.detail),
+        _ => p.detail.clone(),
     }
 }
 

@@ -8,9 +8,10 @@
 //! inline script or style: whatever a source's title, error or item holds
 //! is text.
 //!
-//! Pages so far: the sources (status, last fetch, error, items, next fetch;
-//! failing first; fetch now), a source (settings, attempt log, items), and
-//! the preview and scrape editor (live, through `/console/preview.json`).
+//! Pages: the sources (status, last fetch, error, items, next fetch;
+//! failing first; fetch now), a source (settings, attempt log, items), the
+//! preview and scrape editor (live, through `/console/preview.json`), and
+//! the timelines (each merged document's first items; new and delete).
 
 use super::problem::{Problem, not_found};
 use super::respond::{finish, read_body};
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 mod editor;
 pub(super) mod pages;
+mod timelines;
 
 use editor::{FIELDS, preview_form, save};
 
@@ -127,7 +129,7 @@ async fn route(
     }
     match path {
         "/console/" => sources(state, &editor, None).await,
-        "/console/timelines" => timelines(state, &editor).await,
+        "/console/timelines" => timelines::page_of(state, &editor, None, None).await,
         "/console/preview" => Ok(page(
             state,
             "preview.html",
@@ -173,6 +175,16 @@ async fn post(
     }
     if path == "/console/preview" {
         return preview_form(state, editor, form, None).await;
+    }
+    if path == "/console/timelines/add" {
+        return timelines::add(state, editor, form).await;
+    }
+    if let Some(name) = path
+        .strip_prefix("/console/timelines/")
+        .and_then(|p| p.strip_suffix("/delete"))
+        .filter(|n| !n.contains('/'))
+    {
+        return timelines::delete(state, editor, name).await;
     }
     if path == "/console/sources/add" || path == "/console/scrapes/add" {
         return save(state, editor, path == "/console/scrapes/add", form).await;
@@ -260,59 +272,6 @@ fn declared_names(config: &crate::config::Config) -> Vec<&str> {
         .filter(|e| e.kind != crate::model::EntryKind::Timeline)
         .map(|e| e.name.as_str())
         .collect()
-}
-
-/// Items a timeline's card previews.
-const PREVIEWED: usize = 10;
-
-/// Each timeline: its members (sources with their status), its limit, and
-/// the first items of its merged document.
-async fn timelines(state: &State, editor: &Editor) -> Result<Resp, Problem> {
-    let config = &state.site.config();
-    let internal = |e: crate::store::StoreError| super::problem::internal(&e);
-    let states = state.site.store.fetch_states().await.map_err(internal)?;
-    let tz = config.site.timezone;
-    let mut cards = Vec::new();
-    for t in &config.timelines {
-        let feed = FeedId::Timeline(t.name.clone());
-        let items = state
-            .site
-            .latest(&feed, PREVIEWED)
-            .await
-            .map_err(internal)?;
-        let members: Vec<Value> = t
-            .categories
-            .iter()
-            .map(|c| context! { name => c, source => false })
-            .chain(t.sources.iter().map(|s| {
-                let status = states.iter().find(|st| &st.source == s).map_or(
-                    crate::model::SourceStatus::New,
-                    crate::model::FetchState::status,
-                );
-                context! { name => s, source => true, status => Value::from(Serde(status)) }
-            }))
-            .collect();
-        let items: Vec<Value> = items
-            .iter()
-            .map(|i| {
-                let source = i
-                    .origin
-                    .as_ref()
-                    .map_or(config.site.title.as_str(), |o| o.source.as_str());
-                context! { title => &i.title, link => i.link.as_deref(), source => source,
-                published => crate::localtime::in_zone(i.published, tz).to_rfc3339() }
-            })
-            .collect();
-        cards.push(context! {
-            name => &t.name, title => &t.title, limit => t.limit, members => members, items => items,
-            url => crate::render::feed_url(config, &feed, crate::model::Format::Html),
-        });
-    }
-    Ok(page(
-        state,
-        "timelines.html",
-        context! { csrf => &editor.csrf, editor => &editor.name, page => "timelines", timelines => cards },
-    ))
 }
 
 async fn source(state: &State, editor: &Editor, name: &str) -> Result<Resp, Problem> {

@@ -1,0 +1,159 @@
+//! The console's timelines: each with its members, its limit and the first
+//! items of its merged document; a form that makes a new one of the sources
+//! and local feeds in force, and the delete of one made here or through the
+//! API. Both go through the API's own checks, and a refusal is shown beside
+//! what was typed.
+
+use super::*;
+use crate::model::EntryKind;
+
+/// Items a timeline's card previews.
+const PREVIEWED: usize = 10;
+
+/// What the new-timeline form was sent with, and why it was refused.
+pub(super) struct Refused {
+    form: Vec<(String, String)>,
+    problem: String,
+}
+
+/// `POST /console/timelines/add`: the form's timeline through the API's
+/// `POST /api/v1/timelines`.
+pub(super) async fn add(
+    state: &State,
+    editor: &Editor,
+    form: Vec<(String, String)>,
+) -> Result<Resp, Problem> {
+    let get = |k: &str| field(&form, k).map(str::trim).filter(|v| !v.is_empty());
+    let mut body = serde_json::Map::new();
+    for key in ["name", "title", "description"] {
+        if let Some(v) = get(key) {
+            body.insert(key.into(), v.into());
+        }
+    }
+    body.insert(
+        "sources".into(),
+        serde_json::Value::Array(all_json(&form, "sources")),
+    );
+    body.insert(
+        "categories".into(),
+        serde_json::Value::Array(all_json(&form, "categories")),
+    );
+    if let Some(limit) = get("limit") {
+        // A number as a number; anything else as typed, for the API to
+        // refuse by name.
+        let limit = limit
+            .parse::<u64>()
+            .map_or_else(|_| serde_json::Value::from(limit), serde_json::Value::from);
+        body.insert("limit".into(), limit);
+    }
+    match crate::http::catalog::add_timeline(state, body).await {
+        Ok(_) => Ok(see_other("/console/timelines")),
+        Err(p) => {
+            let problem = super::editor::refusal(&p);
+            page_of(state, editor, None, Some(Refused { form, problem })).await
+        }
+    }
+}
+
+/// The values of a field a form sends once per checked box.
+fn all_json(form: &[(String, String)], key: &str) -> Vec<serde_json::Value> {
+    form.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| serde_json::Value::from(v.trim()))
+        .collect()
+}
+
+/// `POST /console/timelines/{name}/delete`: a managed timeline, through
+/// the API's `DELETE`; a declared one is refused, and the page says why.
+pub(super) async fn delete(state: &State, editor: &Editor, name: &str) -> Result<Resp, Problem> {
+    match crate::http::catalog::delete(state, EntryKind::Timeline, name).await {
+        Ok(_) => Ok(see_other("/console/timelines")),
+        Err(p) => page_of(state, editor, Some(format!("{name}: {}", p.detail)), None).await,
+    }
+}
+
+/// `GET /console/timelines`.
+pub(super) async fn page_of(
+    state: &State,
+    editor: &Editor,
+    notice: Option<String>,
+    refused: Option<Refused>,
+) -> Result<Resp, Problem> {
+    let config = &state.site.config();
+    let internal = |e: crate::store::StoreError| super::super::problem::internal(&e);
+    let states = state.site.store.fetch_states().await.map_err(internal)?;
+    let tz = config.site.timezone;
+    let declared: Vec<&str> = config
+        .declared
+        .iter()
+        .filter(|e| e.kind == EntryKind::Timeline)
+        .map(|e| e.name.as_str())
+        .collect();
+    let mut cards = Vec::new();
+    for t in &config.timelines {
+        let feed = FeedId::Timeline(t.name.clone());
+        let items = state
+            .site
+            .latest(&feed, PREVIEWED)
+            .await
+            .map_err(internal)?;
+        let members: Vec<Value> = t
+            .categories
+            .iter()
+            .map(|c| context! { name => c, source => false })
+            .chain(t.sources.iter().map(|s| {
+                let status = states.iter().find(|st| &st.source == s).map_or(
+                    crate::model::SourceStatus::New,
+                    crate::model::FetchState::status,
+                );
+                context! { name => s, source => true, status => Value::from(Serde(status)) }
+            }))
+            .collect();
+        let items: Vec<Value> = items
+            .iter()
+            .map(|i| {
+                let source = i
+                    .origin
+                    .as_ref()
+                    .map_or(config.site.title.as_str(), |o| o.source.as_str());
+                context! { title => &i.title, link => i.link.as_deref(), source => source,
+                published => crate::localtime::in_zone(i.published, tz).to_rfc3339() }
+            })
+            .collect();
+        cards.push(context! {
+            name => &t.name, title => &t.title, limit => t.limit, members => members, items => items,
+            declared => declared.contains(&t.name.as_str()),
+            url => crate::render::feed_url(config, &feed, crate::model::Format::Html),
+        });
+    }
+    // What the form offers: every source in force, and the local feeds.
+    let (form, problem) = match refused {
+        Some(r) => (r.form, Some(r.problem)),
+        None => (Vec::new(), None),
+    };
+    let checked = |key: &str, value: &str| form.iter().any(|(k, v)| k == key && v == value);
+    let sources: Vec<Value> = config
+        .sources
+        .iter()
+        .map(|s| context! { name => &s.name, checked => checked("sources", &s.name) })
+        .collect();
+    let locals: Vec<Value> = config
+        .categories
+        .iter()
+        .map(|c| c.slug.as_str())
+        .chain(["breaking", "all"])
+        .map(|c| context! { name => c, checked => checked("categories", c) })
+        .collect();
+    let typed: std::collections::BTreeMap<&str, &str> = form
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "sources" | "categories" | "csrf"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    Ok(page(
+        state,
+        "timelines.html",
+        context! { csrf => &editor.csrf, editor => &editor.name, page => "timelines",
+        timelines => cards, notice => notice, problem => problem, form => Serde(typed),
+        sources => sources, locals => locals },
+    ))
+}
