@@ -674,6 +674,52 @@ async fn the_scrape_editor_previews_live_in_a_browser() {
     assert_eq!(scrape["entry"]["list"]["item"], "ul.ticker li", "{scrape}");
     assert_eq!(scrape["items"], 3, "{scrape}");
 
+    // A timeline of the saved feed and the ticker, made on the timelines
+    // page: its card shows the merged items.
+    c.goto(&server.url("/console/timelines")).await.unwrap();
+    click(c, "#new-timeline summary").await;
+    c.find(fantoccini::Locator::Css("#new-timeline input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("agency-and-ticker")
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Css("#new-timeline input[name=title]"))
+        .await
+        .unwrap()
+        .send_keys("The agency and the ticker")
+        .await
+        .unwrap();
+    for member in [
+        "input[name=sources][value=the-agency]",
+        "input[name=sources][value=walaw]",
+    ] {
+        click(c, &format!("#new-timeline {member}")).await;
+    }
+    browser.screenshot("console-timeline-new.png").await;
+    click(c, "#new-timeline button").await;
+    let card = browser
+        .until(Duration::from_secs(10), "const h = [...document.querySelectorAll('section.card h2')].find(h => h.textContent.includes('The agency and the ticker')); return h && document.readyState === 'complete' ? h.parentElement.querySelectorAll('ol.items li').length : null;")
+        .await;
+    assert!(card.as_u64().unwrap() >= 3, "merged items: {card}");
+    browser.screenshot("console-timelines.png").await;
+    // Deleted again (after the confirmation), so that its sources can go.
+    click(
+        c,
+        "form[action='/console/timelines/agency-and-ticker/delete'] button",
+    )
+    .await;
+    c.accept_alert().await.unwrap();
+    browser
+        .until(Duration::from_secs(10), "return location.pathname === '/console/timelines' && document.readyState === 'complete' && !document.body.textContent.includes('The agency and the ticker') ? true : null;")
+        .await;
+    assert_eq!(
+        api_get(&server, "/api/v1/timelines/agency-and-ticker")
+            .await
+            .0,
+        404
+    );
+
     // Pause the scrape and delete the feed from the sources page.
     c.goto(&server.url("/console/")).await.unwrap();
     click(c, "form[action='/console/sources/walaw/pause'] button").await;

@@ -317,7 +317,8 @@ impl Fetch {
     }
 }
 
-fn default_timeline_limit() -> usize {
+/// Most items in a timeline's documents when its entry does not say.
+pub fn default_timeline_limit() -> usize {
     100
 }
 
