@@ -145,6 +145,32 @@ async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
     let (status, _, _) = page(&server, "/console/", "newswire_session=forged").await;
     assert_eq!(status, 303, "a forged cookie is no session");
 
+    // A sign-in or a form sent from another site's page (the browser says
+    // so, and no page can say otherwise) is refused, token or not.
+    for site in ["cross-site", "same-site"] {
+        let resp = no_redirects()
+            .post(server.url("/console/signin"))
+            .header("Sec-Fetch-Site", site)
+            .form(&[("token", TOKEN)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 403, "{site}");
+        assert!(resp.headers().get("set-cookie").is_none(), "{site}");
+    }
+    let resp = no_redirects()
+        .post(server.url("/console/signin"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        303,
+        "the console's own sign-in form"
+    );
+
     let (status, cookie, headers) = sign_in(&server, TOKEN).await;
     assert_eq!(status, 303);
     let set = headers["set-cookie"].to_str().unwrap();
@@ -233,6 +259,19 @@ async fn an_editor_signs_in_and_every_form_needs_the_sessions_csrf_token() {
         let (status, _) = post_form(&server, "/console/sources/agency/fetch", &cookie, &bad).await;
         assert_eq!(status, 403, "{bad:?}");
     }
+    let resp = no_redirects()
+        .post(server.url("/console/sources/agency/fetch"))
+        .header("Cookie", &cookie)
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        403,
+        "the right token from elsewhere"
+    );
     let (status, _) = post_form(
         &server,
         "/console/sources/agency/fetch",

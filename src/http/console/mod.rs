@@ -74,6 +74,20 @@ pub async fn handle(state: &State, req: Request<Incoming>, peer: IpAddr) -> Resp
     resp
 }
 
+/// Whether the browser says the request comes from another site's page
+/// (Fetch Metadata's `Sec-Fetch-Site`, which every current browser sends
+/// and no page can set). Forms carry the session's CSRF token too, but the
+/// sign-in has no session yet: without this, another site could sign an
+/// editor's browser in with its own token (login CSRF). A request without
+/// the header (an older browser, a script) is judged by the token alone.
+/// Not `Origin` against `Host`: a proxy in front may rewrite `Host`.
+fn from_another_site(req: &Parts) -> bool {
+    req.headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"))
+}
+
 async fn route(
     state: &State,
     req: &Parts,
@@ -87,6 +101,13 @@ async fn route(
     }
     if let Some(asset) = path.strip_prefix("/console/assets/") {
         return asset_of(asset).ok_or_else(|| not_found(path));
+    }
+    if *method == Method::POST && from_another_site(req) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "a form sent from another site's page: the console takes its own forms only",
+        )
+        .field("Sec-Fetch-Site"));
     }
     if path == "/console/signin" {
         return match *method {
