@@ -512,7 +512,90 @@ async fn an_editor_makes_and_deletes_a_timeline_in_the_console() {
     assert!(served.contains("Desk &lt;i&gt;picks&lt;/i&gt;"), "{served}");
     let (_, _, html) = page(&server, "/console/timelines", &cookie).await;
     assert!(html.contains("/console/timelines/desk/delete"), "{html}");
+    assert!(html.contains("href=\"/console/timelines/desk\""), "{html}");
     assert!(!html.contains("<i>picks"), "{html}");
+    // Edited: the form filled with what it holds, its name fixed.
+    let (status, _, html) = page(&server, "/console/timelines/desk", &cookie).await;
+    assert_eq!(status, 200);
+    for filled in [
+        "action=\"/console/timelines/desk/save\"",
+        "value=\"desk\" pattern=\"[a-z0-9-]+\" required readonly",
+        "value=\"Desk &lt;i&gt;picks&lt;&#x2f;i&gt;\"",
+        "value=\"agency\" checked",
+        "value=\"world\" checked",
+        "value=\"tech\" checked",
+        "name=\"limit\" value=\"5\"",
+    ] {
+        assert!(html.contains(filled), "{filled} in {html}");
+    }
+    assert!(!html.contains("value=\"broken\" checked"), "{html}");
+    assert_eq!(
+        page(&server, "/console/timelines/nope", &cookie).await.0,
+        404
+    );
+    let edited = [
+        ("csrf", csrf.as_str()),
+        // The path names the timeline, not the form.
+        ("name", "other"),
+        ("title", "Desk, edited"),
+        ("sources", "agency"),
+        ("sources", "broken"),
+        ("categories", "world"),
+    ];
+    let mut bad = edited.to_vec();
+    bad.push(("limit", "x"));
+    let (status, html) = post_form(&server, "/console/timelines/desk/save", &cookie, &bad).await;
+    assert_eq!(status, 200);
+    let alert = alert_of(&html).expect("why the edit was refused");
+    assert!(alert.starts_with("limit:"), "{alert}");
+    assert!(
+        html.contains("value=\"Desk, edited\""),
+        "what was typed stays: {html}"
+    );
+    assert_eq!(
+        api_get(&server, "/api/v1/timelines/desk").await.1["entry"]["title"],
+        "Desk <i>picks</i>",
+        "nothing written"
+    );
+    let (status, _) = post_form(&server, "/console/timelines/desk/save", &cookie, &edited).await;
+    assert_eq!(status, 303);
+    let (_, made) = api_get(&server, "/api/v1/timelines/desk").await;
+    assert_eq!(made["entry"]["title"], "Desk, edited", "{made}");
+    assert_eq!(
+        made["entry"]["sources"],
+        json!(["agency", "broken"]),
+        "{made}"
+    );
+    assert_eq!(made["entry"]["categories"], json!(["world"]), "{made}");
+    assert!(
+        made["entry"].get("limit").is_none(),
+        "the default again: {made}"
+    );
+    assert_eq!(api_get(&server, "/api/v1/timelines/other").await.0, 404);
+    let retitled = eventually(Duration::from_secs(5), || async {
+        let (_, _, body) = get(&server.url("/timelines/desk.rss"), &[]).await;
+        String::from_utf8(body)
+            .unwrap()
+            .contains("Desk, edited")
+            .then_some(())
+    })
+    .await;
+    assert!(retitled.is_some(), "the feed follows the edit");
+    // A declared timeline is the file's: not edited here.
+    let (status, html) = post_form(
+        &server,
+        "/console/timelines/wire/save",
+        &cookie,
+        &[("csrf", &csrf), ("title", "Mine now")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let alert = alert_of(&html).expect("why the declared one stays");
+    assert!(alert.starts_with("name:"), "{alert}");
+    assert_eq!(
+        api_get(&server, "/api/v1/timelines/wire").await.1["entry"]["title"],
+        "The <b>wire</b>"
+    );
     // The declared one stays; the made one goes.
     let (status, html) = post_form(
         &server,

@@ -11,7 +11,7 @@
 //! Pages: the sources (status, last fetch, error, items, next fetch;
 //! failing first; fetch now), a source (settings, attempt log, items), the
 //! preview and scrape editor (live, through `/console/preview.json`), and
-//! the timelines (each merged document's first items; new and delete).
+//! the timelines (each merged document's first items; new, edit, delete).
 
 use super::problem::{Problem, not_found};
 use super::respond::{finish, read_body};
@@ -150,7 +150,7 @@ async fn route(
     }
     match path {
         "/console/" => sources(state, &editor, None).await,
-        "/console/timelines" => timelines::page_of(state, &editor, None, None).await,
+        "/console/timelines" => timelines::page_of(state, &editor, None, Default::default()).await,
         "/console/preview" => Ok(page(
             state,
             "preview.html",
@@ -159,7 +159,10 @@ async fn route(
         )),
         _ => match path.strip_prefix("/console/sources/") {
             Some(name) if !name.contains('/') => source(state, &editor, name).await,
-            _ => Err(not_found(path)),
+            _ => match path.strip_prefix("/console/timelines/") {
+                Some(name) if !name.contains('/') => timelines::edit(state, &editor, name).await,
+                _ => Err(not_found(path)),
+            },
         },
     }
 }
@@ -206,6 +209,13 @@ async fn post(
         .filter(|n| !n.contains('/'))
     {
         return timelines::delete(state, editor, name).await;
+    }
+    if let Some(name) = path
+        .strip_prefix("/console/timelines/")
+        .and_then(|p| p.strip_suffix("/save"))
+        .filter(|n| !n.contains('/'))
+    {
+        return timelines::save(state, editor, name, form).await;
     }
     if path == "/console/sources/add" || path == "/console/scrapes/add" {
         return save(state, editor, path == "/console/scrapes/add", form).await;

@@ -1,8 +1,8 @@
 //! The console's timelines: each with its members, its limit and the first
 //! items of its merged document; a form that makes a new one of the sources
-//! and local feeds in force, and the delete of one made here or through the
-//! API. Both go through the API's own checks, and a refusal is shown beside
-//! what was typed.
+//! and local feeds in force, or edits one made here or through the API, and
+//! its delete. All go through the API's own checks, and a refusal is shown
+//! beside what was typed.
 
 use super::*;
 use crate::model::EntryKind;
@@ -10,20 +10,35 @@ use crate::model::EntryKind;
 /// Items a timeline's card previews.
 const PREVIEWED: usize = 10;
 
-/// What the new-timeline form was sent with, and why it was refused.
-pub(super) struct Refused {
+/// The form as the page shows it: what was sent (or what the timeline
+/// being edited holds), why it was refused, and which timeline it edits.
+#[derive(Default)]
+pub(super) struct Filled {
     form: Vec<(String, String)>,
-    problem: String,
+    problem: Option<String>,
+    editing: Option<String>,
 }
 
-/// `POST /console/timelines/add`: the form's timeline through the API's
-/// `POST /api/v1/timelines`.
-pub(super) async fn add(
+/// The page with the form filled: to edit `editing`, or after a refusal.
+async fn filled(
     state: &State,
     editor: &Editor,
     form: Vec<(String, String)>,
+    problem: Option<String>,
+    editing: Option<&str>,
 ) -> Result<Resp, Problem> {
-    let get = |k: &str| field(&form, k).map(str::trim).filter(|v| !v.is_empty());
+    let editing = editing.map(str::to_owned);
+    let filled = Filled {
+        form,
+        problem,
+        editing,
+    };
+    page_of(state, editor, None, filled).await
+}
+
+/// The timeline entry a form describes, as the API takes it.
+fn entry_of(form: &[(String, String)]) -> serde_json::Map<String, serde_json::Value> {
+    let get = |k: &str| field(form, k).map(str::trim).filter(|v| !v.is_empty());
     let mut body = serde_json::Map::new();
     for key in ["name", "title", "description"] {
         if let Some(v) = get(key) {
@@ -32,11 +47,11 @@ pub(super) async fn add(
     }
     body.insert(
         "sources".into(),
-        serde_json::Value::Array(all_json(&form, "sources")),
+        serde_json::Value::Array(all_json(form, "sources")),
     );
     body.insert(
         "categories".into(),
-        serde_json::Value::Array(all_json(&form, "categories")),
+        serde_json::Value::Array(all_json(form, "categories")),
     );
     if let Some(limit) = get("limit") {
         // A number as a number; anything else as typed, for the API to
@@ -46,11 +61,75 @@ pub(super) async fn add(
             .map_or_else(|_| serde_json::Value::from(limit), serde_json::Value::from);
         body.insert("limit".into(), limit);
     }
-    match crate::http::catalog::add_timeline(state, body).await {
+    body
+}
+
+/// `POST /console/timelines/add`: the form's timeline through the API's
+/// `POST /api/v1/timelines`.
+pub(super) async fn add(
+    state: &State,
+    editor: &Editor,
+    form: Vec<(String, String)>,
+) -> Result<Resp, Problem> {
+    match crate::http::catalog::add_timeline(state, entry_of(&form)).await {
+        Ok(_) => Ok(see_other("/console/timelines")),
+        Err(p) => filled(state, editor, form, Some(super::editor::refusal(&p)), None).await,
+    }
+}
+
+/// `GET /console/timelines/{name}`: the page with the form filled with
+/// what the timeline holds, to edit it.
+pub(super) async fn edit(state: &State, editor: &Editor, name: &str) -> Result<Resp, Problem> {
+    let config = state.site.config();
+    let Some(t) = config.timeline(name) else {
+        return Err(not_found(&format!("/console/timelines/{name}")));
+    };
+    let mut form: Vec<(String, String)> = vec![
+        ("name".into(), t.name.clone()),
+        ("title".into(), t.title.clone()),
+        (
+            "description".into(),
+            t.description.clone().unwrap_or_default(),
+        ),
+        ("limit".into(), t.limit.to_string()),
+    ];
+    form.extend(t.sources.iter().map(|s| ("sources".into(), s.clone())));
+    form.extend(
+        t.categories
+            .iter()
+            .map(|c| ("categories".into(), c.clone())),
+    );
+    filled(state, editor, form, None, Some(name)).await
+}
+
+/// `POST /console/timelines/{name}/save`: the form's entry in place of the
+/// managed timeline, through the API's `PUT /api/v1/timelines/{name}`.
+pub(super) async fn save(
+    state: &State,
+    editor: &Editor,
+    name: &str,
+    mut form: Vec<(String, String)>,
+) -> Result<Resp, Problem> {
+    if state.site.config().timeline(name).is_none() {
+        return Err(not_found(&format!("/console/timelines/{name}")));
+    }
+    // The name is the page's, whatever the form says.
+    form.retain(|(k, _)| k != "name");
+    form.push(("name".into(), name.to_owned()));
+    let replaced =
+        crate::http::catalog::replace(state, EntryKind::Timeline, name, entry_of(&form), false)
+            .await;
+    match replaced {
         Ok(_) => Ok(see_other("/console/timelines")),
         Err(p) => {
-            let problem = super::editor::refusal(&p);
-            page_of(state, editor, None, Some(Refused { form, problem })).await
+            filled(
+                state,
+                editor,
+                form,
+                Some(super::editor::refusal(&p)),
+                Some(name),
+            )
+            .await
         }
     }
 }
@@ -68,7 +147,10 @@ fn all_json(form: &[(String, String)], key: &str) -> Vec<serde_json::Value> {
 pub(super) async fn delete(state: &State, editor: &Editor, name: &str) -> Result<Resp, Problem> {
     match crate::http::catalog::delete(state, EntryKind::Timeline, name).await {
         Ok(_) => Ok(see_other("/console/timelines")),
-        Err(p) => page_of(state, editor, Some(format!("{name}: {}", p.detail)), None).await,
+        Err(p) => {
+            let notice = Some(format!("{name}: {}", p.detail));
+            page_of(state, editor, notice, Filled::default()).await
+        }
     }
 }
 
@@ -77,7 +159,7 @@ pub(super) async fn page_of(
     state: &State,
     editor: &Editor,
     notice: Option<String>,
-    refused: Option<Refused>,
+    filled: Filled,
 ) -> Result<Resp, Problem> {
     let config = &state.site.config();
     let internal = |e: crate::store::StoreError| super::super::problem::internal(&e);
@@ -127,10 +209,11 @@ pub(super) async fn page_of(
         });
     }
     // What the form offers: every source in force, and the local feeds.
-    let (form, problem) = match refused {
-        Some(r) => (r.form, Some(r.problem)),
-        None => (Vec::new(), None),
-    };
+    let Filled {
+        form,
+        problem,
+        editing,
+    } = filled;
     let checked = |key: &str, value: &str| form.iter().any(|(k, v)| k == key && v == value);
     let sources: Vec<Value> = config
         .sources
@@ -154,6 +237,7 @@ pub(super) async fn page_of(
         "timelines.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "timelines",
         timelines => cards, notice => notice, problem => problem, form => Serde(typed),
+        editing => editing,
         sources => sources, locals => locals,
         default_limit => crate::config::default_timeline_limit() },
     ))
