@@ -462,6 +462,95 @@ async fn the_config_file_is_reloaded_live_and_a_broken_one_is_refused() {
     assert!(server.stop());
 }
 
+/// A managed entry that no longer fits the file (a category it merges gone
+/// from the config) is left out of the config in force: `/healthz` says
+/// which and why (degraded: an editor's timeline is not served), and the
+/// API still deletes it, or takes a `PUT` of one that fits.
+#[tokio::test]
+async fn an_entry_the_file_no_longer_fits_shows_in_healthz_and_is_mended_or_deleted() {
+    let site = SiteDir::demo();
+    let server = Server::start(&site, &[]);
+    let good = std::fs::read_to_string(site.config()).unwrap();
+    std::fs::write(
+        site.config(),
+        format!("{good}\n[[category]]\nslug = \"culture\"\ntitle = \"Culture\"\n"),
+    )
+    .unwrap();
+    let served = eventually(Duration::from_secs(5), || async {
+        let (status, _) = body_of(&server, "/feeds/culture.rss").await;
+        (status == 200).then_some(())
+    })
+    .await;
+    assert!(served.is_some(), "log:\n{}", server.log_text());
+    for name in ["arts", "stage"] {
+        let (status, out, _) = call(
+            &server,
+            "POST",
+            "/api/v1/timelines",
+            Some(&json!({"name": name, "title": name, "categories": ["culture"]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{out}");
+    }
+    // The category leaves the file: both timelines no longer fit.
+    std::fs::write(site.config(), &good).unwrap();
+    let health = eventually(Duration::from_secs(5), || async {
+        let (_, health) = body_of(&server, "/healthz").await;
+        let health: Value = serde_json::from_str(&health).ok()?;
+        (health["catalog_left_out"].as_array()?.len() == 2).then_some(health)
+    })
+    .await
+    .expect("the entries left out show in /healthz");
+    assert_eq!(health["status"], "degraded", "{health}");
+    for (entry, name) in health["catalog_left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["arts", "stage"])
+    {
+        assert_eq!(
+            (&entry["kind"], &entry["name"]),
+            (&json!("timeline"), &json!(name))
+        );
+        assert!(
+            entry["why"].as_str().unwrap().contains("culture"),
+            "{entry}"
+        );
+    }
+    assert_eq!(body_of(&server, "/timelines/arts.rss").await.0, 404);
+    assert_eq!(
+        call(&server, "GET", "/api/v1/timelines/arts", None).await.0,
+        404
+    );
+    // One deleted, one mended.
+    let (status, out, _) = call(&server, "DELETE", "/api/v1/timelines/arts", None).await;
+    assert_eq!(status, 204, "{out}");
+    let (status, out, _) = call(
+        &server,
+        "PUT",
+        "/api/v1/timelines/stage",
+        Some(&json!({"name": "stage", "title": "Stage", "categories": ["world"]})),
+    )
+    .await;
+    assert!(matches!(status, 200 | 201), "{status} {out}");
+    let mended = eventually(Duration::from_secs(5), || async {
+        let (_, health) = body_of(&server, "/healthz").await;
+        let health: Value = serde_json::from_str(&health).ok()?;
+        let (status, _) = body_of(&server, "/timelines/stage.rss").await;
+        (health.get("catalog_left_out").is_none() && health["status"] == "ok" && status == 200)
+            .then_some(())
+    })
+    .await;
+    assert!(mended.is_some(), "log:\n{}", server.log_text());
+    assert_eq!(
+        call(&server, "DELETE", "/api/v1/timelines/arts", None)
+            .await
+            .0,
+        404
+    );
+    assert!(server.stop());
+}
+
 #[tokio::test]
 async fn two_instances_on_postgresql_share_the_catalog() {
     let Some((url, _db)) = pg::fresh_database() else {

@@ -116,7 +116,10 @@ impl Config {
     /// does not declare, in order. An entry that does not fit (no longer:
     /// the file it was checked against changed) is left out and returned
     /// with why; the rest stay in force.
-    pub fn with_entries(&self, entries: &[CatalogEntry]) -> (Config, Vec<(String, EntryError)>) {
+    pub fn with_entries(
+        &self,
+        entries: &[CatalogEntry],
+    ) -> (Config, Vec<(EntryKind, String, EntryError)>) {
         let mut refused = Vec::new();
         let mut taken = HashSet::new();
         let mut fitting = Vec::new();
@@ -126,7 +129,7 @@ impl Config {
             }
             match typed(e) {
                 Ok(t) => fitting.push((e, t)),
-                Err(why) => refused.push((e.name.clone(), why)),
+                Err(why) => refused.push((e.kind, e.name.clone(), why)),
             }
         }
         let mut all = self.clone();
@@ -144,7 +147,7 @@ impl Config {
         for e in trial {
             match config.try_entry(e) {
                 Ok(next) => config = next,
-                Err(why) => refused.push((e.name.clone(), why)),
+                Err(why) => refused.push((e.kind, e.name.clone(), why)),
             }
         }
         (config, refused)

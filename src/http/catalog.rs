@@ -433,7 +433,7 @@ fn merge_patch(target: &mut Value, patch: Value) {
 pub async fn delete(state: &State, kind: EntryKind, name: &str) -> Result<Resp, Problem> {
     let config = state.site.config();
     if !in_force(&config, kind, name) {
-        return Err(not_found(&path_of(kind, name)));
+        return delete_left_out(state, kind, name).await;
     }
     config
         .without_entry(kind, name)
@@ -452,6 +452,37 @@ pub async fn delete(state: &State, kind: EntryKind, name: &str) -> Result<Resp, 
         return Err(not_found(&path_of(kind, name)));
     }
     state.site.follow_catalog().await.map_err(store_problem)?;
+    if let Some(source) = source {
+        withdraw(state, &source).await?;
+    }
+    Ok(no_content())
+}
+
+/// `DELETE` of a managed entry the config in force leaves out (it no longer
+/// fits the file): otherwise it could be neither seen nor removed through
+/// the API. A source's items go as a deleted source's do.
+async fn delete_left_out(state: &State, kind: EntryKind, name: &str) -> Result<Resp, Problem> {
+    let left_out = state
+        .site
+        .left_out()
+        .into_iter()
+        .any(|l| l.kind == kind.as_str() && l.name == name);
+    if !left_out
+        || !state
+            .site
+            .store
+            .catalog_delete(kind, name)
+            .await
+            .map_err(store_problem)?
+    {
+        return Err(not_found(&path_of(kind, name)));
+    }
+    state.site.follow_catalog().await.map_err(store_problem)?;
+    let source = match kind {
+        EntryKind::Timeline => None,
+        EntryKind::Source => Some(Source::Feed(name.to_owned())),
+        EntryKind::Scrape => Some(Source::Scrape(name.to_owned())),
+    };
     if let Some(source) = source {
         withdraw(state, &source).await?;
     }

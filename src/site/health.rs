@@ -27,6 +27,11 @@ pub struct Health {
     /// `degraded`: an upstream's document is not this instance's fault).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources_cut_off: Vec<crate::poller::CutOff>,
+    /// Managed catalog entries left out of the config in force, and why (a
+    /// reason to be `degraded`: an editor's source or timeline is not
+    /// served, and only the log said so).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalog_left_out: Vec<super::LeftOut>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -85,6 +90,13 @@ impl Site {
                 "config refused, the running config stays in force: {error}"
             ));
         }
+        let left_out = self.left_out();
+        for l in &left_out {
+            reasons.push(format!(
+                "catalog {} {:?} left out of the config in force: {}",
+                l.kind, l.name, l.why
+            ));
+        }
         if unrendered > STALE_AFTER {
             reasons.push(format!(
                 "changes waiting {:.0} s to be rendered",
@@ -101,6 +113,7 @@ impl Site {
             config,
             tasks,
             sources_cut_off: self.poller.get().map(|p| p.cut_offs()).unwrap_or_default(),
+            catalog_left_out: left_out,
         }
     }
 }

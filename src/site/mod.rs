@@ -74,7 +74,6 @@ pub struct Site {
     /// When the oldest change not yet rendered was marked: the dirty set's, and
     /// that of the set a pass is rendering now.
     pending_since: Mutex<(Option<Instant>, Option<Instant>)>,
-    /// The last check of the store (the follower's version check, every 500 ms).
     /// The last check of the store (the follower's version check, every
     /// 500 ms): when, and its error if it failed.
     store_check: Mutex<Option<(Instant, Option<String>)>>,
@@ -82,6 +81,8 @@ pub struct Site {
     /// refusal (its error, with the file and line) keeps the running
     /// config in force and shows in `/healthz`.
     config_check: Mutex<ConfigCheck>,
+    /// Managed catalog entries the config in force leaves out.
+    left_out: Mutex<Vec<LeftOut>>,
     /// The poller of external sources, made on first use.
     poller: std::sync::OnceLock<Arc<Poller>>,
     /// The WebSub hub, once the site serves: it hears of every changed
@@ -106,6 +107,17 @@ pub struct Site {
     keeps: Arc<tokio::sync::Semaphore>,
     /// The archive documents being kept now, by feed key, page and format.
     keeping: Arc<archive::Keeping>,
+}
+
+/// A managed catalog entry the config in force leaves out, and why: it no
+/// longer fits the file it was checked against (a category it names gone
+/// from the file, say). Shown in `/healthz`; the API still deletes it, or
+/// takes a `PUT` of one that fits.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LeftOut {
+    pub kind: &'static str,
+    pub name: String,
+    pub why: String,
 }
 
 /// What the config file held at its last reading, against the running config.
@@ -143,6 +155,7 @@ impl Site {
             pending_since: Mutex::new((None, None)),
             store_check: Mutex::new(None),
             config_check: Mutex::new(ConfigCheck::default()),
+            left_out: Mutex::new(Vec::new()),
             poller: std::sync::OnceLock::new(),
             hub: std::sync::OnceLock::new(),
             days: memo::Memo::new(on_demand::DAY_PAGES, usize::MAX),
@@ -287,6 +300,11 @@ impl Site {
     /// Queues the feeds a write changed for the renderer.
     pub fn mark(&self, written: &Written) {
         self.mark_feeds(written.changed.iter().cloned());
+    }
+
+    /// The managed catalog entries the config in force leaves out.
+    pub fn left_out(&self) -> Vec<LeftOut> {
+        lock(&self.left_out).clone()
     }
 
     pub fn mark_feeds(&self, feeds: impl IntoIterator<Item = FeedId>) {

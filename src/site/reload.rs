@@ -4,7 +4,7 @@
 //! change on any instance). The site renders what changed with it, the
 //! poller takes in new sources, and the hub its new topics.
 
-use super::{ConfigCheck, Site};
+use super::{ConfigCheck, LeftOut, Site};
 use crate::config::Config;
 use crate::lock::lock;
 use crate::model::{FeedId, Format};
@@ -39,9 +39,17 @@ impl Site {
             tokio::task::spawn_blocking(move || file.with_entries(&catalog.entries))
                 .await
                 .expect("assembling the config does not panic");
-        for (name, why) in refused {
-            tracing::warn!("catalog entry {name:?} is left out: {why}");
+        for (kind, name, why) in &refused {
+            tracing::warn!("catalog {} {name:?} is left out: {why}", kind.as_str());
         }
+        *lock(&self.left_out) = refused
+            .into_iter()
+            .map(|(kind, name, why)| LeftOut {
+                kind: kind.as_str(),
+                name,
+                why: why.to_string(),
+            })
+            .collect();
         let old = self.config.swap(Arc::new(config));
         self.catalog_version
             .store(catalog.version, Ordering::SeqCst);
