@@ -413,19 +413,17 @@ async fn an_opml_export_is_taken_in_and_each_outline_reported() {
     assert!(server.stop());
 }
 
-#[tokio::test]
-async fn the_config_file_is_reloaded_live_and_a_broken_one_is_refused() {
-    let site = SiteDir::demo();
-    let server = Server::start(&site, &[]);
+/// Adds a category `culture` to the site's file and waits until the
+/// running server serves it: the file as it was before.
+async fn add_culture(site: &SiteDir, server: &Server) -> String {
     let good = std::fs::read_to_string(site.config()).unwrap();
-    // A category added to the file is served without a restart.
     std::fs::write(
         site.config(),
         format!("{good}\n[[category]]\nslug = \"culture\"\ntitle = \"Culture\"\n"),
     )
     .unwrap();
     let served = eventually(Duration::from_secs(5), || async {
-        let (status, _) = body_of(&server, "/feeds/culture.rss").await;
+        let (status, _) = body_of(server, "/feeds/culture.rss").await;
         (status == 200).then_some(())
     })
     .await;
@@ -434,6 +432,15 @@ async fn the_config_file_is_reloaded_live_and_a_broken_one_is_refused() {
         "the new category is served; log:\n{}",
         server.log_text()
     );
+    good
+}
+
+#[tokio::test]
+async fn the_config_file_is_reloaded_live_and_a_broken_one_is_refused() {
+    let site = SiteDir::demo();
+    let server = Server::start(&site, &[]);
+    // A category added to the file is served without a restart.
+    let good = add_culture(&site, &server).await;
     let (_, health) = body_of(&server, "/healthz").await;
     assert!(health.contains("\"loaded\""), "{health}");
     // A broken file: refused with file and line, the last good one serves.
@@ -470,18 +477,7 @@ async fn the_config_file_is_reloaded_live_and_a_broken_one_is_refused() {
 async fn an_entry_the_file_no_longer_fits_shows_in_healthz_and_is_mended_or_deleted() {
     let site = SiteDir::demo();
     let server = Server::start(&site, &[]);
-    let good = std::fs::read_to_string(site.config()).unwrap();
-    std::fs::write(
-        site.config(),
-        format!("{good}\n[[category]]\nslug = \"culture\"\ntitle = \"Culture\"\n"),
-    )
-    .unwrap();
-    let served = eventually(Duration::from_secs(5), || async {
-        let (status, _) = body_of(&server, "/feeds/culture.rss").await;
-        (status == 200).then_some(())
-    })
-    .await;
-    assert!(served.is_some(), "log:\n{}", server.log_text());
+    let good = add_culture(&site, &server).await;
     for name in ["arts", "stage"] {
         let (status, out, _) = call(
             &server,
