@@ -626,6 +626,52 @@ async fn an_editor_makes_and_deletes_a_timeline_in_the_console() {
     assert!(server.stop());
 }
 
+/// A managed timeline the config file no longer fits (its category gone)
+/// is listed on the console's timelines page with why, and deleted there.
+#[tokio::test]
+async fn a_timeline_left_out_of_the_config_is_shown_and_deleted_in_the_console() {
+    let site = SiteDir::demo();
+    let good = std::fs::read_to_string(site.config()).unwrap();
+    site.append_config("\n[[category]]\nslug = \"culture\"\ntitle = \"Culture\"\n");
+    let server = Server::start(&site, &[]);
+    let resp = client()
+        .post(server.url("/api/v1/timelines"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "arts", "title": "Arts", "categories": ["culture"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    std::fs::write(site.config(), &good).unwrap();
+    let (_, cookie, _) = sign_in(&server, TOKEN).await;
+    let cookie = cookie.unwrap();
+    let html = eventually(Duration::from_secs(5), || async {
+        let (_, _, html) = page(&server, "/console/timelines", &cookie).await;
+        html.contains("id=\"left-out\"").then_some(html)
+    })
+    .await
+    .expect("the timeline left out is listed");
+    assert!(
+        html.contains("<strong>arts</strong>") && html.contains("culture"),
+        "{html}"
+    );
+    assert!(html.contains("/console/timelines/arts/delete"), "{html}");
+    let (status, _) = post_form(
+        &server,
+        "/console/timelines/arts/delete",
+        &cookie,
+        &[("csrf", &csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(api_get(&server, "/api/v1/timelines/arts").await.0, 404);
+    let (_, _, html) = page(&server, "/console/timelines", &cookie).await;
+    assert!(!html.contains("id=\"left-out\""), "{html}");
+    let (_, health) = api_get(&server, "/healthz").await;
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(server.stop());
+}
+
 #[tokio::test]
 async fn failed_sign_ins_are_slowed_then_refused_per_address() {
     let site = SiteDir::demo();

@@ -78,7 +78,16 @@ pub async fn list(state: &State) -> Result<Resp, Problem> {
 pub fn source_kind(state: &State, name: &str) -> crate::model::EntryKind {
     match state.site.config().source(name) {
         Some(s) if s.scrape.is_some() => crate::model::EntryKind::Scrape,
-        _ => crate::model::EntryKind::Source,
+        Some(_) => crate::model::EntryKind::Source,
+        // One the config in force leaves out: its catalog kind.
+        None => state
+            .site
+            .left_out()
+            .iter()
+            .find(|l| l.name == name && l.kind == "scrape")
+            .map_or(crate::model::EntryKind::Source, |_| {
+                crate::model::EntryKind::Scrape
+            }),
     }
 }
 

@@ -290,8 +290,20 @@ async fn sources(state: &State, editor: &Editor, notice: Option<String>) -> Resu
         "sources.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "sources",
         sources => Value::from(Serde(&rows)), notice => notice,
+        left_out => left_out(state, &["source", "scrape"]),
         declared => Value::from(Serde(declared_names(&config))) },
     ))
+}
+
+/// The managed entries of these kinds the config in force leaves out.
+fn left_out(state: &State, kinds: &[&str]) -> Value {
+    let left: Vec<crate::site::LeftOut> = state
+        .site
+        .left_out()
+        .into_iter()
+        .filter(|l| kinds.contains(&l.kind))
+        .collect();
+    Value::from(Serde(left))
 }
 
 /// The sources the config file declares: the console deletes only the

@@ -237,7 +237,7 @@ pub(super) async fn page_of(
         "timelines.html",
         context! { csrf => &editor.csrf, editor => &editor.name, page => "timelines",
         timelines => cards, notice => notice, problem => problem, form => Serde(typed),
-        editing => editing,
+        editing => editing, left_out => super::left_out(state, &["timeline"]),
         sources => sources, locals => locals,
         default_limit => crate::config::default_timeline_limit() },
     ))
