@@ -29,6 +29,7 @@ impl Default for Console {
             ("source.html", include_str!("templates/source.html")),
             ("preview.html", include_str!("templates/preview.html")),
             ("timelines.html", include_str!("templates/timelines.html")),
+            ("left_out.html", include_str!("templates/left_out.html")),
         ] {
             pages
                 .add_template(name, source)
