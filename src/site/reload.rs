@@ -42,6 +42,12 @@ impl Site {
         for (kind, name, why) in &refused {
             tracing::warn!("catalog {} {name:?} is left out: {why}", kind.as_str());
         }
+        let old = self.config.swap(Arc::new(config));
+        self.catalog_version
+            .store(catalog.version, Ordering::SeqCst);
+        self.reconfigured(&old).await;
+        // Once the documents of what was left out are gone: whoever sees it
+        // listed finds it no longer served.
         *lock(&self.left_out) = refused
             .into_iter()
             .map(|(kind, name, why)| LeftOut {
@@ -50,10 +56,6 @@ impl Site {
                 why: why.to_string(),
             })
             .collect();
-        let old = self.config.swap(Arc::new(config));
-        self.catalog_version
-            .store(catalog.version, Ordering::SeqCst);
-        self.reconfigured(&old).await;
         Ok(())
     }
 
