@@ -48,13 +48,27 @@ impl Cache {
         &self,
         docs: impl IntoIterator<Item = (String, Entry)>,
     ) -> Vec<(String, String)> {
+        self.put_all_kept(docs, |_| true)
+    }
+
+    /// [`Cache::put_all`] of the documents `keep` still wants, asked as the
+    /// map is swapped: a pass that rendered a feed deleted meanwhile (its
+    /// config swapped, then its paths removed) does not put it back, since
+    /// a swap that lost the race to the removal is made again with `keep`
+    /// asked again.
+    pub fn put_all_kept(
+        &self,
+        docs: impl IntoIterator<Item = (String, Entry)>,
+        keep: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
         let docs: Vec<_> = docs.into_iter().map(|(p, e)| (p, Arc::new(e))).collect();
         let old = self.entries.rcu(|old| {
             let mut map = HashMap::clone(old);
-            map.extend(docs.iter().cloned());
+            map.extend(docs.iter().filter(|(p, _)| keep(p)).cloned());
             map
         });
         docs.iter()
+            .filter(|(path, _)| keep(path))
             .filter_map(|(path, new)| {
                 let before = old.get(path)?;
                 (before.identity.etag != new.identity.etag).then(|| {
@@ -97,5 +111,40 @@ impl Cache {
         let mut p: Vec<_> = self.entries.load().keys().cloned().collect();
         p.sort();
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rss(body: &str) -> Entry {
+        Entry::new(
+            "application/rss+xml",
+            body.as_bytes().to_vec(),
+            None,
+            300,
+            true,
+            true,
+            None,
+        )
+    }
+
+    #[test]
+    fn a_pass_puts_back_only_what_keep_still_wants() {
+        let cache = Cache::default();
+        cache.put_all([("/feeds/a.rss".to_owned(), rss("<a/>"))]);
+        cache.remove(&["/timelines/gone.rss".to_owned()]);
+        let changed = cache.put_all_kept(
+            [
+                ("/feeds/a.rss".to_owned(), rss("<a>2</a>")),
+                ("/timelines/gone.rss".to_owned(), rss("<gone/>")),
+            ],
+            |path| !path.starts_with("/timelines/gone"),
+        );
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert_eq!(changed[0].0, "/feeds/a.rss");
+        assert!(cache.get("/timelines/gone.rss").is_none());
+        assert!(cache.get("/feeds/a.rss").is_some());
     }
 }

@@ -158,7 +158,7 @@ impl Site {
         // One blocking task renders the whole pass in turn: rendering takes at most
         // one core, so a burst of writes never starves the requests themselves.
         let config = self.config();
-        let cache = self.cache.clone();
+        let (cache, live) = (self.cache.clone(), self.config.clone());
         // The pass's documents are swapped in together, so readers never see one
         // feed of the pass updated and another not yet.
         let changed = tokio::task::spawn_blocking(move || {
@@ -168,9 +168,15 @@ impl Site {
             // at a time beside what the cache keeps.
             let mut entries = Vec::new();
             let mut add = |d: render::Document| entries.push((d.path.clone(), Entry::rendered(d)));
+            // Whose each feed document is: a feed gone from the config in
+            // force by the time the pass swaps its documents in stays gone.
+            let mut owners = std::collections::HashMap::new();
             for (feed, current) in data {
                 let data = current.data(&config, &feed, "");
-                render::feed_documents(&data).for_each(&mut add);
+                render::feed_documents(&data).for_each(|d| {
+                    owners.insert(d.path.clone(), feed.clone());
+                    add(d);
+                });
             }
             if let Some(latest) = latest {
                 add(render::index_document(&config, &latest, all_modified));
@@ -181,7 +187,11 @@ impl Site {
                     .into_iter()
                     .for_each(&mut add);
             }
-            cache.put_all(entries)
+            cache.put_all_kept(entries, |path| {
+                owners
+                    .get(path)
+                    .is_none_or(|feed| crate::catalog::exists(&live.load(), feed))
+            })
         })
         .await
         .expect("rendering does not panic");
