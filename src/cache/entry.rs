@@ -377,9 +377,7 @@ mod tests {
     #[test]
     fn variants_decompress_to_the_same_bytes_and_tags_follow_content() {
         // A small body, and one compressed both ways at once.
-        let large: Vec<u8> = (0..PARALLEL_COMPRESS / 8)
-            .flat_map(|i| format!("<i>{}</i>", i * 7919 % 100_003).into_bytes())
-            .collect();
+        let large = items(PARALLEL_COMPRESS as u32 / 8, "i");
         assert!(large.len() >= PARALLEL_COMPRESS);
         for body in [large, "<rss>".repeat(200).into_bytes()] {
             let e = rss(body.clone());
@@ -425,20 +423,11 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn large_bodies_are_their_files_bytes() {
-        use std::os::unix::fs::FileExt;
-        let body: Vec<u8> = (0..200_000u32)
-            .flat_map(|i| format!("<item>{}</item>", i * 7919 % 100_003).into_bytes())
-            .collect();
+        let body = items(200_000, "item");
         let e = rss(body.clone());
         assert_eq!(&e.identity.body[..], &body[..]);
         for v in [&e.identity, gz(&e), br(&e)] {
-            let range = v.file.as_ref().expect("a large body has a file");
-            let mut on_disk = vec![0; v.body.len()];
-            range
-                .file
-                .read_exact_at(&mut on_disk, range.offset)
-                .unwrap();
-            assert_eq!(on_disk, &v.body[..]);
+            assert_on_disk(v);
         }
         let mut plain = Vec::new();
         brotli::BrotliDecompress(&mut &br(&e).body[..], &mut plain).unwrap();
@@ -453,6 +442,26 @@ mod tests {
     /// An entry's gzip variant, made when the entry was.
     fn gz(e: &Entry) -> &Variant {
         e.gzip.as_ref().unwrap().get().expect("made with the entry")
+    }
+
+    /// A body of `items` items that compresses about as a feed does.
+    fn items(items: u32, tag: &str) -> Vec<u8> {
+        (0..items)
+            .flat_map(|i| format!("<{tag}>{}</{tag}>", i * 7919 % 100_003).into_bytes())
+            .collect()
+    }
+
+    /// The variant's file holds its bytes where it says.
+    #[cfg(target_os = "linux")]
+    fn assert_on_disk(v: &Variant) {
+        use std::os::unix::fs::FileExt;
+        let range = v.file.as_ref().expect("a large body has a file");
+        let mut on_disk = vec![0; v.body.len()];
+        range
+            .file
+            .read_exact_at(&mut on_disk, range.offset)
+            .unwrap();
+        assert_eq!(on_disk, &v.body[..]);
     }
 
     fn document(body: &[u8]) -> crate::render::Document {
@@ -510,9 +519,7 @@ mod tests {
     /// nothing ahead.
     #[test]
     fn a_large_document_asked_for_first_has_its_gzip_made() {
-        let large: Vec<u8> = (0..PARALLEL_COMPRESS / 8)
-            .flat_map(|i| format!("<i>{}</i>", i * 7919 % 100_003).into_bytes())
-            .collect();
+        let large = items(PARALLEL_COMPRESS as u32 / 8, "i");
         let first = Entry::asked_first(document(&large));
         let later = Entry::rendered(document(&large));
         let made = first
@@ -542,19 +549,10 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn encodings_made_later_have_files_when_large() {
-        use std::os::unix::fs::FileExt;
-        let body: Vec<u8> = (0..100_000u32)
-            .flat_map(|i| format!("<item>{}</item>", i * 7919 % 100_003).into_bytes())
-            .collect();
+        let body = items(100_000, "item");
         let e = Entry::rendered(document(&body));
         let made = e.make(e.gzip.as_ref().unwrap());
-        let range = made.file.as_ref().expect("a large body has a file");
-        let mut on_disk = vec![0; made.body.len()];
-        range
-            .file
-            .read_exact_at(&mut on_disk, range.offset)
-            .unwrap();
-        assert_eq!(on_disk, &made.body[..]);
+        assert_on_disk(made);
         let mut plain = Vec::new();
         flate2::read::GzDecoder::new(&made.body[..])
             .read_to_end(&mut plain)
