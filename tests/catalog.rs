@@ -180,6 +180,26 @@ async fn a_source_is_found_from_its_site_saved_fetched_merged_and_deleted_with_t
     );
     let (status, _, _) = call(&server, "GET", "/api/v1/timelines/bad", None).await;
     assert_eq!(status, 404, "nothing half-created");
+    // A member named twice (a client's list of one source thousands of
+    // times would be merged that many times): refused by name.
+    for (field, members) in [
+        ("sources", json!({"sources": vec!["the-wire"; 2000]})),
+        (
+            "categories",
+            json!({"categories": ["tech", "world", "tech"]}),
+        ),
+    ] {
+        let mut body = json!({"name": "twice", "title": "Twice"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(members.as_object().unwrap().clone());
+        let (status, out, _) = call(&server, "POST", "/api/v1/timelines", Some(&body)).await;
+        assert_eq!((status, out["field"].as_str()), (422, Some(field)), "{out}");
+        assert!(
+            out["detail"].as_str().unwrap().contains("named twice"),
+            "{out}"
+        );
+    }
 
     // A patch: the title shown changes, the rest stays.
     let (status, out, _) = call(

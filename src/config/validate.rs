@@ -207,6 +207,14 @@ impl Config {
             if let Some(s) = t.sources.iter().find(|s| self.source(s).is_none()) {
                 return Err(self.invalid(&key("sources"), format!("unknown source {s:?}")));
             }
+            // Each member once: a list naming one source thousands of times
+            // (what an API client may send) would be merged that many times.
+            for (field, members) in [("categories", &t.categories), ("sources", &t.sources)] {
+                let mut seen = HashSet::new();
+                if let Some(m) = members.iter().find(|m| !seen.insert(m.as_str())) {
+                    return Err(self.invalid(&key(field), format!("{m:?} is named twice")));
+                }
+            }
             if t.categories.is_empty() && t.sources.is_empty() {
                 return Err(self.invalid(
                     &key("categories"),
