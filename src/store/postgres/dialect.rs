@@ -38,6 +38,11 @@ pub(super) const CLAIM_NAMED: &str = "UPDATE sources SET lease_owner = $1, lease
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
 
+/// A read's documents (of its `items i` rows), a row each: sent as
+/// PostgreSQL reads them, joined on arrival (see
+/// [`crate::store::decode_joined`]).
+pub(super) const PAGE_DOCS: &str = "i.doc";
+
 /// A JSON array of feed keys (`$1`) as rows.
 pub(super) const FEEDS_IN: &str = "SELECT json_array_elements_text($1::json)";
 

@@ -34,6 +34,11 @@ pub(super) const CLAIM_NAMED: &str = "UPDATE sources SET lease_owner = $1, lease
                      AND (lease_until IS NULL OR lease_until <= $3)
                    ORDER BY next_fetch, name LIMIT $4)";
 
+/// A read's documents (of its `items i` rows) in one value, each after the
+/// record separator but the first (see [`crate::store::decode_joined`]):
+/// one row through sqlx's worker thread instead of hundreds.
+pub(super) const PAGE_DOCS: &str = "group_concat(i.doc, char(30))";
+
 /// A JSON array of feed keys (`$1`) as rows.
 pub(super) const FEEDS_IN: &str = "SELECT value FROM json_each($1)";
 
