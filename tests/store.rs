@@ -679,6 +679,9 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     assert_eq!(polled.source, "wire");
     polled.etag = Some("\"v7\"".into());
     polled.body_hash = Some("b7".into());
+    // Moved for good (a 301): fetched from there, registered by its origin.
+    polled.url = "https://wire.example/moved.xml".into();
+    assert_eq!(polled.origin, "https://wire.example/feed.xml");
     polled.last_status = Some(200);
     polled.next_fetch = DateTime::from_timestamp(1_893_456_000, 0).unwrap();
     assert_eq!(
@@ -758,6 +761,17 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     );
     // The site's sources and timelines, and where their polling stood.
     assert_eq!(pg_store.catalog().await.unwrap().entries, managed);
+    assert_eq!(pg_store.fetch_states().await.unwrap(), [polled.clone()]);
+    // An instance that starts on the new database registers the source by
+    // the URL its config gives: the same origin, so nothing starts again.
+    pg_store
+        .add_sources(&[newswire::model::FetchState::new(
+            "wire",
+            "https://wire.example/feed.xml",
+            Utc::now(),
+        )])
+        .await
+        .unwrap();
     assert_eq!(pg_store.fetch_states().await.unwrap(), [polled]);
     assert_eq!(pg_store.websub_subscriptions().await.unwrap(), [live]);
     let carried = pg_store

@@ -15,6 +15,9 @@ pub struct FetchState {
     /// Where it is fetched from: the configured URL, then the target of a
     /// permanent redirect (301, 308).
     pub url: String,
+    /// The URL the config gives it: when that changes, the source starts
+    /// again there (validators dropped); `url` follows redirects.
+    pub origin: String,
     /// Validators for the next conditional GET, as the upstream sent them.
     pub etag: Option<String>,
     pub last_modified: Option<String>,
@@ -143,6 +146,7 @@ impl FetchState {
         FetchState {
             source: source.to_owned(),
             url: url.to_owned(),
+            origin: url.to_owned(),
             etag: None,
             last_modified: None,
             last_status: None,

@@ -34,12 +34,13 @@ pub(crate) fn feed_states(rows: Vec<(String, i64, i64)>) -> BTreeMap<FeedId, Fee
         .collect()
 }
 
-/// A `sources` row: name, url, etag, last_modified, last_status, last_error,
-/// failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items,
-/// paused_at.
+/// A `sources` row: name, url, origin, etag, last_modified, last_status,
+/// last_error, failures, last_fetch, next_fetch, lease_owner, lease_until,
+/// body_hash, items, paused_at.
 pub(crate) type SourceRow = (
     String,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<i64>,
@@ -54,13 +55,14 @@ pub(crate) type SourceRow = (
     Option<i64>,
 );
 
-pub(crate) const SOURCE_COLUMNS: &str = "name, url, etag, last_modified, last_status, last_error, \
+pub(crate) const SOURCE_COLUMNS: &str = "name, url, origin, etag, last_modified, last_status, last_error, \
      failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items, paused_at";
 
 pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
     let (
         source,
         url,
+        origin,
         etag,
         last_modified,
         status,
@@ -78,6 +80,8 @@ pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
         body_hash,
         items: u64::try_from(items).unwrap_or(0),
         source,
+        // A row from before origins were kept had its URL as its origin.
+        origin: origin.unwrap_or_else(|| url.clone()),
         url,
         etag,
         last_modified,

@@ -70,9 +70,8 @@ pub(super) const LOG_ROWS_IN: &str =
     "SELECT r ->> 0, r ->> 1, (r ->> 2)::bigint, (r ->> 3)::bigint, r ->> 4
     FROM json_array_elements($1::json) AS r";
 
-/// A JSON array of `[name, url, next_fetch]` (`$1`) as rows of name,
-/// url, origin (the same url) and next_fetch.
-pub(super) const SOURCES_IN: &str = "SELECT r ->> 0, r ->> 1, r ->> 1, (r ->> 2)::bigint
+/// A JSON array of `[name, url, origin, next_fetch]` (`$1`) as rows.
+pub(super) const SOURCES_IN: &str = "SELECT r ->> 0, r ->> 1, r ->> 2, (r ->> 3)::bigint
     FROM json_array_elements($1::json) AS r";
 
 /// A JSON array of `[space, name, kind, body]` (`$1`) as declared catalog

@@ -12,10 +12,14 @@ macro_rules! sources_sql {
             // each (2,000 round trips to start with 1,000 sources on
             // PostgreSQL, counting the catalog's). A URL with a NUL in it
             // (PostgreSQL's text refuses one) is kept with U+FFFD instead.
-            let rows: Vec<(&str, std::borrow::Cow<'_, str>, i64)> = sources
-                .iter()
-                .map(|s| (s.source.as_str(), $crate::store::storable(&s.url), millis(s.next_fetch)))
-                .collect();
+            let rows: Vec<(&str, std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>, i64)> =
+                sources
+                    .iter()
+                    .map(|s| {
+                        let storable = $crate::store::storable;
+                        (s.source.as_str(), storable(&s.url), storable(&s.origin), millis(s.next_fetch))
+                    })
+                    .collect();
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO sources (name, url, origin, next_fetch) {SOURCES_IN} {}",
                 $crate::store::sql::SOURCE_REGISTERED

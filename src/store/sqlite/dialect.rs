@@ -67,10 +67,9 @@ pub(super) const LOG_ROWS_IN: &str =
     "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
     FROM json_each($1) WHERE true";
 
-/// A JSON array of `[name, url, next_fetch]` (`$1`) as rows of name,
-/// url, origin (the same url) and next_fetch.
+/// A JSON array of `[name, url, origin, next_fetch]` (`$1`) as rows.
 pub(super) const SOURCES_IN: &str =
-    "SELECT value ->> 0, value ->> 1, value ->> 1, value ->> 2 FROM json_each($1) WHERE true";
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($1) WHERE true";
 
 /// A JSON array of `[space, name, kind, body]` (`$1`) as declared catalog
 /// rows made at `$2`.
