@@ -581,7 +581,15 @@ async fn an_editor_makes_and_deletes_a_timeline_in_the_console() {
     })
     .await;
     assert!(retitled.is_some(), "the feed follows the edit");
-    // A declared timeline is the file's: not edited here.
+    // A declared timeline is the file's: not edited here. Its page says
+    // where to change it and offers no form to save.
+    let (status, _, html) = page(&server, "/console/timelines/wire", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        alert_of(&html).is_some_and(|a| a.contains("declared in newswire.toml")),
+        "{html}"
+    );
+    assert!(!html.contains("/console/timelines/wire/save"), "{html}");
     let (status, html) = post_form(
         &server,
         "/console/timelines/wire/save",

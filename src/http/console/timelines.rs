@@ -78,12 +78,20 @@ pub(super) async fn add(
 }
 
 /// `GET /console/timelines/{name}`: the page with the form filled with
-/// what the timeline holds, to edit it.
+/// what the timeline holds, to edit it; for one the config file declares,
+/// the page says so and offers no form (its save would be refused).
 pub(super) async fn edit(state: &State, editor: &Editor, name: &str) -> Result<Resp, Problem> {
     let config = state.site.config();
     let Some(t) = config.timeline(name) else {
         return Err(not_found(&format!("/console/timelines/{name}")));
     };
+    if declared(&config).any(|d| d == name) {
+        let notice = format!(
+            "{name} is declared in newswire.toml: change it there (the console edits the \
+             timelines made here or through the API)"
+        );
+        return page_of(state, editor, Some(notice), Filled::default()).await;
+    }
     let mut form: Vec<(String, String)> = vec![
         ("name".into(), t.name.clone()),
         ("title".into(), t.title.clone()),
@@ -134,6 +142,15 @@ pub(super) async fn save(
     }
 }
 
+/// The timelines the config file declares.
+fn declared(config: &crate::config::Config) -> impl Iterator<Item = &str> {
+    config
+        .declared
+        .iter()
+        .filter(|e| e.kind == EntryKind::Timeline)
+        .map(|e| e.name.as_str())
+}
+
 /// The values of a field a form sends once per checked box.
 fn all_json(form: &[(String, String)], key: &str) -> Vec<serde_json::Value> {
     form.iter()
@@ -165,12 +182,7 @@ pub(super) async fn page_of(
     let internal = |e: crate::store::StoreError| super::super::problem::internal(&e);
     let states = state.site.store.fetch_states().await.map_err(internal)?;
     let tz = config.site.timezone;
-    let declared: Vec<&str> = config
-        .declared
-        .iter()
-        .filter(|e| e.kind == EntryKind::Timeline)
-        .map(|e| e.name.as_str())
-        .collect();
+    let declared: Vec<&str> = declared(config).collect();
     let mut cards = Vec::new();
     for t in &config.timelines {
         let feed = FeedId::Timeline(t.name.clone());
