@@ -55,8 +55,9 @@ pub(crate) type SourceRow = (
     Option<i64>,
 );
 
-pub(crate) const SOURCE_COLUMNS: &str = "name, url, origin, etag, last_modified, last_status, last_error, \
-     failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items, paused_at";
+pub(crate) const SOURCE_COLUMNS: &str = "name, url, origin, etag, last_modified, last_status, \
+     last_error, failures, last_fetch, next_fetch, lease_owner, lease_until, body_hash, items, \
+     paused_at";
 
 pub(crate) fn fetch_state(row: SourceRow) -> FetchState {
     let (
