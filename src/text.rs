@@ -210,10 +210,13 @@ fn visible_text(el: ElementRef<'_>) -> String {
                     hidden -= 1;
                 }
             }
-            Node::Element(e) if hidden == 0 && BLOCKS.contains(&e.name()) => {
-                if !out.ends_with(' ') && !out.is_empty() {
-                    out.push(' ');
-                }
+            Node::Element(e)
+                if hidden == 0
+                    && BLOCKS.contains(&e.name())
+                    && !out.ends_with(' ')
+                    && !out.is_empty() =>
+            {
+                out.push(' ');
             }
             Node::Text(t) if hidden == 0 && opening => out.push_str(t),
             _ => {}

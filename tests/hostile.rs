@@ -325,7 +325,7 @@ async fn an_entry_flood_is_capped_and_memory_stays_bounded() {
     let up = Upstream::start();
     const ENTRIES: usize = 60_000;
     up.set("/flood.xml", "application/rss+xml", flood(0, ENTRIES));
-    let title = quick_xml::escape::escape(&"<div>".repeat(2 << 20 >> 5)).into_owned();
+    let title = quick_xml::escape::escape("<div>".repeat(2 << 20 >> 5)).into_owned();
     up.set(
         "/huge.xml",
         "application/rss+xml",
@@ -372,8 +372,10 @@ struct Callbacks {
 impl Callbacks {
     async fn start() -> Callbacks {
         let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
-        let mut me = Callbacks::default();
-        me.port = listener.local_addr().unwrap().port();
+        let me = Callbacks {
+            port: listener.local_addr().unwrap().port(),
+            ..Default::default()
+        };
         let served = me.clone();
         tokio::spawn(async move {
             loop {

@@ -295,6 +295,12 @@ fn metrics(state: &State) -> Response<Full<Bytes>> {
     )
 }
 
+impl From<Problem> for Response<Full<Bytes>> {
+    fn from(p: Problem) -> Self {
+        p.into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,11 +336,5 @@ mod tests {
             Some("/timelines/wire.html")
         );
         assert_eq!(html_alternate("/elsewhere/x.rss"), None);
-    }
-}
-
-impl From<Problem> for Response<Full<Bytes>> {
-    fn from(p: Problem) -> Self {
-        p.into_response()
     }
 }

@@ -18,7 +18,7 @@ pub struct Timed {
 }
 
 impl Timed {
-    pub fn new(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<dyn Store> {
+    pub fn wrap(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> Arc<dyn Store> {
         Arc::new(Timed { inner, metrics })
     }
 

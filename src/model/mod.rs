@@ -472,14 +472,6 @@ pub struct Tombstone {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn anchors_are_fragment_safe() {
-        assert_eq!(super::anchor("2026-02-01/1420-2"), "b-2026-02-01-1420-2");
-    }
-}
-
-#[cfg(test)]
 impl Item {
     /// An API article keyed, titled and identified `id`, published and
     /// updated at `at`, in no category: what unit tests vary from.
@@ -502,5 +494,13 @@ impl Item {
             origin: None,
             story: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn anchors_are_fragment_safe() {
+        assert_eq!(super::anchor("2026-02-01/1420-2"), "b-2026-02-01-1420-2");
     }
 }

@@ -335,7 +335,7 @@ impl Poller {
                         let _slot = slots.acquire_owned().await;
                         poller.attempt(state).await
                     };
-                    (name, poller.settle(attempt).await.map_err(PollError::from))
+                    (name, poller.settle(attempt).await)
                 });
             }
         }

@@ -144,7 +144,7 @@ impl Site {
             site_documents: std::sync::atomic::AtomicBool::new(false),
             started: std::sync::atomic::AtomicBool::new(false),
             polling: std::sync::atomic::AtomicBool::new(false),
-            store: crate::metrics::Timed::new(store, metrics.clone()),
+            store: crate::metrics::Timed::wrap(store, metrics.clone()),
             cache,
             dirty: Mutex::new(BTreeSet::new()),
             wake: Notify::new(),

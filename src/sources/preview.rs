@@ -197,7 +197,7 @@ pub async fn preview(
             if preview.kind == Kind::Feed {
                 preview.fetched = Some(response);
             }
-            return Ok(preview);
+            return Ok(*preview);
         }
         Read::Unlinked(url) => url,
     };
@@ -228,7 +228,7 @@ fn found(url: Url, feeds: Vec<Found>) -> Preview {
 /// What reading a fetched document came to: the preview, or a page that
 /// names no feed, whose usual paths are to be asked next.
 enum Read {
-    Done(Preview),
+    Done(Box<Preview>),
     Unlinked(Url),
 }
 
@@ -252,7 +252,7 @@ fn read(
                 message: e.to_string(),
             })?;
         let items = shown(config, &url, parsed, now);
-        return Ok(Read::Done(Preview {
+        return Ok(Read::Done(Box::new(Preview {
             url: url.into(),
             kind: Kind::Scrape,
             format: None,
@@ -269,7 +269,7 @@ fn read(
                 .collect(),
             feeds: Vec::new(),
             fetched: None,
-        }));
+        })));
     }
     if let Some((format, title)) = discover::sniff(body, ct, &url) {
         let parsed =
@@ -277,7 +277,7 @@ fn read(
                 url: url.to_string(),
                 error: e.to_string(),
             })?;
-        return Ok(Read::Done(Preview {
+        return Ok(Read::Done(Box::new(Preview {
             url: url.to_string(),
             kind: Kind::Feed,
             format: Some(format),
@@ -286,14 +286,14 @@ fn read(
             selectors: Vec::new(),
             feeds: Vec::new(),
             fetched: None,
-        }));
+        })));
     }
     let html = scrape::decode(body, ct);
     let feeds = discover::linked(&html, &url);
     if feeds.is_empty() {
         return Ok(Read::Unlinked(url));
     }
-    Ok(Read::Done(found(url, feeds)))
+    Ok(Read::Done(Box::new(found(url, feeds))))
 }
 
 /// A scrape from its selectors, each checked as the config checks them.

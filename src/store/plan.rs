@@ -50,6 +50,9 @@ pub(crate) fn decide(
 /// What an upsert does with one item, given its stored row (source, hash, doc):
 /// keep what is stored, or write `item` (the given one, or the given one with
 /// its first-seen date kept) as `outcome`. Both backends plan through this.
+// A plan is returned and taken apart at once, one item at a time: boxing
+// the write would allocate for every item written.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Plan {
     Keep(Outcome),
     Write(Planned),

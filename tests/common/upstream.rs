@@ -24,12 +24,15 @@ pub struct Seen {
     pub at: std::time::Instant,
 }
 
+/// A body a test sets: its content type and bytes.
+pub type SetBody = (String, Vec<u8>);
+
 #[derive(Clone, Default)]
 pub struct Upstream {
     pub addr: Option<SocketAddr>,
     pub log: Arc<Mutex<Vec<Seen>>>,
     /// Bodies set by the test, served before the fixture files.
-    pub bodies: Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>,
+    pub bodies: Arc<Mutex<HashMap<String, SetBody>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
     pub stalls: Arc<AtomicUsize>,
 }
@@ -62,8 +65,10 @@ impl Upstream {
     pub fn start() -> Upstream {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
-        let mut up = Upstream::default();
-        up.addr = Some(listener.local_addr().unwrap());
+        let up = Upstream {
+            addr: Some(listener.local_addr().unwrap()),
+            ..Default::default()
+        };
         let served = up.clone();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()

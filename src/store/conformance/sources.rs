@@ -398,7 +398,7 @@ pub async fn items_stay_while_their_source_carries_them(store: &dyn Store) {
     store
         .carried(
             &Source::Feed("partner".into()),
-            &[other.id.clone()],
+            std::slice::from_ref(&other.id),
             at(100),
         )
         .await
