@@ -57,10 +57,27 @@ pub fn sanitized_text_start(html: &str, enough: usize) -> String {
     sanitized_text_from(html, enough, PIECE)
 }
 
+/// [`html_text`] with `first_paragraph`, of HTML that came out of the
+/// gate's sanitizer, from the tokenizer alone (as [`sanitized_text`]): the
+/// text of the first `<p>` that has any (read no further), else the whole
+/// text. What an RSS item without a summary shows as its description, at
+/// every render: building each body's tree for it took 24 µs of a 2.3 KB
+/// body against 7 for its tokens.
+pub fn sanitized_opening(html: &str) -> String {
+    read_sanitized(html, usize::MAX, PIECE, true)
+}
+
 /// Reads markup `piece` bytes at a time (html5ever's tokenizer reads a
 /// stream: the text is the same whatever the pieces), until the text holds
 /// more than `enough` bytes between its first and last visible character.
 pub(crate) fn sanitized_text_from(html: &str, enough: usize, piece: usize) -> String {
+    read_sanitized(html, enough, piece, false)
+}
+
+/// [`sanitized_text_from`], or with `first_paragraph` [`sanitized_opening`]:
+/// the text of the first `<p>` with any, which ends the read, else (read to
+/// the end, in case one comes) the whole text's start.
+fn read_sanitized(html: &str, enough: usize, piece: usize, first_paragraph: bool) -> String {
     use html5ever::tokenizer::{
         BufferQueue, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer,
     };
@@ -69,6 +86,17 @@ pub(crate) fn sanitized_text_from(html: &str, enough: usize, piece: usize) -> St
     struct Text {
         out: RefCell<String>,
         hidden: Cell<usize>,
+        /// The paragraph being read, in first-paragraph mode.
+        paragraph: RefCell<Option<String>>,
+        /// The first paragraph with text, once read.
+        found: RefCell<Option<String>>,
+        first_paragraph: bool,
+    }
+    /// A space where a line ends, unless there is one (or nothing) already.
+    fn space(out: &mut String) {
+        if !out.ends_with(' ') && !out.is_empty() {
+            out.push(' ');
+        }
     }
     impl TokenSink for Text {
         type Handle = ();
@@ -82,9 +110,18 @@ pub(crate) fn sanitized_text_from(html: &str, enough: usize, piece: usize) -> St
                         self.hidden
                             .set(if opening { h + 1 } else { h.saturating_sub(1) });
                     } else if self.hidden.get() == 0 && BLOCKS.contains(&name) {
-                        let mut out = self.out.borrow_mut();
-                        if !out.ends_with(' ') && !out.is_empty() {
-                            out.push(' ');
+                        space(&mut self.out.borrow_mut());
+                        let mut paragraph = self.paragraph.borrow_mut();
+                        if name == "p" && self.first_paragraph && self.found.borrow().is_none() {
+                            // A paragraph ends at its end tag (or, in markup
+                            // cut short, where the next one starts).
+                            let ended = paragraph.take().filter(|p| !p.trim().is_empty());
+                            *self.found.borrow_mut() = ended;
+                            if opening {
+                                *paragraph = Some(String::new());
+                            }
+                        } else if let Some(p) = paragraph.as_mut() {
+                            space(p);
                         }
                     }
                     // Raw text is text until its end tag, as a tree builder
@@ -105,7 +142,10 @@ pub(crate) fn sanitized_text_from(html: &str, enough: usize, piece: usize) -> St
                     }
                 }
                 Token::CharacterTokens(t) if self.hidden.get() == 0 => {
-                    self.out.borrow_mut().push_str(&t)
+                    if let Some(p) = self.paragraph.borrow_mut().as_mut() {
+                        p.push_str(&t);
+                    }
+                    self.out.borrow_mut().push_str(&t);
                 }
                 _ => {}
             }
@@ -116,6 +156,9 @@ pub(crate) fn sanitized_text_from(html: &str, enough: usize, piece: usize) -> St
     let sink = Text {
         out: RefCell::new(String::with_capacity(html.len())),
         hidden: Cell::new(0),
+        paragraph: RefCell::new(None),
+        found: RefCell::new(None),
+        first_paragraph,
     };
     let input = BufferQueue::default();
     let tokenizer = Tokenizer::new(sink, Default::default());
@@ -133,11 +176,19 @@ pub(crate) fn sanitized_text_from(html: &str, enough: usize, piece: usize) -> St
         rest = &rest[next.len()..];
         input.push_back(next.into());
         let _ = tokenizer.feed(&input);
-        if tokenizer.sink.out.borrow().trim().len() > enough {
+        if tokenizer.sink.out.borrow().trim().len() > enough
+            || tokenizer.sink.found.borrow().is_some()
+        {
             break;
         }
     }
-    let mut out = tokenizer.sink.out.into_inner();
+    // A paragraph the markup (cut short) left open ends with it.
+    let open = tokenizer.sink.paragraph.take();
+    let found = (tokenizer.sink.found.take()).or(open.filter(|p| !p.trim().is_empty()));
+    let mut out = match found {
+        Some(paragraph) => paragraph,
+        None => tokenizer.sink.out.into_inner(),
+    };
     let end = out.trim_end().len();
     out.truncate(end);
     out
@@ -230,6 +281,23 @@ fn visible_text(el: ElementRef<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An opening is the first paragraph that has text (its inline markup
+    /// and line breaks read as a browser shows them), else the whole text;
+    /// a paragraph found ends the read.
+    #[test]
+    fn an_opening_is_the_first_paragraph_with_text() {
+        let html = "<div>Intro</div><p> </p><p>Para <b>one</b><br>two</p><p>three</p>";
+        assert_eq!(sanitized_opening(html).trim(), "Para one two");
+        assert_eq!(html_text(html, true).trim(), "Para one two");
+        let none = "<div>No</div><ul><li>paragraph</li></ul>";
+        assert_eq!(sanitized_opening(none).trim(), "No paragraph");
+        // Cut short inside the first paragraph: what it holds so far.
+        assert_eq!(
+            sanitized_opening("<div>x</div><p>Half a para").trim(),
+            "Half a para"
+        );
+    }
 
     #[test]
     fn text_is_what_a_browser_shows() {

@@ -198,6 +198,16 @@ mod tests {
             let html: String = parts.iter().map(|&i| BITS[i]).collect();
             let clean = sanitize_html(&html, Some("http://host/a/"));
             let cut = crate::text::truncate_bytes(&clean, cut);
+            // An RSS description's opening, of the whole sanitized body (a
+            // description reads no cut markup): the first paragraph with
+            // text, else the whole text, as a tree reads it (runs of white
+            // space aside, which the description collapses).
+            let words = |t: String| t.split_whitespace().collect::<Vec<_>>().join(" ");
+            prop_assert_eq!(
+                words(crate::text::sanitized_opening(&clean)),
+                words(crate::text::html_text(&clean, true)),
+                "{} -> {}", html, clean
+            );
             for markup in [clean.as_str(), cut] {
                 let full = crate::text::sanitized_text(markup);
                 prop_assert_eq!(

@@ -204,7 +204,12 @@ pub fn image_type(url: &str) -> &'static str {
 /// The opening of a body's text, as a description: its first paragraph,
 /// cut at a word within [`OPENING`] characters.
 fn opening(html: &str) -> String {
-    crate::gate::cut(crate::text::html_text(html, true).trim(), OPENING)
+    // The body is the gate's sanitized markup: read as tokens. A
+    // description is one line of text: runs of white space (a body's line
+    // breaks and indentation) are one space.
+    let text = crate::text::sanitized_opening(html);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::gate::cut(&text, OPENING)
 }
 
 /// Characters of a body's opening used as a description.
