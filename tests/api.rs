@@ -1350,6 +1350,19 @@ async fn hostile_input_never_breaks_the_server_or_a_feed() {
     let r = post(&server, "/api/v1/articles", a).await;
     assert_eq!(r.status, 201, "{}", r.json);
 
+    // Bodies without a summary: RSS describes each by its first paragraph
+    // with text, on one line; a body with no text at all gets no description.
+    let mut a = base("opening-lines");
+    a["content_html"] = json!(
+        "<div>Intro</div>\n  <p> </p><p>\n    First   paragraph\n    over <b>lines</b></p><p>Second</p>"
+    );
+    let r = post(&server, "/api/v1/articles", a).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let mut a = base("no-text");
+    a["content_html"] = json!("<div><img src=\"https://news.example.com/i.jpg\"></div>");
+    let r = post(&server, "/api/v1/articles", a).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+
     // Markup in plain-text fields is text, escaped wherever it is written.
     let mut a = base("script-title");
     a["title"] = json!("<script>alert(1)</script> & \"quotes\" ]]> <![CDATA[x]]>");
@@ -1440,6 +1453,24 @@ async fn hostile_input_never_breaks_the_server_or_a_feed() {
         item.description(),
         Some("&lt;/description&gt;&lt;evil/&gt;")
     );
+    let described = |id: &str| {
+        let item = channel.items().iter().find(|i| {
+            i.guid()
+                .is_some_and(|g| g.value().ends_with(&format!("/{id}")))
+        });
+        item.expect(id).description().map(str::to_owned)
+    };
+    assert_eq!(
+        described("opening-lines").as_deref(),
+        Some("First paragraph over lines")
+    );
+    assert_eq!(described("no-text"), None);
+    // Not even an empty one (which the rss crate reads back as none).
+    let no_text = text
+        .split("<item>")
+        .find(|i| i.contains("/no-text</guid>"))
+        .expect("the no-text item");
+    assert!(!no_text.contains("<description>"), "{no_text}");
     let (_, atom_text) = feed(&server, "/feeds/world.atom").await;
     let entry_title = atom(&atom_text)
         .entries()
