@@ -111,7 +111,7 @@ fn item(data: &FeedData<'_>, it: &crate::model::Item) -> Item {
         description: it
             .summary
             .clone()
-            .or_else(|| it.content_html.as_deref().and_then(opening))
+            .or_else(|| it.content_html.as_deref().map(opening))
             .map(|text| escape(&text).into_owned()),
         categories,
         enclosure: it.image.as_ref().map(|url| Enclosure {
@@ -202,15 +202,16 @@ pub fn image_type(url: &str) -> &'static str {
 }
 
 /// The opening of a body's text, as a description: its first paragraph,
-/// cut at a word within [`OPENING`] characters; none for a body without
-/// text (an image alone), rather than an empty description.
-fn opening(html: &str) -> Option<String> {
+/// cut at a word within [`OPENING`] characters. A body without text (an
+/// image alone) gets an empty one: the W3C validator warns of a
+/// `content:encoded` without a description before it.
+fn opening(html: &str) -> String {
     // The body is the gate's sanitized markup: read as tokens. A
     // description is one line of text: runs of white space (a body's line
     // breaks and indentation) are one space.
     let text = crate::text::sanitized_opening(html);
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!text.is_empty()).then(|| crate::gate::cut(&text, OPENING))
+    crate::gate::cut(&text, OPENING)
 }
 
 /// Characters of a body's opening used as a description.
