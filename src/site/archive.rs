@@ -338,7 +338,7 @@ impl Site {
         let merged = !crate::store::is_own_log(feed, &members);
         let items = if merged {
             let len = page.items.len();
-            crate::merge::merge(&[page.items], len)
+            crate::merge::merge_owned(vec![page.items], len)
         } else {
             page.items
         };

@@ -124,7 +124,7 @@ impl Site {
         // page holds yet, copies of one story merged.
         let n = window.items.len();
         Ok(Current {
-            items: crate::merge::merge(&[window.items], n),
+            items: crate::merge::merge_owned(vec![window.items], n),
             tombstones: crate::merge::merge_tombstones(stones, size),
             modified,
             archive,

@@ -12,7 +12,7 @@
 //! items are never merged with each other: a ticker line and the article on
 //! its story are both the newsroom's.
 
-use crate::model::{Item, Tombstone};
+use crate::model::{Item, Origin, Tombstone};
 use crate::story::{Print, Verdict};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
@@ -45,6 +45,38 @@ const SEEN_TOGETHER: chrono::Duration = chrono::Duration::seconds(60);
 /// module doc). A heap over the lists' heads: the work follows `limit`, not
 /// the lists' sum.
 pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
+    stories(lists, limit)
+        .into_iter()
+        .map(Story::into_item)
+        .collect()
+}
+
+/// [`merge`] of lists the caller is done with: the items kept are moved out
+/// of them, not copied (an archive page's 500 bodies, a timeline's window).
+pub fn merge_owned(lists: Vec<Vec<Item>>, limit: usize) -> Vec<Item> {
+    let kept: Vec<_> = stories(&lists, limit)
+        .iter()
+        .map(|s| (s.at, s.credited_origin()))
+        .collect();
+    let mut lists: Vec<Vec<Option<Item>>> = lists
+        .into_iter()
+        .map(|l| l.into_iter().map(Some).collect())
+        .collect();
+    // A place in the lists stands for one story at most.
+    kept.into_iter()
+        .filter_map(|((list, at), origin)| {
+            let item = lists[list][at].take()?;
+            Some(Item {
+                origin,
+                story: None,
+                ..item
+            })
+        })
+        .collect()
+}
+
+/// The stories [`merge`] keeps, in their order.
+fn stories(lists: &[Vec<Item>], limit: usize) -> Vec<Story<'_>> {
     // The heap holds each list's head by reference; only what is kept is cloned.
     let mut heads: BinaryHeap<_> = lists
         .iter()
@@ -61,7 +93,8 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
         let Some((_, id, Reverse(i))) = heads.pop() else {
             break;
         };
-        let item = &lists[i][next[i] - 1];
+        let at = (i, next[i] - 1);
+        let item = &lists[i][at.1];
         if let Some(following) = lists[i].get(next[i]) {
             heads.push((following.published, following.id.as_str(), Reverse(i)));
         }
@@ -71,11 +104,12 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
         }
         let print = print_of(item);
         match stories.find(item, &print, &out) {
-            Some(kept) => out[kept].absorb(item),
+            Some(kept) => out[kept].absorb(item, at),
             None => {
                 stories.add(print, out.len());
                 out.push(Story {
                     item,
+                    at,
                     copies: Vec::new(),
                 });
             }
@@ -83,13 +117,15 @@ pub fn merge(lists: &[Vec<Item>], limit: usize) -> Vec<Item> {
     }
     // A story whose original replaced a later copy moved back in time.
     out.sort_by(|a, b| (b.item.published, &b.item.id).cmp(&(a.item.published, &a.item.id)));
-    out.into_iter().map(Story::into_item).collect()
+    out
 }
 
 /// A story kept so far: the copy that stands for it, and the copies it
 /// absorbed, whose sources it credits, in the order it credits them.
 struct Story<'a> {
     item: &'a Item,
+    /// Where `item` is in the lists merged: which list, which place.
+    at: (usize, usize),
     copies: Vec<&'a Item>,
 }
 
@@ -99,7 +135,7 @@ impl<'a> Story<'a> {
     /// published, then by id), which credits every source of the other. Seen
     /// first, not published first: a copy that arrives later never takes the
     /// place of one readers may already have.
-    fn absorb(&mut self, dup: &'a Item) {
+    fn absorb(&mut self, dup: &'a Item, at: (usize, usize)) {
         let kept = self.item;
         let replaces = match (&kept.origin, &dup.origin) {
             (None, _) => false,
@@ -118,6 +154,7 @@ impl<'a> Story<'a> {
             // it had.
             self.copies.insert(0, kept);
             self.item = dup;
+            self.at = at;
         } else {
             self.copies.push(dup);
         }
@@ -136,11 +173,21 @@ impl<'a> Story<'a> {
     }
 
     fn into_item(self) -> Item {
-        let mut item = self.item.shown();
-        for copy in self.copies {
-            credit(&mut item, copy);
+        Item {
+            origin: self.credited_origin(),
+            ..self.item.shown()
         }
-        item
+    }
+
+    /// The kept copy's origin, crediting the copies.
+    fn credited_origin(&self) -> Option<Origin> {
+        let mut origin = self.item.origin.clone();
+        if let Some(origin) = origin.as_mut() {
+            for copy in &self.copies {
+                credit(origin, copy);
+            }
+        }
+        origin
     }
 }
 
@@ -359,8 +406,8 @@ fn origin_name(item: &Item) -> &str {
 
 /// The kept copy credits the sources of a duplicate (a copy of the site's own
 /// content needs no credit: it is the original).
-fn credit(kept: &mut Item, dup: &Item) {
-    let (Some(origin), Some(from)) = (kept.origin.as_mut(), dup.credited()) else {
+fn credit(origin: &mut Origin, dup: &Item) {
+    let Some(from) = dup.credited() else {
         return;
     };
     for c in std::iter::once(from.credit()).chain(from.also.iter().cloned()) {
@@ -381,189 +428,4 @@ pub fn merge_tombstones(lists: Vec<Vec<Tombstone>>, limit: usize) -> Vec<Tombsto
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::{TimeZone, Utc};
-
-    fn item(id: &str, minute: u32) -> Item {
-        Item::sample(id, Utc.with_ymd_and_hms(2026, 2, 1, 10, minute, 0).unwrap())
-    }
-
-    #[test]
-    fn newest_first_each_once_ties_by_id() {
-        let a = vec![item("a3", 30), item("x", 20), item("a1", 10)];
-        let b = vec![item("y", 30), item("x", 20), item("b0", 0)];
-        let ids: Vec<String> = merge(&[a.clone(), b.clone()], 10)
-            .into_iter()
-            .map(|i| i.id)
-            .collect();
-        assert_eq!(ids, ["y", "a3", "x", "a1", "b0"]);
-        let two: Vec<String> = merge(&[a, b], 2).into_iter().map(|i| i.id).collect();
-        assert_eq!(two, ["y", "a3"]);
-        assert!(merge(&[vec![], vec![]], 5).is_empty());
-    }
-
-    fn external(id: &str, source: &str, minute: u32, link: &str, title: &str) -> Item {
-        let mut it = item(id, minute);
-        it.link = Some(link.into());
-        it.title = title.into();
-        it.origin = Some(crate::model::Origin {
-            feed_title: Some(format!("{source} wire")),
-            ..crate::model::Origin::new(source, id, &format!("https://{source}.example/feed"))
-        });
-        it
-    }
-
-    #[test]
-    fn one_story_from_two_sources_is_kept_once_and_credits_both() {
-        let a = vec![external(
-            "a1",
-            "agency",
-            30,
-            "https://www.news.example/story?utm_source=rss&id=7#top",
-            "Flights resume in Khartoum",
-        )];
-        let b = vec![
-            external(
-                "b1",
-                "partner",
-                20,
-                "http://news.example/story/?id=7",
-                "Other words",
-            ),
-            external(
-                "b2",
-                "partner",
-                10,
-                "https://elsewhere.example/x",
-                "FLIGHTS resume, in Khartoum!",
-            ),
-        ];
-        let merged = merge(&[a, b], 10);
-        assert_eq!(merged.len(), 1, "{merged:?}");
-        // The earliest copy is the original; it credits the other source.
-        assert_eq!(merged[0].id, "b2");
-        let credits: Vec<&str> = merged[0]
-            .origin
-            .as_ref()
-            .unwrap()
-            .also
-            .iter()
-            .map(|c| c.feed_url.as_str())
-            .collect();
-        assert_eq!(credits, ["https://agency.example/feed"]);
-    }
-
-    #[test]
-    fn a_copy_seen_later_never_replaces_the_one_readers_have() {
-        let title = "Flights resume in Khartoum";
-        let mut first = external("a1", "agency", 30, "https://n.example/s", title);
-        // Published earlier, but stored an hour after the other was.
-        let mut later = external("b1", "partner", 10, "https://p.example/s", title);
-        let seen = first.published;
-        first.origin.as_mut().unwrap().first_seen = Some(seen);
-        later.origin.as_mut().unwrap().first_seen = Some(seen + chrono::Duration::hours(1));
-        let merged = merge(&[vec![first.clone()], vec![later.clone()]], 10);
-        assert_eq!(merged.len(), 1);
-        assert_eq!(merged[0].id, "a1", "the copy seen first stays");
-        // Seen in one round, the earliest published is the original.
-        later.origin.as_mut().unwrap().first_seen = Some(seen + chrono::Duration::seconds(20));
-        let merged = merge(&[vec![first], vec![later]], 10);
-        assert_eq!(merged[0].id, "b1");
-    }
-
-    #[test]
-    fn same_source_and_distant_titles_are_not_merged() {
-        // The same source may repeat a title (a daily "Markets at the close").
-        let a = vec![
-            external(
-                "a1",
-                "agency",
-                30,
-                "https://n.example/1",
-                "Markets at the close",
-            ),
-            external(
-                "a2",
-                "agency",
-                20,
-                "https://n.example/2",
-                "Markets at the close",
-            ),
-        ];
-        let mut old = external(
-            "b1",
-            "partner",
-            10,
-            "https://p.example/9",
-            "Markets at the close",
-        );
-        old.published -= chrono::Duration::days(3);
-        let merged = merge(&[a, vec![old]], 10);
-        assert_eq!(merged.len(), 3);
-    }
-
-    fn told(mut item: Item, summary: &str) -> Item {
-        item.summary = Some(summary.into());
-        item
-    }
-
-    #[test]
-    fn one_story_in_other_words_is_one_item_crediting_both_outlets() {
-        let a = told(
-            external(
-                "a1",
-                "agency",
-                30,
-                "https://a.example/waymo",
-                "Waymo aims to raise 16 billion dollars for autonomous vehicle expansion",
-            ),
-            "Alphabet's self-driving unit is in talks with investors about a funding round.",
-        );
-        let b = told(
-            external(
-                "b1",
-                "partner",
-                10,
-                "https://p.example/robotaxi",
-                "Waymo seeks $16 billion to expand its robotaxi service",
-            ),
-            "The Alphabet company wants fresh capital to bring its driverless taxis to more cities.",
-        );
-        let merged = merge(&[vec![a.clone()], vec![b.clone()]], 10);
-        assert_eq!(merged.len(), 1, "{merged:#?}");
-        assert_eq!(merged[0].id, "b1", "the earliest copy stands for the story");
-        let also = &merged[0].origin.as_ref().unwrap().also;
-        assert_eq!(also.len(), 1);
-        assert_eq!(also[0].feed_url, "https://agency.example/feed");
-        // Published more than two days apart: two stories.
-        let mut late = a;
-        late.published += STORY_WINDOW + chrono::Duration::hours(1);
-        assert_eq!(merge(&[vec![late], vec![b]], 10).len(), 2);
-    }
-
-    #[test]
-    fn look_alikes_and_the_sites_own_items_stay_apart() {
-        let gold = external(
-            "g",
-            "agency",
-            30,
-            "https://a.example/g",
-            "Gold hits record high as investors seek safety",
-        );
-        let silver = external(
-            "s",
-            "partner",
-            20,
-            "https://p.example/s",
-            "Silver hits record high as investors seek safety",
-        );
-        assert_eq!(merge(&[vec![gold], vec![silver]], 10).len(), 2);
-        // A ticker line and the article on its story: both the newsroom's.
-        let mut line = item("ticker", 30);
-        line.title = "Sudan: first commercial flight lands in Khartoum".into();
-        let mut article = item("article", 20);
-        article.title = "First commercial flight lands in Khartoum since the war began".into();
-        assert_eq!(merge(&[vec![line], vec![article]], 10).len(), 2);
-    }
-}
+mod tests;
