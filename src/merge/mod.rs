@@ -77,7 +77,7 @@ pub fn merge_owned(lists: Vec<Vec<Item>>, limit: usize) -> Vec<Item> {
 
 /// The stories [`merge`] keeps, in their order.
 fn stories(lists: &[Vec<Item>], limit: usize) -> Vec<Story<'_>> {
-    // The heap holds each list's head by reference; only what is kept is cloned.
+    // The heap holds each list's head by reference.
     let mut heads: BinaryHeap<_> = lists
         .iter()
         .enumerate()
@@ -86,8 +86,8 @@ fn stories(lists: &[Vec<Item>], limit: usize) -> Vec<Story<'_>> {
     let mut next = vec![1usize; lists.len()];
     let mut seen = HashSet::with_capacity(limit);
     let mut stories = Stories::with_capacity(limit);
-    // Kept stories by reference: an item is cloned once, at the end, and only
-    // if it is kept.
+    // Kept stories by reference: an item is copied (or moved, by
+    // `merge_owned`) once, at the end, and only if it is kept.
     let mut out: Vec<Story<'_>> = Vec::with_capacity(limit);
     while out.len() < limit {
         let Some((_, id, Reverse(i))) = heads.pop() else {
