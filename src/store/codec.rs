@@ -127,47 +127,6 @@ pub(crate) fn decode(id: &str, doc: &str) -> Result<Item, StoreError> {
     })
 }
 
-/// Documents joined by [`DOCS_SEPARATOR`] (in SQL: `PAGE_DOCS`), decoded.
-/// The separator cannot be part of a document: JSON writes control
-/// characters escaped, in strings and out of them. A large read (an archive
-/// page's 500 documents, 2 MB) is decoded in two halves on two blocking
-/// threads: off the async workers, in half the time a reader waits.
-pub(crate) async fn decode_joined(joined: String) -> Result<Vec<Item>, StoreError> {
-    // The separator nearest after the middle (an ASCII byte: a boundary).
-    let half = joined.len() / 2;
-    let split = joined.as_bytes()[half..]
-        .iter()
-        .position(|&b| b == DOCS_SEPARATOR.as_bytes()[0])
-        .map(|at| half + at);
-    let Some(split) = split.filter(|_| joined.len() >= PARALLEL_DECODE) else {
-        return decode_pieces(&joined);
-    };
-    let joined = std::sync::Arc::new(joined);
-    let later = joined.clone();
-    let second = tokio::task::spawn_blocking(move || decode_pieces(&later[split + 1..]));
-    let first = tokio::task::spawn_blocking(move || decode_pieces(&joined[..split]));
-    let (first, second) = (first.await, second.await);
-    let mut items = first.expect("decoding does not panic")?;
-    items.extend(second.expect("decoding does not panic")?);
-    Ok(items)
-}
-
-/// The record separator (U+001E), between joined documents.
-pub(crate) const DOCS_SEPARATOR: &str = "\u{1e}";
-
-/// Joined documents from this size are decoded in two halves at once.
-const PARALLEL_DECODE: usize = 256 << 10;
-
-fn decode_pieces(joined: &str) -> Result<Vec<Item>, StoreError> {
-    if joined.is_empty() {
-        return Ok(Vec::new());
-    }
-    joined
-        .split(DOCS_SEPARATOR)
-        .map(|doc| decode("(one of several read at once)", doc))
-        .collect()
-}
-
 pub(crate) fn kind_str(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Article => "article",
@@ -194,47 +153,7 @@ pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{DOCS_SEPARATOR, decode_joined, encode, prefix_end};
-    use crate::store::StoreError;
-
-    /// Documents joined as `PAGE_DOCS` joins them come back whole and in
-    /// order, on either side of the split of a large read, whatever their
-    /// text holds (the separator itself, escaped; characters of several
-    /// bytes where the middle falls); a document that is not one is an
-    /// error, not a shorter list.
-    #[tokio::test]
-    async fn joined_documents_decode_whole_and_in_order() {
-        assert!(decode_joined(String::new()).await.unwrap().is_empty());
-        for n in [1, 3, 400] {
-            let items: Vec<_> = (0..n)
-                .map(|i| {
-                    let mut item = crate::store::conformance::item(&format!("i{i}"), "world", i);
-                    item.title = format!("\u{1e}é{i}\u{1e}");
-                    item.content_html = Some(format!("<p>{}</p>", "ßé✓".repeat(300 + i as usize)));
-                    item
-                })
-                .collect();
-            let joined: Vec<String> = items.iter().map(|i| encode(i).0).collect();
-            let joined = joined.join(DOCS_SEPARATOR);
-            assert_eq!(
-                n < 400,
-                joined.len() < super::PARALLEL_DECODE,
-                "{}",
-                joined.len()
-            );
-            assert_eq!(decode_joined(joined.clone()).await.unwrap(), items);
-            // A document cut short, on either side of the middle.
-            for at in [10, joined.len() - 10] {
-                let mut broken = joined.clone();
-                let at = (at..).find(|&i| broken.is_char_boundary(i)).unwrap();
-                broken.insert_str(at, DOCS_SEPARATOR);
-                assert!(matches!(
-                    decode_joined(broken).await,
-                    Err(StoreError::Corrupt { .. })
-                ));
-            }
-        }
-    }
+    use super::prefix_end;
 
     #[test]
     fn a_prefix_end_bounds_exactly_the_strings_with_the_prefix() {

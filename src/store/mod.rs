@@ -9,6 +9,7 @@ mod codec;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod decoded;
+mod decoding;
 mod group;
 mod paging;
 mod plan;
@@ -19,6 +20,7 @@ mod websub;
 
 pub(crate) use codec::*;
 pub(crate) use decoded::Decoded;
+pub(crate) use decoding::Decoding;
 pub use paging::{ArchivePage, Window, archive_bounds, pages_due};
 pub(crate) use paging::{is_own_log, log_key};
 pub(crate) use plan::*;

@@ -39,8 +39,8 @@ pub(super) const CLAIM_NAMED: &str = "UPDATE sources SET lease_owner = $1, lease
                    ORDER BY next_fetch, name LIMIT $4 FOR UPDATE SKIP LOCKED)";
 
 /// A read's documents (of its `items i` rows), a row each: sent as
-/// PostgreSQL reads them, joined on arrival (see
-/// [`crate::store::decode_joined`]).
+/// PostgreSQL reads them, decoded in batches as they arrive (see
+/// [`crate::store::Decoding`]).
 pub(super) const PAGE_DOCS: &str = "i.doc";
 
 /// A JSON array of feed keys (`$1`) as rows.

@@ -226,10 +226,10 @@ macro_rules! archives_sql {
             // whole, documents included, in a temporary b-tree; their items
             // sort in microseconds. SQLite joins them in one value (one row
             // through sqlx's SQLite worker, where 500 cost twice SQLite's
-            // own read); PostgreSQL sends rows as it reads them (joined
-            // there, the page waited for the whole read before its first
-            // byte: 2-4 ms slower).
-            let docs: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            // own read); PostgreSQL sends rows as it reads them, decoded in
+            // batches while the rest arrive (joined there, the page waited
+            // for the whole read before its first byte: 2-4 ms slower).
+            let mut rows = sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(format!(
                 "SELECT {PAGE_DOCS} FROM feed_log l JOIN items i ON i.id = l.item_id
                  WHERE l.feed = $2 AND l.seq > $3 AND l.seq <= $4
                    AND EXISTS (SELECT 1 FROM item_feeds f
@@ -239,14 +239,15 @@ macro_rules! archives_sql {
             .bind($crate::store::log_key(feed))
             .bind(after)
             .bind(upto)
-            .fetch_all(&mut *conn)
-            .await?;
-            let mut docs: Vec<String> = docs.into_iter().flatten().collect();
-            let joined = match docs.len() {
-                1 => docs.pop().unwrap_or_default(),
-                _ => docs.join($crate::store::DOCS_SEPARATOR),
-            };
-            let mut items = $crate::store::decode_joined(joined).await?;
+            .fetch(&mut *conn);
+            let mut decoding = $crate::store::Decoding::new();
+            while let Some(docs) = futures_util::TryStreamExt::try_next(&mut rows).await? {
+                if let Some(docs) = docs {
+                    decoding.push(docs);
+                }
+            }
+            drop(rows);
+            let mut items = decoding.finish().await?;
             items.sort_by(|a, b| (b.published, &b.id).cmp(&(a.published, &a.id)));
             Ok(items)
         }

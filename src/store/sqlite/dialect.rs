@@ -35,7 +35,7 @@ pub(super) const CLAIM_NAMED: &str = "UPDATE sources SET lease_owner = $1, lease
                    ORDER BY next_fetch, name LIMIT $4)";
 
 /// A read's documents (of its `items i` rows) in one value, each after the
-/// record separator but the first (see [`crate::store::decode_joined`]):
+/// record separator but the first (see [`crate::store::Decoding`]):
 /// one row through sqlx's worker thread instead of hundreds.
 pub(super) const PAGE_DOCS: &str = "group_concat(i.doc, char(30))";
 
