@@ -408,3 +408,43 @@ pub async fn last_modified_advances_with_every_change(store: &dyn Store) {
     put(store, &moved).await;
     check(store.versions().await.unwrap(), "an item moved out");
 }
+
+/// A batch of any size writes every row once, new or replaced: batches are
+/// written in statements of at most a thousand rows or so (SQLite), so the
+/// sizes straddle those bounds; every item reads back exactly.
+pub async fn batches_of_any_size_write_every_row(store: &dyn Store) {
+    let mut total = 0;
+    for (b, n) in [1usize, 2, 1023, 1025, 2100].into_iter().enumerate() {
+        let mut batch: Vec<Item> = (0..n)
+            .map(|i| item(&format!("b{b}-{i}"), "world", i as i64))
+            .collect();
+        let w = store.upsert(&batch, Ownership::Take).await.unwrap();
+        assert_eq!(w.outcomes, vec![Outcome::Created; n], "batch of {n}");
+        total += n;
+        for (i, it) in batch.iter_mut().enumerate() {
+            if i % 2 == 1 {
+                it.title = format!("Changed {i}");
+            }
+        }
+        let w = store.upsert(&batch, Ownership::Take).await.unwrap();
+        let expected: Vec<Outcome> = (0..n)
+            .map(|i| {
+                if i % 2 == 1 {
+                    Outcome::Updated
+                } else {
+                    Outcome::Unchanged
+                }
+            })
+            .collect();
+        assert_eq!(w.outcomes, expected, "batch of {n}, again");
+        for i in [0, n / 2, n - 1] {
+            assert_eq!(
+                store.get(&batch[i].id).await.unwrap().as_ref(),
+                Some(&batch[i]),
+                "item {i} of a batch of {n}"
+            );
+        }
+        let listed = store.list(&world(), None, total + 10).await.unwrap();
+        assert_eq!(listed.len(), total, "after a batch of {n}");
+    }
+}

@@ -64,6 +64,7 @@ pub const CASES: &[&str] = &[
     "concurrent_creates_make_exactly_one",
     "refresh_keeps_the_same_content_unchanged",
     "last_modified_advances_with_every_change",
+    "batches_of_any_size_write_every_row",
     "fetch_state_round_trips",
     "attempt_logs_keep_the_last_polls",
     "console_sessions_last_until_they_end",

@@ -84,37 +84,105 @@ fn finish_statement(param: usize) -> String {
 static FINISH: LazyLock<String> = LazyLock::new(|| finish_statement(1));
 
 /// A batch's writes, as one request to sqlx's SQLite thread (its
-/// statements share one argument list, `$n` the same in each): the rows
-/// (`$1`; a new row's `seen` is written with it, see `carried_since`, a row
-/// that exists keeps its own), the replaced rows' old feeds dropped (`$2`),
-/// the rows' feeds (`$3`) and their places in the feeds' logs (`$4`), the
-/// changed feeds' versions bumped ([`finish`]'s statement, `$6`), and the
-/// tombstones of the ids created (`$5`) ended, returned: a withdrawn item
-/// that comes back is no longer deleted. Empty arrays make no-ops.
-static WRITE_BATCH: LazyLock<String> = LazyLock::new(|| {
+/// statements share one argument list): first its rows of `items`,
+/// `rows` of them (a power of two, at most [`ROWS_AT_ONCE`]; a new row's
+/// `seen` is written with it, see `carried_since`, a row that exists keeps
+/// its own); then, numbered after the rows' values, the replaced rows' old
+/// feeds dropped (`+1`), the rows' feeds (`+2`) and their places in the
+/// feeds' logs (`+3`), the changed feeds' versions bumped ([`finish`]'s
+/// statement, `+5`), and the tombstones of the ids created (`+4`) ended,
+/// returned: a withdrawn item that comes back is no longer deleted. Empty
+/// arrays make no-ops. With `commit`, the transaction's COMMIT last.
+fn write_sql(rows: usize, commit: bool) -> &'static str {
+    static SIZED: LazyLock<Vec<[String; 2]>> = LazyLock::new(|| {
+        (0..=ROWS_AT_ONCE.trailing_zeros())
+            .map(|bits| {
+                let rows = 1 << bits;
+                let after = rows * ROW_VALUES;
+                let sql = format!(
+                    "{}
+                     DELETE FROM item_feeds WHERE item_id IN (SELECT value FROM json_each(${}));
+                     INSERT INTO item_feeds (feed, item_id, kind, published)
+                     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3
+                     FROM json_each(${});
+                     {};
+                     {};
+                     DELETE FROM tombstones WHERE item_id IN (SELECT value FROM json_each(${}))
+                     RETURNING feed, item_id",
+                    insert_rows(rows),
+                    after + 1,
+                    after + 2,
+                    log_new_statement(after + 3),
+                    finish_statement(after + 5),
+                    after + 4,
+                );
+                let committed = format!("{sql};\nCOMMIT");
+                [sql, committed]
+            })
+            .collect()
+    });
+    &SIZED[rows
+        .clamp(1, ROWS_AT_ONCE)
+        .next_power_of_two()
+        .trailing_zeros() as usize][usize::from(commit)]
+}
+
+/// The values of an `items` row, bound in this order.
+const ROW_VALUES: usize = 7;
+
+/// Rows one statement writes at most.
+const ROWS_AT_ONCE: usize = 1024;
+
+/// [`ROWS_AT_ONCE`] rows of a batch that has more, written ahead of the
+/// rest in a request of their own (an import is one batch): SQLite refuses
+/// a request of over a million bytes.
+static ROWS_AHEAD: LazyLock<String> = LazyLock::new(|| insert_rows(ROWS_AT_ONCE));
+
+/// The statement that writes `rows` rows of `items`, its values bound one
+/// by one, not as a JSON array (SQLite parsed the array and unescaped each
+/// document out of it again), and by position, not by number (sqlx looks
+/// each numbered parameter's name up, and SQLite finds a name by reading
+/// the statement's list of them: a batch's hundreds of values cost more
+/// than the JSON did). Rows past a batch's are NULL and skipped, so that a
+/// dozen statements are prepared, not one per batch size.
+fn insert_rows(rows: usize) -> String {
+    let row = format!("({})", ["?"; ROW_VALUES].join(", "));
     format!(
         "INSERT INTO items (id, source, kind, published, hash, doc, seen)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-           value ->> 6
-         FROM json_each($1) WHERE true
+         SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL
          ON CONFLICT (id) DO UPDATE SET source = excluded.source, kind = excluded.kind,
-           published = excluded.published, hash = excluded.hash, doc = excluded.doc;
-         DELETE FROM item_feeds WHERE item_id IN (SELECT value FROM json_each($2));
-         INSERT INTO item_feeds (feed, item_id, kind, published)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each($3);
-         {};
-         {};
-         DELETE FROM tombstones WHERE item_id IN (SELECT value FROM json_each($5))
-         RETURNING feed, item_id",
-        log_new_statement(4),
-        finish_statement(6)
+           published = excluded.published, hash = excluded.hash, doc = excluded.doc;",
+        vec![row; rows].join(", ")
     )
-});
+}
+
+/// Binds rows of `items` in [`insert_rows`]' order, then NULL rows up to
+/// `padded`.
+fn bind_rows<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments>,
+    rows: &[(&'q String, &'q (Item, String, String))],
+    padded: usize,
+) -> sqlx::query::QueryAs<'q, sqlx::Sqlite, O, sqlx::sqlite::SqliteArguments> {
+    for (id, (it, hash, doc)) in rows {
+        query = query
+            .bind(id.as_str())
+            .bind(it.source.to_string())
+            .bind(kind_str(it.kind))
+            .bind(millis(it.published))
+            .bind(hash.as_str())
+            .bind(doc.as_str())
+            .bind(crate::store::carried_since(it));
+    }
+    for _ in rows.len() * ROW_VALUES..padded * ROW_VALUES {
+        query = query.bind(None::<&str>);
+    }
+    query
+}
 
 /// Upserts a batch with two requests for the whole batch: the stored rows
 /// read at once, each item planned in memory (in order, so an id repeated in the
 /// batch sees its earlier version), then the rows, their feeds and any revived
-/// tombstones written at once ([`WRITE_BATCH`]). SQLite's one writer needs no
+/// tombstones written at once ([`write_sql`]). SQLite's one writer needs no
 /// row locks, and requests are what costs here: each is a round trip to
 /// sqlx's SQLite thread (about 0.1 ms on two cores, a thread woken each
 /// way), which one statement per item made most of an import's time and
@@ -161,8 +229,6 @@ static STORED_OWN: LazyLock<String> = LazyLock::new(|| {
 /// A row of [`STORED_OWN`]: id, then source, hash and doc, all NULL for an
 /// id with tombstones.
 type StoredOrTombstoned = (String, Option<String>, Option<String>, Option<String>);
-static WRITE_BATCH_COMMIT: LazyLock<String> =
-    LazyLock::new(|| format!("{};\nCOMMIT", *WRITE_BATCH));
 
 /// A write transaction of our own that failed: rolled back, or where even
 /// that fails (the BEGIN that failed left none) the connection closed, so
@@ -224,21 +290,6 @@ async fn write_batch(
         changed.extend(touched);
         return Ok(outcomes);
     }
-    type Row<'a> = (&'a str, String, &'a str, i64, &'a str, &'a str, Option<i64>);
-    let rows: Vec<Row> = writes
-        .iter()
-        .map(|(id, (it, hash, doc))| {
-            (
-                id.as_str(),
-                it.source.to_string(),
-                kind_str(it.kind),
-                millis(it.published),
-                hash.as_str(),
-                doc.as_str(),
-                crate::store::carried_since(it),
-            )
-        })
-        .collect();
     let replaced: Vec<&str> = writes
         .keys()
         .map(String::as_str)
@@ -269,13 +320,18 @@ async fn write_batch(
     // Committed with the writes unless a tombstone may be revived (its
     // logs and feeds come after, in the same transaction).
     let committing = own && !tombstoned;
-    let statement = if committing {
-        &**WRITE_BATCH_COMMIT
-    } else {
-        &**WRITE_BATCH
-    };
-    let revived: Vec<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(statement))
-        .bind(json(&rows))
+    let rows: Vec<_> = writes.iter().collect();
+    let last = (rows.len() - 1) / ROWS_AT_ONCE * ROWS_AT_ONCE;
+    for ahead in rows[..last].chunks(ROWS_AT_ONCE) {
+        let query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(&**ROWS_AHEAD));
+        bind_rows(query, ahead, ROWS_AT_ONCE)
+            .fetch_all(&mut *conn)
+            .await?;
+    }
+    let rows = &rows[last..];
+    let padded = rows.len().next_power_of_two();
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(write_sql(rows.len(), committing)));
+    let revived: Vec<(String, String)> = bind_rows(query, rows, padded)
         .bind(json(&replaced))
         .bind(json(&feeds))
         .bind(log_new_rows(&logged))
