@@ -215,15 +215,12 @@ mod tests {
                     print(crate::text::html_text(markup, false)),
                     "{} -> {}", html, markup
                 );
-                // The start of the text, read in pieces cut anywhere (inside
-                // tags, entities, characters), until it holds enough.
-                for piece in [1, 2, 5, 64] {
-                    for enough in [0, 3, 20, 120] {
-                        let start = crate::text::sanitized_text_from(markup, enough, piece);
-                        let cut = |t: &str| crate::text::truncate_bytes(t.trim(), enough).to_owned();
-                        prop_assert_eq!(cut(&start), cut(&full), "{} in pieces of {}", markup, piece);
-                        prop_assert!(full.starts_with(start.as_str()));
-                    }
+                // The start of the text, read until it holds enough.
+                for enough in [0, 3, 20, 120] {
+                    let start = crate::text::sanitized_text_start(markup, enough);
+                    let cut = |t: &str| crate::text::truncate_bytes(t.trim(), enough).to_owned();
+                    prop_assert_eq!(cut(&start), cut(&full), "{} up to {}", markup, enough);
+                    prop_assert!(full.starts_with(start.as_str()));
                 }
             }
         });
