@@ -4,6 +4,7 @@
 //! whether written `12`, `twelve`, `douze`, `1,000` or `2 790`, and each
 //! word's capitalization, which says whether it may be a name.
 
+use foldhash::fast::{FixedState, RandomState};
 use rust_stemmers::{Algorithm, Stemmer};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -44,9 +45,12 @@ pub enum Form {
 }
 
 /// Stop words, each with the languages it is one in (English, French): one
-/// lookup for both, as [`language`] asks for every word.
-static STOPS: LazyLock<HashMap<&'static str, (bool, bool)>> = LazyLock::new(|| {
-    let mut stops = HashMap::new();
+/// lookup for both, as [`language`] asks for every word. Hashed with
+/// foldhash's fixed state, not SipHash: a table of our own words, looked up
+/// a few hundred times an item, where SipHash was a fiftieth of a first
+/// poll; lookups of upstream words cannot flood a table nothing inserts in.
+static STOPS: LazyLock<HashMap<&'static str, (bool, bool), FixedState>> = LazyLock::new(|| {
+    let mut stops = HashMap::default();
     for &w in stop_words::get("en") {
         stops.entry(w).or_insert((false, false)).0 = true;
     }
@@ -248,8 +252,9 @@ fn word(part: &str, lang: Lang, initial: bool, out: &mut Vec<Word>) {
 const STEMS_KEPT: usize = 16_384;
 
 thread_local! {
-    static STEMS: std::cell::RefCell<[HashMap<String, String>; 2]> =
-        std::cell::RefCell::new([HashMap::new(), HashMap::new()]);
+    /// Keyed by upstream words: foldhash seeded per process, not fixed.
+    static STEMS: std::cell::RefCell<[HashMap<String, String, RandomState>; 2]> =
+        std::cell::RefCell::new([HashMap::default(), HashMap::default()]);
 }
 
 /// The stem of a lowercase word.
