@@ -1,7 +1,7 @@
 //! HTML through the gate: bodies sanitized under one ammonia allow-list,
 //! relative URLs made absolute against the base the document gives them.
 
-use super::{MAX_HTML, strip_forbidden, xml_char};
+use super::{MAX_HTML, strip_forbidden, without_forbidden, xml_clean};
 use std::borrow::Cow;
 
 /// The allow-list: ammonia's defaults (which already exclude script, style,
@@ -69,7 +69,7 @@ fn srcset(value: &str, base: Option<&url::Url>) -> Option<String> {
 /// removed, since a reader would resolve them against the feed, not the
 /// article.
 pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
-    let html = strip_forbidden(crate::depth::cut_html(
+    let html = without_forbidden(crate::depth::cut_html(
         crate::text::truncate_bytes(html, MAX_HTML),
         crate::depth::MAX_FRAGMENT,
     ));
@@ -80,11 +80,17 @@ pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
             None => ammonia::UrlRelative::Deny,
         });
         BASE.set(base);
-        policy.clean(&html).to_string()
+        // Written straight into the string's buffer: `to_string` serialized
+        // into a buffer of its own, then copied that through a formatter.
+        let mut out = Vec::with_capacity(html.len());
+        // A `Vec` takes every write, and html5ever writes UTF-8.
+        let _ = policy.clean(&html).write_to(&mut out);
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     });
     // A character reference (`&#x1;`) decodes to the character itself, which the
     // serializer then writes raw: what XML forbids is removed once more.
-    if clean.chars().all(xml_char) {
+    if xml_clean(&clean) {
         clean
     } else {
         strip_forbidden(&clean)

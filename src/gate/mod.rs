@@ -231,11 +231,32 @@ pub fn xml_char(c: char) -> bool {
 }
 
 pub fn strip_forbidden(s: &str) -> String {
-    // Nearly all text is clean: check first, copy in one go.
-    if s.chars().all(xml_char) {
-        return s.to_owned();
+    without_forbidden(s).into_owned()
+}
+
+/// [`strip_forbidden`], copying only when there is something to remove
+/// (nearly all text is clean).
+pub fn without_forbidden(s: &str) -> std::borrow::Cow<'_, str> {
+    if xml_clean(s) {
+        return std::borrow::Cow::Borrowed(s);
     }
-    s.chars().filter(|&c| xml_char(c)).collect()
+    std::borrow::Cow::Owned(s.chars().filter(|&c| xml_char(c)).collect())
+}
+
+/// Whether every character of `s` is an [`xml_char`], read as UTF-8 bytes
+/// rather than decoded characters (every body is checked twice, before and
+/// after the sanitizer): what XML forbids is the C0 controls but tab, line
+/// feed and carriage return, DEL, the C1 controls (`C2 80` to `C2 9F`), and
+/// U+FFFE and U+FFFF (`EF BF BE`, `EF BF BF`).
+pub fn xml_clean(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.iter().enumerate().any(|(i, &c)| match c {
+        b'\t' | b'\n' | b'\r' => false,
+        0..=0x1f | 0x7f => true,
+        0xc2 => matches!(b.get(i + 1), Some(0x80..=0x9f)),
+        0xef => b.get(i + 1) == Some(&0xbf) && matches!(b.get(i + 2), Some(0xbe | 0xbf)),
+        _ => false,
+    })
 }
 
 /// Plain text for a title, name or summary: forbidden characters removed, runs of
@@ -324,6 +345,33 @@ pub struct UrlError {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// The byte scan says what the character test says, of any text.
+    #[test]
+    fn bytes_and_characters_agree_on_what_xml_forbids() {
+        use proptest::prelude::*;
+        let edge = prop_oneof![
+            Just('\u{0}'),
+            Just('\t'),
+            Just('\u{1f}'),
+            Just('\u{7f}'),
+            Just('\u{80}'),
+            Just('\u{9f}'),
+            Just('\u{a0}'),
+            Just('\u{c2}'),
+            Just('\u{fffd}'),
+            Just('\u{fffe}'),
+            Just('\u{ffff}'),
+            Just('\u{10000}'),
+            Just('\u{bfbf}'),
+            any::<char>(),
+        ];
+        proptest!(|(chars in proptest::collection::vec(edge, 0..12))| {
+            let s: String = chars.into_iter().collect();
+            prop_assert_eq!(xml_clean(&s), s.chars().all(xml_char), "{:?}", s);
+            prop_assert!(xml_clean(&without_forbidden(&s)));
+        });
+    }
 
     fn item() -> Item {
         let t = Utc.with_ymd_and_hms(2026, 2, 1, 12, 0, 0).unwrap();
