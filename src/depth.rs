@@ -202,18 +202,17 @@ fn blank(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_whitespace)
 }
 
+/// memchr's SIMD search: every feed document and every body is scanned here,
+/// mostly text between tags.
 fn find(hay: &[u8], byte: u8) -> Option<usize> {
-    hay.iter().position(|&b| b == byte)
+    memchr::memchr(byte, hay)
 }
 
 /// Where `needle` ends, searching from `from`; the end of `bytes` if it never
 /// comes.
 fn skip_past(bytes: &[u8], from: usize, needle: &[u8]) -> usize {
     let from = from.min(bytes.len());
-    bytes[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map_or(bytes.len(), |p| from + p + needle.len())
+    memchr::memmem::find(&bytes[from..], needle).map_or(bytes.len(), |p| from + p + needle.len())
 }
 
 /// A tag's name: what follows `<` up to a space, `/` or `>`.
