@@ -81,7 +81,7 @@ pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
         });
         BASE.set(base);
         // Written straight into the string's buffer: `to_string` serialized
-        // into a buffer of its own, then copied that through a formatter.
+        // into a buffer of its own, then copied it through a formatter.
         let mut out = Vec::with_capacity(html.len());
         // A `Vec` takes every write, and html5ever writes UTF-8.
         let _ = policy.clean(&html).write_to(&mut out);
