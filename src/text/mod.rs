@@ -45,79 +45,85 @@ mod tokenized;
 
 pub use sanitized::{sanitized_opening, sanitized_text, sanitized_text_start};
 
-/// Elements whose content a browser does not show as text.
-const HIDDEN: &[&str] = &["script", "style", "template", "noscript", "head", "title"];
+/// Elements whose content a browser does not show as text. (A `match`, not
+/// a list searched: a body's every tag is looked up here and in [`block`].)
+fn hidden(name: &str) -> bool {
+    matches!(
+        name,
+        "script" | "style" | "template" | "noscript" | "head" | "title"
+    )
+}
 
 /// Elements that end a line where they open and close.
-const BLOCKS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "caption",
-    "dd",
-    "details",
-    "div",
-    "dl",
-    "dt",
-    "fieldset",
-    "figcaption",
-    "figure",
-    "footer",
-    "form",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "summary",
-    "table",
-    "tbody",
-    "td",
-    "tfoot",
-    "th",
-    "thead",
-    "tr",
-    "ul",
-];
+fn block(name: &str) -> bool {
+    matches!(
+        name,
+        "address"
+            | "article"
+            | "aside"
+            | "blockquote"
+            | "br"
+            | "caption"
+            | "dd"
+            | "details"
+            | "div"
+            | "dl"
+            | "dt"
+            | "fieldset"
+            | "figcaption"
+            | "figure"
+            | "footer"
+            | "form"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "header"
+            | "hr"
+            | "li"
+            | "main"
+            | "nav"
+            | "ol"
+            | "p"
+            | "pre"
+            | "section"
+            | "summary"
+            | "table"
+            | "tbody"
+            | "td"
+            | "tfoot"
+            | "th"
+            | "thead"
+            | "tr"
+            | "ul"
+    )
+}
 
 /// The text under `el`, walked in document order without recursion.
 fn visible_text(el: ElementRef<'_>) -> String {
     let mut out = String::new();
-    let mut hidden = 0usize;
+    let mut hiding = 0usize;
     for edge in el.traverse() {
         let (node, opening) = match edge {
             Edge::Open(node) => (node, true),
             Edge::Close(node) => (node, false),
         };
         match node.value() {
-            Node::Element(e) if HIDDEN.contains(&e.name()) => {
+            Node::Element(e) if hidden(e.name()) => {
                 if opening {
-                    hidden += 1;
+                    hiding += 1;
                 } else {
-                    hidden -= 1;
+                    hiding -= 1;
                 }
             }
             Node::Element(e)
-                if hidden == 0
-                    && BLOCKS.contains(&e.name())
-                    && !out.ends_with(' ')
-                    && !out.is_empty() =>
+                if hiding == 0 && block(e.name()) && !out.ends_with(' ') && !out.is_empty() =>
             {
                 out.push(' ');
             }
-            Node::Text(t) if hidden == 0 && opening => out.push_str(t),
+            Node::Text(t) if hiding == 0 && opening => out.push_str(t),
             _ => {}
         }
     }

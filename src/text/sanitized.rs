@@ -16,7 +16,7 @@
 //! at any byte), and `tokenized.rs` holds the reading every test compares
 //! this one with.
 
-use super::{BLOCKS, HIDDEN};
+use super::{block, hidden};
 use std::borrow::Cow;
 
 /// The text of HTML that came out of the gate's sanitizer, as
@@ -158,15 +158,20 @@ impl Text {
         let Some((name_end, end, self_closing)) = tag_end(html.as_bytes(), at) else {
             return html.len();
         };
-        let name = html[at..name_end].to_ascii_lowercase();
-        let name = name.as_str();
-        if HIDDEN.contains(&name) {
+        // The sanitizer writes names lowercase: copied only when not.
+        let name = &html[at..name_end];
+        let name = match name.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(name.to_ascii_lowercase()),
+            false => Cow::Borrowed(name),
+        };
+        let name = name.as_ref();
+        if hidden(name) {
             self.hidden = if opening {
                 self.hidden + 1
             } else {
                 self.hidden.saturating_sub(1)
             };
-        } else if self.hidden == 0 && BLOCKS.contains(&name) {
+        } else if self.hidden == 0 && block(name) {
             space(&mut self.out);
             if name == "p" && self.first_paragraph && self.found.is_none() {
                 // A paragraph ends at its end tag (or, in markup cut short,

@@ -2,7 +2,7 @@
 //! tokenizer: what [`super::sanitized`] reads by hand, kept as the reading
 //! its tests hold it to (the tokenizer is HTML's own, the scanner is fast).
 
-use super::{BLOCKS, HIDDEN, truncate_bytes};
+use super::{block, hidden, truncate_bytes};
 
 /// Reads markup `piece` bytes at a time (html5ever's tokenizer reads a
 /// stream: the text is the same whatever the pieces), until the text holds
@@ -37,11 +37,11 @@ pub(super) fn read(html: &str, enough: usize, piece: usize, first_paragraph: boo
                 Token::TagToken(tag) => {
                     let name: &str = &tag.name;
                     let opening = tag.kind == TagKind::StartTag;
-                    if HIDDEN.contains(&name) {
+                    if hidden(name) {
                         let h = self.hidden.get();
                         self.hidden
                             .set(if opening { h + 1 } else { h.saturating_sub(1) });
-                    } else if self.hidden.get() == 0 && BLOCKS.contains(&name) {
+                    } else if self.hidden.get() == 0 && block(name) {
                         space(&mut self.out.borrow_mut());
                         let mut paragraph = self.paragraph.borrow_mut();
                         if name == "p" && self.first_paragraph && self.found.borrow().is_none() {
