@@ -1,10 +1,18 @@
 //! Text read out of HTML as a browser shows it, and text cut to a size:
 //! what every stage that turns markup into words needs (the gate for
 //! summaries, scraping, feed parsing, story prints), and nothing else.
+//! Markup from anywhere is read as a tree ([`html_text`]); markup the gate's
+//! sanitizer wrote, by a scanner of its few shapes (`sanitized.rs`).
 
 use ego_tree::iter::Edge;
 use scraper::{ElementRef, Node};
 use std::sync::LazyLock;
+
+mod sanitized;
+#[cfg(test)]
+mod tokenized;
+
+pub use sanitized::{sanitized_opening, sanitized_text, sanitized_text_start};
 
 /// At most `max` bytes of `s`, cut at a character boundary.
 pub fn truncate_bytes(s: &str, max: usize) -> &str {
@@ -38,12 +46,6 @@ pub fn html_text(html: &str, first_paragraph: bool) -> String {
     }
     visible_text(doc.root_element())
 }
-
-mod sanitized;
-#[cfg(test)]
-mod tokenized;
-
-pub use sanitized::{sanitized_opening, sanitized_text, sanitized_text_start};
 
 /// Elements whose content a browser does not show as text. (A `match`, not
 /// a list searched: a body's every tag is looked up here and in [`block`].)
