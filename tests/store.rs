@@ -69,6 +69,7 @@ conformance_cases!(
     console_sessions_last_until_they_end,
     claims_hand_each_due_source_to_one_owner,
     a_claim_passes_over_the_sources_its_claimer_lacks,
+    a_named_claim_waits_out_a_registration_of_its_sources,
     paused_sources_are_left_alone_until_resumed,
     external_items_keep_their_identity_and_first_seen_time,
     items_stay_while_their_source_carries_them,

@@ -298,6 +298,43 @@ pub async fn a_claim_passes_over_the_sources_its_claimer_lacks(store: &dyn Store
     assert_eq!(due("new", &[]).await, ["theirs"]);
 }
 
+/// A fetch asked for by name is refused only for a lease, never for a
+/// registration of the same sources running at that moment (another
+/// instance following the catalog, a reload): that one holds the rows for
+/// the length of its statement, and a claim passing over them said "being
+/// fetched by another instance" of a source nobody was fetching.
+pub async fn a_named_claim_waits_out_a_registration_of_its_sources(store: &dyn Store) {
+    use crate::model::FetchState;
+    let sources: Vec<FetchState> = (0..500)
+        .map(|n| FetchState::new(&format!("r{n:03}"), "https://r.example/feed", at(0)))
+        .collect();
+    store.add_sources(&sources).await.unwrap();
+    for round in 0..30 {
+        // Each round's claim starts after the last one's lease has run out.
+        let now = round * 10 + 1;
+        let names = [format!("r{:03}", 499 - round * 7)];
+        let claim = crate::store::Claim {
+            which: crate::store::Claiming::Named(&names),
+            owner: "asker",
+            now: at(now),
+            until: at(now + 5),
+            limit: 1,
+        };
+        let (registered, claimed) =
+            futures_util::future::join(store.add_sources(&sources), store.claim_due(&claim)).await;
+        registered.unwrap();
+        let claimed = claimed.unwrap();
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|s| s.source.as_str())
+                .collect::<Vec<_>>(),
+            [names[0].as_str()],
+            "round {round}: the named source is free, only being registered"
+        );
+    }
+}
+
 fn external(source: &str, upstream_id: &str, minutes: i64, dated: bool) -> Item {
     let origin = crate::model::Origin {
         feed_title: Some(format!("{source} wire")),

@@ -12,7 +12,8 @@ macro_rules! sources_sql {
             // each (2,000 round trips to start with 1,000 sources on
             // PostgreSQL, counting the catalog's). A URL with a NUL in it
             // (PostgreSQL's text refuses one) is kept with U+FFFD instead.
-            let rows: Vec<(&str, std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>, i64)> =
+            // In name order, the order claims by name lock rows in.
+            let mut rows: Vec<(&str, std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>, i64)> =
                 sources
                     .iter()
                     .map(|s| {
@@ -20,6 +21,7 @@ macro_rules! sources_sql {
                         (s.source.as_str(), storable(&s.url), storable(&s.origin), millis(s.next_fetch))
                     })
                     .collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(b.0));
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO sources (name, url, origin, next_fetch) {SOURCES_IN} {}",
                 $crate::store::sql::SOURCE_REGISTERED
