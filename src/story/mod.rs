@@ -15,7 +15,7 @@ pub mod words;
 pub use compare::{Apart, Features, Verdict, compare};
 
 use serde::{Deserialize, Serialize};
-use words::{Form, Word};
+use words::{Form, Tokens, Word};
 
 /// Bump when [`Print::of`] changes: a stored print of another version is
 /// worked out again at merge time.
@@ -168,9 +168,10 @@ impl Print {
 
     /// The print of a title and its lead.
     pub fn from_text(title: &str, lead: &str) -> Print {
-        let lang = words::language(&format!("{title} {lead}"));
-        let title_words = words::words(title, lang, TITLE_WORDS);
-        let lead_words = words::words(lead, lang, LEAD_WORDS);
+        let (mut title_tokens, mut lead_tokens) = (Tokens::new(title), Tokens::new(lead));
+        let lang = words::language(&mut [&mut title_tokens, &mut lead_tokens]);
+        let title_words = words::words(&mut title_tokens, lang, TITLE_WORDS);
+        let lead_words = words::words(&mut lead_tokens, lang, LEAD_WORDS);
         let cased = title_case(title) != Case::Sentence;
         // What the title and the lead write as names.
         let named = |w: &Word, in_title: bool| {

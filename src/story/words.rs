@@ -84,16 +84,53 @@ fn lowercase(word: &str) -> Cow<'_, str> {
 static STEM_EN: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 static STEM_FR: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::French));
 
-/// The language of a text: the one whose stop words it uses more (English
-/// when neither shows).
-pub fn language(text: &str) -> Lang {
+/// A text's words as UAX #29 bounds them, segmented as far as they are
+/// read and kept: the language and the words read the same ones, and
+/// segmenting was a third of what each of the two cost.
+pub struct Tokens<'a> {
+    text: &'a str,
+    rest: unicode_segmentation::UnicodeWordIndices<'a>,
+    read: Vec<(usize, &'a str)>,
+}
+
+impl<'a> Tokens<'a> {
+    pub fn new(text: &'a str) -> Tokens<'a> {
+        Tokens {
+            text,
+            rest: text.unicode_word_indices(),
+            read: Vec::new(),
+        }
+    }
+
+    /// Word `i` and where it starts, if the text has that many.
+    fn get(&mut self, i: usize) -> Option<(usize, &'a str)> {
+        while self.read.len() <= i {
+            self.read.push(self.rest.next()?);
+        }
+        Some(self.read[i])
+    }
+}
+
+/// Words the language is told from.
+const LANGUAGE_WORDS: usize = 200;
+
+/// The language of texts read one after the other (a title, then its lead):
+/// the one whose stop words they use more (English when neither shows).
+pub fn language(texts: &mut [&mut Tokens<'_>]) -> Lang {
     let (mut en, mut fr) = (0usize, 0usize);
-    for w in text.unicode_words().take(200) {
-        for part in w.split(APOSTROPHES) {
-            if let Some(&(e, f)) = STOPS.get(lowercase(part).as_ref()) {
-                en += usize::from(e);
-                fr += usize::from(f);
+    let mut left = LANGUAGE_WORDS;
+    for tokens in texts.iter_mut() {
+        let mut i = 0;
+        while left > 0
+            && let Some((_, w)) = tokens.get(i)
+        {
+            for part in w.split(APOSTROPHES) {
+                if let Some(&(e, f)) = STOPS.get(lowercase(part).as_ref()) {
+                    en += usize::from(e);
+                    fr += usize::from(f);
+                }
             }
+            (i, left) = (i + 1, left - 1);
         }
     }
     if fr > en { Lang::Fr } else { Lang::En }
@@ -106,18 +143,19 @@ fn thousands_gap(gap: &str) -> bool {
     matches!(gap, " " | "\u{a0}" | "\u{202f}" | "\u{2009}")
 }
 
-/// The words of `text`, at most `max` of them, in order.
-pub fn words(text: &str, lang: Lang, max: usize) -> Vec<Word> {
-    // Segmented as far as read: a lead is longer than its words kept.
-    let mut tokens = text.unicode_word_indices().peekable();
+/// The words of a text, at most `max` of them, in order.
+pub fn words(tokens: &mut Tokens<'_>, lang: Lang, max: usize) -> Vec<Word> {
+    let text = tokens.text;
     let mut out: Vec<Word> = Vec::new();
     let mut initial = true;
     let mut after_number = false;
     let mut end = 0;
+    let mut next = 0;
     while out.len() < max {
-        let Some((start, token)) = tokens.next() else {
+        let Some((start, token)) = tokens.get(next) else {
             break;
         };
+        next += 1;
         if text[end..start].contains(['.', '!', '?']) {
             initial = true;
         }
@@ -126,14 +164,14 @@ pub fn words(text: &str, lang: Lang, max: usize) -> Vec<Word> {
         if token.bytes().all(|b| b.is_ascii_digit()) && token.len() <= 3 {
             number.push_str(token);
             let mut last = start + token.len();
-            while let Some(&(s, t)) = tokens.peek()
+            while let Some((s, t)) = tokens.get(next)
                 && t.len() == 3
                 && t.bytes().all(|b| b.is_ascii_digit())
                 && thousands_gap(&text[last..s])
             {
                 number.push_str(t);
                 last = s + t.len();
-                tokens.next();
+                next += 1;
             }
             end = last;
         } else {
@@ -370,7 +408,14 @@ mod tests {
     use super::*;
 
     fn forms(text: &str, lang: Lang) -> Vec<Form> {
-        words(text, lang, 100).into_iter().map(|w| w.form).collect()
+        words(&mut Tokens::new(text), lang, 100)
+            .into_iter()
+            .map(|w| w.form)
+            .collect()
+    }
+
+    fn language_of(text: &str) -> Lang {
+        language(&mut [&mut Tokens::new(text)])
     }
     fn term(s: &str) -> Form {
         Form::Term(s.into())
@@ -401,7 +446,7 @@ mod tests {
     #[test]
     fn capitals_stop_words_elisions() {
         let w = words(
-            "Alphabet's Waymo seeks funds. Then US and UK talks",
+            &mut Tokens::new("Alphabet's Waymo seeks funds. Then US and UK talks"),
             Lang::En,
             20,
         );
@@ -461,13 +506,73 @@ mod tests {
     #[test]
     fn language_by_stop_words() {
         assert_eq!(
-            language("Les vols reprennent à l'aéroport de Khartoum"),
+            language_of("Les vols reprennent à l'aéroport de Khartoum"),
             Lang::Fr
         );
         assert_eq!(
-            language("Flights return to the airport in Khartoum"),
+            language_of("Flights return to the airport in Khartoum"),
             Lang::En
         );
-        assert_eq!(language("Khartoum"), Lang::En);
+        assert_eq!(language_of("Khartoum"), Lang::En);
+    }
+
+    /// The language of a title and its lead read one after the other is the
+    /// language of the two joined by a space, read as one text, as it was
+    /// told before their words were segmented once for both.
+    #[test]
+    fn language_of_title_then_lead_is_that_of_both_joined() {
+        use proptest::prelude::*;
+        fn joined(text: &str) -> Lang {
+            let (mut en, mut fr) = (0usize, 0usize);
+            for w in text.unicode_words().take(LANGUAGE_WORDS) {
+                for part in w.split(APOSTROPHES) {
+                    if let Some(&(e, f)) = STOPS.get(part.to_lowercase().as_str()) {
+                        en += usize::from(e);
+                        fr += usize::from(f);
+                    }
+                }
+            }
+            if fr > en { Lang::Fr } else { Lang::En }
+        }
+        const BITS: &[&str] = &[
+            "the ",
+            "of ",
+            "le ",
+            "la ",
+            "des ",
+            "et ",
+            "and ",
+            "l'",
+            "d\u{2019}",
+            "Khartoum ",
+            "vols ",
+            "flights ",
+            "1,000 ",
+            ". ",
+            "-",
+            "\u{e9}t\u{e9} ",
+            "THE ",
+            "Les ",
+            " ",
+        ];
+        // The window spans both: the title's word and the lead's 199th
+        // are the 200th read, the one after is past it.
+        let neutral = "Khartoum ".repeat(198);
+        for (lead, lang) in [
+            (format!("{neutral}le"), Lang::Fr),
+            (format!("{neutral}Khartoum le"), Lang::En),
+        ] {
+            let apart = language(&mut [&mut Tokens::new("Khartoum"), &mut Tokens::new(&lead)]);
+            assert_eq!((apart, joined(&format!("Khartoum {lead}"))), (lang, lang));
+        }
+        proptest!(ProptestConfig::with_cases(500), |(
+            title in proptest::collection::vec(0..BITS.len(), 0..30),
+            lead in proptest::collection::vec(0..BITS.len(), 0..300),
+        )| {
+            let title: String = title.iter().map(|&i| BITS[i]).collect();
+            let lead: String = lead.iter().map(|&i| BITS[i]).collect();
+            let apart = language(&mut [&mut Tokens::new(&title), &mut Tokens::new(&lead)]);
+            prop_assert_eq!(apart, joined(&format!("{title} {lead}")), "{:?} {:?}", title, lead);
+        });
     }
 }
