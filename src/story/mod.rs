@@ -182,12 +182,14 @@ impl Print {
         let mut names: Vec<u32> = Vec::new();
         let mut terms: Vec<u32> = Vec::new();
         let mut extra: Vec<u32> = Vec::new();
-        for (w, in_title) in title_words
+        // The title's hashes, once: its words are looked at several times.
+        let title_hashes: Vec<u32> = title_words.iter().map(Word::hash).collect();
+        for (w, in_title, h) in title_words
             .iter()
-            .map(|w| (w, true))
-            .chain(lead_words.iter().map(|w| (w, false)))
+            .zip(&title_hashes)
+            .map(|(w, &h)| (w, true, h))
+            .chain(lead_words.iter().map(|w| (w, false, w.hash())))
         {
-            let h = w.hash();
             terms.push(h);
             if named(w, in_title) {
                 names.push(h);
@@ -226,7 +228,7 @@ impl Print {
             v.dedup();
         }
         extra.retain(|h| terms.binary_search(h).is_err());
-        title_extra.retain(|h| !title_words.iter().any(|w| w.hash() == *h));
+        title_extra.retain(|h| !title_hashes.contains(h));
         let mut sig = [0u64; 4];
         for &h in terms.iter().chain(&extra) {
             sig[(h as usize >> 6) & 3] |= 1 << (h & 63);
@@ -262,7 +264,7 @@ impl Print {
             version: VERSION,
             link: None,
             words: title_as_words(title).map(|w| xxhash_rust::xxh3::xxh3_64(w.as_bytes())),
-            title: title_words.iter().map(Word::hash).collect(),
+            title: title_hashes,
             title_names,
             title_runs: if title_runs.iter().any(|&h| h != 0) {
                 title_runs
