@@ -88,7 +88,7 @@ static STEM_FR: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::
 
 /// A text's words as UAX #29 bounds them, segmented as far as they are
 /// read and kept: the language and the words read the same ones, and
-/// segmenting was a third of what each of the two cost.
+/// segmenting was half of what the language cost.
 pub struct Tokens<'a> {
     text: &'a str,
     rest: unicode_segmentation::UnicodeWordIndices<'a>,
