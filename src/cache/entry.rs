@@ -184,23 +184,14 @@ impl Entry {
         let gzip_first = matches!(how, Compress::GzipFirst);
         // A large document asked for first: its gzip is what the reader
         // waits for (every reader takes it, and the page's finishing makes
-        // it for the rest), so it is made on another core while this one
-        // hashes and mirrors the body rather than after.
+        // it for the rest), so it is made on both cores: its parts on
+        // another, and on this one too once it has hashed and mirrored the
+        // body.
         let (tag, ranges, gzipped) = if gzip_first && body.len() >= PARALLEL_COMPRESS {
-            std::thread::scope(|s| {
-                let gz = s.spawn(|| {
-                    let gz = compress::gzip(&body);
-                    let mirrored = mirror(&[&gz]).pop().flatten();
-                    (gz, mirrored)
-                });
-                let tag = hash_hex(&body);
-                let ranges = mirror(&[&body]);
-                (
-                    tag,
-                    ranges,
-                    Some(gz.join().expect("gzip to a Vec does not panic")),
-                )
-            })
+            let (gz, (tag, ranges)) =
+                compress::gzip_beside(&body, 2, || (hash_hex(&body), mirror(&[&body])));
+            let mirrored = mirror(&[&gz]).pop().flatten();
+            (tag, ranges, Some((gz, mirrored)))
         } else {
             (hash_hex(&body), Vec::new(), None)
         };
