@@ -22,7 +22,7 @@ pub(super) fn compress(body: &[u8]) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// The cores a body waited for is compressed on.
-fn cores() -> usize {
+pub(super) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 

@@ -184,12 +184,13 @@ impl Entry {
         let gzip_first = matches!(how, Compress::GzipFirst);
         // A large document asked for first: its gzip is what the reader
         // waits for (every reader takes it, and the page's finishing makes
-        // it for the rest), so it is made on both cores: its parts on
-        // another, and on this one too once it has hashed and mirrored the
+        // it for the rest), so it is made on every core: its parts on the
+        // others, and on this one too once it has hashed and mirrored the
         // body.
         let (tag, ranges, gzipped) = if gzip_first && body.len() >= PARALLEL_COMPRESS {
-            let (gz, (tag, ranges)) =
-                compress::gzip_beside(&body, 2, || (hash_hex(&body), mirror(&[&body])));
+            let (gz, (tag, ranges)) = compress::gzip_beside(&body, compress::cores(), || {
+                (hash_hex(&body), mirror(&[&body]))
+            });
             let mirrored = mirror(&[&gz]).pop().flatten();
             (tag, ranges, Some((gz, mirrored)))
         } else {
