@@ -11,6 +11,7 @@ pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod content;
+pub mod cores;
 pub mod depth;
 pub mod gate;
 pub mod hash;

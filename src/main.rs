@@ -315,7 +315,7 @@ async fn build(args: SiteArgs, out: &Path, archives: bool) -> Result<std::proces
     // Pages are read and rendered a few at a time, as many as there are
     // cores (at most BUILD_PAGES: each holds its items and three renderings,
     // a few MiB for a 500-item page), and written in order.
-    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get().min(BUILD_PAGES));
+    let parallel = newswire::cores::cores().min(BUILD_PAGES);
     for feed in feeds {
         let site = &site;
         let feed = &feed;

@@ -21,11 +21,6 @@ pub(super) fn compress(body: &[u8]) -> (Vec<u8>, Vec<u8>) {
     })
 }
 
-/// The cores a body waited for is compressed on.
-pub(super) fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// A content coding (RFC 9110 8.4.1) a document is served in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Coding {
@@ -39,7 +34,7 @@ impl Coding {
         match self {
             Coding::Identity => body.to_vec(),
             // A reader waits for it: on every core.
-            Coding::Gzip => gzip_beside(body, cores(), || ()).0,
+            Coding::Gzip => gzip_beside(body, crate::cores::cores(), || ()).0,
             Coding::Brotli => brotli(body),
         }
     }

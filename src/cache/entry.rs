@@ -188,7 +188,7 @@ impl Entry {
         // others, and on this one too once it has hashed and mirrored the
         // body.
         let (tag, ranges, gzipped) = if gzip_first && body.len() >= PARALLEL_COMPRESS {
-            let (gz, (tag, ranges)) = compress::gzip_beside(&body, compress::cores(), || {
+            let (gz, (tag, ranges)) = compress::gzip_beside(&body, crate::cores::cores(), || {
                 (hash_hex(&body), mirror(&[&body]))
             });
             let mirrored = mirror(&[&gz]).pop().flatten();

@@ -49,7 +49,7 @@ pub(super) struct Pool {
 impl Pool {
     /// One worker per available core.
     pub fn start(state: Arc<State>, limits: Limits) -> std::io::Result<Pool> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::cores::cores();
         let mut http = http1::Builder::new();
         http.keep_alive(true);
         let workers = (0..cores)

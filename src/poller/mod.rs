@@ -116,9 +116,7 @@ impl Poller {
             known: Mutex::new(HashMap::new()),
             registered: tokio::sync::OnceCell::new(),
             saver: tokio::sync::OnceCell::new(),
-            cores: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-            )),
+            cores: Arc::new(tokio::sync::Semaphore::new(crate::cores::cores())),
             cut_offs: Mutex::new(std::collections::BTreeMap::new()),
             strangers: Mutex::default(),
         }))

@@ -36,7 +36,7 @@ pub(super) const KEEPS: usize = 32;
 /// waits for its page to be finished, which bounds what a crowd of first
 /// requests holds and how much rendering it starts.
 pub(super) fn finishing_turns() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    crate::cores::cores()
 }
 
 /// Archive documents being kept now, by feed key, page and format.

@@ -161,9 +161,7 @@ impl Site {
             days: memo::Memo::new(on_demand::DAY_PAGES, usize::MAX),
             archives: memo::Memo::new(archive::ARCHIVE_PAGES, archive::ARCHIVE_BYTES),
             views: memo::Memo::new(views::VIEWS, views::VIEW_BYTES),
-            renders: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
-            ),
+            renders: tokio::sync::Semaphore::new(crate::cores::cores()),
             finishing_turns: Arc::new(tokio::sync::Semaphore::new(archive::finishing_turns())),
             finishing: Default::default(),
             keeps: Arc::new(tokio::sync::Semaphore::new(archive::KEEPS)),
