@@ -699,11 +699,14 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
         .await
         .unwrap()
         .expect("the demo's feed of all, by 4, has closed pages");
+    // Kept compressed only: the bytes come back from the gzip.
+    let first_served = b"<rss>as first served</rss>";
+    let gzipped = gzip(first_served);
     let kept = newswire::store::KeptDocument {
         format: "rss",
-        body: b"<rss>as first served</rss>",
+        body: first_served,
         modified: DateTime::from_timestamp(1_770_000_000, 0),
-        compressed: Some((b"gzip bytes", b"br bytes")),
+        compressed: Some((&gzipped, b"br bytes")),
     };
     assert!(
         sqlite
@@ -736,6 +739,13 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
     );
 
     let from = format!("sqlite:{}", data.join(SqliteStore::FILE).display());
+    // The kept page holds its bytes once: as its gzip.
+    let bytes_kept = "SELECT body IS NULL, length(gzip) FROM archive_documents";
+    let file = sqlx::SqlitePool::connect(&from).await.unwrap();
+    let (compressed_only, gz): (bool, i64) =
+        sqlx::query_as(bytes_kept).fetch_one(&file).await.unwrap();
+    assert!(compressed_only && gz > 0);
+    file.close().await;
     let first = newswire(&["migrate", "--from", &from, "--to", &url]);
     assert!(
         first.contains(&format!(
@@ -790,9 +800,14 @@ async fn migrate_from_sqlite_to_postgres_through_the_cli() {
         (
             kept.body,
             kept.modified,
-            Some((b"gzip bytes".to_vec(), b"br bytes".to_vec()))
+            Some((gzipped.clone(), b"br bytes".to_vec()))
         )
     );
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let (compressed_only, gz): (bool, i32) =
+        sqlx::query_as(bytes_kept).fetch_one(&db).await.unwrap();
+    assert!(compressed_only && gz > 0, "carried compressed only");
+    db.close().await;
     let before = pg_store.versions().await.unwrap();
 
     newswire(&[
@@ -845,4 +860,11 @@ async fn postgresql_scheme_is_routed_too() {
     assert_ne!(alt, url);
     let s: Arc<dyn Store> = store::open(Some(&alt), Path::new("unused")).await.unwrap();
     assert!(s.versions().await.unwrap().is_empty());
+}
+
+/// A gzip member of `body`, as a kept page's.
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, body).unwrap();
+    enc.finish().unwrap()
 }

@@ -127,6 +127,24 @@ pub(crate) fn decode(id: &str, doc: &str) -> Result<Item, StoreError> {
     })
 }
 
+/// A kept archive document's bytes: as stored, or its gzip's unzipped
+/// where it is kept compressed only (migrations `0018` on SQLite and
+/// `0020` on PostgreSQL). `at` names the document in an error.
+pub(crate) fn kept_bytes(at: &str, body: Option<Vec<u8>>, gzip: Option<&[u8]>) -> Result<Vec<u8>> {
+    if let Some(body) = body {
+        return Ok(body);
+    }
+    let corrupt = |message: String| StoreError::Corrupt {
+        id: at.to_owned(),
+        message,
+    };
+    let gz = gzip.ok_or_else(|| corrupt("a kept document with neither bytes nor gzip".into()))?;
+    let mut out = Vec::with_capacity(gz.len().saturating_mul(8));
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut out)
+        .map_err(|e| corrupt(format!("its gzip: {e}")))?;
+    Ok(out)
+}
+
 pub(crate) fn kind_str(kind: ItemKind) -> &'static str {
     match kind {
         ItemKind::Article => "article",

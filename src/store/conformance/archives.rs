@@ -214,6 +214,16 @@ async fn closed_pages(store: &dyn Store) -> i64 {
     page.edition
 }
 
+/// `body` gzipped, its header stamped with `mtime`: two gzips of the same
+/// bytes that differ.
+fn gzip(body: &[u8], mtime: u32) -> Vec<u8> {
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(mtime)
+        .write(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, body).unwrap();
+    enc.finish().unwrap()
+}
+
 /// One format's document to keep.
 fn kept<'a>(
     body: &'a [u8],
@@ -261,16 +271,21 @@ pub async fn kept_pages_keep_their_first_bytes_and_gain_compression_once(store: 
         Some(plain.clone())
     );
     // Another body compressed (another instance's render): nothing changes.
+    let gz2 = gzip(b"second", 0);
     store
-        .keep_archive_documents(&feed, 1, edition, &kept(b"second", Some((b"gz2", b"br2"))))
+        .keep_archive_documents(&feed, 1, edition, &kept(b"second", Some((&gz2, b"br2"))))
         .await
         .unwrap();
     assert_eq!(
         store.archive_document(&feed, 1, "atom").await.unwrap(),
         Some(plain)
     );
-    // The kept body compressed: kept with it, once.
-    for (gz, br) in [(b"gz1", b"br1"), (b"gz3", b"br3")] {
+    // The kept body compressed: kept with it (its bytes then kept as its
+    // gzip holds them), once: a later gzip of the same bytes (another
+    // stamp) changes nothing.
+    let (gz1, gz3) = (gzip(b"first", 0), gzip(b"first", 3));
+    assert_ne!(gz1, gz3);
+    for (gz, br) in [(&gz1, b"br1"), (&gz3, b"br3")] {
         store
             .keep_archive_documents(&feed, 1, edition, &kept(b"first", Some((gz, br))))
             .await
@@ -282,12 +297,34 @@ pub async fn kept_pages_keep_their_first_bytes_and_gain_compression_once(store: 
         .unwrap()
         .unwrap();
     assert_eq!(kept_now.body, b"first");
-    assert_eq!(
-        kept_now.compressed,
-        Some((b"gz1".to_vec(), b"br1".to_vec()))
+    assert_eq!(kept_now.compressed, Some((gz1, b"br1".to_vec())));
+    // A format kept compressed from the first: its bytes back whole.
+    let page = b"<feed>a page</feed>".repeat(1000);
+    let gz = gzip(&page, 0);
+    let rss = crate::store::KeptDocument {
+        format: "rss",
+        body: &page,
+        modified: None,
+        compressed: Some((&gz, b"br")),
+    };
+    assert!(
+        store
+            .keep_archive_documents(&feed, 1, edition, &[rss])
+            .await
+            .unwrap()
     );
+    let rss = store
+        .archive_document(&feed, 1, "rss")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rss.body, page);
+    assert_eq!(rss.compressed, Some((gz, b"br".to_vec())));
     // Other formats and pages are apart.
-    assert_eq!(store.archive_document(&feed, 1, "rss").await.unwrap(), None);
+    assert_eq!(
+        store.archive_document(&feed, 1, "json").await.unwrap(),
+        None
+    );
     assert_eq!(
         store.archive_document(&feed, 2, "atom").await.unwrap(),
         None
@@ -405,20 +442,31 @@ pub async fn kept_documents_are_listed_in_order_and_carried_once(store: &dyn Sto
         .unwrap()
         .unwrap()
         .edition;
-    let doc = |format, body| crate::store::KeptDocument {
-        format,
-        body,
-        modified: Some(at(3)),
-        compressed: Some((b"gz", b"br")),
-    };
-    let ours = [doc("rss", b"page one, rss"), doc("atom", b"page one, atom")];
+    fn doc<'a>(
+        format: &'a str,
+        body: &'a [u8],
+        gz: Option<&'a [u8]>,
+    ) -> crate::store::KeptDocument<'a> {
+        crate::store::KeptDocument {
+            format,
+            body,
+            modified: Some(at(3)),
+            compressed: gz.map(|gz| (gz, &b"br"[..])),
+        }
+    }
+    // Two kept compressed (so compressed only), one not compressed yet.
+    let (rss_gz, atom_gz) = (gzip(b"page one, rss", 0), gzip(b"page one, atom", 0));
+    let ours = [
+        doc("rss", b"page one, rss", Some(&rss_gz)),
+        doc("atom", b"page one, atom", Some(&atom_gz)),
+    ];
     assert!(
         store
             .keep_archive_documents(&feed, 1, first, &ours)
             .await
             .unwrap()
     );
-    let json = [doc("json", b"page two, json")];
+    let json = [doc("json", b"page two, json", None)];
     assert!(
         store
             .keep_archive_documents(&feed, 2, second, &json)
@@ -447,8 +495,9 @@ pub async fn kept_documents_are_listed_in_order_and_carried_once(store: &dyn Sto
     );
     assert_eq!(
         (listed[0].modified, listed[0].compressed.clone()),
-        (Some(at(3)), Some((b"gz".to_vec(), b"br".to_vec())))
+        (Some(at(3)), Some((atom_gz, b"br".to_vec())))
     );
+    assert_eq!(listed[2].compressed, None);
     assert_eq!(store.kept_documents(None, 10).await.unwrap(), listed);
     // Carried into a store that has them: nothing changes.
     assert_eq!(store.import_kept_documents(&listed).await.unwrap(), 0);
@@ -463,6 +512,16 @@ pub async fn kept_documents_are_listed_in_order_and_carried_once(store: &dyn Sto
     );
     let carried = store.archive_document(&feed, 1, "json").await.unwrap();
     assert_eq!(carried.map(|d| d.body), Some(b"page two, json".to_vec()));
+    // One carried compressed: its bytes back from its gzip.
+    let mut rss = listed[1].clone();
+    rss.at.page = 2;
+    assert_eq!(store.import_kept_documents(&[rss]).await.unwrap(), 1);
+    let carried = store
+        .archive_document(&feed, 2, "rss")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(carried.body, b"page one, rss");
     assert_eq!(
         store.archive_document(&feed, 99, "json").await.unwrap(),
         None

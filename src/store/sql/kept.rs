@@ -13,7 +13,7 @@ macro_rules! kept_sql {
             page: u64,
             format: &str,
         ) -> Result<Option<$crate::store::ArchiveDocument>> {
-            type Row = (Vec<u8>, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>, i64);
+            type Row = (Option<Vec<u8>>, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>, i64);
             let row: Option<Row> = sqlx::query_as(
                 "SELECT d.body, d.modified, d.gzip, d.br, p.edition
                  FROM archive_documents d JOIN archive_pages p ON p.feed = d.feed AND p.page = d.page
@@ -24,8 +24,12 @@ macro_rules! kept_sql {
             .bind(format)
             .fetch_optional(&mut *conn)
             .await?;
-            Ok(row.map(|(body, modified, gzip, br, edition)| $crate::store::ArchiveDocument {
-                body,
+            let Some((body, modified, gzip, br, edition)) = row else {
+                return Ok(None);
+            };
+            let at = format!("{}/{page}.{format}", $crate::store::log_key(feed));
+            Ok(Some($crate::store::ArchiveDocument {
+                body: $crate::store::kept_bytes(&at, body, gzip.as_deref())?,
                 modified: modified.map(from_millis),
                 compressed: gzip.zip(br),
                 edition,
@@ -34,7 +38,10 @@ macro_rules! kept_sql {
 
         /// Keeps a closed page's documents in one transaction (one commit
         /// for its formats, written after the first answer); the first kept of a format stays,
-        /// and gains compressed bodies made from its own bytes. Only while
+        /// and gains compressed bodies made from its own bytes. A document
+        /// with its compressed bodies is kept compressed only: its bytes
+        /// are its gzip's (a page of a large timeline is 1.4 MB a format,
+        /// its gzip and brotli a twentieth of that). Only while
         /// `edition` is the page's: the page's row is locked first (a
         /// withdrawal's [`forget_pages_of`] locks it before it drops the
         /// kept documents), so either the withdrawal waits for this commit
@@ -65,17 +72,18 @@ macro_rules! kept_sql {
                     "INSERT INTO archive_documents (feed, page, format, body, modified, gzip, br)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)
                      ON CONFLICT (feed, page, format) DO UPDATE
-                       SET gzip = excluded.gzip, br = excluded.br
+                       SET body = NULL, gzip = excluded.gzip, br = excluded.br
                        WHERE archive_documents.gzip IS NULL AND excluded.gzip IS NOT NULL
-                         AND archive_documents.body = excluded.body",
+                         AND archive_documents.body = $8",
                 )
                 .bind($crate::store::log_key(feed))
                 .bind(i64::try_from(page).unwrap_or(i64::MAX))
                 .bind(d.format)
-                .bind(d.body)
+                .bind(d.compressed.is_none().then_some(d.body))
                 .bind(d.modified.map(millis))
                 .bind(d.compressed.map(|c| c.0))
                 .bind(d.compressed.map(|c| c.1))
+                .bind(d.body)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -90,7 +98,7 @@ macro_rules! kept_sql {
             after: Option<&$crate::store::KeptAt>,
             n: usize,
         ) -> Result<Vec<$crate::store::KeptRow>> {
-            type Row = (String, i64, String, Vec<u8>, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
+            type Row = (String, i64, String, Option<Vec<u8>>, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
             let (feed, page, format) =
                 after.map_or(("", i64::MIN, ""), |a| (a.feed.as_str(), a.page, a.format.as_str()));
             let rows: Vec<Row> = sqlx::query_as(
@@ -104,20 +112,27 @@ macro_rules! kept_sql {
             .bind(limit(n))
             .fetch_all(&mut *conn)
             .await?;
-            Ok(rows
-                .into_iter()
-                .map(|(feed, page, format, body, modified, gzip, br)| $crate::store::KeptRow {
-                    at: $crate::store::KeptAt { feed, page, format },
-                    body,
-                    modified: modified.map(from_millis),
-                    compressed: gzip.zip(br),
+            rows.into_iter()
+                .map(|(feed, page, format, body, modified, gzip, br)| {
+                    let body = $crate::store::kept_bytes(
+                        &format!("{feed}/{page}.{format}"),
+                        body,
+                        gzip.as_deref(),
+                    )?;
+                    Ok($crate::store::KeptRow {
+                        at: $crate::store::KeptAt { feed, page, format },
+                        body,
+                        modified: modified.map(from_millis),
+                        compressed: gzip.zip(br),
+                    })
                 })
-                .collect())
+                .collect()
         }
 
         /// Writes documents another store kept, in one transaction: each
         /// where its page is closed here and nothing of its format is kept
-        /// yet. How many were written.
+        /// yet, compressed only where it has its compressed bodies. How
+        /// many were written.
         pub(super) async fn import_kept_documents_tx(
             pool: &$Pool,
             rows: &[$crate::store::KeptRow],
@@ -134,7 +149,7 @@ macro_rules! kept_sql {
                 .bind(&r.at.feed)
                 .bind(r.at.page)
                 .bind(&r.at.format)
-                .bind(&r.body)
+                .bind(r.compressed.is_none().then_some(&r.body))
                 .bind(r.modified.map(millis))
                 .bind(r.compressed.as_ref().map(|c| &c.0))
                 .bind(r.compressed.as_ref().map(|c| &c.1))
