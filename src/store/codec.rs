@@ -139,7 +139,12 @@ pub(crate) fn kept_bytes(at: &str, body: Option<Vec<u8>>, gzip: Option<&[u8]>) -
         message,
     };
     let gz = gzip.ok_or_else(|| corrupt("a kept document with neither bytes nor gzip".into()))?;
-    let mut out = Vec::with_capacity(gz.len().saturating_mul(8));
+    // Sized by the member's ISIZE (its length modulo 2^32, RFC 1952), so
+    // that 1.4 MB is not reached by doubling; a hint only, bounded.
+    let size = gz
+        .last_chunk::<4>()
+        .map_or(0, |n| u32::from_le_bytes(*n) as usize);
+    let mut out = Vec::with_capacity(size.min(64 << 20));
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz), &mut out)
         .map_err(|e| corrupt(format!("its gzip: {e}")))?;
     Ok(out)
@@ -196,6 +201,31 @@ mod tests {
             for s in outside {
                 assert!(s.as_bytes() >= end.as_bytes(), "{s:?} outside");
             }
+        }
+    }
+
+    #[test]
+    fn a_kept_document_s_bytes_come_from_its_gzip_or_a_clear_error() {
+        use super::kept_bytes;
+        let body = b"<rss>a kept page</rss>".repeat(500);
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, &body).unwrap();
+        let gz = enc.finish().unwrap();
+        assert_eq!(kept_bytes("p", None, Some(&gz)).unwrap(), body);
+        // Stored bytes win over the gzip.
+        assert_eq!(
+            kept_bytes("p", Some(b"as is".to_vec()), Some(&gz)).unwrap(),
+            b"as is"
+        );
+        for (bad, why) in [
+            (None, "neither bytes nor gzip"),
+            (Some(&b"not a gzip"[..]), "its gzip"),
+            (Some(&gz[..gz.len() / 2]), "its gzip"),
+        ] {
+            let e = kept_bytes("world/3.rss", None, bad)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("world/3.rss") && e.contains(why), "{e}");
         }
     }
 }
