@@ -2,7 +2,7 @@
 //! compressed once, made when the entry is or on the first request that
 //! takes it.
 
-use super::compress::{self, Coding, PARALLEL_COMPRESS, compress};
+use super::compress::{self, Coding, GzipLevel, PARALLEL_COMPRESS, compress};
 use super::mirror::mirror;
 use crate::hash::hash_hex;
 use bytes::Bytes;
@@ -163,7 +163,8 @@ impl Entry {
     /// page): each encoding made on the first request that takes it, and
     /// gzip when that request takes both. The reader waits for it, and
     /// gzip is made in a third of brotli's time (1.4 MB of RSS: 4 ms
-    /// against 8-12 ms on the benchmark machine); the page's brotli is made
+    /// against 8-12 ms on the benchmark machine), at a lower level than
+    /// other documents' ([`GzipLevel::ASKED`]); the page's brotli is made
     /// just after the answer, and taken from then on.
     pub fn asked_first(d: crate::render::Document) -> Entry {
         Entry::build(d, Compress::GzipFirst)
@@ -187,10 +188,16 @@ impl Entry {
         // it for the rest), so it is made on every core: its parts on the
         // others, and on this one too once it has hashed and mirrored the
         // body.
+        let level = if gzip_first {
+            GzipLevel::ASKED
+        } else {
+            GzipLevel::DEFAULT
+        };
         let (tag, ranges, gzipped) = if gzip_first && body.len() >= PARALLEL_COMPRESS {
-            let (gz, (tag, ranges)) = compress::gzip_beside(&body, crate::cores::cores(), || {
-                (hash_hex(&body), mirror(&[&body]))
-            });
+            let (gz, (tag, ranges)) =
+                compress::gzip_beside(&body, level, crate::cores::cores(), || {
+                    (hash_hex(&body), mirror(&[&body]))
+                });
             let mirrored = mirror(&[&gz]).pop().flatten();
             (tag, ranges, Some((gz, mirrored)))
         } else {
@@ -257,7 +264,7 @@ impl Entry {
         let template = |coding: Coding| {
             let (suffix, name) = match coding {
                 Coding::Identity => ("", None),
-                Coding::Gzip => ("-gz", Some("gzip")),
+                Coding::Gzip(_) => ("-gz", Some("gzip")),
                 Coding::Brotli => ("-br", Some("br")),
             };
             let etag = etag(tag, suffix);
@@ -282,7 +289,7 @@ impl Entry {
             None => t.variant(body.into(), None),
         };
         let identity = variant(&template(Coding::Identity), body);
-        let (gzip, br) = (template(Coding::Gzip), template(Coding::Brotli));
+        let (gzip, br) = (template(Coding::Gzip(level)), template(Coding::Brotli));
         let (gzip, br) = match compressed {
             Some(made) => {
                 if let Some((gz, b)) = made {
@@ -505,10 +512,11 @@ mod tests {
     }
 
     /// A large document asked for first comes with its gzip made (beside
-    /// its hash, on another core), byte for byte the gzip a later request
-    /// would have made, under the same tag and headers, and from a file of
-    /// its own; brotli is left to the page's finishing. A small one makes
-    /// nothing ahead.
+    /// its hash, on another core), byte for byte the gzip made on one
+    /// thread at its level, under the tag and headers of a rendered
+    /// document's, and from a file of its own; brotli is left to the
+    /// page's finishing. A small one makes nothing ahead, and its gzip,
+    /// made later, is at the same level.
     #[test]
     fn a_large_document_asked_for_first_has_its_gzip_made() {
         let large = items(PARALLEL_COMPRESS as u32 / 8, "i");
@@ -521,9 +529,22 @@ mod tests {
             .get()
             .expect("gzip made with the entry");
         let asked = later.make(later.gzip.as_ref().unwrap());
-        assert_eq!(made.body, asked.body);
+        assert_eq!(made.body, compress::gzip(&large, GzipLevel::ASKED));
+        assert_ne!(
+            made.body, asked.body,
+            "a rendered document's is at the default level"
+        );
         assert_eq!(made.etag, asked.etag);
-        assert_eq!(made.headers, asked.headers);
+        let but_length = |v: &Variant| {
+            let mut h = v.headers.clone();
+            h.remove(header::CONTENT_LENGTH);
+            h
+        };
+        assert_eq!(but_length(made), but_length(asked));
+        assert_eq!(
+            made.headers[header::CONTENT_LENGTH],
+            made.body.len().to_string()
+        );
         #[cfg(target_os = "linux")]
         assert!(made.file.is_some(), "sent from a file");
         assert!(first.br.as_ref().unwrap().get().is_none());
@@ -532,8 +553,12 @@ mod tests {
             .read_to_end(&mut plain)
             .unwrap();
         assert_eq!(plain, large);
-        let small = Entry::asked_first(document(&"<rss>".repeat(200).into_bytes()));
+        let small_body = items(PARALLEL_COMPRESS as u32 / 64, "s");
+        assert!(small_body.len() < PARALLEL_COMPRESS);
+        let small = Entry::asked_first(document(&small_body));
         assert!(small.gzip.as_ref().unwrap().get().is_none());
+        let gz = small.make(small.gzip.as_ref().unwrap());
+        assert_eq!(gz.body, compress::gzip(&small_body, GzipLevel::ASKED));
     }
 
     /// An encoding made on request is sent from a file of its own when large,
