@@ -136,13 +136,8 @@ pub async fn archive_pages_hold_each_entry_once(store: &dyn Store) {
 
     // An edit keeps the entry in its page.
     let first = closed[0][0].clone();
-    let mut edited = store
-        .get(&format!(
-            "tag:conformance.example,2026-02-01:article/{first}"
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let article = |key: &str| format!("tag:conformance.example,2026-02-01:article/{key}");
+    let mut edited = store.get(&article(&first)).await.unwrap().unwrap();
     edited.title = "Edited".into();
     store
         .upsert(&[edited.clone()], Ownership::Take)
@@ -154,9 +149,24 @@ pub async fn archive_pages_hold_each_entry_once(store: &dyn Store) {
     let page = store.archive_page(&world, &own, 1).await.unwrap().unwrap();
     assert!(page.items.iter().any(|i| i.title == "Edited"));
 
+    // An edit that takes the entry out of the feed (into a category no
+    // member is) takes it out of its closed page too, with no tombstone:
+    // a page shows what is still in the feed, as its window does.
+    let moved = closed[0][1].clone();
+    let mut away = store.get(&article(&moved)).await.unwrap().unwrap();
+    away.category = Some("sports".into());
+    store.upsert(&[away], Ownership::Take).await.unwrap();
+    expected.remove(&moved);
+    let page = store.archive_page(&world, &own, 1).await.unwrap().unwrap();
+    let keys: Vec<&str> = page.items.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys, vec![first.as_str()], "{moved} left world");
+    assert!(page.tombstones.is_empty());
+    let (docs, _) = archive_walk(store, &world, &own, 4).await;
+    each_once("world", &docs, &expected);
+
     // A withdrawal: its tombstone in its page, the entry nowhere.
     let gone = closed[1][1].clone();
-    let gone_id = format!("tag:conformance.example,2026-02-01:article/{gone}");
+    let gone_id = article(&gone);
     store.delete(&gone_id, Utc::now()).await.unwrap().unwrap();
     expected.remove(&gone);
     let (docs, stones) = archive_walk(store, &world, &own, 4).await;
