@@ -561,6 +561,106 @@ sources = ["churn"]
     );
 }
 
+/// A source's first document stays whole whatever `max_items` says (what a
+/// source carries stays); once a later document leaves entries out, those
+/// go past `max_items`, the newest of them staying. A new source's first
+/// poll skips the marking and pruning that could change nothing there: its
+/// rows come out of their write marked, and the second poll's pruning reads
+/// those marks.
+#[tokio::test]
+async fn a_first_document_stays_whole_and_a_later_one_lets_go_past_max_items() {
+    let up = upstream();
+    let site = SiteDir::demo();
+    site.append_config(&format!(
+        r#"
+[fetch]
+allow_private_networks = true
+min_interval = "1s"
+interval = "1h"
+timeout = "2s"
+retention = "3650d"
+
+[[sources]]
+name = "short"
+url = "{}"
+max_items = 2
+
+[[timelines]]
+name = "wire"
+title = "The wire"
+sources = ["short"]
+"#,
+        up.url("/short.xml")
+    ));
+    let doc = |entries: &[(&str, &str, u32)]| {
+        let items: String = entries
+            .iter()
+            .map(|(key, title, hour)| {
+                format!(
+                    "<item><title>{title}</title><link>https://short.example/{key}</link><guid>{key}</guid><pubDate>Sat, 28 Nov 2026 {hour:02}:00:00 GMT</pubDate></item>"
+                )
+            })
+            .collect();
+        format!(
+            r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Short</title><link>https://short.example/</link><description>d</description>{items}</channel></rss>"#
+        )
+        .into_bytes()
+    };
+    up.set(
+        "/short.xml",
+        "application/rss+xml",
+        doc(&[
+            ("a", "Harbour reopens after the storm", 10),
+            ("b", "Council votes on the water budget", 9),
+            ("c", "Museum lends its maps to the archive", 8),
+        ]),
+    );
+    let server = Server::start(&site, &[]);
+    fetched_once(&server, &["short"]).await;
+    let titles = |wire: Value| {
+        let mut titles: Vec<String> = items(&wire)
+            .iter()
+            .map(|i| i["title"].as_str().unwrap().to_owned())
+            .collect();
+        titles.sort();
+        titles
+    };
+    let shown = |want: Vec<&'static str>| {
+        let server = &server;
+        async move {
+            eventually(Duration::from_secs(10), || async {
+                let now = titles(json(&server.url("/timelines/wire.json"), &[]).await);
+                (now == want).then_some(())
+            })
+            .await
+            .unwrap_or_else(|| panic!("never {want:?}; log:\n{}", server.log_text()))
+        }
+    };
+    shown(vec![
+        "Council votes on the water budget",
+        "Harbour reopens after the storm",
+        "Museum lends its maps to the archive",
+    ])
+    .await;
+    up.set(
+        "/short.xml",
+        "application/rss+xml",
+        doc(&[("d", "Ferry timetable changes for winter", 11)]),
+    );
+    let (status, report) = fetch_now(&server, "short").await;
+    assert_eq!(
+        (status, &report["created"]),
+        (200, &Value::from(1)),
+        "{report}"
+    );
+    // Room for one of the three left out: the newest.
+    shown(vec![
+        "Ferry timetable changes for winter",
+        "Harbour reopens after the storm",
+    ])
+    .await;
+}
+
 /// `newswire fetch ARGS --config … --data …` on a site: (exit code, stdout, stderr).
 fn fetch_command(site: &SiteDir, args: &[&str]) -> (Option<i32>, String, String) {
     let (config, data) = (site.config(), site.data());

@@ -19,6 +19,10 @@ pub(super) const KNOWN_MAX: usize = 5_000;
 #[derive(Default)]
 pub(super) struct Known {
     pub(super) loaded: bool,
+    /// Read from the store just now and none of the source's items were
+    /// there: what the take that asked for it may know of the store (see
+    /// `Poller::take`), and only that take.
+    pub(super) loaded_empty: bool,
     pub(super) digests: HashMap<String, String>,
     pub(super) links: HashMap<String, String>,
     /// Article pages behind the current list (scrapes, readability), by
@@ -48,6 +52,7 @@ impl Poller {
                     .store
                     .list(&FeedId::Source(source.to_owned()), None, KNOWN_MAX)
                     .await?;
+                k.loaded_empty = stored.is_empty();
                 for item in stored {
                     if let Some(o) = item.origin {
                         if let Some(link) = item.link {
