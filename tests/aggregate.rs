@@ -481,12 +481,10 @@ async fn misbehaving_upstreams_are_contained_and_reported() {
     );
 }
 
-#[tokio::test]
-async fn ids_survive_restarts_and_guid_churn() {
-    let up = upstream();
-    let site = SiteDir::demo();
-    // Only the churning source: its guid changes on every poll, its link not.
-    site.append_config(&format!(
+/// A site of one source (its own lines after its url: `more`), polled
+/// hourly and kept for ten years, and the timeline `wire` of it alone.
+fn wire_of_one(name: &str, url: &str, more: &str) -> String {
+    format!(
         r#"
 [fetch]
 allow_private_networks = true
@@ -496,16 +494,23 @@ timeout = "2s"
 retention = "3650d"
 
 [[sources]]
-name = "churn"
-url = "{}"
-
+name = "{name}"
+url = "{url}"
+{more}
 [[timelines]]
 name = "wire"
 title = "The wire"
-sources = ["churn"]
-"#,
-        up.url("/churn.xml")
-    ));
+sources = ["{name}"]
+"#
+    )
+}
+
+#[tokio::test]
+async fn ids_survive_restarts_and_guid_churn() {
+    let up = upstream();
+    let site = SiteDir::demo();
+    // Only the churning source: its guid changes on every poll, its link not.
+    site.append_config(&wire_of_one("churn", &up.url("/churn.xml"), ""));
     let churn = |n: u32| {
         format!(
             r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Churn</title><link>https://churn.example/</link><description>d</description>
@@ -571,26 +576,10 @@ sources = ["churn"]
 async fn a_first_document_stays_whole_and_a_later_one_lets_go_past_max_items() {
     let up = upstream();
     let site = SiteDir::demo();
-    site.append_config(&format!(
-        r#"
-[fetch]
-allow_private_networks = true
-min_interval = "1s"
-interval = "1h"
-timeout = "2s"
-retention = "3650d"
-
-[[sources]]
-name = "short"
-url = "{}"
-max_items = 2
-
-[[timelines]]
-name = "wire"
-title = "The wire"
-sources = ["short"]
-"#,
-        up.url("/short.xml")
+    site.append_config(&wire_of_one(
+        "short",
+        &up.url("/short.xml"),
+        "max_items = 2\n",
     ));
     let doc = |entries: &[(&str, &str, u32)]| {
         let items: String = entries
