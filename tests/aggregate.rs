@@ -123,6 +123,16 @@ fn items(feed: &Value) -> Vec<Value> {
     feed["items"].as_array().unwrap().clone()
 }
 
+/// One string field of every item of a JSON Feed, sorted.
+fn sorted(feed: &Value, field: &str) -> Vec<String> {
+    let mut values: Vec<String> = items(feed)
+        .iter()
+        .map(|i| i[field].as_str().unwrap().to_owned())
+        .collect();
+    values.sort();
+    values
+}
+
 fn by_title<'a>(items: &'a [Value], title: &str) -> &'a Value {
     items
         .iter()
@@ -522,14 +532,7 @@ async fn ids_survive_restarts_and_guid_churn() {
     up.set("/churn.xml", "application/rss+xml", churn(1));
     let server = Server::start(&site, &[]);
     fetched_once(&server, &["churn"]).await;
-    let ids = |wire: Value| {
-        let mut ids: Vec<String> = items(&wire)
-            .iter()
-            .map(|i| i["id"].as_str().unwrap().to_owned())
-            .collect();
-        ids.sort();
-        ids
-    };
+    let ids = |wire: Value| sorted(&wire, "id");
     let first = eventually(Duration::from_secs(10), || async {
         let ids = ids(json(&server.url("/timelines/wire.json"), &[]).await);
         (ids.len() == 2).then_some(ids)
@@ -606,14 +609,7 @@ async fn a_first_document_stays_whole_and_a_later_one_lets_go_past_max_items() {
     );
     let server = Server::start(&site, &[]);
     fetched_once(&server, &["short"]).await;
-    let titles = |wire: Value| {
-        let mut titles: Vec<String> = items(&wire)
-            .iter()
-            .map(|i| i["title"].as_str().unwrap().to_owned())
-            .collect();
-        titles.sort();
-        titles
-    };
+    let titles = |wire: Value| sorted(&wire, "title");
     let shown = |want: Vec<&'static str>| {
         let server = &server;
         async move {
