@@ -102,6 +102,14 @@ async fn sources(server: &Server) -> Vec<Value> {
         .clone()
 }
 
+/// One source as `GET /api/v1/sources/{name}` shows it, its attempt log
+/// included.
+async fn source_detail(server: &Server, name: &str) -> Value {
+    let auth = format!("Bearer {TOKEN}");
+    let url = server.url(&format!("/api/v1/sources/{name}"));
+    json(&url, &[("authorization", &auth)]).await
+}
+
 fn source<'a>(list: &'a [Value], name: &str) -> &'a Value {
     list.iter().find(|s| s["name"] == name).unwrap()
 }
@@ -398,14 +406,7 @@ async fn misbehaving_upstreams_are_contained_and_reported() {
     assert_eq!(report["outcome"], "fetched", "{report}");
     assert_eq!(source(&sources(&server).await, "flaky")["status"], "ok");
     // Its attempt log: the fetch that worked, then the failures, newest first.
-    let resp = client()
-        .get(server.url("/api/v1/sources/flaky"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let detail: serde_json::Value = resp.json().await.unwrap();
+    let detail = source_detail(&server, "flaky").await;
     assert_eq!(detail["name"], "flaky");
     assert_eq!(detail["status"], "ok");
     let attempts = detail["attempts"].as_array().unwrap();
@@ -433,6 +434,17 @@ async fn misbehaving_upstreams_are_contained_and_reported() {
     let (status, report) = fetch_now(&server, "agency").await;
     assert_eq!(status, 200);
     assert_eq!(report["outcome"], "not_modified", "{report}");
+    // The 304 is kept by the attempt log, not by a line of the log at the
+    // default level: a line per poll that found nothing new would be most
+    // of it.
+    let detail = source_detail(&server, "agency").await;
+    assert_eq!(detail["attempts"][0]["outcome"], "not_modified", "{detail}");
+    let log = server.log_text();
+    assert!(
+        log.contains(r#"source="agency" outcome="fetched""#),
+        "{log}"
+    );
+    assert!(!log.contains(r#"outcome="not_modified""#), "{log}");
     let seen = up.requests("/rss2.xml");
     assert!(seen.len() >= 2);
     assert!(seen[0].if_none_match.is_none());
