@@ -445,6 +445,9 @@ async fn fetch(args: SiteArgs, once: bool, only: Option<String>) -> Result<std::
             .map(|s| s.name.clone())
             .collect(),
     };
+    // Registering the configured sources is the start, not the round: the
+    // round is timed from its first claim to its last save.
+    poller.register().await.context("registering the sources")?;
     let progress = newswire::import::bar(names.len() as u64, "fetching");
     let started = std::time::Instant::now();
     let mut rows = poller
