@@ -128,7 +128,7 @@ async fn import_file(
             return Err(ImportError::FileType(other.to_owned()));
         }
     };
-    let written = site.store.upsert(&items, Ownership::Take).await?;
+    let written = site.store.upsert_owned(items, Ownership::Take).await?;
     for &o in &written.outcomes {
         report.count(o);
     }
@@ -183,7 +183,7 @@ async fn import_json_lines(
                 std::mem::take(&mut batch).into_iter().unzip();
             let store = site.store.clone();
             writing = Some(tokio::spawn(async move {
-                let result = store.upsert(&items, Ownership::Refresh).await;
+                let result = store.upsert_owned(items, Ownership::Refresh).await;
                 (lines, result)
             }));
         }

@@ -38,6 +38,16 @@ impl Store for Timed {
         self.observe("upsert", t);
         r
     }
+    async fn upsert_owned(
+        &self,
+        items: Vec<Item>,
+        ownership: Ownership,
+    ) -> Result<Written, StoreError> {
+        let t = Instant::now();
+        let r = self.inner.upsert_owned(items, ownership).await;
+        self.observe("upsert", t);
+        r
+    }
     async fn sync(
         &self,
         scope: &str,

@@ -109,24 +109,30 @@ impl Poller {
             .await?;
         (known.digests, known.links) = (memory.digests, memory.links);
         known.loaded = true;
+        // What the source's memory learns once the items are stored (not
+        // before: a failed write leaves them to be taken again next poll).
+        let learned: Vec<(String, String, Option<String>)> = items
+            .iter()
+            .filter_map(|item| {
+                let o = item.origin.as_ref()?;
+                Some((o.upstream_id.clone(), o.digest.clone(), item.link.clone()))
+            })
+            .collect();
+        let marks: Vec<Option<i64>> = items.iter().map(crate::store::carried_since).collect();
         let written = if items.is_empty() {
             Written::default()
         } else {
             self.store
-                .upsert(&items, Ownership::Take)
+                .upsert_owned(items, Ownership::Take)
                 .await
                 .map_err(TakeError::Store)?
         };
         (self.changed)(&written);
-        for item in &items {
-            if let Some(o) = &item.origin {
-                known
-                    .digests
-                    .insert(o.upstream_id.clone(), o.digest.clone());
-                if let Some(link) = &item.link {
-                    known.links.insert(link.clone(), o.upstream_id.clone());
-                }
+        for (upstream_id, digest, link) in learned {
+            if let Some(link) = link {
+                known.links.insert(link, upstream_id.clone());
             }
+            known.digests.insert(upstream_id, digest);
         }
         // The document's items, changed or not, are what the source carries
         // now; those it no longer carries go past its bounds.
@@ -138,7 +144,7 @@ impl Poller {
                 crate::model::Origin::id_of_key(&tag_prefix, &key)
             })
             .collect();
-        if !(first && all_created_now(&items, &written, now)) {
+        if !(first && all_created_now(&marks, &written, now)) {
             self.store
                 .carried(&source.item_source(), &ids, now)
                 .await
@@ -324,18 +330,18 @@ pub(super) fn wanted(source: &SourceConfig, item: &Item) -> bool {
 }
 
 /// True when every item was created by its write, marked as carried at
-/// `now`. After a source's first document, with nothing of the source
-/// stored before it (`Known::loaded_empty`), each row of the source then
-/// holds this take's mark: marking what the document carries and pruning
-/// what it does not would change nothing. They were two more trips to the
-/// store's one writer per source, on the path of every other source's
-/// commit: a first poll of 1,000 sources took 4.2-4.4 s without them
-/// against 5.0-5.1 with them.
-fn all_created_now(items: &[Item], written: &Written, now: DateTime<Utc>) -> bool {
-    written.outcomes.len() == items.len()
-        && items.iter().zip(&written.outcomes).all(|(item, outcome)| {
-            *outcome == crate::store::Outcome::Created
-                && crate::store::carried_since(item) == Some(crate::store::millis(now))
+/// `now` (`marks`: each item's mark, [`crate::store::carried_since`], read
+/// before the items went to the store). After a source's first document,
+/// with nothing of the source stored before it (`Known::loaded_empty`),
+/// each row of the source then holds this take's mark: marking what the
+/// document carries and pruning what it does not would change nothing.
+/// They were two more trips to the store's one writer per source, on the
+/// path of every other source's commit: a first poll of 1,000 sources
+/// took 4.2-4.4 s without them against 5.0-5.1 with them.
+fn all_created_now(marks: &[Option<i64>], written: &Written, now: DateTime<Utc>) -> bool {
+    written.outcomes.len() == marks.len()
+        && marks.iter().zip(&written.outcomes).all(|(mark, outcome)| {
+            *outcome == crate::store::Outcome::Created && *mark == Some(crate::store::millis(now))
         })
 }
 
@@ -354,7 +360,7 @@ mod tests {
             let mut origin = crate::model::Origin::new("s", "x", "https://s.example/feed");
             origin.first_seen = seen;
             it.origin = Some(origin);
-            it
+            crate::store::carried_since(&it)
         };
         let written = |outcomes: Vec<crate::store::Outcome>| Written {
             outcomes,

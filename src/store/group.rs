@@ -40,10 +40,10 @@ impl Committer {
     }
 
     /// Upserts through the next group; answers once it committed.
-    pub(super) async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
+    pub(super) async fn upsert(&self, items: Vec<Item>, ownership: Ownership) -> Result<Written> {
         let (reply, answer) = oneshot::channel();
         let job = UpsertJob {
-            items: items.to_vec(),
+            items,
             ownership,
             reply,
         };

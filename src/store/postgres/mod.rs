@@ -244,6 +244,10 @@ fn is_retryable(e: &StoreError) -> bool {
 #[async_trait]
 impl Store for PgStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
+        self.upserts.upsert(items.to_vec(), ownership).await
+    }
+
+    async fn upsert_owned(&self, items: Vec<Item>, ownership: Ownership) -> Result<Written> {
         self.upserts.upsert(items, ownership).await
     }
 

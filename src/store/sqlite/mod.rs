@@ -111,6 +111,10 @@ fn json(rows: &impl serde::Serialize) -> String {
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
+        self.upserts.upsert(items.to_vec(), ownership).await
+    }
+
+    async fn upsert_owned(&self, items: Vec<Item>, ownership: Ownership) -> Result<Written> {
         self.upserts.upsert(items, ownership).await
     }
 
