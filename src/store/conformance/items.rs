@@ -25,6 +25,28 @@ pub async fn identical_upserts_change_nothing(store: &dyn Store) {
     );
 }
 
+/// Items handed over (`upsert_owned`: the poller's and the importer's) are
+/// written exactly as a borrowed batch is, whichever way the next write comes.
+pub async fn owned_upserts_write_as_borrowed_ones(store: &dyn Store) {
+    let (a, b) = (item("a", "world", 0), item("b", "sport", 1));
+    let take = |items: Vec<Item>| store.upsert_owned(items, Ownership::Take);
+    let w = take(vec![a.clone(), b.clone()]).await.unwrap();
+    assert_eq!(w.outcomes, [Outcome::Created, Outcome::Created]);
+    assert_eq!(w.changed, feeds(&["all", "sport", "world"]));
+    let w = store
+        .upsert(&[a.clone(), b.clone()], Ownership::Take)
+        .await
+        .unwrap();
+    assert_eq!(w.outcomes, [Outcome::Unchanged, Outcome::Unchanged]);
+    let mut corrected = a.clone();
+    corrected.title = "Title a, corrected".into();
+    let w = take(vec![corrected.clone(), b.clone()]).await.unwrap();
+    assert_eq!(w.outcomes, [Outcome::Updated, Outcome::Unchanged]);
+    assert_eq!(w.changed, feeds(&["all", "world"]));
+    assert_eq!(store.get(&a.id).await.unwrap(), Some(corrected));
+    assert_eq!(store.get(&b.id).await.unwrap(), Some(b));
+}
+
 /// Moving an item to another category changes both categories' feeds.
 pub async fn moving_an_item_changes_both_feeds(store: &dyn Store) {
     let a = item("a", "world", 0);
