@@ -4,7 +4,7 @@
 use crate::content::{files, ticker};
 use crate::ingest::{ArticleInput, BreakingInput, Ingest};
 use crate::model::{Item, Source};
-use crate::store::{Export, Outcome, Ownership, Store, StoreError};
+use crate::store::{Export, Outcome, Owned, Ownership, Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -128,7 +128,10 @@ async fn import_file(
             return Err(ImportError::FileType(other.to_owned()));
         }
     };
-    let written = site.store.upsert_owned(items, Ownership::Take).await?;
+    let written = site
+        .store
+        .upsert_owned(Owned::new(items), Ownership::Take)
+        .await?;
     for &o in &written.outcomes {
         report.count(o);
     }
@@ -183,7 +186,11 @@ async fn import_json_lines(
                 std::mem::take(&mut batch).into_iter().unzip();
             let store = site.store.clone();
             writing = Some(tokio::spawn(async move {
-                let result = store.upsert_owned(items, Ownership::Refresh).await;
+                // Encoded beside the next batch's reading, not by the
+                // store's committer.
+                let result = store
+                    .upsert_owned(Owned::new(items), Ownership::Refresh)
+                    .await;
                 (lines, result)
             }));
         }

@@ -40,7 +40,7 @@ impl Store for Timed {
     }
     async fn upsert_owned(
         &self,
-        items: Vec<Item>,
+        items: crate::store::Owned,
         ownership: Ownership,
     ) -> Result<Written, StoreError> {
         let t = Instant::now();

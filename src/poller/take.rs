@@ -11,7 +11,7 @@ use crate::gate::{self, Trust};
 use crate::model::{FetchState, Item, Source};
 use crate::sources::parse::{self, Advertised, Parsed, SourceInfo};
 use crate::sources::scrape;
-use crate::store::{Ownership, StoreError, Written};
+use crate::store::{Owned, Ownership, StoreError, Written};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -101,10 +101,12 @@ impl Poller {
             feed_url: state.url.clone(),
             now,
         };
+        // The items' stored form is made here too, on the gate's core, not
+        // by the store's one committer.
         let (items, memory, current) = self
             .bounded(&mut budget, move |clock| {
                 let (items, current) = selection.select(parsed, &memory, clock)?;
-                Ok((items, memory, current))
+                Ok((Owned::new(items), memory, current))
             })
             .await?;
         (known.digests, known.links) = (memory.digests, memory.links);
@@ -112,14 +114,19 @@ impl Poller {
         // What the source's memory learns once the items are stored (not
         // before: a failed write leaves them to be taken again next poll).
         let learned: Vec<(String, String, Option<String>)> = items
+            .items()
             .iter()
             .filter_map(|item| {
                 let o = item.origin.as_ref()?;
                 Some((o.upstream_id.clone(), o.digest.clone(), item.link.clone()))
             })
             .collect();
-        let marks: Vec<Option<i64>> = items.iter().map(crate::store::carried_since).collect();
-        let written = if items.is_empty() {
+        let marks: Vec<Option<i64>> = items
+            .items()
+            .iter()
+            .map(crate::store::carried_since)
+            .collect();
+        let written = if items.items().is_empty() {
             Written::default()
         } else {
             self.store

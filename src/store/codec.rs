@@ -114,6 +114,27 @@ pub(crate) fn carried_since(item: &Item) -> Option<i64> {
     item.origin.as_ref()?.first_seen.map(millis)
 }
 
+/// Items handed to a write with their stored form worked out: each one's
+/// document and the document's hash ([`encode`]), made by the caller where
+/// it has a core of its own (the poller's gate threads, each API request's
+/// task). The one committer otherwise serialized and hashed every item of
+/// every group in turn, on the path of every later group.
+pub struct Owned {
+    pub(crate) items: Vec<Item>,
+    pub(crate) docs: Vec<(String, String)>,
+}
+
+impl Owned {
+    pub fn new(items: Vec<Item>) -> Owned {
+        let docs = items.iter().map(encode).collect();
+        Owned { items, docs }
+    }
+
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+}
+
 pub(crate) fn encode(item: &Item) -> (String, String) {
     let doc = serde_json::to_string(item).expect("an Item always serializes");
     let hash = crate::hash::hash_hex(doc.as_bytes());

@@ -59,8 +59,12 @@ pub(crate) enum Plan {
 }
 
 /// One upsert of several items, as each backend's `upsert_batch` takes it.
+#[derive(Clone, Copy)]
 pub(crate) struct Batch<'a> {
     pub items: &'a [Item],
+    /// The items' documents and hashes when the caller made them
+    /// ([`super::Owned`]); else they are made here.
+    pub docs: Option<&'a [(String, String)]>,
     pub ownership: Ownership,
 }
 
@@ -89,38 +93,43 @@ pub(crate) struct BatchPlan {
 }
 
 pub(crate) fn plan_batch(
-    items: &[Item],
+    batch: &Batch<'_>,
     stored: Vec<(String, String, String, String)>,
-    ownership: Ownership,
 ) -> Result<BatchPlan> {
+    let (items, ownership) = (batch.items, batch.ownership);
     let mut current: std::collections::HashMap<String, (String, String, String)> = stored
         .into_iter()
         .map(|(id, source, hash, doc)| (id, (source, hash, doc)))
         .collect();
-    let mut batch = BatchPlan {
+    let mut planned = BatchPlan {
         outcomes: Vec::with_capacity(items.len()),
         writes: BTreeMap::new(),
         existed: current.keys().cloned().collect(),
         touched: BTreeSet::new(),
     };
-    for item in items {
-        let (doc, hash) = encode(item);
+    for (i, item) in items.iter().enumerate() {
+        let (doc, hash) = match batch.docs {
+            Some(docs) => docs[i].clone(),
+            None => encode(item),
+        };
         match plan(item, doc, hash, current.get(&item.id), ownership)? {
-            Plan::Keep(outcome) => batch.outcomes.push(outcome),
+            Plan::Keep(outcome) => planned.outcomes.push(outcome),
             Plan::Write(w) => {
                 let item = w.kept.unwrap_or_else(|| item.clone());
-                batch.touched.extend(w.old_feeds);
-                batch.touched.extend(crate::catalog::item_feeds(&item));
+                planned.touched.extend(w.old_feeds);
+                planned.touched.extend(crate::catalog::item_feeds(&item));
                 current.insert(
                     item.id.clone(),
                     (item.source.to_string(), w.hash.clone(), w.doc.clone()),
                 );
-                batch.outcomes.push(w.outcome);
-                batch.writes.insert(item.id.clone(), (item, w.hash, w.doc));
+                planned.outcomes.push(w.outcome);
+                planned
+                    .writes
+                    .insert(item.id.clone(), (item, w.hash, w.doc));
             }
         }
     }
-    Ok(batch)
+    Ok(planned)
 }
 
 pub(crate) fn plan(

@@ -182,7 +182,11 @@ pub(super) async fn finish(
 
 /// Writes `item` if its id is new and has no tombstones: `None` when the
 /// function declined, having written nothing.
-pub(super) async fn create(pool: &PgPool, item: &Item) -> Result<Option<Written>> {
+pub(super) async fn create(
+    pool: &PgPool,
+    item: &Item,
+    (doc, hash): &(String, String),
+) -> Result<Option<Written>> {
     let feeds: BTreeSet<FeedId> = crate::catalog::item_feeds(item).into_iter().collect();
     let published = millis(item.published);
     // As a group's end dates its feeds ([`finish`]).
@@ -192,7 +196,6 @@ pub(super) async fn create(pool: &PgPool, item: &Item) -> Result<Option<Written>
         .iter()
         .map(|k| (k.clone(), item.id.as_str(), published))
         .collect();
-    let (doc, hash) = crate::store::encode(item);
     let answer: std::result::Result<(bool,), sqlx::Error> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {}($1, $2, $3, $4, $5::json, $6, $7, $8, $9, $10, $11, $12)",
@@ -207,8 +210,8 @@ pub(super) async fn create(pool: &PgPool, item: &Item) -> Result<Option<Written>
         .bind(item.source.to_string())
         .bind(super::kind_str(item.kind))
         .bind(published)
-        .bind(&hash)
-        .bind(&doc)
+        .bind(hash)
+        .bind(doc)
         .bind(crate::store::carried_since(item))
         .fetch_one(pool)
         .await;

@@ -5,52 +5,46 @@
 //! the other.
 
 use super::*;
-use crate::store::group::UpsertJob;
+use crate::store::group::{Merged, UpsertJob};
 
 /// Writes a group's items as one batch in one transaction (replayed after
 /// a deadlock or a serialization failure), and splits the outcomes back.
-pub(super) async fn commit(pool: &PgPool, group: &[UpsertJob]) -> Result<Vec<Written>> {
-    let merged: Vec<Item>;
-    let items = match group {
-        [one] => &one.items,
-        _ => {
-            merged = group.iter().flat_map(|j| j.items.iter().cloned()).collect();
-            &merged
-        }
-    };
+pub(super) async fn commit(pool: &PgPool, group: &mut [UpsertJob]) -> Result<Vec<Written>> {
+    let merged = Merged::take(group);
+    let written = write_merged(pool, &merged, group[0].ownership).await;
+    let written = written.map(|w| merged.split(w.outcomes, &w.changed));
+    merged.give_back(group);
+    written
+}
+
+async fn write_merged(pool: &PgPool, merged: &Merged, ownership: Ownership) -> Result<Written> {
     // One new item, as a writer posting one article after another sends:
     // one statement ([`super::functions::create`]), unless it declines.
-    if let [item] = &items[..]
-        && let Some(written) = retrying(|| super::functions::create(pool, item)).await?
+    if let ([item], [encoded]) = (&merged.items[..], &merged.docs[..])
+        && let Some(written) = retrying(|| super::functions::create(pool, item, encoded)).await?
     {
-        return Ok(vec![written]);
+        return Ok(written);
     }
-    let ownership = group[0].ownership;
-    let written = retrying(|| write_tx(pool, items, ownership)).await?;
-    let mut outcomes = written.outcomes.into_iter();
-    Ok(group
-        .iter()
-        .map(|job| Written {
-            outcomes: outcomes.by_ref().take(job.items.len()).collect(),
-            // The group's feeds: each caller marks them for the renderer,
-            // which renders each once.
-            changed: written.changed.clone(),
-        })
-        .collect())
+    let batch = crate::store::Batch {
+        items: &merged.items,
+        docs: Some(&merged.docs),
+        ownership,
+    };
+    retrying(|| write_tx(pool, &batch)).await
 }
 
 /// A group's batch in one transaction: written ([`upsert::write_batch`]),
 /// then its feeds locked, its new log rows appended, its feeds' versions
 /// bumped and their notification queued in one call
 /// ([`super::functions::finish`]).
-async fn write_tx(pool: &PgPool, items: &[Item], ownership: Ownership) -> Result<Written> {
+async fn write_tx(pool: &PgPool, batch: &crate::store::Batch<'_>) -> Result<Written> {
     let mut tx = pool.begin().await?;
     let mut changed = BTreeSet::new();
     let mut logged = Vec::new();
-    let batch = crate::store::Batch { items, ownership };
+    let items = batch.items;
     let outcomes = upsert::write_batch(
         &mut tx,
-        batch,
+        *batch,
         &mut changed,
         &mut logged,
         upsert::Locks::AtFinish,

@@ -133,7 +133,8 @@ impl PgStore {
         let upserts = crate::store::group::Committer::start(move |jobs| {
             let pool = writer.clone();
             async move {
-                let result = group::commit(&pool, &jobs).await;
+                let mut jobs = jobs;
+                let result = group::commit(&pool, &mut jobs).await;
                 (jobs, result)
             }
         });
@@ -244,10 +245,16 @@ fn is_retryable(e: &StoreError) -> bool {
 #[async_trait]
 impl Store for PgStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
-        self.upserts.upsert(items.to_vec(), ownership).await
+        // Encoded here, in the writer's own task, not by the committer.
+        let owned = crate::store::Owned::new(items.to_vec());
+        self.upserts.upsert(owned, ownership).await
     }
 
-    async fn upsert_owned(&self, items: Vec<Item>, ownership: Ownership) -> Result<Written> {
+    async fn upsert_owned(
+        &self,
+        items: crate::store::Owned,
+        ownership: Ownership,
+    ) -> Result<Written> {
         self.upserts.upsert(items, ownership).await
     }
 

@@ -53,7 +53,7 @@ pub(super) async fn write_batch(
     logged: &mut Logged,
     locks: Locks,
 ) -> Result<Vec<Outcome>> {
-    let (items, ownership) = (batch.items, batch.ownership);
+    let items = batch.items;
     if items.len() < 2 {
         return upsert_rows(conn, batch, changed, logged, locks).await;
     }
@@ -74,7 +74,7 @@ pub(super) async fn write_batch(
         writes,
         existed,
         mut touched,
-    } = crate::store::plan_batch(items, stored, ownership)?;
+    } = crate::store::plan_batch(&batch, stored)?;
     let (created, replaced): (Vec<_>, Vec<_>) =
         writes.iter().partition(|(id, _)| !existed.contains(*id));
     let inserted = write_rows(
@@ -187,25 +187,36 @@ async fn upsert_rows(
     logged: &mut Logged,
     locks: Locks,
 ) -> Result<Vec<Outcome>> {
-    let crate::store::Batch { items, ownership } = batch;
+    let crate::store::Batch {
+        items,
+        docs,
+        ownership,
+    } = batch;
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_by(|&a, &b| items[a].id.cmp(&items[b].id));
     let mut outcomes = vec![Outcome::Unchanged; items.len()];
     for i in order {
-        outcomes[i] = upsert_one(conn, &items[i], ownership, changed, logged, locks).await?;
+        let stored = docs.map(|d| &d[i]);
+        outcomes[i] =
+            upsert_one(conn, &items[i], stored, ownership, changed, logged, locks).await?;
     }
     Ok(outcomes)
 }
 
+/// One item's upsert; `encoded` is its document and hash when the caller
+/// made them.
 async fn upsert_one(
     conn: &mut PgConnection,
     item: &Item,
+    encoded: Option<&(String, String)>,
     ownership: Ownership,
     changed: &mut BTreeSet<FeedId>,
     logged: &mut Logged,
     locks: Locks,
 ) -> Result<Outcome> {
-    let (doc, hash) = crate::store::encode(item);
+    let (doc, hash) = encoded
+        .cloned()
+        .unwrap_or_else(|| crate::store::encode(item));
     let old = stored_row(conn, item, &hash, &doc).await?;
     let w = match crate::store::plan(item, doc, hash, old.as_ref(), ownership)? {
         crate::store::Plan::Keep(outcome) => return Ok(outcome),

@@ -270,7 +270,7 @@ macro_rules! items_sql {
             keep: &[Source],
         ) -> Result<Written> {
             let mut changed = BTreeSet::new();
-            let outcomes = upsert_batch(conn, $crate::store::Batch { items, ownership: $crate::store::Ownership::Respect }, &mut changed).await?;
+            let outcomes = upsert_batch(conn, $crate::store::Batch { items, docs: None, ownership: $crate::store::Ownership::Respect }, &mut changed).await?;
             let dates = data_dates(items, &outcomes);
             let mut written = Written { outcomes, changed };
             // The scope's items as a range of `items_source`; a scope with
@@ -319,7 +319,7 @@ macro_rules! items_sql {
             import_archive(conn, &data.archive).await?;
             let mut changed = BTreeSet::new();
             let outcomes =
-                upsert_batch(conn, $crate::store::Batch { items: &data.items, ownership: $crate::store::Ownership::Take }, &mut changed).await?;
+                upsert_batch(conn, $crate::store::Batch { items: &data.items, docs: None, ownership: $crate::store::Ownership::Take }, &mut changed).await?;
             let dates = data_dates(&data.items, &outcomes);
             let mut written = Written { outcomes, changed };
             for (feed, t) in &data.tombstones {

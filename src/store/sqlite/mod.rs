@@ -9,7 +9,7 @@ mod dialect;
 mod polls;
 mod write;
 
-use super::group::{Committer, UpsertJob};
+use super::group::{Committer, Merged, UpsertJob};
 use super::sql::shared_sql;
 use super::{Ownership, Store, feed_changes};
 use async_trait::async_trait;
@@ -84,7 +84,8 @@ impl SqliteStore {
         let upserts = Committer::start(move |group| {
             let pool = pool.clone();
             async move {
-                let result = upsert_group(&pool, &group).await;
+                let mut group = group;
+                let result = upsert_group(&pool, &mut group).await;
                 (group, result)
             }
         });
@@ -111,10 +112,12 @@ fn json(rows: &impl serde::Serialize) -> String {
 #[async_trait]
 impl Store for SqliteStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
-        self.upserts.upsert(items.to_vec(), ownership).await
+        // Encoded here, in the writer's own task, not by the committer.
+        let owned = super::Owned::new(items.to_vec());
+        self.upserts.upsert(owned, ownership).await
     }
 
-    async fn upsert_owned(&self, items: Vec<Item>, ownership: Ownership) -> Result<Written> {
+    async fn upsert_owned(&self, items: super::Owned, ownership: Ownership) -> Result<Written> {
         self.upserts.upsert(items, ownership).await
     }
 

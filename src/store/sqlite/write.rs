@@ -7,42 +7,33 @@ use super::*;
 
 /// A group's upserts (of one ownership) in one transaction, each caller
 /// with its own outcomes (SQLite's one writer needs no row locks).
-pub(super) async fn upsert_group(write: &SqlitePool, group: &[UpsertJob]) -> Result<Vec<Written>> {
+pub(super) async fn upsert_group(
+    write: &SqlitePool,
+    group: &mut [UpsertJob],
+) -> Result<Vec<Written>> {
     // The group's items as one batch, as PostgreSQL writes a group
     // (`postgres/group.rs`): a few statements for the whole group, where a
     // batch per caller was a few statements each, every one a round trip to
     // sqlx's SQLite thread. An id two callers send is planned in their order.
-    let merged: Vec<Item>;
-    let items = match group {
-        [one] => &one.items[..],
-        _ => {
-            merged = group.iter().flat_map(|j| j.items.iter().cloned()).collect();
-            &merged[..]
-        }
-    };
-    let mut conn = write.acquire().await?;
-    let mut changed = BTreeSet::new();
+    let merged = Merged::take(group);
     let batch = crate::store::Batch {
-        items,
+        items: &merged.items,
+        docs: Some(&merged.docs),
         ownership: group[0].ownership,
     };
-    let outcomes = match write_batch(&mut conn, batch, &mut changed, Framing::Own).await {
-        Ok(outcomes) => outcomes,
-        Err(e) => {
-            abandon(conn).await;
-            return Err(e);
-        }
+    let mut changed = BTreeSet::new();
+    let written = match write.acquire().await {
+        Ok(mut conn) => match write_batch(&mut conn, batch, &mut changed, Framing::Own).await {
+            Ok(outcomes) => Ok(merged.split(outcomes, &changed)),
+            Err(e) => {
+                abandon(conn).await;
+                Err(e)
+            }
+        },
+        Err(e) => Err(e.into()),
     };
-    let mut outcomes = outcomes.into_iter();
-    Ok(group
-        .iter()
-        .map(|job| Written {
-            outcomes: outcomes.by_ref().take(job.items.len()).collect(),
-            // The group's feeds: each caller marks them for the renderer,
-            // which renders each once.
-            changed: changed.clone(),
-        })
-        .collect())
+    merged.give_back(group);
+    written
 }
 
 /// The database's clock in whole seconds, as unix milliseconds.
@@ -255,7 +246,7 @@ async fn write_batch(
 ) -> Result<Vec<Outcome>> {
     let own = framing == Framing::Own;
     let ids: Vec<&str> = batch.items.iter().map(|i| i.id.as_str()).collect();
-    let (items, ownership) = (batch.items, batch.ownership);
+    let items = batch.items;
     let rows: Vec<StoredOrTombstoned> = sqlx::query_as(sqlx::AssertSqlSafe(if own {
         &**STORED_OWN
     } else {
@@ -280,7 +271,7 @@ async fn write_batch(
         writes,
         existed,
         touched,
-    } = crate::store::plan_batch(items, stored, ownership)?;
+    } = crate::store::plan_batch(&batch, stored)?;
     let dates = data_dates(items, &outcomes);
     if writes.is_empty() {
         if own {
