@@ -41,7 +41,7 @@ pub(super) async fn save_states(
           last_fetch = v.value ->> 'last_fetch', next_fetch = v.value ->> 'next_fetch',
           lease_owner = NULL, lease_until = NULL, body_hash = v.value ->> 'body_hash',
           items = v.value ->> 'items'
-        FROM json_each($1) AS v
+        FROM jsonb_each($1) AS v
         WHERE sources.name = v.value ->> 'name'
           AND (sources.lease_owner = $2 OR sources.lease_owner IS NULL)
         RETURNING sources.name",
@@ -79,7 +79,7 @@ pub(super) async fn log_attempts(
     sqlx::query(
         "INSERT INTO fetch_attempts (source, at, status, bytes, millis, outcome, error)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
-           value ->> 5, value ->> 6 FROM json_each($1) ORDER BY key",
+           value ->> 5, value ->> 6 FROM jsonb_each($1) ORDER BY key",
     )
     .bind(&rows)
     .execute(&mut *tx)
@@ -87,7 +87,7 @@ pub(super) async fn log_attempts(
     // Past each source's kept ones, by id: its cut found once (its index
     // walked back ATTEMPTS_KEPT rows), nothing when it has fewer.
     sqlx::query(
-        "WITH s(source) AS (SELECT DISTINCT value ->> 0 FROM json_each($1)),
+        "WITH s(source) AS (SELECT DISTINCT value ->> 0 FROM jsonb_each($1)),
          cut AS MATERIALIZED (
            SELECT s.source, (SELECT id FROM fetch_attempts g WHERE g.source = s.source
                              ORDER BY id DESC LIMIT 1 OFFSET $2) AS id

@@ -40,7 +40,7 @@ pub(super) async fn upsert_group(
 const DB_NOW: &str = "(CAST(strftime('%s', 'now') AS INTEGER) * 1000)";
 
 /// Bumps the version and Last-Modified of every changed feed in one statement
-/// (`json_each` expands the list); see [`FeedState::modified`] for the rule.
+/// (`jsonb_each` expands the list); see [`FeedState::modified`] for the rule.
 pub(super) async fn finish(
     conn: &mut SqliteConnection,
     feeds: &BTreeSet<FeedId>,
@@ -61,10 +61,10 @@ pub(super) async fn finish(
 fn finish_statement(param: usize) -> String {
     format!(
         "INSERT INTO feed_versions (feed, version, modified)
-         SELECT json_extract(value, '$[0]'), 1,
-                CASE WHEN json_extract(value, '$[1]') > 0
-                     THEN min(json_extract(value, '$[1]'), {DB_NOW}) ELSE {DB_NOW} END
-         FROM json_each(${param}) WHERE true
+         SELECT value ->> 0, 1,
+                CASE WHEN value ->> 1 > 0
+                     THEN min(value ->> 1, {DB_NOW}) ELSE {DB_NOW} END
+         FROM jsonb_each(${param}) WHERE true
          ON CONFLICT (feed) DO UPDATE SET version = version + 1,
            modified = max(CASE WHEN excluded.modified > feed_versions.modified
                                THEN excluded.modified ELSE {DB_NOW} END,
@@ -95,7 +95,7 @@ fn write_sql(rows: usize, commit: bool) -> &'static str {
                      DELETE FROM item_feeds WHERE item_id IN (SELECT value FROM json_each(${}));
                      INSERT INTO item_feeds (feed, item_id, kind, published)
                      SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3
-                     FROM json_each(${});
+                     FROM jsonb_each(${});
                      {};
                      {};
                      DELETE FROM tombstones WHERE item_id IN (SELECT value FROM json_each(${}))
