@@ -151,11 +151,16 @@ impl Poller {
                 crate::model::Origin::id_of_key(&tag_prefix, &key)
             })
             .collect();
-        if !(first && all_created_now(&marks, &written, now)) {
-            self.store
-                .carried(&source.item_source(), &ids, now)
-                .await
-                .map_err(TakeError::Store)?;
+        let fresh = all_created_now(&marks, &written, now);
+        if !(first && fresh) {
+            // Every entry of the document created by this take holds its
+            // mark already: marking them again would change nothing.
+            if !(fresh && marks.len() == ids.len()) {
+                self.store
+                    .carried(&source.item_source(), &ids, now)
+                    .await
+                    .map_err(TakeError::Store)?;
+            }
             self.prune(source).await.map_err(TakeError::Store)?;
         }
         // Only the entries of the current document are worth remembering:

@@ -365,21 +365,41 @@ macro_rules! items_sql {
             prune: &$crate::store::Prune,
         ) -> Result<Written> {
             let mut tx = pool.begin().await?;
+            let gone = to_prune(&mut tx, source, prune).await?;
+            let mut written = Written::default();
+            let now = Utc::now();
+            for id in gone {
+                if delete_one(&mut tx, &id, now, &mut written.changed).await? {
+                    written.outcomes.push(Outcome::Deleted);
+                }
+            }
+            finish(&mut tx, &written.changed, &BTreeMap::new()).await?;
+            tx.commit().await?;
+            Ok(written)
+        }
+
+        /// The ids [`prune_tx`] lets go of, read on `conn`: nothing while
+        /// the source has no item.
+        pub(super) async fn to_prune(
+            conn: &mut $Conn,
+            source: &Source,
+            prune: &$crate::store::Prune,
+        ) -> Result<Vec<String>> {
             let source = source.to_string();
             let (current,): (Option<i64>,) = sqlx::query_as(
                 "SELECT max(seen) FROM items WHERE source = $1",
             )
             .bind(&source)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *conn)
             .await?;
             let Some(current) = current else {
-                return Ok(Written::default());
+                return Ok(Vec::new());
             };
             let (carried,): (i64,) =
                 sqlx::query_as("SELECT count(*) FROM items WHERE source = $1 AND seen >= $2")
                     .bind(&source)
                     .bind(current)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut *conn)
                     .await?;
             // Of the items out of the document, the newest `room` stay, and
             // only while they were carried within the retention.
@@ -397,18 +417,9 @@ macro_rules! items_sql {
             .bind(current)
             .bind(room)
             .bind(millis(prune.unseen_before))
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await?;
-            let mut written = Written::default();
-            let now = Utc::now();
-            for (id,) in gone {
-                if delete_one(&mut tx, &id, now, &mut written.changed).await? {
-                    written.outcomes.push(Outcome::Deleted);
-                }
-            }
-            finish(&mut tx, &written.changed, &BTreeMap::new()).await?;
-            tx.commit().await?;
-            Ok(written)
+            Ok(gone.into_iter().map(|(id,)| id).collect())
         }
 
         /// The write operations as whole transactions on a pool. (Upserts
