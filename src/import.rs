@@ -4,7 +4,7 @@
 use crate::content::{files, ticker};
 use crate::ingest::{ArticleInput, BreakingInput, Ingest};
 use crate::model::{Item, Source};
-use crate::store::{Export, Outcome, Owned, Ownership, Store, StoreError};
+use crate::store::{Encoded, Export, Outcome, Ownership, Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -130,7 +130,7 @@ async fn import_file(
     };
     let written = site
         .store
-        .upsert_owned(Owned::new(items), Ownership::Take)
+        .upsert_encoded(Encoded::new(items), Ownership::Take)
         .await?;
     for &o in &written.outcomes {
         report.count(o);
@@ -189,7 +189,7 @@ async fn import_json_lines(
                 // Encoded beside the next batch's reading, not by the
                 // store's committer.
                 let result = store
-                    .upsert_owned(Owned::new(items), Ownership::Refresh)
+                    .upsert_encoded(Encoded::new(items), Ownership::Refresh)
                     .await;
                 (lines, result)
             }));

@@ -51,7 +51,7 @@ macro_rules! conformance_cases {
 // each backend, opened through `store::open` exactly as `newswire serve` does.
 conformance_cases!(
     identical_upserts_change_nothing,
-    owned_upserts_write_as_borrowed_ones,
+    encoded_upserts_write_as_borrowed_ones,
     moving_an_item_changes_both_feeds,
     feeds_list_newest_first_with_limit_and_kind,
     withdrawals_leave_tombstones_until_recreated,

@@ -38,13 +38,13 @@ impl Store for Timed {
         self.observe("upsert", t);
         r
     }
-    async fn upsert_owned(
+    async fn upsert_encoded(
         &self,
-        items: crate::store::Owned,
+        items: crate::store::Encoded,
         ownership: Ownership,
     ) -> Result<Written, StoreError> {
         let t = Instant::now();
-        let r = self.inner.upsert_owned(items, ownership).await;
+        let r = self.inner.upsert_encoded(items, ownership).await;
         self.observe("upsert", t);
         r
     }

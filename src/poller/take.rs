@@ -11,7 +11,7 @@ use crate::gate::{self, Trust};
 use crate::model::{FetchState, Item, Source};
 use crate::sources::parse::{self, Advertised, Parsed, SourceInfo};
 use crate::sources::scrape;
-use crate::store::{Owned, Ownership, StoreError, Written};
+use crate::store::{Encoded, Ownership, StoreError, Written};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -106,7 +106,7 @@ impl Poller {
         let (items, memory, current) = self
             .bounded(&mut budget, move |clock| {
                 let (items, current) = selection.select(parsed, &memory, clock)?;
-                Ok((Owned::new(items), memory, current))
+                Ok((Encoded::new(items), memory, current))
             })
             .await?;
         (known.digests, known.links) = (memory.digests, memory.links);
@@ -130,7 +130,7 @@ impl Poller {
             Written::default()
         } else {
             self.store
-                .upsert_owned(items, Ownership::Take)
+                .upsert_encoded(items, Ownership::Take)
                 .await
                 .map_err(TakeError::Store)?
         };

@@ -6,7 +6,7 @@
 //! written again one caller at a time, so one bad write cannot fail the
 //! others. How a group is written is the backend's (`commit`).
 
-use super::{Outcome, Owned, Ownership, Result, StoreError, Written};
+use super::{Encoded, Outcome, Ownership, Result, StoreError, Written};
 use crate::model::{FeedId, Item};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 /// One caller's upsert, waiting for the transaction it lands in.
 pub(super) struct UpsertJob {
     pub(super) items: Vec<Item>,
-    /// Each item's document and hash, made by the caller ([`Owned`]).
+    /// Each item's document and hash, made by the caller ([`Encoded`]).
     pub(super) docs: Vec<(String, String)>,
     pub(super) ownership: Ownership,
     reply: oneshot::Sender<Result<Written>>,
@@ -89,7 +89,7 @@ impl Committer {
     }
 
     /// Upserts through the next group; answers once it committed.
-    pub(super) async fn upsert(&self, items: Owned, ownership: Ownership) -> Result<Written> {
+    pub(super) async fn upsert(&self, items: Encoded, ownership: Ownership) -> Result<Written> {
         let (reply, answer) = oneshot::channel();
         let job = UpsertJob {
             items: items.items,
@@ -194,8 +194,8 @@ mod tests {
         })
     }
 
-    fn owned(ids: &[&str]) -> Owned {
-        Owned::new(ids.iter().map(|id| item(id, "world", 0)).collect())
+    fn encoded(ids: &[&str]) -> Encoded {
+        Encoded::new(ids.iter().map(|id| item(id, "world", 0)).collect())
     }
 
     /// Jobs that share a group each get their own outcomes, in their order.
@@ -203,9 +203,9 @@ mod tests {
     async fn each_caller_gets_its_own_outcomes() {
         let c = committer(Arc::default());
         let (a, b, e) = tokio::join!(
-            c.upsert(owned(&["a1", "a2-kept"]), Ownership::Take),
-            c.upsert(owned(&["b1-kept", "b2", "b3"]), Ownership::Take),
-            c.upsert(owned(&[]), Ownership::Take),
+            c.upsert(encoded(&["a1", "a2-kept"]), Ownership::Take),
+            c.upsert(encoded(&["b1-kept", "b2", "b3"]), Ownership::Take),
+            c.upsert(encoded(&[]), Ownership::Take),
         );
         use Outcome::{Created, Unchanged};
         assert_eq!(a.unwrap().outcomes, [Created, Unchanged]);
@@ -220,9 +220,9 @@ mod tests {
         let shared = Arc::new(AtomicUsize::new(0));
         let c = committer(shared.clone());
         let (a, bad, b) = tokio::join!(
-            c.upsert(owned(&["a1", "a2"]), Ownership::Take),
-            c.upsert(owned(&["bad"]), Ownership::Take),
-            c.upsert(owned(&["b1-kept"]), Ownership::Take),
+            c.upsert(encoded(&["a1", "a2"]), Ownership::Take),
+            c.upsert(encoded(&["bad"]), Ownership::Take),
+            c.upsert(encoded(&["b1-kept"]), Ownership::Take),
         );
         assert_eq!(a.unwrap().outcomes, [Outcome::Created, Outcome::Created]);
         assert!(bad.is_err());
@@ -239,10 +239,10 @@ mod tests {
     #[test]
     fn merged_items_go_back_to_their_jobs() {
         let job = |ids: &[&str]| {
-            let owned = owned(ids);
+            let encoded = encoded(ids);
             UpsertJob {
-                items: owned.items,
-                docs: owned.docs,
+                items: encoded.items,
+                docs: encoded.docs,
                 ownership: Ownership::Take,
                 reply: oneshot::channel().0,
             }

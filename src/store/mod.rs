@@ -19,7 +19,7 @@ mod sql;
 pub mod sqlite;
 mod websub;
 
-pub use codec::Owned;
+pub use codec::Encoded;
 pub(crate) use codec::*;
 pub(crate) use decoded::Decoded;
 pub(crate) use decoding::Decoding;
@@ -113,13 +113,13 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written, StoreError>;
 
     /// [`Store::upsert`] of items the caller is done with, their stored
-    /// form already made ([`Owned`]): a backend that hands a write to its
+    /// form already made ([`Encoded`]): a backend that hands a write to its
     /// committer takes them as they are, where a borrowed batch is copied
     /// and encoded first (that copy, and dropping it, were about 2% of a
     /// first poll's CPU).
-    async fn upsert_owned(
+    async fn upsert_encoded(
         &self,
-        items: Owned,
+        items: Encoded,
         ownership: Ownership,
     ) -> Result<Written, StoreError> {
         self.upsert(items.items(), ownership).await

@@ -63,7 +63,7 @@ pub(crate) enum Plan {
 pub(crate) struct Batch<'a> {
     pub items: &'a [Item],
     /// The items' documents and hashes when the caller made them
-    /// ([`super::Owned`]); else they are made here.
+    /// ([`super::Encoded`]); else they are made here.
     pub docs: Option<&'a [(String, String)]>,
     pub ownership: Ownership,
 }

@@ -25,12 +25,12 @@ pub async fn identical_upserts_change_nothing(store: &dyn Store) {
     );
 }
 
-/// Items handed over (`upsert_owned`: the poller's and the importer's) are
+/// Items handed over (`upsert_encoded`: the poller's and the importer's) are
 /// written exactly as a borrowed batch is, whichever way the next write comes.
-pub async fn owned_upserts_write_as_borrowed_ones(store: &dyn Store) {
+pub async fn encoded_upserts_write_as_borrowed_ones(store: &dyn Store) {
     let (a, b) = (item("a", "world", 0), item("b", "sport", 1));
     let take =
-        |items: Vec<Item>| store.upsert_owned(crate::store::Owned::new(items), Ownership::Take);
+        |items: Vec<Item>| store.upsert_encoded(crate::store::Encoded::new(items), Ownership::Take);
     let w = take(vec![a.clone(), b.clone()]).await.unwrap();
     assert_eq!(w.outcomes, [Outcome::Created, Outcome::Created]);
     assert_eq!(w.changed, feeds(&["all", "sport", "world"]));

@@ -52,7 +52,7 @@ pub(super) fn feeds(names: &[&str]) -> BTreeSet<FeedId> {
 /// Every case, in the order the tests list them; each expects an empty store.
 pub const CASES: &[&str] = &[
     "identical_upserts_change_nothing",
-    "owned_upserts_write_as_borrowed_ones",
+    "encoded_upserts_write_as_borrowed_ones",
     "moving_an_item_changes_both_feeds",
     "feeds_list_newest_first_with_limit_and_kind",
     "withdrawals_leave_tombstones_until_recreated",

@@ -246,13 +246,13 @@ fn is_retryable(e: &StoreError) -> bool {
 impl Store for PgStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
         // Encoded here, in the writer's own task, not by the committer.
-        let owned = crate::store::Owned::new(items.to_vec());
-        self.upserts.upsert(owned, ownership).await
+        let encoded = crate::store::Encoded::new(items.to_vec());
+        self.upserts.upsert(encoded, ownership).await
     }
 
-    async fn upsert_owned(
+    async fn upsert_encoded(
         &self,
-        items: crate::store::Owned,
+        items: crate::store::Encoded,
         ownership: Ownership,
     ) -> Result<Written> {
         self.upserts.upsert(items, ownership).await

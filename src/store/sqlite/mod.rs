@@ -113,11 +113,11 @@ fn json(rows: &impl serde::Serialize) -> String {
 impl Store for SqliteStore {
     async fn upsert(&self, items: &[Item], ownership: Ownership) -> Result<Written> {
         // Encoded here, in the writer's own task, not by the committer.
-        let owned = super::Owned::new(items.to_vec());
-        self.upserts.upsert(owned, ownership).await
+        let encoded = super::Encoded::new(items.to_vec());
+        self.upserts.upsert(encoded, ownership).await
     }
 
-    async fn upsert_owned(&self, items: super::Owned, ownership: Ownership) -> Result<Written> {
+    async fn upsert_encoded(&self, items: super::Encoded, ownership: Ownership) -> Result<Written> {
         self.upserts.upsert(items, ownership).await
     }
 
