@@ -155,7 +155,8 @@ impl Poller {
         if !(first && fresh) {
             // Every entry of the document created by this take holds its
             // mark already: marking them again would change nothing.
-            if !(fresh && marks.len() == ids.len()) {
+            let all_marked = fresh && marks.len() == ids.len();
+            if !all_marked {
                 self.store
                     .carried(&source.item_source(), &ids, now)
                     .await

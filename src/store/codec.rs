@@ -117,8 +117,9 @@ pub(crate) fn carried_since(item: &Item) -> Option<i64> {
 /// Items handed to a write with their stored form worked out: each one's
 /// document and the document's hash ([`encode`]), made by the caller where
 /// it has a core of its own (the poller's gate threads, each API request's
-/// task, the importer's writing task). The one committer otherwise serialized and hashed every item of
-/// every group in turn, on the path of every later group.
+/// task, the importer's writing task). The one committer otherwise
+/// serialized and hashed every item of every group in turn, on the path of
+/// every later group.
 pub struct Encoded {
     pub(crate) items: Vec<Item>,
     pub(crate) docs: Vec<(String, String)>,
